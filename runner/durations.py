@@ -1,0 +1,43 @@
+"""Durations as drill authors write them: `500ms`, `90s`, `5m`, `1h30m`, or a number of seconds."""
+
+from __future__ import annotations
+
+import re
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+DURATION_PATTERN = r"^\s*(\d+(\.\d+)?(ms|s|m|h|d))+\s*$|^\s*\d+(\.\d+)?\s*$"
+
+
+def parse_duration(value: object) -> float:
+    """Return seconds for a duration value; raise ValueError with a readable reason."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a duration like 90s or 5m, got {value!r}")
+    if isinstance(value, (int, float)):
+        if value < 0:
+            raise ValueError(f"duration must not be negative, got {value}")
+        return float(value)
+    if not isinstance(value, str):
+        raise ValueError(f"expected a duration like 90s or 5m, got {type(value).__name__}")
+    text = value.strip()
+    try:
+        return parse_duration(float(text))
+    except ValueError:
+        pass
+    parts = _PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text.replace(" ", ""):
+        raise ValueError(f"expected a duration like 500ms, 90s, 5m or 1h30m, got {value!r}")
+    return sum(float(n) * _UNITS[u] for n, u in parts)
+
+
+def format_duration(seconds: float | None) -> str:
+    """Short human form: 0.42s, 12.3s, 4m05s."""
+    if seconds is None:
+        return "n/a"
+    if seconds < 60:
+        return f"{seconds:.2f}s" if seconds < 10 else f"{seconds:.1f}s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"

@@ -1,0 +1,255 @@
+"""YAML loading that remembers where every value came from.
+
+PyYAML's constructors forget positions, keep the last of duplicate keys and read
+`yes`/`no`/`on`/`off` as booleans (YAML 1.1). Drill files are reviewed by people who
+expect YAML 1.2 and errors that point at a line, so we compose the node graph and
+build plain values ourselves, recording a line:col for every value and mapping key.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from runner.errors import Diagnostic, InputError
+
+PathKey = tuple[str | int, ...]
+
+# A document whose aliases expand past this many values is refused ("billion laughs").
+MAX_EXPANDED_VALUES = 200_000
+
+_NULL = re.compile(r"^(~|null|Null|NULL|)$")
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_INT = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
+_INT_OCT = re.compile(r"^0o[0-7]+$")
+_INT_HEX = re.compile(r"^0x[0-9a-fA-F]+$")
+_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_INF = re.compile(r"^[-+]?\.(inf|Inf|INF)$")
+_NAN = re.compile(r"^\.(nan|NaN|NAN)$")
+
+_STD_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+}
+
+
+@dataclass(frozen=True)
+class Mark:
+    line: int
+    col: int
+
+
+@dataclass
+class YamlDocument:
+    """A loaded YAML file: its plain value plus the position of every part of it."""
+
+    path: str
+    value: Any
+    marks: dict[PathKey, Mark] = field(default_factory=dict)
+    key_marks: dict[PathKey, Mark] = field(default_factory=dict)
+
+    def mark(self, path: Sequence[str | int]) -> Mark:
+        """Position of the value at `path`, or of its nearest located ancestor."""
+        key = tuple(path)
+        while key:
+            if key in self.marks:
+                return self.marks[key]
+            key = key[:-1]
+        return self.marks.get((), Mark(1, 1))
+
+    def key_mark(self, path: Sequence[str | int]) -> Mark:
+        """Position of the mapping key that names `path` (falls back to the value)."""
+        return self.key_marks.get(tuple(path)) or self.mark(path)
+
+    def diag(
+        self, path: Sequence[str | int], message: str, *, at_key: bool = False, rule: str = ""
+    ) -> Diagnostic:
+        m = self.key_mark(path) if at_key else self.mark(path)
+        return Diagnostic(self.path, m.line, m.col, message, rule)
+
+
+def _mark(node: yaml.Node) -> Mark:
+    return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+class _Builder:
+    def __init__(self, doc: YamlDocument) -> None:
+        self.doc = doc
+        self.errors: list[Diagnostic] = []
+        self.in_progress: set[int] = set()
+        self.expanded = 0
+
+    def error(self, node: yaml.Node, message: str) -> None:
+        m = _mark(node)
+        self.errors.append(Diagnostic(self.doc.path, m.line, m.col, message))
+
+    def build(self, node: yaml.Node, path: PathKey) -> Any:
+        self.expanded += 1
+        if self.expanded > MAX_EXPANDED_VALUES:
+            raise _TooLarge(node)
+        self.doc.marks.setdefault(path, _mark(node))
+        if id(node) in self.in_progress:
+            self.error(node, "recursive alias: a value may not contain itself")
+            return None
+        if node.tag.startswith("!") or (
+            node.tag.startswith("tag:yaml.org") and node.tag not in _STD_TAGS
+        ):
+            self.error(node, f"unsupported YAML tag {node.tag!r}")
+            return None
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node)
+        self.in_progress.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+            assert isinstance(node, yaml.MappingNode)
+            return self.mapping(node, path)
+        finally:
+            self.in_progress.discard(id(node))
+
+    def mapping(self, node: yaml.MappingNode, path: PathKey) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        merged: dict[str, Any] = {}
+        seen: dict[str, Mark] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge" or (
+                isinstance(key_node, yaml.ScalarNode) and key_node.value == "<<" and key_node.style is None
+            ):
+                self.merge(value_node, path, merged)
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.error(key_node, "mapping keys must be plain scalars, not collections")
+                continue
+            key = key_node.value
+            if key in seen:
+                first = seen[key]
+                self.error(
+                    key_node,
+                    f"duplicate key {key!r} (first defined at line {first.line}, column {first.col})",
+                )
+                continue
+            seen[key] = _mark(key_node)
+            self.doc.key_marks[(*path, key)] = _mark(key_node)
+            result[key] = self.build(value_node, (*path, key))
+        for key, value in merged.items():
+            result.setdefault(key, value)
+        return result
+
+    def merge(self, node: yaml.Node, path: PathKey, into: dict[str, Any]) -> None:
+        sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        for source in sources:
+            value = self.build(source, path)
+            if not isinstance(value, dict):
+                self.error(source, "a merge key (<<) needs a mapping or a list of mappings")
+                continue
+            for key, item in value.items():
+                into.setdefault(key, item)
+
+    def scalar(self, node: yaml.ScalarNode) -> Any:
+        text = node.value
+        explicit = node.tag if getattr(node, "_explicit_tag", False) else None
+        if explicit is None and node.style is not None:  # quoted or block scalar
+            return text
+        if explicit == "tag:yaml.org,2002:str":
+            return text
+        if explicit in (None, "tag:yaml.org,2002:null") and _NULL.match(text):
+            return None
+        if explicit in (None, "tag:yaml.org,2002:bool") and text in _BOOL:
+            return _BOOL[text]
+        if explicit in (None, "tag:yaml.org,2002:int"):
+            if _INT.match(text):
+                return int(text.replace("_", ""))
+            if _INT_HEX.match(text):
+                return int(text[2:], 16)
+            if _INT_OCT.match(text):
+                return int(text[2:], 8)
+        if explicit in (None, "tag:yaml.org,2002:float"):
+            if _FLOAT.match(text) and any(c.isdigit() for c in text):
+                return float(text.replace("_", ""))
+            if _INF.match(text):
+                return -math.inf if text.startswith("-") else math.inf
+            if _NAN.match(text):
+                return math.nan
+        if explicit is not None:
+            self.error(node, f"value {text!r} does not fit its tag {explicit!r}")
+            return None
+        return text
+
+
+class _TooLarge(Exception):
+    def __init__(self, node: yaml.Node) -> None:
+        self.node = node
+
+
+class _TaggingComposer(yaml.SafeLoader):
+    """Composer that flags scalars whose tag the author wrote explicitly."""
+
+    def compose_scalar_node(self, anchor: str | None) -> yaml.ScalarNode:
+        event = self.peek_event()
+        explicit = event.tag is not None and event.tag != "!"
+        node = super().compose_scalar_node(anchor)
+        if explicit:
+            node._explicit_tag = True  # type: ignore[attr-defined]
+        return node
+
+
+def load_yaml(path: str | Path, text: str | None = None) -> YamlDocument:
+    """Load one YAML document, raising InputError with every problem located."""
+    display = str(path)
+    if text is None:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise InputError.at(display, 1, 1, "file not found") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError.at(display, 1, 1, f"cannot read file: {exc}") from None
+    doc = YamlDocument(display, None)
+    loader = _TaggingComposer(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.composer.ComposerError as exc:
+        raise _yaml_error(display, exc) from None
+    except yaml.MarkedYAMLError as exc:
+        raise _yaml_error(display, exc) from None
+    except yaml.YAMLError as exc:
+        raise InputError.at(display, 1, 1, f"invalid YAML: {exc}") from None
+    except RecursionError:
+        raise InputError.at(display, 1, 1, "YAML nesting is too deep") from None
+    finally:
+        loader.dispose()
+    if node is None:
+        doc.marks[()] = Mark(1, 1)
+        return doc
+    builder = _Builder(doc)
+    try:
+        doc.value = builder.build(node, ())
+    except _TooLarge as exc:
+        m = _mark(exc.node)
+        raise InputError.at(
+            display, m.line, m.col, f"document expands to more than {MAX_EXPANDED_VALUES} values"
+        ) from None
+    except RecursionError:
+        raise InputError.at(display, 1, 1, "YAML nesting is too deep") from None
+    if builder.errors:
+        raise InputError(builder.errors)
+    return doc
+
+
+def _yaml_error(path: str, exc: yaml.MarkedYAMLError) -> InputError:
+    mark = exc.problem_mark or exc.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    problem = exc.problem or "invalid YAML"
+    if exc.context and "expected a single document" in exc.context:
+        problem = "expected a single YAML document, found more than one"
+    return InputError.at(path, line, col, f"invalid YAML: {problem}")
