@@ -1,0 +1,102 @@
+"""JSON Schema validation whose findings point at the YAML that caused them."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from runner.errors import Diagnostic
+from runner.yamlpos import YamlDocument
+
+_TYPE_NAMES = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
+}
+
+
+def validate_document(doc: YamlDocument, schema: dict[str, Any]) -> list[Diagnostic]:
+    """Every schema violation in `doc`, one diagnostic each, located and phrased for people."""
+    validator = Draft202012Validator(schema)
+    found: list[Diagnostic] = []
+    for error in validator.iter_errors(doc.value):
+        found.extend(_diagnose(doc, _most_specific(error)))
+    return sorted(set(found))
+
+
+def _most_specific(error: ValidationError) -> ValidationError:
+    """For oneOf/anyOf, report the branch that got furthest rather than 'not valid under any'."""
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        deepest = max(error.context, key=lambda e: (len(e.absolute_path), -_rank(e)))
+        if len(deepest.absolute_path) > len(error.absolute_path):
+            return _most_specific(deepest)
+    return error
+
+
+def _rank(error: ValidationError) -> int:
+    return 1 if error.validator == "type" else 0
+
+
+def _diagnose(doc: YamlDocument, error: ValidationError) -> Iterable[Diagnostic]:
+    path = list(error.absolute_path)
+    where = ".".join(str(p) for p in path) or "document"
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = list(error.schema.get("properties", {}))
+        for key in error.instance:
+            if key in allowed or _matches_pattern(error.schema, key):
+                continue
+            hint = difflib.get_close_matches(str(key), allowed, n=1)
+            suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+            label = error.schema.get("x-unknown-key-label", "key")
+            yield doc.diag([*path, key], f"unknown {label} {key!r}{suggestion}", at_key=True)
+        return
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        yield doc.diag(path, f"{where}: missing required key {missing!r}", at_key=True)
+        return
+    if error.validator == "type":
+        expected = error.validator_value
+        names = [expected] if isinstance(expected, str) else list(expected)
+        wanted = " or ".join(_TYPE_NAMES.get(n, n) for n in names)
+        got = _describe(error.instance)
+        yield doc.diag(path, f"{where}: expected {wanted}, got {got}")
+        return
+    if error.validator == "enum":
+        options = ", ".join(repr(v) for v in error.validator_value)
+        yield doc.diag(path, f"{where}: {error.instance!r} is not one of {options}")
+        return
+    if error.validator == "pattern" and "x-pattern-hint" in error.schema:
+        yield doc.diag(path, f"{where}: {error.schema['x-pattern-hint']}, got {error.instance!r}")
+        return
+    message = error.schema.get("x-message") if isinstance(error.schema, dict) else None
+    yield doc.diag(path, f"{where}: {message or error.message}")
+
+
+def _matches_pattern(schema: dict[str, Any], key: str) -> bool:
+    import re
+
+    return any(re.search(p, key) for p in schema.get("patternProperties", {}))
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"boolean {value!r}".lower()
+    if isinstance(value, str):
+        if value in ("yes", "no", "on", "off", "y", "n"):
+            return f"the string {value!r} (write true or false; YAML 1.2 reads {value!r} as text)"
+        return f"the string {value!r}"
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"{type(value).__name__} {value!r}"
