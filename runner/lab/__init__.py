@@ -1,1 +1,9 @@
-"""lab"""
+"""lab: the embedded service quick-start drills deploy, break and roll back.
+
+`service` is the HTTP app itself (stdlib only, runnable on its own); `control` starts it
+detached, stops it and reports on it from a state directory; `cli` is `python -m runner.lab`.
+"""
+
+from runner.lab.control import LabError, ServiceInfo, start, status, stop
+
+__all__ = ["LabError", "ServiceInfo", "start", "status", "stop"]

@@ -1,0 +1,250 @@
+"""Command line for the lab service: `python -m runner.lab serve|start|stop|status`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from runner.lab import control, service
+
+DEFAULT_STATE_DIR = Path(".drillctl/lab")
+
+OVERVIEW = """\
+The lab service is a small HTTP app that quick-start drills deploy, break and roll back.
+It answers GET /health (503 in bad mode), GET /version, and keeps a durable ledger
+(POST /ledger {"seq": N}, GET /ledger) that data-loss probes write to and read back.
+"""
+
+EXAMPLES = """\
+examples:
+  python -m runner.lab start --port 18080 --version 1           # known-good release
+  python -m runner.lab start --port 18080 --version 2 --mode bad  # deploy the broken one
+  python -m runner.lab status
+  python -m runner.lab stop
+  python -m runner.lab serve --port 18080 --db /tmp/ledger.sqlite  # foreground, Ctrl-C stops
+"""
+
+SERVE_HELP = """\
+Run the service in the foreground until Ctrl-C or SIGTERM (exit 0 on a clean stop).
+Use it under a supervisor or in a container; `start` runs this same command detached.
+
+example:
+  python -m runner.lab serve --port 18080 --version 1 --db /tmp/ledger.sqlite --verbose
+"""
+
+START_HELP = """\
+Start the service detached from this terminal and wait until it answers HTTP.
+A service already recorded in the state directory is stopped first, so `start` also
+deploys a new version or mode in place. Prints one line with the pid and URL.
+Exit 0 when it answers, 1 (with the reason and the log's last lines) when it does not.
+
+examples:
+  python -m runner.lab start --port 18080 --version 1
+  python -m runner.lab start --port 18080 --version 2 --mode slow --slow-ms 500
+  python -m runner.lab start --state-dir /tmp/lab-b --bind 127.0.0.2 --port 18080
+"""
+
+STOP_HELP = """\
+Stop the service recorded in the state directory: SIGTERM, then SIGKILL after --timeout.
+Exit 0 whether or not something was running.
+
+example:
+  python -m runner.lab stop --state-dir /tmp/lab-b
+"""
+
+STATUS_HELP = """\
+Show the service recorded in the state directory.
+Exit 0 when it is running, 1 when it is not.
+
+examples:
+  python -m runner.lab status
+  python -m runner.lab status --json
+"""
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one lab subcommand; 0 ok, 1 failed, 2 usage error."""
+    args = build_parser().parse_args(argv)
+    command: Command = args.command
+    try:
+        return command(args)
+    except control.LabError as exc:
+        print(f"lab: {exc}", file=sys.stderr)
+        return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m runner.lab",
+        description=OVERVIEW,
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    state = argparse.ArgumentParser(add_help=False)
+    state.add_argument(
+        "--state-dir",
+        type=Path,
+        default=DEFAULT_STATE_DIR,
+        metavar="DIR",
+        help="where the pid, service.json, service.log and the default ledger live "
+        "(default: %(default)s)",
+    )
+
+    serve = _add_command(commands, "serve", SERVE_HELP, _serve)
+    add_service_arguments(serve, db_required=True)
+
+    start = _add_command(commands, "start", START_HELP, _start, parents=[state])
+    add_service_arguments(start, db_required=False)
+    start.add_argument(
+        "--ready-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="seconds to wait for the first HTTP answer (default: %(default)s)",
+    )
+
+    stop = _add_command(commands, "stop", STOP_HELP, _stop, parents=[state])
+    stop.add_argument(
+        "--timeout",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="seconds between SIGTERM and SIGKILL (default: %(default)s)",
+    )
+
+    status = _add_command(commands, "status", STATUS_HELP, _status, parents=[state])
+    status.add_argument("--json", action="store_true", help="print service.json as JSON")
+    return parser
+
+
+def port_number(text: str) -> int:
+    """argparse type for a TCP port."""
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"expected a port 1-65535, got {text!r}")
+    return int(text)
+
+
+def milliseconds(text: str) -> int:
+    """argparse type for a non-negative number of milliseconds."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected whole milliseconds >= 0, got {text!r}")
+    return int(text)
+
+
+def add_service_arguments(parser: argparse.ArgumentParser, *, db_required: bool) -> None:
+    """The options that shape one service instance, shared by `serve` and `start`."""
+    parser.add_argument(
+        "--port", type=port_number, required=True, metavar="PORT", help="TCP port to listen on"
+    )
+    parser.add_argument(
+        "--bind",
+        default="127.0.0.1",
+        metavar="ADDRESS",
+        help="address to listen on (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--version",
+        default="1",
+        metavar="VERSION",
+        help="release version the service reports on /health and /version (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=service.MODES,
+        default="good",
+        help="good: healthy; bad: /health answers 503 (the broken release); "
+        "slow: every answer delayed by --slow-ms (default: %(default)s)",
+    )
+    db_help = "SQLite ledger file (created if missing)"
+    if not db_required:
+        db_help += "; default: STATE_DIR/ledger.sqlite"
+    parser.add_argument("--db", type=Path, required=db_required, metavar="PATH", help=db_help)
+    parser.add_argument(
+        "--slow-ms",
+        type=milliseconds,
+        default=200,
+        metavar="MS",
+        help="latency added to every answer in slow mode (default: %(default)s)",
+    )
+    parser.add_argument("--verbose", action="store_true", help="log one line per request to stderr")
+
+
+def config_from_args(args: argparse.Namespace) -> service.LabConfig:
+    return service.LabConfig(
+        port=args.port,
+        version=args.version,
+        db=args.db,
+        bind=args.bind,
+        mode=args.mode,
+        slow_ms=args.slow_ms,
+        verbose=args.verbose,
+    )
+
+
+def _add_command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    description: str,
+    run: Command,
+    parents: list[argparse.ArgumentParser] | None = None,
+) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        name,
+        help=description.splitlines()[0],
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=parents or [],
+    )
+    parser.set_defaults(command=run)
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    return service.serve(config_from_args(args))
+
+
+def _start(args: argparse.Namespace) -> int:
+    try:
+        pid = control.start(
+            args.state_dir,
+            port=args.port,
+            version=args.version,
+            mode=args.mode,
+            bind=args.bind,
+            db=args.db,
+            slow_ms=args.slow_ms,
+            verbose=args.verbose,
+            ready_timeout=args.ready_timeout,
+        )
+    except control.LabError as exc:
+        print(f"lab service did not start: {exc}", file=sys.stderr)
+        return 1
+    url = service.service_url(args.bind, args.port)
+    print(f"lab service v{args.version} ({args.mode}) pid {pid} on {url}")
+    return 0
+
+
+def _stop(args: argparse.Namespace) -> int:
+    info = control.status(args.state_dir)
+    if control.stop(args.state_dir, timeout=args.timeout) and info is not None:
+        print(f"stopped lab service v{info['version']} pid {info['pid']} on {info['url']}")
+    else:
+        print(f"no lab service was running in {args.state_dir}")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    info = control.status(args.state_dir)
+    if args.json:
+        print(json.dumps(info, indent=2))
+    elif info is None:
+        print(f"no lab service running in {args.state_dir}")
+    else:
+        print(f"lab service v{info['version']} ({info['mode']}) pid {info['pid']} on {info['url']}")
+    return 0 if info is not None else 1
