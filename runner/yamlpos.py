@@ -58,6 +58,8 @@ class YamlDocument:
     value: Any
     marks: dict[PathKey, Mark] = field(default_factory=dict)
     key_marks: dict[PathKey, Mark] = field(default_factory=dict)
+    # Problems that still leave a usable value (duplicate keys, odd tags), kept when not strict.
+    problems: list[Diagnostic] = field(default_factory=list)
 
     def mark(self, path: Sequence[str | int]) -> Mark:
         """Position of the value at `path`, or of its nearest located ancestor."""
@@ -204,8 +206,12 @@ class _TaggingComposer(yaml.SafeLoader):
         return node
 
 
-def load_yaml(path: str | Path, text: str | None = None) -> YamlDocument:
-    """Load one YAML document, raising InputError with every problem located."""
+def load_yaml(path: str | Path, text: str | None = None, *, strict: bool = True) -> YamlDocument:
+    """Load one YAML document, raising InputError with every problem located.
+
+    With `strict=False`, problems that leave a usable value (a duplicate key keeps its
+    first value) are returned in `problems` so the caller can report them beside its own.
+    """
     display = str(path)
     if text is None:
         try:
@@ -241,8 +247,9 @@ def load_yaml(path: str | Path, text: str | None = None) -> YamlDocument:
         ) from None
     except RecursionError:
         raise InputError.at(display, 1, 1, "YAML nesting is too deep") from None
-    if builder.errors:
+    if builder.errors and strict:
         raise InputError(builder.errors)
+    doc.problems = builder.errors
     return doc
 
 

@@ -1,1 +1,21 @@
-"""actions"""
+"""Step kinds. `ACTIONS` maps the key a drill author writes to the action that runs it."""
+
+from runner.actions.base import Action, ActionArgError, ActionContext, ActionOutcome, PlannedAction
+from runner.actions.checks import AssertAction, PauseAction
+from runner.actions.command import CommandAction, ShellAction
+from runner.actions.http import HttpAction
+from runner.actions.wait_for import WaitForAction
+
+ACTIONS: dict[str, Action] = {
+    a.name: a
+    for a in (
+        CommandAction(),
+        ShellAction(),
+        HttpAction(),
+        WaitForAction(),
+        AssertAction(),
+        PauseAction(),
+    )
+}
+
+__all__ = ["ACTIONS", "Action", "ActionArgError", "ActionContext", "ActionOutcome", "PlannedAction"]

@@ -1,0 +1,246 @@
+"""The `drillctl` command line: argument parsing and exit codes, nothing else."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from runner import __version__
+from runner.errors import Diagnostic, ExitCode, InputError, TargetEnvironmentError
+
+EPILOG = """\
+exit codes: 0 drill passed · 1 drill ran and failed · 2 bad input or usage ·
+            3 environment error (unreachable target, no engine) · 130 interrupted
+
+examples:
+  drillctl run playbooks/quickstart.yml -i inventories/local.yml
+  drillctl plan playbooks/quickstart.yml -i inventories/local.yml -e bad_version=3
+  drillctl lint playbooks/*.yml -i inventories/local.yml
+  drillctl verify drills/runs/20261121T101500Z-quickstart
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors name the command line position like every other input."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"<command line>:1:1: {message}\n")
+        raise SystemExit(ExitCode.BAD_INPUT)
+
+
+def _run_options(p: argparse.ArgumentParser, *, with_out: bool) -> None:
+    p.add_argument("playbook", help="the drill playbook (YAML)")
+    p.add_argument("-i", "--inventory", help="inventory file (YAML or Ansible INI); default: localhost")
+    p.add_argument(
+        "-e", "--extra-vars", action="append", default=[], metavar="NAME=VALUE|@FILE",
+        help="set a variable (highest precedence); repeatable",
+    )
+    p.add_argument("-l", "--limit", help="further limit hosts with a pattern (e.g. 'gateway:!gw2')")
+    p.add_argument("-t", "--tags", action="append", default=[], help="only steps with these tags")
+    p.add_argument("--skip-tags", action="append", default=[], help="skip steps with these tags")
+    if with_out:
+        p.add_argument("--out", metavar="DIR", help="run directory (default drills/runs/<UTC>-<name>)")
+        p.add_argument("--operator", default="", help="who runs the drill (default: login name)")
+        p.add_argument("--change-id", default="", help="change ticket this drill is evidence for")
+        p.add_argument("-v", "--verbose", action="count", default=0, help="show command output")
+        p.add_argument("--check", action="store_true", help="print the plan and touch nothing")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="drillctl",
+        description="Run rollback and chaos drills that measure recovery time and data loss.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"drillctl {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    run = sub.add_parser("run", help="run a drill", description="Run a drill playbook against an inventory: "
+                         "prepare, deploy, inject, roll back, verify, clean up. Writes journal.jsonl and "
+                         "result.json (and reports) into a run directory.")
+    _run_options(run, with_out=True)
+
+    plan = sub.add_parser("plan", help="print the resolved plan; run nothing",
+                          description="Resolve hosts, variables and templates and print every command "
+                          "each host would run, secrets masked. Nothing is executed.")
+    _run_options(plan, with_out=False)
+
+    lint = sub.add_parser("lint", help="check playbooks; file:line:col findings",
+                          description="Validate playbooks against the schema and the lint rules. "
+                          "Exit 0 when clean, 2 when any error is found.")
+    lint.add_argument("playbooks", nargs="+", help="playbook files")
+    lint.add_argument("-i", "--inventory", help="also check variables and patterns against this inventory")
+    lint.add_argument("-e", "--extra-vars", action="append", default=[], metavar="NAME=VALUE",
+                      help="variables that will be given with -e at run time")
+    lint.add_argument("--format", choices=["text", "json"], default="text")
+
+    schema = sub.add_parser("schema", help="print a JSON Schema (for editors and CI)",
+                            description="Print the JSON Schema (draft 2020-12) of playbooks or inventories.")
+    schema.add_argument("kind", choices=["playbook", "inventory"])
+
+    inv = sub.add_parser("inventory", help="show an inventory as drillctl resolves it",
+                         description="Show hosts, groups and variables after group_vars/host_vars.")
+    inv.add_argument("-i", "--inventory", required=True)
+    mode = inv.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--list", action="store_true", help="JSON, like ansible-inventory --list")
+    mode.add_argument("--graph", action="store_true", help="tree, like ansible-inventory --graph")
+    mode.add_argument("--host", metavar="NAME", help="one host's variables as JSON")
+
+    verify = sub.add_parser("verify", help="check a run's journal hash chain",
+                            description="Recompute the SHA-256 chain of RUN_DIR/journal.jsonl. "
+                            "Exit 0 when intact, 1 when a line was changed, removed or torn.")
+    verify.add_argument("run_dir")
+
+    sub.add_parser("lab", help="the embedded lab service (start, stop, status, serve)", add_help=False)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["lab"]:
+        from runner.lab.cli import main as lab_main
+
+        return lab_main(args_list[1:])
+    args = build_parser().parse_args(args_list)
+    try:
+        return int(_dispatch(args))
+    except InputError as exc:
+        _print_diagnostics(exc.diagnostics)
+        return ExitCode.BAD_INPUT
+    except TargetEnvironmentError as exc:
+        print(f"drillctl: {exc}", file=sys.stderr)
+        return ExitCode.ENVIRONMENT
+    except KeyboardInterrupt:
+        print("drillctl: interrupted", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        return ExitCode.PASSED
+
+
+def _print_diagnostics(diags: Sequence[Diagnostic]) -> None:
+    for d in diags:
+        print(d, file=sys.stderr)
+    errors = sum(1 for d in diags if d.severity == "error")
+    if errors > 1:
+        print(f"{errors} errors", file=sys.stderr)
+
+
+def _extra_vars(items: list[str]) -> dict[str, object]:
+    from runner.engine.variables import parse_extra_vars
+
+    try:
+        return parse_extra_vars(items)
+    except ValueError as exc:
+        raise InputError.at("<command line>", 1, 1, str(exc)) from None
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    command = args.command
+    if command in ("run", "plan"):
+        return _run(args, check=command == "plan" or args.check)
+    if command == "lint":
+        return _lint(args)
+    if command == "schema":
+        return _schema(args.kind)
+    if command == "inventory":
+        return _inventory(args)
+    if command == "verify":
+        return _verify(Path(args.run_dir))
+    raise AssertionError(command)
+
+
+def _run(args: argparse.Namespace, *, check: bool) -> int:
+    from runner.engine.launch import RunRequest, execute, prepare
+
+    request = RunRequest(
+        playbook=args.playbook,
+        inventory=args.inventory,
+        extra_vars=_extra_vars(args.extra_vars),
+        limit=args.limit,
+        tags=tuple(args.tags),
+        skip_tags=tuple(args.skip_tags),
+        out=getattr(args, "out", None),
+        operator=getattr(args, "operator", ""),
+        change_id=getattr(args, "change_id", ""),
+        verbose=getattr(args, "verbose", 0),
+    )
+    prepared = prepare(request)
+    if check:
+        from runner.engine.plan_view import print_plan
+
+        print_plan(prepared.plan, prepared.mask, sys.stdout)
+        return ExitCode.PASSED
+    from runner.console import TerminalView
+    from runner.engine.summary import print_summary
+
+    view = TerminalView(prepared.mask, verbose=request.verbose)
+    outcome, run_dir = execute(prepared, view)
+    print_summary(view, outcome, run_dir, prepared.playbook)
+    return outcome.exit_code
+
+
+def _lint(args: argparse.Namespace) -> int:
+    from runner.inventory import load_inventory
+    from runner.playbook.lint import lint_file
+
+    inventory = load_inventory(args.inventory) if args.inventory else None
+    extra = list(_extra_vars(args.extra_vars))
+    findings = [d for path in args.playbooks for d in lint_file(path, inventory=inventory, extra_vars=extra)]
+    if args.format == "json":
+        print(json.dumps([d.__dict__ for d in findings], indent=2))
+    else:
+        for d in findings:
+            print(d)
+        checked = len(args.playbooks)
+        print(f"{checked} file{'s' if checked != 1 else ''} checked, {len(findings)} finding"
+              f"{'s' if len(findings) != 1 else ''}", file=sys.stderr)
+    return ExitCode.BAD_INPUT if any(d.severity == "error" for d in findings) else ExitCode.PASSED
+
+
+def _schema(kind: str) -> int:
+    if kind == "playbook":
+        from runner.playbook.schema import playbook_schema
+
+        schema = playbook_schema()
+    else:
+        from runner.inventory.schema import INVENTORY_SCHEMA
+
+        schema = INVENTORY_SCHEMA
+    print(json.dumps(schema, indent=2))
+    return ExitCode.PASSED
+
+
+def _inventory(args: argparse.Namespace) -> int:
+    from runner.inventory import load_inventory
+    from runner.inventory.views import render_graph, to_ansible_list
+
+    inv = load_inventory(args.inventory)
+    if args.graph:
+        print(render_graph(inv))
+    elif args.host:
+        if args.host not in inv.hosts:
+            raise InputError.at(inv.path, 1, 1, f"no host named {args.host!r} in this inventory")
+        print(json.dumps(dict(inv.hosts[args.host].vars), indent=2, default=str))
+    else:
+        print(json.dumps(to_ansible_list(inv), indent=2, default=str))
+    return ExitCode.PASSED
+
+
+def _verify(run_dir: Path) -> int:
+    from runner.journal import JOURNAL_NAME, verify_chain
+
+    path = run_dir / JOURNAL_NAME if run_dir.is_dir() else run_dir
+    if not path.is_file():
+        raise InputError.at(str(path), 1, 1, "no journal here; give a run directory or its journal.jsonl")
+    check = verify_chain(path)
+    if check.ok:
+        print(f"{path}: hash chain intact ({check.events} events)")
+        return ExitCode.PASSED
+    print(f"{path}:{check.line}:1: {check.problem} ({check.events} events verified before it)")
+    return ExitCode.FAILED

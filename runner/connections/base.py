@@ -1,0 +1,72 @@
+"""The one connection protocol every target kind implements: run, put, get, close."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """What to run: an argv (no shell) or a shell script, with its surroundings."""
+
+    argv: tuple[str, ...] | None = None
+    shell: str | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    cwd: str | None = None
+    stdin: str | None = None
+    executable: str = "/bin/sh"
+
+    def display(self) -> str:
+        import shlex
+
+        if self.shell is not None:
+            return self.shell
+        return shlex.join(self.argv or ())
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    rc: int
+    stdout: str
+    stderr: str
+    duration_s: float
+    timed_out: bool = False
+    cancelled: bool = False
+
+
+class CancelToken:
+    """Set when the operator interrupts: running commands stop as soon as they notice."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    def reset(self) -> None:
+        self._event.clear()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to `seconds`; return True early if cancelled."""
+        return self._event.wait(seconds)
+
+
+class Connection(Protocol):
+    """A target the runner can act on. Nothing above this module knows which kind it is."""
+
+    def run(
+        self, spec: CommandSpec, *, timeout: float | None, cancel: CancelToken
+    ) -> CommandResult: ...
+
+    def put(self, local_path: str, remote_path: str) -> None: ...
+
+    def get(self, remote_path: str, local_path: str) -> None: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,270 @@
+"""A drill run: phases in order, the rollback decision, interrupts, and the outcome.
+
+prepare → deploy → inject → [rollback] → verify → cleanup. A failure in deploy,
+inject or verify starts the rollback (with `rollback_when: always`, the default, the
+rollback is rehearsed every run); cleanup always runs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from runner.connections.pool import ConnectionPool
+from runner.engine.interrupts import Interrupts
+from runner.engine.plan import DrillPlan
+from runner.engine.results import PhaseResult, StepResult
+from runner.engine.steps import StepEnvironment, StepRunner
+from runner.errors import ExitCode
+from runner.journal import Journal, utc_now
+from runner.playbook.model import ROLLBACK_STARTERS, Playbook
+from runner.playbook.templating import Templar
+
+PASSED, FAILED, ERROR, INTERRUPTED = "passed", "failed", "error", "interrupted"
+EXIT_CODES = {
+    PASSED: ExitCode.PASSED,
+    FAILED: ExitCode.FAILED,
+    ERROR: ExitCode.ENVIRONMENT,
+    INTERRUPTED: ExitCode.INTERRUPTED,
+}
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """What decided the rollback."""
+
+    kind: str
+    phase: str = ""
+    step: str = ""
+    host: str = ""
+    detail: str = ""
+    at: str = ""
+    mono: float = 0.0
+
+
+@dataclass(frozen=True)
+class DrillOutcome:
+    status: str
+    reason: str
+    phases: tuple[PhaseResult, ...]
+    started_at: str
+    ended_at: str
+    started_mono: float
+    ended_mono: float
+    rolled_back: bool
+    rollback_succeeded: bool | None
+    trigger: Trigger | None
+    decided_mono: float | None = None
+    interrupted_by: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        return int(EXIT_CODES[self.status])
+
+    def phase(self, name: str) -> PhaseResult | None:
+        found = [p for p in self.phases if p.phase == name and p.ran]
+        return found[-1] if found else None
+
+    def steps(self) -> list[StepResult]:
+        return [s for p in self.phases for s in p.steps]
+
+
+@dataclass
+class DrillHooks:
+    """Where the run reports progress (the terminal view)."""
+
+    phase_started: Callable[[str], None] = lambda phase: None
+    phase_skipped: Callable[[str, str], None] = lambda phase, why: None
+    step_started: Callable[[Any, list[Any]], None] = lambda step, hosts: None
+    host_done: Callable[[Any, Any], None] = lambda step, result: None
+    notice: Callable[[str], None] = lambda text: None
+
+
+@dataclass
+class _State:
+    phases: list[PhaseResult] = field(default_factory=list)
+    trigger: Trigger | None = None
+    decided_mono: float | None = None
+    rollback: PhaseResult | None = None
+    final_verify: PhaseResult | None = None
+    prepare_failed: bool = False
+
+
+class DrillRun:
+    def __init__(
+        self,
+        plan: DrillPlan,
+        templar: Templar,
+        journal: Journal,
+        pool: ConnectionPool,
+        interrupts: Interrupts,
+        hooks: DrillHooks,
+        extra_vars: dict[str, Any],
+    ) -> None:
+        self.plan = plan
+        self.playbook: Playbook = plan.playbook
+        self.journal = journal
+        self.interrupts = interrupts
+        self.hooks = hooks
+        self.env = StepEnvironment(
+            templar=templar,
+            journal=journal,
+            pool=pool,
+            cancel=interrupts.token,
+            static_vars=plan.host_vars,
+            extra_vars=extra_vars,
+            forks=self.playbook.forks,
+            on_host_done=hooks.host_done,
+        )
+        self.state = _State()
+
+    def run(self) -> DrillOutcome:
+        started_at, started = utc_now(), time.monotonic()
+        runner = StepRunner(self.env)
+        try:
+            self._main(runner)
+        finally:
+            self.interrupts.resume_for("cleanup")
+            self._phase(runner, "cleanup")
+            runner.close()
+        return self._outcome(started_at, started)
+
+    def _main(self, runner: StepRunner) -> None:
+        prepare = self._phase(runner, "prepare")
+        if prepare.failed or self.interrupts.interrupted:
+            self.state.prepare_failed = prepare.failed
+            for phase in ("deploy", "inject", "rollback", "verify"):
+                self._skip(phase, "prepare failed" if prepare.failed else "interrupted")
+            return
+        for phase in ("deploy", "inject"):
+            if self.state.trigger or self.interrupts.interrupted:
+                self._skip(phase, "interrupted" if self.interrupts.interrupted else "rollback started")
+                continue
+            self._phase(runner, phase)
+        if self.interrupts.interrupted:
+            self._rollback(runner)
+            self._skip("verify", "interrupted")
+            return
+        if self.state.trigger is None and self.playbook.rollback_when == "failure":
+            verify = self._phase(runner, "verify")
+            if not verify.failed:
+                self._skip("rollback", "nothing failed (rollback_when: failure)")
+                self.state.final_verify = verify
+                return
+        self._rollback(runner)
+        if self.interrupts.interrupted:
+            self._skip("verify", "interrupted")
+            return
+        self.state.final_verify = self._phase(runner, "verify")
+
+    def _rollback(self, runner: StepRunner) -> None:
+        if self.playbook.rollback_type == 5:
+            self._skip("rollback", "rollback_type 5: point of no return, fix forward only")
+            return
+        if self.state.trigger is None:
+            why = "interrupted" if self.interrupts.interrupted else "rollback_when: always"
+            kind = "interrupt" if self.interrupts.interrupted else "rehearsal"
+            self._fire(Trigger(kind, detail=why))
+        self.interrupts.resume_for("rollback")
+        self.state.decided_mono = time.monotonic()
+        self.journal.record("decision", decision="rollback", mode="auto")
+        self.state.rollback = self._phase(runner, "rollback")
+
+    def _fire(self, trigger: Trigger) -> None:
+        self.state.trigger = trigger
+        self.journal.record("trigger_fired", **trigger.__dict__)
+        self.hooks.notice(f"rollback triggered: {trigger.detail or trigger.kind}")
+
+    def _skip(self, phase: str, why: str) -> None:
+        self.journal.record("phase_skipped", phase=phase, reason=why)
+        self.hooks.phase_skipped(phase, why)
+        self.state.phases.append(PhaseResult(phase, (), utc_now(), time.monotonic(), 0.0, why))
+
+    def _phase(self, runner: StepRunner, phase: str) -> PhaseResult:
+        plans = self.plan.steps.get(phase, ())
+        started_at, started = utc_now(), time.monotonic()
+        self.journal.record("phase_started", phase=phase)
+        self.hooks.phase_started(phase)
+        results: list[StepResult] = []
+        for plan in plans:
+            if self.interrupts.token.cancelled:
+                break
+            self.hooks.step_started(plan.step, list(plan.hosts))
+            result = runner.run(plan.step, list(plan.hosts))
+            results.append(result)
+            if result.failed:
+                if phase in ROLLBACK_STARTERS and self.state.trigger is None and not self.interrupts.interrupted:
+                    failure = result.first_failure()
+                    self._fire(
+                        Trigger(
+                            "step_failed",
+                            phase,
+                            plan.step.name,
+                            failure.host if failure else "",
+                            f"step {plan.step.name!r} failed in {phase}"
+                            + (f" on {failure.host}: {failure.msg}" if failure else ""),
+                            utc_now(),
+                            time.monotonic(),
+                        )
+                    )
+                if phase != "cleanup":
+                    break  # the rest of a failed phase does not run; cleanup does its best
+        outcome = PhaseResult(phase, tuple(results), started_at, started, time.monotonic() - started)
+        self.journal.record(
+            "phase_finished",
+            phase=phase,
+            status="failed" if outcome.failed else "ok",
+            duration_s=round(outcome.duration_s, 6),
+        )
+        self.state.phases.append(outcome)
+        return outcome
+
+    def _outcome(self, started_at: str, started: float) -> DrillOutcome:
+        s = self.state
+        rollback_ok = None if s.rollback is None else not s.rollback.failed
+        status, reason = self._verdict(rollback_ok)
+        return DrillOutcome(
+            status=status,
+            reason=reason,
+            phases=tuple(s.phases),
+            started_at=started_at,
+            ended_at=utc_now(),
+            started_mono=started,
+            ended_mono=time.monotonic(),
+            rolled_back=s.rollback is not None,
+            rollback_succeeded=rollback_ok,
+            trigger=s.trigger,
+            decided_mono=s.decided_mono,
+            interrupted_by=self.interrupts.signal_name,
+        )
+
+    def _verdict(self, rollback_ok: bool | None) -> tuple[str, str]:
+        s = self.state
+        if self.interrupts.interrupted:
+            return INTERRUPTED, f"interrupted by {self.interrupts.signal_name}"
+        if s.prepare_failed:
+            return FAILED, _failure_reason("baseline (prepare) failed", self._phase_result("prepare"))
+        if rollback_ok is False:
+            return FAILED, _failure_reason("rollback failed", s.rollback)
+        if s.final_verify is not None and s.final_verify.failed:
+            return FAILED, _failure_reason("verify failed", s.final_verify)
+        budget = self.playbook.budget_s
+        if s.rollback is not None and budget is not None and s.rollback.duration_s > budget:
+            return FAILED, f"rollback took {s.rollback.duration_s:.1f}s, over the type {self.playbook.rollback_type} budget of {budget:g}s"
+        if s.rollback is not None:
+            return PASSED, f"rolled back in {s.rollback.duration_s:.2f}s and verified"
+        return PASSED, "verified; no rollback was needed"
+
+    def _phase_result(self, name: str) -> PhaseResult | None:
+        return next((p for p in self.state.phases if p.phase == name and p.ran), None)
+
+
+def _failure_reason(prefix: str, phase: PhaseResult | None) -> str:
+    step = phase.first_failure() if phase else None
+    if step is None:
+        return prefix
+    host = step.first_failure()
+    where = f" on {host.host}: {host.msg}" if host else ""
+    return f"{prefix}: step {step.step.name!r}{where}"

@@ -1,0 +1,156 @@
+"""From a command line to a finished drill: load, plan, journal, run, write the evidence."""
+
+from __future__ import annotations
+
+import getpass
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from runner.connections.pool import ConnectionPool
+from runner.console import TerminalView
+from runner.engine.drill import DrillHooks, DrillOutcome, DrillRun
+from runner.engine.interrupts import Interrupts
+from runner.engine.plan import DrillPlan, Planner
+from runner.engine.variables import RunInfo
+from runner.errors import InputError, TargetEnvironmentError
+from runner.inventory import Inventory, implicit_localhost, load_inventory
+from runner.journal import JOURNAL_NAME, Journal
+from runner.playbook.loader import load_playbook
+from runner.playbook.model import Playbook
+from runner.playbook.secrets import SecretMask
+from runner.playbook.templating import Templar
+from runner.report.result_json import RunIdentity, build_result, write_json
+from runner.yamlpos import YamlDocument
+
+DEFAULT_RUNS_DIR = Path("drills/runs")
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    playbook: str
+    inventory: str | None = None
+    extra_vars: dict[str, Any] = field(default_factory=dict)
+    limit: str | None = None
+    tags: tuple[str, ...] = ()
+    skip_tags: tuple[str, ...] = ()
+    out: str | None = None
+    operator: str = ""
+    change_id: str = ""
+    verbose: int = 0
+
+
+@dataclass
+class Prepared:
+    """A run that passed preflight: nothing has touched a target yet."""
+
+    request: RunRequest
+    playbook: Playbook
+    doc: YamlDocument
+    inventory: Inventory
+    templar: Templar
+    run: RunInfo
+    plan: DrillPlan
+
+    @property
+    def mask(self) -> SecretMask:
+        return self.templar.secrets
+
+
+def new_run_id(playbook_path: str) -> str:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(playbook_path).stem)
+    return f"{stamp}-{stem}"
+
+
+def prepare(request: RunRequest, *, run_dir: Path | None = None) -> Prepared:
+    """Load and plan everything; raise InputError before any side effect."""
+    playbook, doc = load_playbook(request.playbook)
+    inventory = load_inventory(request.inventory) if request.inventory else implicit_localhost()
+    templar = Templar(SecretMask())
+    for name in playbook.secrets:
+        if name in request.extra_vars:
+            templar.secrets.add(request.extra_vars[name])
+    run_id = run_dir.name if run_dir else new_run_id(request.playbook)
+    run_dir = run_dir or (Path(request.out) if request.out else DEFAULT_RUNS_DIR / run_id)
+    run = RunInfo(
+        run_id=run_id,
+        run_dir=str(run_dir.resolve()),
+        operator=request.operator or _operator(),
+        change_id=request.change_id,
+        environment=inventory.environment or "",
+    )
+    planner = Planner(playbook, doc, inventory, templar, run, request.extra_vars)
+    plan = planner.plan(limit=request.limit, tags=request.tags, skip_tags=request.skip_tags)
+    return Prepared(request, playbook, doc, inventory, templar, run, plan)
+
+
+def _operator() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def execute(prepared: Prepared, view: TerminalView) -> tuple[DrillOutcome, Path]:
+    """Run the drill and write journal.jsonl and result.json into the run directory."""
+    run_dir = Path(prepared.run.run_dir)
+    pool = ConnectionPool()
+    pool.check_supported(prepared.plan.all_hosts())
+    try:
+        run_dir.mkdir(parents=True, exist_ok=False)
+    except FileExistsError:
+        if any(run_dir.iterdir()):
+            raise InputError.at(str(run_dir), 1, 1, "run directory exists and is not empty") from None
+    except OSError as exc:
+        raise TargetEnvironmentError(f"cannot create run directory {run_dir}: {exc}") from None
+    journal = Journal(run_dir / JOURNAL_NAME, prepared.mask)
+    interrupts = Interrupts(view.notice)
+    hooks = DrillHooks(
+        phase_started=view.phase_started,
+        phase_skipped=view.phase_skipped,
+        step_started=view.step_started,
+        host_done=view.host_done,
+        notice=view.notice,
+    )
+    pb = prepared.playbook
+    journal.record(
+        "run_started",
+        run_id=prepared.run.run_id,
+        drill=pb.drill,
+        component=pb.component,
+        playbook=pb.path,
+        inventory=prepared.inventory.path,
+        operator=prepared.run.operator,
+        change_id=prepared.run.change_id,
+        environment=prepared.run.environment,
+        rollback_type=pb.rollback_type,
+        hosts=[h.name for h in prepared.plan.all_hosts()],
+    )
+    view.run_started(pb.drill, len(prepared.plan.all_hosts()), str(run_dir))
+    interrupts.install()
+    try:
+        drill = DrillRun(
+            prepared.plan, prepared.templar, journal, pool, interrupts, hooks, prepared.request.extra_vars
+        )
+        outcome = drill.run()
+    finally:
+        interrupts.uninstall()
+        view.close()
+        pool.close_all()
+    ident = RunIdentity(
+        prepared.run.run_id,
+        prepared.run.environment,
+        prepared.run.operator,
+        prepared.run.change_id,
+        prepared.inventory.path,
+    )
+    result = build_result(pb, outcome, ident)
+    write_json(run_dir / "result.json", result, prepared.mask)
+    # An interrupted run's journal ends with `interrupted`, so a reader sees it last.
+    final = "interrupted" if outcome.status == "interrupted" else "run_finished"
+    journal.record(final, status=outcome.status, reason=outcome.reason, signal=outcome.interrupted_by)
+    journal.close()
+    return outcome, run_dir

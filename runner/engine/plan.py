@@ -1,0 +1,182 @@
+"""Preflight: select hosts, resolve variables and plan every step before touching anything.
+
+`drillctl plan` and `run --check` print this plan; `drillctl run` refuses to start
+when it finds a problem, so bad input never changes a target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from runner.actions import ACTIONS, ActionArgError
+from runner.engine.steps import render_args
+from runner.engine.variables import Deferred, RunInfo, VariableError, magic_vars, resolve_host_vars
+from runner.errors import Diagnostic, InputError
+from runner.inventory import Inventory, PatternError
+from runner.inventory.model import Host
+from runner.playbook.model import PHASES, Playbook, Step
+from runner.playbook.templating import Templar, TemplateError
+from runner.yamlpos import YamlDocument
+
+
+@dataclass(frozen=True)
+class HostPlan:
+    host: str
+    summary: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    step: Step
+    hosts: tuple[Host, ...]
+    per_host: tuple[HostPlan, ...]
+
+
+@dataclass(frozen=True)
+class DrillPlan:
+    playbook: Playbook
+    steps: dict[str, tuple[StepPlan, ...]]
+    host_vars: dict[str, dict[str, Any]]
+
+    def all_hosts(self) -> list[Host]:
+        seen: dict[str, Host] = {}
+        for plans in self.steps.values():
+            for plan in plans:
+                for h in plan.hosts:
+                    seen.setdefault(h.name, h)
+        return list(seen.values())
+
+
+def select_steps(playbook: Playbook, tags: Iterable[str], skip_tags: Iterable[str]) -> dict[str, list[Step]]:
+    wanted, skipped = set(tags), set(skip_tags)
+
+    def selected(step: Step) -> bool:
+        mine = set(step.tags)
+        if "always" in mine:
+            return True
+        if wanted and not mine & wanted:
+            return False
+        return not mine & skipped
+
+    return {p: [s for s in playbook.steps(p) if selected(s)] for p in PHASES}
+
+
+def select_hosts(inventory: Inventory, pattern: str, limit: str | None) -> list[Host]:
+    hosts = inventory.select(pattern)
+    if limit:
+        allowed = {h.name for h in inventory.select(limit)}
+        hosts = [h for h in hosts if h.name in allowed]
+    return hosts
+
+
+class Planner:
+    def __init__(
+        self,
+        playbook: Playbook,
+        doc: YamlDocument,
+        inventory: Inventory,
+        templar: Templar,
+        run: RunInfo,
+        extra_vars: dict[str, Any],
+    ) -> None:
+        self.playbook = playbook
+        self.doc = doc
+        self.inventory = inventory
+        self.templar = templar
+        self.run = run
+        self.extra_vars = extra_vars
+        self.diags: list[Diagnostic] = []
+        self.registers = {s.register for s in playbook.all_steps() if s.register}
+
+    def plan(
+        self, *, limit: str | None = None, tags: Iterable[str] = (), skip_tags: Iterable[str] = ()
+    ) -> DrillPlan:
+        steps = select_steps(self.playbook, tags, skip_tags)
+        host_sets = {p: [(s, self._hosts(s, limit)) for s in steps[p]] for p in PHASES}
+        every_host = {h.name: h for p in PHASES for _, hs in host_sets[p] for h in hs}
+        host_vars = {name: self._vars(h) for name, h in every_host.items()}
+        for name in self.playbook.secrets:
+            for values in host_vars.values():
+                if name in values:
+                    self.templar.secrets.add(values[name])
+        plans = {
+            p: tuple(self._step(s, hs, host_vars) for s, hs in host_sets[p]) for p in PHASES
+        }
+        if self.diags:
+            raise InputError(self.diags)
+        return DrillPlan(self.playbook, plans, host_vars)
+
+    def _hosts(self, step: Step, limit: str | None) -> list[Host]:
+        pattern = step.hosts or self.playbook.hosts
+        where = (*step.yaml_path, "hosts") if step.hosts else ("hosts",)
+        try:
+            hosts = select_hosts(self.inventory, pattern, limit)
+        except PatternError as exc:
+            self.diags.append(self.doc.diag(where, str(exc)))
+            return []
+        if not hosts:
+            extra = f" within --limit {limit!r}" if limit else ""
+            self.diags.append(self.doc.diag(where, f"host pattern {pattern!r} matches no host{extra}"))
+        return hosts
+
+    def _vars(self, host: Host) -> dict[str, Any]:
+        layers = [host.vars, self.playbook.vars, self.extra_vars]
+        magic = magic_vars(host, self.inventory, self.playbook, self.run)
+        try:
+            return resolve_host_vars(self.templar, host, layers, magic)
+        except VariableError as exc:
+            path: tuple[str | int, ...] = ("vars", exc.name) if exc.name in self.playbook.vars else ()
+            self.diags.append(self.doc.diag(path, str(exc)))
+            return dict(magic)
+
+    def _step(self, step: Step, hosts: list[Host], host_vars: dict[str, dict[str, Any]]) -> StepPlan:
+        targets = hosts[:1] if step.run_once else hosts
+        per_host = []
+        for host in targets:
+            variables = {**host_vars[host.name], **{r: Deferred(r) for r in self.registers}}
+            per_host.append(self._host(step, host, variables))
+        return StepPlan(step, tuple(hosts), tuple(per_host))
+
+    def _host(self, step: Step, host: Host, variables: dict[str, Any]) -> HostPlan:
+        notes = []
+        try:
+            for condition in step.when:
+                if self._uses_registered(condition):
+                    notes.append(f"when {condition} (decided at run time)")
+                elif not self.templar.evaluate(condition, variables):
+                    return HostPlan(host.name, "", f"skipped: when {condition} is false")
+            items: list[Any] = [None]
+            if isinstance(step.loop, list):
+                items = step.loop
+            elif isinstance(step.loop, str):
+                if self._uses_registered(step.loop):
+                    notes.append("loop items decided at run time")
+                    items = [Deferred("item")]
+                else:
+                    items = list(self.templar.evaluate(step.loop, variables))
+            summaries = []
+            for item in items:
+                item_vars = variables if step.loop is None else {**variables, "item": item}
+                args = render_args(step, item_vars, self.templar)
+                summaries.append(ACTIONS[step.action].plan(args, host).summary)
+        except (TemplateError, ActionArgError, TypeError) as exc:
+            self.diags.append(
+                self.doc.diag((*step.yaml_path, step.action), f"{step.label} on {host.name}: {exc}")
+            )
+            return HostPlan(host.name, "", "error")
+        if step.retries:
+            notes.append(f"up to {1 + step.retries} attempts")
+        if step.timeout_s:
+            notes.append(f"timeout {step.timeout_s:g}s")
+        return HostPlan(host.name, "\n".join(summaries), "; ".join(notes))
+
+    def _uses_registered(self, expression: str | bool) -> bool:
+        if isinstance(expression, bool):
+            return False
+        try:
+            return bool(self.templar.variables_used(expression, expression=True) & self.registers)
+        except TemplateError:
+            return False

@@ -1,0 +1,234 @@
+"""Running one step across its hosts: when, loop, retries/until, timeout, register, fan-out."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from runner.actions import ACTIONS, ActionArgError, ActionContext, ActionOutcome
+from runner.connections.base import CancelToken
+from runner.connections.pool import ConnectionPool, HostUnreachable
+from runner.engine.results import FAILED, IGNORED, INTERRUPTED, OK, SKIPPED, UNREACHABLE, HostResult, StepResult
+from runner.inventory.model import Host
+from runner.journal import Journal, utc_now
+from runner.playbook.model import Step
+from runner.playbook.templating import Templar, TemplateError
+
+OUTPUT_KEEP = 4096  # characters of stdout/stderr kept per host result in the journal
+
+
+@dataclass
+class StepEnvironment:
+    """What every step of a run shares."""
+
+    templar: Templar
+    journal: Journal
+    pool: ConnectionPool
+    cancel: CancelToken
+    static_vars: dict[str, dict[str, Any]]  # host name -> resolved variables
+    extra_vars: dict[str, Any]
+    forks: int = 10
+    registered: dict[str, dict[str, Any]] = field(default_factory=dict)
+    on_host_done: Any = None  # callable(step, HostResult) for live output
+
+    def variables(self, host: Host) -> dict[str, Any]:
+        static = self.static_vars[host.name]
+        extra = {k: static[k] for k in self.extra_vars if k in static}
+        return {**static, **self.registered.get(host.name, {}), **extra}
+
+
+def render_args(step: Step, variables: dict[str, Any], templar: Templar) -> Any:
+    """Render a step's arguments, leaving the action's expression keys for run time."""
+    action = ACTIONS[step.action]
+    args = step.args
+    if isinstance(args, dict):
+        return {
+            k: v if k in action.expression_keys else templar.render(v, variables)
+            for k, v in args.items()
+        }
+    if isinstance(args, str) and action.shorthand_key in action.expression_keys:
+        return args
+    return templar.render(args, variables)
+
+
+def registered_value(outcome: ActionOutcome, result: HostResult | None = None) -> dict[str, Any]:
+    """The dict a `register:` variable holds, Ansible-shaped."""
+    value: dict[str, Any] = {
+        "rc": outcome.rc,
+        "stdout": outcome.stdout,
+        "stderr": outcome.stderr,
+        "stdout_lines": outcome.stdout.splitlines(),
+        "msg": outcome.msg,
+        "failed": not outcome.ok,
+        "ok": outcome.ok,
+        "timed_out": outcome.timed_out,
+    }
+    value.update(outcome.data)
+    return value
+
+
+class StepRunner:
+    def __init__(self, env: StepEnvironment) -> None:
+        self.env = env
+        self.executor = ThreadPoolExecutor(max_workers=max(1, env.forks), thread_name_prefix="host")
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+    def run(self, step: Step, hosts: list[Host]) -> StepResult:
+        targets = hosts[:1] if step.run_once else hosts
+        started_at, started = utc_now(), time.monotonic()
+        self.env.journal.record(
+            "step_started",
+            phase=step.phase,
+            index=step.index,
+            step=step.name,
+            action=step.action,
+            hosts=[h.name for h in targets],
+        )
+        futures: dict[str, Future[HostResult]] = {
+            h.name: self.executor.submit(self._run_host, step, h) for h in targets
+        }
+        results: dict[str, HostResult] = {}
+        pending = set(futures)
+        while pending:  # poll, so the main thread stays free to take signals
+            for name in list(pending):
+                if futures[name].done():
+                    results[name] = futures[name].result()
+                    pending.discard(name)
+            if pending:
+                time.sleep(0.01)
+        ordered = tuple(results[h.name] for h in targets)
+        if step.run_once and step.register and hosts:
+            for other in hosts[1:]:
+                self.env.registered.setdefault(other.name, {})[step.register] = self.env.registered.get(
+                    hosts[0].name, {}
+                ).get(step.register)
+        result = StepResult(step, ordered, started_at, started, time.monotonic() - started)
+        self.env.journal.record(
+            "step_finished",
+            phase=step.phase,
+            index=step.index,
+            step=step.name,
+            status=result.status,
+            duration_s=round(result.duration_s, 6),
+        )
+        return result
+
+    def _run_host(self, step: Step, host: Host) -> HostResult:
+        started_at, started = utc_now(), time.monotonic()
+        try:
+            result = self._attempts(step, host, started_at, started)
+        except HostUnreachable as exc:
+            result = HostResult(host.name, UNREACHABLE, str(exc), started_at=started_at,
+                                started_mono=started, duration_s=time.monotonic() - started)
+        self.env.journal.record(
+            "host_result",
+            phase=step.phase,
+            index=step.index,
+            step=step.name,
+            host=host.name,
+            status=result.status,
+            rc=result.rc,
+            msg=result.msg,
+            summary=result.summary,
+            attempts=result.attempts,
+            started_at=result.started_at,
+            duration_s=round(result.duration_s, 6),
+            stdout=result.stdout[-OUTPUT_KEEP:],
+            stderr=result.stderr[-OUTPUT_KEEP:],
+        )
+        if self.env.on_host_done is not None:
+            self.env.on_host_done(step, result)
+        return result
+
+    def _attempts(self, step: Step, host: Host, started_at: str, started: float) -> HostResult:
+        env = self.env
+        variables = env.variables(host)
+
+        def finish(status: str, msg: str, outcome: ActionOutcome | None = None, **kw: Any) -> HostResult:
+            return HostResult(
+                host.name, status, msg,
+                rc=outcome.rc if outcome else None,
+                stdout=outcome.stdout if outcome else "",
+                stderr=outcome.stderr if outcome else "",
+                started_at=started_at, started_mono=started,
+                duration_s=time.monotonic() - started, **kw,
+            )
+
+        try:
+            for condition in step.when:
+                if not env.templar.evaluate(condition, variables):
+                    return finish(SKIPPED, f"when: {condition} is false")
+            items = self._loop_items(step, variables)
+        except TemplateError as exc:
+            return finish(FAILED, str(exc))
+        outcomes: list[tuple[ActionOutcome, int, str]] = []
+        for item in [_NO_LOOP] if items is None else items:
+            item_vars = variables if item is _NO_LOOP else {**variables, "item": item}
+            outcome, attempts, summary = self._until(step, host, item_vars)
+            outcomes.append((outcome, attempts, summary))
+            if not outcome.ok:
+                break
+        outcome, attempts, summary = outcomes[-1] if outcomes else (ActionOutcome(True, "empty loop"), 0, "")
+        if step.register:
+            value = registered_value(outcome)
+            if items is not None:
+                value = {**value, "results": [registered_value(o) for o, _, _ in outcomes]}
+            env.registered.setdefault(host.name, {})[step.register] = value
+        if outcome.cancelled or (not outcome.ok and env.cancel.cancelled):
+            status = INTERRUPTED
+        elif outcome.ok:
+            status = OK
+        else:
+            status = IGNORED if step.ignore_errors else FAILED
+        return finish(status, outcome.msg, outcome, attempts=attempts, summary=summary, data=dict(outcome.data))
+
+    def _loop_items(self, step: Step, variables: dict[str, Any]) -> list[Any] | None:
+        """The loop's rendered items, or None for a step without `loop`."""
+        if step.loop is None:
+            return None
+        items = step.loop
+        if isinstance(items, str):
+            items = self.env.templar.evaluate(items, variables)
+        if not isinstance(items, (list, tuple)):
+            raise TemplateError(f"loop must give a list, got {type(items).__name__}")
+        return [self.env.templar.render(i, variables) for i in items]
+
+    def _until(self, step: Step, host: Host, variables: dict[str, Any]) -> tuple[ActionOutcome, int, str]:
+        attempts = 1 + step.retries
+        outcome = ActionOutcome(False, "not run")
+        summary = ""
+        for attempt in range(1, attempts + 1):
+            outcome, summary = self._once(step, host, variables)
+            done = outcome.ok
+            if step.until is not None and not outcome.cancelled:
+                name = step.register or "result"
+                try:
+                    done = bool(self.env.templar.evaluate(step.until, {**variables, name: registered_value(outcome)}))
+                except TemplateError as exc:
+                    return ActionOutcome(False, f"until: {exc}"), attempt, summary
+                if not done and outcome.ok:
+                    outcome = ActionOutcome(False, f"until not met: {step.until}", outcome.rc,
+                                            outcome.stdout, outcome.stderr, outcome.data)
+            if done or outcome.cancelled or self.env.cancel.cancelled or attempt == attempts:
+                return outcome, attempt, summary
+            if self.env.cancel.wait(step.delay_s):
+                return ActionOutcome(False, "interrupted", cancelled=True), attempt, summary
+        return outcome, attempts, summary
+
+    def _once(self, step: Step, host: Host, variables: dict[str, Any]) -> tuple[ActionOutcome, str]:
+        action = ACTIONS[step.action]
+        try:
+            args = render_args(step, variables, self.env.templar)
+            planned = action.plan(args, host)
+        except (TemplateError, ActionArgError) as exc:
+            return ActionOutcome(False, str(exc)), ""
+        connection = None if action.controller_side else self.env.pool.get(host)
+        ctx = ActionContext(host, connection, self.env.templar, variables, self.env.cancel, step.timeout_s)
+        return action.execute(planned, ctx), planned.summary
+
+
+_NO_LOOP = object()

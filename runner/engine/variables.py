@@ -1,0 +1,157 @@
+"""Variables per host: inventory group < host < playbook vars < registered < extra vars.
+
+Playbook and inventory values may be templates that name other variables; they are
+resolved once per host in dependency order, so authors need not order them.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from runner.inventory.model import Host, Inventory
+from runner.playbook.model import Playbook
+from runner.playbook.templating import Templar, TemplateError
+
+
+class VariableError(Exception):
+    """A variable could not be resolved; `name` says which, for locating the error."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    run_id: str
+    run_dir: str
+    operator: str
+    change_id: str
+    environment: str
+
+
+class Deferred:
+    """Stands in for a value known only at run time (a registered result) in `plan`."""
+
+    def __init__(self, label: str) -> None:
+        self._label = label
+
+    def __getattr__(self, name: str) -> Deferred:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return Deferred(f"{self._label}.{name}")
+
+    def __getitem__(self, key: object) -> Deferred:
+        return Deferred(f"{self._label}[{key!r}]")
+
+    def __str__(self) -> str:
+        return f"<{self._label}>"
+
+    def __iter__(self) -> Any:
+        return iter(())
+
+
+def magic_vars(host: Host, inventory: Inventory, playbook: Playbook, run: RunInfo) -> dict[str, Any]:
+    """Names every template can use, whatever the playbook defines."""
+    return {
+        "inventory_hostname": host.name,
+        "host": {
+            "name": host.name,
+            "address": host.address,
+            "port": host.port,
+            "user": host.user,
+            "connection": host.connection,
+            "groups": list(host.groups),
+        },
+        "hostvars": {name: dict(h.vars) for name, h in inventory.hosts.items()},
+        "groups": {name: inventory.group_members(name) for name in inventory.groups},
+        "drill": {
+            "name": playbook.drill,
+            "component": playbook.component,
+            "rollback_type": playbook.rollback_type,
+            **run.__dict__,
+        },
+        "run_dir": run.run_dir,
+        "run_id": run.run_id,
+        "drillctl_python": sys.executable,
+    }
+
+
+MAGIC_NAMES = frozenset(
+    {"inventory_hostname", "host", "hostvars", "groups", "drill", "run_dir", "run_id", "drillctl_python"}
+)
+
+
+def resolve_host_vars(
+    templar: Templar,
+    host: Host,
+    layers: list[Mapping[str, Any]],
+    magic: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Merge the layers (later wins) and render templated values in dependency order."""
+    raw: dict[str, Any] = {}
+    for layer in layers:
+        raw.update(layer)
+    done: dict[str, Any] = dict(magic)
+    stack: list[str] = []
+
+    def resolve(name: str) -> Any:
+        if name in done:
+            return done[name]
+        if name in stack:
+            cycle = " -> ".join([*stack[stack.index(name):], name])
+            raise VariableError(name, f"variables refer to each other in a cycle: {cycle}")
+        stack.append(name)
+        try:
+            value = raw[name]
+            for dep in _dependencies(templar, value):
+                if dep in raw:
+                    resolve(dep)
+            try:
+                done[name] = templar.render(value, done)
+            except TemplateError as exc:
+                raise VariableError(name, f"variable {name!r} on host {host.name}: {exc}") from None
+        finally:
+            stack.pop()
+        return done[name]
+
+    for name in raw:
+        resolve(name)
+    return done
+
+
+def _dependencies(templar: Templar, value: Any) -> set[str]:
+    if isinstance(value, str):
+        try:
+            return templar.variables_used(value)
+        except TemplateError:
+            return set()  # rendering will report it
+    if isinstance(value, dict):
+        return set().union(*(_dependencies(templar, v) for v in value.values())) if value else set()
+    if isinstance(value, list):
+        return set().union(*(_dependencies(templar, v) for v in value)) if value else set()
+    return set()
+
+
+def parse_extra_vars(items: list[str]) -> dict[str, Any]:
+    """`-e k=v` pairs and `-e @file.yml` files; raises ValueError naming the bad one."""
+    from runner.yamlpos import load_yaml
+
+    result: dict[str, Any] = {}
+    for item in items:
+        if item.startswith("@"):
+            doc = load_yaml(item[1:])
+            if not isinstance(doc.value, dict):
+                raise ValueError(f"-e {item}: the file must hold a mapping of variables")
+            result.update(doc.value)
+            continue
+        if "=" not in item:
+            raise ValueError(f"-e {item!r}: expected NAME=VALUE or @FILE")
+        name, value = item.split("=", 1)
+        if not name.isidentifier():
+            raise ValueError(f"-e {item!r}: {name!r} is not a variable name")
+        result[name] = value
+    return result

@@ -1,0 +1,111 @@
+"""The run journal: append-only JSONL, fsynced per event, each line hash-chained to the last.
+
+Written as things happen, never built in memory, so a killed runner still leaves the
+record of what it did (and, later, of which faults it left to revert).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from runner.playbook.secrets import SecretMask
+
+GENESIS = "0" * 64
+JOURNAL_NAME = "journal.jsonl"
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def line_hash(line: bytes) -> str:
+    return hashlib.sha256(line).hexdigest()
+
+
+class Journal:
+    """Appends events to `journal.jsonl`; safe to call from many threads."""
+
+    def __init__(self, path: Path, mask: SecretMask) -> None:
+        self.path = path
+        self.mask = mask
+        self._lock = threading.Lock()
+        self._seq = 0
+        self._prev = GENESIS
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+
+    def record(self, event: str, **fields: Any) -> dict[str, Any]:
+        """Write one event durably and return it as written (masked)."""
+        with self._lock:
+            entry: dict[str, Any] = {
+                "seq": self._seq,
+                "event": event,
+                "time": utc_now(),
+                "mono": round(time.monotonic(), 6),
+                **self.mask.mask_value(fields),
+                "prev": self._prev,
+            }
+            line = json.dumps(entry, separators=(",", ":"), default=str).encode()
+            os.write(self._fd, line + b"\n")
+            os.fsync(self._fd)
+            self._prev = line_hash(line)
+            self._seq += 1
+            return entry
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    ok: bool
+    events: int
+    problem: str = ""
+    line: int = 0
+
+
+def verify_chain(path: Path) -> ChainCheck:
+    """Check every line's `prev` against the SHA-256 of the line before it."""
+    prev = GENESIS
+    count = 0
+    with path.open("rb") as f:
+        raw_lines = f.read().split(b"\n")
+    if raw_lines and raw_lines[-1] == b"":
+        raw_lines.pop()
+    for number, raw in enumerate(raw_lines, start=1):
+        try:
+            entry = json.loads(raw)
+        except ValueError:
+            last = number == len(raw_lines)
+            what = "truncated last line (the runner died mid-write)" if last else "line is not JSON"
+            return ChainCheck(False, count, what, number)
+        if not isinstance(entry, dict) or entry.get("prev") != prev:
+            return ChainCheck(False, count, "hash chain broken: this line or the one before was changed", number)
+        if entry.get("seq") != count:
+            return ChainCheck(False, count, f"sequence gap: expected seq {count}", number)
+        prev = line_hash(raw)
+        count += 1
+    if count == 0:
+        return ChainCheck(False, 0, "journal is empty", 1)
+    return ChainCheck(True, count)
+
+
+def read_events(path: Path) -> Iterator[dict[str, Any]]:
+    """The journal's events, skipping a torn final line."""
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            try:
+                yield json.loads(line)
+            except ValueError:
+                return

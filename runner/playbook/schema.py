@@ -1,0 +1,206 @@
+"""The playbook JSON Schema (draft 2020-12), assembled from the action registry.
+
+Built in code so that an action's argument schema lives beside the action; the
+committed copy in docs/schema/ is checked against this by a test.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runner.actions import ACTIONS
+from runner.actions.base import DURATION_SCHEMA
+
+PHASES = ("prepare", "deploy", "inject", "rollback", "verify", "cleanup")
+SCHEMA_ID = "https://drillctl.dev/schema/playbook.schema.json"
+IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+_EXPRESSION = {"type": ["string", "boolean"], "description": "Jinja expression, without braces."}
+
+STEP_KEYWORDS: dict[str, Any] = {
+    "name": {"type": "string", "description": "What the step does, as the report shows it."},
+    "hosts": {
+        "type": "string",
+        "description": "Host pattern for this step (default: the playbook's `hosts`).",
+        "examples": ["gateway", "gateway:&canary", "all:!db"],
+    },
+    "when": {
+        "description": "Run only when the expression(s) are true (all of a list).",
+        "oneOf": [_EXPRESSION, {"type": "array", "items": _EXPRESSION}],
+    },
+    "register": {
+        "type": "string",
+        "pattern": IDENTIFIER,
+        "x-pattern-hint": "register needs a variable name (letters, digits, _)",
+        "description": "Save the result (rc, stdout, status, json, …) in this variable.",
+    },
+    "retries": {"type": "integer", "minimum": 0, "default": 0, "description": "Extra attempts."},
+    "until": {**_EXPRESSION, "description": "Retry until this expression is true."},
+    "delay": {**DURATION_SCHEMA, "default": "1s", "description": "Wait between attempts."},
+    "timeout": {**DURATION_SCHEMA, "description": "Per-attempt limit; the process is killed."},
+    "ignore_errors": {"type": "boolean", "default": False, "description": "A failure does not count."},
+    "tags": {
+        "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+        "description": "Select with --tags / --skip-tags.",
+    },
+    "loop": {
+        "oneOf": [{"type": "array"}, {"type": "string"}],
+        "description": "Run once per item (available as `item`); a list or a template.",
+    },
+    "run_once": {"type": "boolean", "default": False, "description": "Run on the first host only."},
+}
+
+
+def step_schema() -> dict[str, Any]:
+    props = dict(STEP_KEYWORDS)
+    for name, action in ACTIONS.items():
+        props[name] = action.schema
+    return {
+        "type": "object",
+        "description": "One step: a `name`, exactly one action key, and optional keywords.",
+        "x-unknown-key-label": "action or step keyword",
+        "additionalProperties": False,
+        "properties": props,
+    }
+
+
+def _steps() -> dict[str, Any]:
+    return {"type": "array", "items": {"$ref": "#/$defs/step"}}
+
+
+PROBE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "A background probe: availability (http, tcp, command) or data (RPO).",
+    "additionalProperties": False,
+    "properties": {
+        "http": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["url"],
+            "properties": {
+                "url": {"type": "string"},
+                "status": {"oneOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}}]},
+                "contains": {"type": "string"},
+                "json_match": {},
+                "timeout": DURATION_SCHEMA,
+            },
+        },
+        "tcp": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["port"],
+            "properties": {"host": {"type": "string"}, "port": {"type": ["integer", "string"]}},
+        },
+        "command": {"type": "string", "description": "Healthy when it exits 0."},
+        "data": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["write", "read"],
+            "properties": {"write": {"type": "object"}, "read": {"type": "object"}},
+            "description": "Sequence-numbered writes (`{{ seq }}`) and the read-back of those present.",
+        },
+        "every": {**DURATION_SCHEMA, "default": "1s", "description": "Sampling interval."},
+        "hosts": {"type": "string", "description": "Run the probe per host of this pattern."},
+        "healthy_after": {"type": "integer", "minimum": 1, "default": 3},
+    },
+}
+
+TRIGGER_SCHEMA: dict[str, Any] = {
+    "description": "A condition that decides an automatic rollback.",
+    "oneOf": [
+        {"const": "step_failed", "description": "Any failed step in deploy, inject or verify."},
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["probe"],
+            "properties": {
+                "probe": {"type": "string"},
+                "consecutive_failures": {"type": "integer", "minimum": 1},
+                "error_rate": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+                "latency_p": {"type": "number", "minimum": 0, "maximum": 100},
+                "above": DURATION_SCHEMA,
+                "window": DURATION_SCHEMA,
+            },
+        },
+    ],
+}
+
+
+def playbook_schema() -> dict[str, Any]:
+    """The full playbook schema, ready for `jsonschema` or an editor."""
+    phase_props: dict[str, Any] = {p: {**_steps(), "description": _PHASE_DOCS[p]} for p in PHASES}
+    phase_props["rollback"] = {
+        "description": _PHASE_DOCS["rollback"],
+        "oneOf": [_steps(), {"const": "auto"}],
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "drillctl playbook",
+        "description": "One rollback or chaos drill: baseline, change, faults, rollback, verification.",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["drill", "rollback_type"],
+        "properties": {
+            "drill": {"type": "string", "minLength": 1, "description": "The drill's name."},
+            "description": {"type": "string"},
+            "component": {"type": "string", "description": "The component under test."},
+            "rollback_type": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 5,
+                "description": "Seed classification: 1 <1m, 2 <5m, 3 <30m, 4 <2h, 5 no rollback.",
+            },
+            "objectives": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "rto": {**DURATION_SCHEMA, "description": "Recovery time objective."},
+                    "rpo": {**DURATION_SCHEMA, "description": "Recovery point objective."},
+                },
+            },
+            "hosts": {"type": "string", "default": "all", "description": "Default host pattern."},
+            "vars": {"type": "object", "description": "Playbook variables (over inventory vars)."},
+            "secrets": {
+                "type": "array",
+                "items": {"type": "string", "pattern": IDENTIFIER},
+                "description": "Variables whose values are masked in every output.",
+            },
+            "forks": {"type": "integer", "minimum": 1, "default": 10, "description": "Hosts at once."},
+            "rollback_when": {
+                "enum": ["always", "failure"],
+                "default": "always",
+                "description": "`always` rehearses the rollback every run; `failure` only when "
+                "a step or trigger fails (a failing verify then starts it).",
+            },
+            "probes": {
+                "type": "object",
+                "propertyNames": {"pattern": IDENTIFIER},
+                "additionalProperties": PROBE_SCHEMA,
+            },
+            "triggers": {"type": "array", "items": TRIGGER_SCHEMA},
+            "decision": {
+                "oneOf": [
+                    {"const": "auto"},
+                    {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["manual"],
+                        "properties": {"manual": {"type": "boolean"}, "timeout": DURATION_SCHEMA},
+                    },
+                ],
+            },
+            **phase_props,
+        },
+        "$defs": {"step": step_schema()},
+    }
+
+
+_PHASE_DOCS = {
+    "prepare": "Bring the component to its known-good baseline.",
+    "deploy": "The change under test. A failure here starts the rollback.",
+    "inject": "Faults to inject (each is reverted, always).",
+    "rollback": "Undo the change, or `auto` to restore what deploy actions recorded.",
+    "verify": "Prove the service is back: health, version, data.",
+    "cleanup": "Always runs, even after a failure or Ctrl-C.",
+}

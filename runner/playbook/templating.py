@@ -1,0 +1,135 @@
+"""Jinja2 templating in a sandbox with strict undefined variables.
+
+Drill files are reviewed code, but they still should not reach Python internals, so
+templates render in `SandboxedEnvironment`. A missing variable is an error, never an
+empty string: an empty string in a rollback command is how data gets deleted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+from collections.abc import Mapping
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
+
+from runner.playbook.secrets import SecretMask
+
+
+class TemplateError(Exception):
+    """A template could not be rendered; `lineno` is relative to the template text."""
+
+    def __init__(self, message: str, lineno: int = 1) -> None:
+        super().__init__(message)
+        self.lineno = lineno
+
+
+def _has_template(text: str) -> bool:
+    return "{{" in text or "{%" in text or "{#" in text
+
+
+class Templar:
+    """Renders strings and nested values against a variable mapping."""
+
+    def __init__(self, secrets: SecretMask | None = None) -> None:
+        self.secrets = secrets or SecretMask()
+        env = SandboxedEnvironment(
+            undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
+        )
+        env.filters["quote"] = lambda v: shlex.quote(str(v))
+        env.filters["to_json"] = lambda v: json.dumps(v, sort_keys=True)
+        env.filters["from_json"] = lambda v: json.loads(str(v))
+        env.filters["secret"] = self._mark_secret
+        env.filters["bool"] = _to_bool
+        env.globals["env"] = self._env_lookup
+        self.env = env
+
+    def _mark_secret(self, value: Any) -> Any:
+        self.secrets.add(value)
+        return value
+
+    def _env_lookup(self, name: str, default: str | None = None, secret: bool = False) -> str:
+        value = os.environ.get(name, default)
+        if value is None:
+            raise UndefinedError(f"environment variable {name!r} is not set")
+        if secret:
+            self.secrets.add(value)
+        return value
+
+    def render(self, value: Any, variables: Mapping[str, Any]) -> Any:
+        """Render every string inside `value` (dicts and lists are walked)."""
+        if isinstance(value, str):
+            return self.render_text(value, variables)
+        if isinstance(value, dict):
+            return {k: self.render(v, variables) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.render(v, variables) for v in value]
+        return value
+
+    def render_text(self, text: str, variables: Mapping[str, Any]) -> str:
+        if not _has_template(text):
+            return text
+        try:
+            return self.env.from_string(text).render(variables)
+        except TemplateSyntaxError as exc:
+            raise TemplateError(f"template syntax error: {exc.message}", exc.lineno) from None
+        except UndefinedError as exc:
+            raise TemplateError(f"undefined variable: {exc.message}") from None
+        except SecurityError as exc:
+            raise TemplateError(f"template not allowed in the sandbox: {exc}") from None
+        except Exception as exc:  # any other error raised inside the template is the author's
+            raise TemplateError(f"template error: {type(exc).__name__}: {exc}") from None
+
+    def evaluate(self, expression: str | bool, variables: Mapping[str, Any]) -> Any:
+        """Evaluate a bare expression (`when`, `until`, `assert`), Ansible style."""
+        if isinstance(expression, bool):
+            return expression
+        text = expression.strip()
+        if text.startswith("{{") and text.endswith("}}"):
+            text = text[2:-2]
+        try:
+            return self.env.compile_expression(text, undefined_to_none=False)(**variables)
+        except TemplateSyntaxError as exc:
+            raise TemplateError(f"expression syntax error: {exc.message}", exc.lineno) from None
+        except UndefinedError as exc:
+            raise TemplateError(f"undefined variable: {exc.message}") from None
+        except SecurityError as exc:
+            raise TemplateError(f"expression not allowed in the sandbox: {exc}") from None
+        except Exception as exc:
+            raise TemplateError(f"expression error: {type(exc).__name__}: {exc}") from None
+
+    def check_syntax(self, text: str, *, expression: bool = False) -> TemplateError | None:
+        try:
+            self.parse(text, expression=expression)
+        except TemplateError as exc:
+            return exc
+        return None
+
+    def parse(self, text: str, *, expression: bool = False) -> nodes.Template:
+        source = "{{ " + _strip_braces(text) + " }}" if expression else text
+        try:
+            return self.env.parse(source)
+        except TemplateSyntaxError as exc:
+            raise TemplateError(f"template syntax error: {exc.message}", exc.lineno) from None
+
+    def variables_used(self, text: str, *, expression: bool = False) -> set[str]:
+        """Top-level variable names a template reads (for the undefined-variable lint)."""
+        if not expression and not _has_template(text):
+            return set()
+        return set(meta.find_undeclared_variables(self.parse(text, expression=expression)))
+
+
+def _strip_braces(text: str) -> str:
+    stripped = text.strip()
+    if stripped.startswith("{{") and stripped.endswith("}}"):
+        return stripped[2:-2]
+    return stripped
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on", "y")
+    return bool(value)

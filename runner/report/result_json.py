@@ -1,0 +1,123 @@
+"""`result.json`: the versioned, documented summary other tools read (docs/result-json.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from runner.engine.drill import DrillOutcome
+from runner.playbook.model import Playbook
+from runner.playbook.secrets import SecretMask
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class RunIdentity:
+    run_id: str
+    environment: str
+    operator: str
+    change_id: str
+    inventory: str
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def measurements(outcome: DrillOutcome) -> dict[str, float | int | None]:
+    """Figures measured from the run; a figure that was not measured is None, never a guess."""
+    rollback = outcome.phase("rollback")
+    trigger = outcome.trigger
+    detected = trigger.mono if trigger and trigger.mono else None
+    decide = None
+    if detected is not None and outcome.decided_mono is not None:
+        decide = max(0.0, outcome.decided_mono - detected)
+    return {
+        "time_to_detect_s": None,  # needs T0 from a fault or an availability probe
+        "time_to_decide_s": _round(decide),
+        "time_to_rollback_s": _round(rollback.duration_s) if rollback else None,
+        "rto_s": None,
+        "downtime_s": None,
+        "lost_writes": None,
+        "rpo_s": None,
+    }
+
+
+def verdict(measured: float | None, limit: float | None) -> str | None:
+    """'met', 'missed', or None when either side is unknown."""
+    if measured is None or limit is None:
+        return None
+    return "met" if measured <= limit else "missed"
+
+
+def build_result(playbook: Playbook, outcome: DrillOutcome, ident: RunIdentity) -> dict[str, Any]:
+    measured = measurements(outcome)
+    trigger = outcome.trigger
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": ident.run_id,
+        "drill": playbook.drill,
+        "component": playbook.component or None,
+        "playbook": playbook.path,
+        "inventory": ident.inventory,
+        "environment": ident.environment or None,
+        "operator": ident.operator,
+        "change_id": ident.change_id or None,
+        "status": outcome.status,
+        "reason": outcome.reason,
+        "started_at": outcome.started_at,
+        "ended_at": outcome.ended_at,
+        "duration_s": _round(outcome.ended_mono - outcome.started_mono),
+        "rollback_type": playbook.rollback_type,
+        "objectives": {"rto_s": playbook.objectives.rto_s, "rpo_s": playbook.objectives.rpo_s},
+        "budget_s": playbook.budget_s,
+        "measured": measured,
+        "verdicts": {
+            "rto": verdict(measured["rto_s"], playbook.objectives.rto_s),
+            "rpo": verdict(measured["rpo_s"], playbook.objectives.rpo_s),
+            "budget": verdict(measured["time_to_rollback_s"], playbook.budget_s),
+        },
+        "rolled_back": outcome.rolled_back,
+        "rollback_succeeded": outcome.rollback_succeeded,
+        "trigger": None
+        if trigger is None
+        else {k: v for k, v in trigger.__dict__.items() if k != "mono" and v != ""},
+        "faults": [],
+        "phases": [
+            {
+                "phase": p.phase,
+                "status": "skipped" if not p.ran else ("failed" if p.failed else "ok"),
+                "started_at": p.started_at,
+                "duration_s": _round(p.duration_s),
+                **({"skipped_reason": p.skipped_reason} if p.skipped_reason else {}),
+            }
+            for p in outcome.phases
+        ],
+        "steps": [
+            {
+                "phase": s.step.phase,
+                "name": s.step.name,
+                "action": s.step.action,
+                "host": h.host,
+                "status": h.status,
+                "started_at": h.started_at,
+                "duration_s": _round(h.duration_s),
+                "rc": h.rc,
+                "attempts": h.attempts,
+                "msg": h.msg,
+            }
+            for s in outcome.steps()
+            for h in s.hosts
+        ],
+    }
+
+
+def write_json(path: Path, data: dict[str, Any], mask: SecretMask) -> None:
+    """Write atomically (tmp + rename), secrets masked."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(mask.mask_value(data), indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
