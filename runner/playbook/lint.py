@@ -64,7 +64,7 @@ def undefined_variables(
             close = difflib.get_close_matches(name, sorted(names), n=1)
             suggestion = f" (did you mean {close[0]!r}?)" if close else hint
             found.append(
-                doc.diag(path, f"undefined variable {name!r}{suggestion}", rule=UNDEFINED)
+                doc.diag(path, f"{name!r} is not defined{suggestion}", rule=UNDEFINED)
             )
 
     for key, value in playbook_vars.items():

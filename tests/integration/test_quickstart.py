@@ -1,0 +1,52 @@
+"""Acceptance: the quick-start drill runs on the embedded local lab with Python alone."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import events, free_port, run_drillctl
+
+pytestmark = pytest.mark.integration
+
+
+def lab_processes(marker: str) -> list[str]:
+    out = subprocess.run(["pgrep", "-af", marker], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if "runner.lab" in line]
+
+
+def test_quickstart_rolls_back_verifies_and_leaves_evidence(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    port = free_port()
+    proc = run_drillctl(
+        "run", "playbooks/quickstart.yml", "-i", "inventories/local.yml",
+        "-e", f"lab_port={port}", "--out", str(out),
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = json.loads((out / "result.json").read_text())
+    assert result["status"] == "passed"
+    assert result["rolled_back"] is True
+    assert result["rollback_succeeded"] is True
+    assert result["trigger"]["kind"] == "step_failed"
+    assert result["trigger"]["phase"] == "deploy"
+    assert result["verdicts"]["budget"] == "met"
+    assert list(result)[0] == "schema_version"
+    names = [e["event"] for e in events(out)]
+    assert names[0] == "run_started" and names[-1] == "run_finished"
+    assert "trigger_fired" in names
+    assert not lab_processes(str(out)), "a lab process outlived the drill"
+    assert run_drillctl("verify", str(out)).returncode == 0
+
+
+def test_quickstart_prints_where_its_evidence_is(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    proc = run_drillctl(
+        "run", "playbooks/quickstart.yml", "-i", "inventories/local.yml",
+        "-e", f"lab_port={free_port()}", "--out", str(out),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert f"report: {out}" in proc.stdout
+    assert "PASSED" in proc.stdout
