@@ -1,0 +1,79 @@
+"""Host entries as Ansible writes them: `web[01:03]` ranges and a `name:port` suffix."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import string
+
+_RANGE = re.compile(r"\[([0-9]*|[a-zA-Z]):([0-9]+|[a-zA-Z])(?::([0-9]+))?\]")
+_PORT_SUFFIX = re.compile(r"^(?P<host>.+):(?P<port>[0-9]+)$")
+_BRACKETED_V6 = re.compile(r"^\[(?P<host>[0-9a-fA-F:.]+)\](?::(?P<port>[0-9]+))?$")
+_BRACKETS = re.compile(r"\[[^\]]*\]")
+
+
+class HostEntryError(ValueError):
+    """A host entry that cannot be read; the message says why."""
+
+
+def parse_host_entry(entry: str) -> tuple[list[str], int | None]:
+    """Host names an entry stands for, and the port it names (if any)."""
+    name, port = _split_port(entry)
+    return expand_ranges(name), port
+
+
+def expand_ranges(name: str) -> list[str]:
+    """Expand every `[a:b]` / `[a:b:step]` range in `name`, as Ansible does."""
+    match = _RANGE.search(name)
+    if match is None:
+        return [name]
+    head, tail = name[: match.start()], name[match.end() :]
+    return [head + item + rest for item in _range_items(match) for rest in expand_ranges(tail)]
+
+
+def _range_items(match: re.Match[str]) -> list[str]:
+    begin, end, step_text = match.group(1) or "0", match.group(2), match.group(3)
+    step = int(step_text) if step_text else 1
+    if step < 1:
+        raise HostEntryError(f"host range {match.group(0)} needs a step of 1 or more")
+    if begin.isdigit() != end.isdigit():
+        raise HostEntryError(f"host range {match.group(0)} mixes letters and numbers")
+    if not begin.isdigit():
+        letters = string.ascii_letters
+        first, last = letters.index(begin), letters.index(end)
+        if first > last:
+            raise HostEntryError(f"host range {match.group(0)} runs backwards")
+        return list(letters[first : last + 1 : step])
+    width = len(begin) if begin.startswith("0") and len(begin) > 1 else 0
+    if width and len(end) != width:
+        raise HostEntryError(
+            f"host range {match.group(0)}: zero-padded ends must have the same width"
+        )
+    if int(begin) > int(end):
+        raise HostEntryError(f"host range {match.group(0)} runs backwards")
+    return [str(n).zfill(width) for n in range(int(begin), int(end) + 1, step)]
+
+
+def _split_port(entry: str) -> tuple[str, int | None]:
+    if _is_ipv6(entry):
+        return entry, None
+    bracketed = _BRACKETED_V6.match(entry)
+    if bracketed and _is_ipv6(bracketed.group("host")):
+        port = bracketed.group("port")
+        return bracketed.group("host"), int(port) if port else None
+    colons = _BRACKETS.sub("", entry).count(":")
+    if colons == 0:
+        return entry, None
+    match = _PORT_SUFFIX.match(entry)
+    if colons > 1 or match is None:
+        raise HostEntryError(
+            f"cannot read host {entry!r}: write 'name' or 'name:port' (a port is digits only)"
+        )
+    return match.group("host"), int(match.group("port"))
+
+
+def _is_ipv6(text: str) -> bool:
+    try:
+        return isinstance(ipaddress.ip_address(text), ipaddress.IPv6Address)
+    except ValueError:
+        return False

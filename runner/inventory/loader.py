@@ -1,0 +1,99 @@
+"""Load an inventory file with its group_vars/host_vars into an `Inventory`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from runner.errors import Diagnostic, InputError
+from runner.inventory.connection_fields import resolve_connection
+from runner.inventory.ini_inventory import parse_ini_inventory
+from runner.inventory.model import Group, Host, Inventory
+from runner.inventory.precedence import Precedence
+from runner.inventory.source import ALL, UNGROUPED, InventorySource, Located
+from runner.inventory.vars_files import VarsFiles, load_vars_files
+from runner.inventory.yaml_inventory import parse_yaml_inventory
+
+YAML_SUFFIXES = (".yml", ".yaml", ".json")
+IMPLICIT_PATH = "(implicit localhost)"
+
+
+def load_inventory(path: str | Path) -> Inventory:
+    """Read an inventory file (YAML by extension .yml/.yaml/.json, else INI) and its vars files."""
+    display, file = str(path), Path(path)
+    if file.is_dir():
+        raise InputError.at(
+            display, 1, 1, "is a directory: give an inventory file, such as inventories/local.yml"
+        )
+    if not file.exists():
+        raise InputError.at(display, 1, 1, "file not found")
+    if file.suffix.lower() in YAML_SUFFIXES:
+        source = parse_yaml_inventory(display)
+    else:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError.at(display, 1, 1, f"cannot read file: {exc}") from None
+        source = parse_ini_inventory(display, text)
+    try:
+        files = load_vars_files(file.parent, source.groups, source.hosts)
+    except InputError as exc:
+        raise InputError([*source.problems, *exc.diagnostics]) from None
+    return assemble(source, files)
+
+
+def implicit_localhost() -> Inventory:
+    """The inventory used when none is given: `localhost`, run locally, in group `all`."""
+    host = Host(
+        "localhost", "localhost", "local", None, None, MappingProxyType({}), (ALL, UNGROUPED)
+    )
+    groups = {
+        ALL: Group(ALL, (), (UNGROUPED,), MappingProxyType({})),
+        UNGROUPED: Group(UNGROUPED, ("localhost",), (), MappingProxyType({})),
+    }
+    return Inventory(
+        IMPLICIT_PATH, MappingProxyType({"localhost": host}), MappingProxyType(groups), None
+    )
+
+
+def assemble(source: InventorySource, files: VarsFiles) -> Inventory:
+    """Apply precedence and resolve every host's connection; all problems raised together."""
+    rules = Precedence(source, files)
+    problems = list(source.problems)
+    groups = {
+        name: Group(name, group.hosts, group.children, _plain(rules.group_vars(name)))
+        for name, group in source.groups.items()
+    }
+    hosts: dict[str, Host] = {}
+    for name in source.hosts:
+        located = rules.host_vars(name)
+        fields, found = resolve_connection(name, located)
+        problems.extend(found)
+        hosts[name] = Host(
+            name=name,
+            address=fields.address,
+            connection=fields.connection,
+            port=fields.port,
+            user=fields.user,
+            vars=_plain(located),
+            groups=tuple(rules.host_groups(name)),
+        )
+    environment = _environment(rules.group_vars(ALL), problems)
+    if problems:
+        raise InputError(sorted(set(problems)))
+    return Inventory(source.path, MappingProxyType(hosts), MappingProxyType(groups), environment)
+
+
+def _environment(all_vars: dict[str, Located], problems: list[Diagnostic]) -> str | None:
+    item = all_vars.get("environment")
+    if item is None or item.value is None:
+        return None
+    if not isinstance(item.value, str):
+        problems.append(item.origin.diag("environment must be a string, such as 'staging'"))
+        return None
+    return item.value
+
+
+def _plain(located: dict[str, Located]) -> MappingProxyType[str, Any]:
+    return MappingProxyType({key: item.value for key, item in located.items()})

@@ -1,0 +1,104 @@
+"""`group_vars/` and `host_vars/` beside the inventory file, loaded with positions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from runner.errors import Diagnostic, InputError
+from runner.inventory.source import Located
+from runner.inventory.yaml_inventory import located_vars
+from runner.yamlpos import load_yaml
+
+EXTENSIONS = (".yml", ".yaml", ".json")
+
+
+@dataclass(frozen=True)
+class VarsFiles:
+    """Variables from vars files, by group name and by host name."""
+
+    groups: Mapping[str, Mapping[str, Located]]
+    hosts: Mapping[str, Mapping[str, Located]]
+
+
+def load_vars_files(inventory_dir: Path, groups: Iterable[str], hosts: Iterable[str]) -> VarsFiles:
+    """Vars files for the given groups and hosts; every bad file is reported at once."""
+    problems: list[Diagnostic] = []
+    found_groups = _load_all(inventory_dir / "group_vars", groups, problems)
+    found_hosts = _load_all(inventory_dir / "host_vars", hosts, problems)
+    if problems:
+        raise InputError(problems)
+    return VarsFiles(found_groups, found_hosts)
+
+
+def _load_all(
+    folder: Path, names: Iterable[str], problems: list[Diagnostic]
+) -> dict[str, Mapping[str, Located]]:
+    if not folder.is_dir():
+        return {}
+    loaded: dict[str, Mapping[str, Located]] = {}
+    for name in names:
+        try:
+            files = vars_files_for(folder, name)
+            merged: dict[str, Located] = {}
+            for file in files:
+                merged.update(_load_one(file))
+        except InputError as exc:
+            problems.extend(exc.diagnostics)
+            continue
+        if files:
+            loaded[name] = merged
+    return loaded
+
+
+def vars_files_for(folder: Path, name: str) -> list[Path]:
+    """The files holding `name`'s variables, in the order they apply.
+
+    `NAME` (a file, or a directory whose files merge in sorted order), `NAME.yml`,
+    `NAME.yaml` or `NAME.json`. Ansible silently takes the first of these; two of them
+    at once is reported, because the other would be ignored.
+    """
+    if Path(name).name != name or name in (".", ".."):
+        return []  # a name like "../x" must not reach outside the folder
+    candidates = [folder / name, *(folder / f"{name}{ext}" for ext in EXTENSIONS)]
+    present = [p for p in candidates if p.exists()]
+    if len(present) > 1:
+        others = ", ".join(str(p) for p in present[1:])
+        raise InputError.at(
+            str(present[0]), 1, 1, f"variables for {name!r} are also in {others}: keep one"
+        )
+    if not present:
+        return []
+    if present[0].is_dir():
+        return sorted(
+            p
+            for p in present[0].rglob("*")
+            if p.is_file()
+            and (p.suffix in EXTENSIONS or not p.suffix)
+            and not any(part.startswith(".") for part in p.relative_to(present[0]).parts)
+        )
+    return present
+
+
+def _load_one(file: Path) -> dict[str, Located]:
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError.at(str(file), 1, 1, f"cannot read file: {exc}") from None
+    if text.startswith("$ANSIBLE_VAULT"):
+        raise InputError.at(
+            str(file),
+            1,
+            1,
+            "Ansible Vault files are not supported: keep secrets out of vars "
+            "files and pass them as drill secrets",
+        )
+    doc = load_yaml(file, text)
+    if doc.value is None:
+        return {}
+    if not isinstance(doc.value, dict):
+        raise InputError(
+            [doc.diag([], "a vars file must be a mapping of variable names to values")]
+        )
+    return located_vars(doc, doc.value, ())
