@@ -23,6 +23,7 @@ from runner.playbook.model import Playbook
 from runner.playbook.secrets import SecretMask
 from runner.playbook.templating import Templar
 from runner.report.result_json import RunIdentity, build_result, write_json
+from runner.report.writer import write_reports
 from runner.yamlpos import YamlDocument
 
 DEFAULT_RUNS_DIR = Path("drills/runs")
@@ -103,7 +104,9 @@ def execute(prepared: Prepared, view: TerminalView) -> tuple[DrillOutcome, Path]
         run_dir.mkdir(parents=True, exist_ok=False)
     except FileExistsError:
         if any(run_dir.iterdir()):
-            raise InputError.at(str(run_dir), 1, 1, "run directory exists and is not empty") from None
+            raise InputError.at(
+                str(run_dir), 1, 1, "run directory exists and is not empty"
+            ) from None
     except OSError as exc:
         raise TargetEnvironmentError(f"cannot create run directory {run_dir}: {exc}") from None
     journal = Journal(run_dir / JOURNAL_NAME, prepared.mask)
@@ -133,7 +136,13 @@ def execute(prepared: Prepared, view: TerminalView) -> tuple[DrillOutcome, Path]
     interrupts.install()
     try:
         drill = DrillRun(
-            prepared.plan, prepared.templar, journal, pool, interrupts, hooks, prepared.request.extra_vars
+            prepared.plan,
+            prepared.templar,
+            journal,
+            pool,
+            interrupts,
+            hooks,
+            prepared.request.extra_vars,
         )
         outcome = drill.run()
     finally:
@@ -149,8 +158,11 @@ def execute(prepared: Prepared, view: TerminalView) -> tuple[DrillOutcome, Path]
     )
     result = build_result(pb, outcome, ident)
     write_json(run_dir / "result.json", result, prepared.mask)
+    write_reports(run_dir, result, prepared.mask)
     # An interrupted run's journal ends with `interrupted`, so a reader sees it last.
     final = "interrupted" if outcome.status == "interrupted" else "run_finished"
-    journal.record(final, status=outcome.status, reason=outcome.reason, signal=outcome.interrupted_by)
+    journal.record(
+        final, status=outcome.status, reason=outcome.reason, signal=outcome.interrupted_by
+    )
     journal.close()
     return outcome, run_dir
