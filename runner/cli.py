@@ -34,16 +34,24 @@ class _Parser(argparse.ArgumentParser):
 
 def _run_options(p: argparse.ArgumentParser, *, with_out: bool) -> None:
     p.add_argument("playbook", help="the drill playbook (YAML)")
-    p.add_argument("-i", "--inventory", help="inventory file (YAML or Ansible INI); default: localhost")
     p.add_argument(
-        "-e", "--extra-vars", action="append", default=[], metavar="NAME=VALUE|@FILE",
+        "-i", "--inventory", help="inventory file (YAML or Ansible INI); default: localhost"
+    )
+    p.add_argument(
+        "-e",
+        "--extra-vars",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE|@FILE",
         help="set a variable (highest precedence); repeatable",
     )
     p.add_argument("-l", "--limit", help="further limit hosts with a pattern (e.g. 'gateway:!gw2')")
     p.add_argument("-t", "--tags", action="append", default=[], help="only steps with these tags")
     p.add_argument("--skip-tags", action="append", default=[], help="skip steps with these tags")
     if with_out:
-        p.add_argument("--out", metavar="DIR", help="run directory (default drills/runs/<UTC>-<name>)")
+        p.add_argument(
+            "--out", metavar="DIR", help="run directory (default drills/runs/<UTC>-<name>)"
+        )
         p.add_argument("--operator", default="", help="who runs the drill (default: login name)")
         p.add_argument("--change-id", default="", help="change ticket this drill is evidence for")
         p.add_argument("-v", "--verbose", action="count", default=0, help="show command output")
@@ -61,43 +69,72 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
-    run = sub.add_parser("run", help="run a drill", description="Run a drill playbook against an inventory: "
-                         "prepare, deploy, inject, roll back, verify, clean up. Writes journal.jsonl and "
-                         "result.json (and reports) into a run directory.")
+    run = sub.add_parser(
+        "run",
+        help="run a drill",
+        description="Run a drill playbook against an inventory: "
+        "prepare, deploy, inject, roll back, verify, clean up. Writes journal.jsonl and "
+        "result.json (and reports) into a run directory.",
+    )
     _run_options(run, with_out=True)
 
-    plan = sub.add_parser("plan", help="print the resolved plan; run nothing",
-                          description="Resolve hosts, variables and templates and print every command "
-                          "each host would run, secrets masked. Nothing is executed.")
+    plan = sub.add_parser(
+        "plan",
+        help="print the resolved plan; run nothing",
+        description="Resolve hosts, variables and templates and print every command "
+        "each host would run, secrets masked. Nothing is executed.",
+    )
     _run_options(plan, with_out=False)
 
-    lint = sub.add_parser("lint", help="check playbooks; file:line:col findings",
-                          description="Validate playbooks against the schema and the lint rules. "
-                          "Exit 0 when clean, 2 when any error is found.")
+    lint = sub.add_parser(
+        "lint",
+        help="check playbooks; file:line:col findings",
+        description="Validate playbooks against the schema and the lint rules. "
+        "Exit 0 when clean, 2 when any error is found.",
+    )
     lint.add_argument("playbooks", nargs="+", help="playbook files")
-    lint.add_argument("-i", "--inventory", help="also check variables and patterns against this inventory")
-    lint.add_argument("-e", "--extra-vars", action="append", default=[], metavar="NAME=VALUE",
-                      help="variables that will be given with -e at run time")
+    lint.add_argument(
+        "-i", "--inventory", help="also check variables and patterns against this inventory"
+    )
+    lint.add_argument(
+        "-e",
+        "--extra-vars",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="variables that will be given with -e at run time",
+    )
     lint.add_argument("--format", choices=["text", "json"], default="text")
 
-    schema = sub.add_parser("schema", help="print a JSON Schema (for editors and CI)",
-                            description="Print the JSON Schema (draft 2020-12) of playbooks or inventories.")
+    schema = sub.add_parser(
+        "schema",
+        help="print a JSON Schema (for editors and CI)",
+        description="Print the JSON Schema (draft 2020-12) of playbooks or inventories.",
+    )
     schema.add_argument("kind", choices=["playbook", "inventory"])
 
-    inv = sub.add_parser("inventory", help="show an inventory as drillctl resolves it",
-                         description="Show hosts, groups and variables after group_vars/host_vars.")
+    inv = sub.add_parser(
+        "inventory",
+        help="show an inventory as drillctl resolves it",
+        description="Show hosts, groups and variables after group_vars/host_vars.",
+    )
     inv.add_argument("-i", "--inventory", required=True)
     mode = inv.add_mutually_exclusive_group(required=True)
     mode.add_argument("--list", action="store_true", help="JSON, like ansible-inventory --list")
     mode.add_argument("--graph", action="store_true", help="tree, like ansible-inventory --graph")
     mode.add_argument("--host", metavar="NAME", help="one host's variables as JSON")
 
-    verify = sub.add_parser("verify", help="check a run's journal hash chain",
-                            description="Recompute the SHA-256 chain of RUN_DIR/journal.jsonl. "
-                            "Exit 0 when intact, 1 when a line was changed, removed or torn.")
+    verify = sub.add_parser(
+        "verify",
+        help="check a run's journal hash chain",
+        description="Recompute the SHA-256 chain of RUN_DIR/journal.jsonl. "
+        "Exit 0 when intact, 1 when a line was changed, removed or torn.",
+    )
     verify.add_argument("run_dir")
 
-    sub.add_parser("lab", help="the embedded lab service (start, stop, status, serve)", add_help=False)
+    sub.add_parser(
+        "lab", help="the embedded lab service (start, stop, status, serve)", add_help=False
+    )
     return parser
 
 
@@ -191,15 +228,20 @@ def _lint(args: argparse.Namespace) -> int:
 
     inventory = load_inventory(args.inventory) if args.inventory else None
     extra = list(_extra_vars(args.extra_vars))
-    findings = [d for path in args.playbooks for d in lint_file(path, inventory=inventory, extra_vars=extra)]
+    findings = [
+        d for path in args.playbooks for d in lint_file(path, inventory=inventory, extra_vars=extra)
+    ]
     if args.format == "json":
         print(json.dumps([d.__dict__ for d in findings], indent=2))
     else:
         for d in findings:
             print(d)
         checked = len(args.playbooks)
-        print(f"{checked} file{'s' if checked != 1 else ''} checked, {len(findings)} finding"
-              f"{'s' if len(findings) != 1 else ''}", file=sys.stderr)
+        print(
+            f"{checked} file{'s' if checked != 1 else ''} checked, {len(findings)} finding"
+            f"{'s' if len(findings) != 1 else ''}",
+            file=sys.stderr,
+        )
     return ExitCode.BAD_INPUT if any(d.severity == "error" for d in findings) else ExitCode.PASSED
 
 
@@ -237,7 +279,9 @@ def _verify(run_dir: Path) -> int:
 
     path = run_dir / JOURNAL_NAME if run_dir.is_dir() else run_dir
     if not path.is_file():
-        raise InputError.at(str(path), 1, 1, "no journal here; give a run directory or its journal.jsonl")
+        raise InputError.at(
+            str(path), 1, 1, "no journal here; give a run directory or its journal.jsonl"
+        )
     check = verify_chain(path)
     if check.ok:
         print(f"{path}: hash chain intact ({check.events} events)")

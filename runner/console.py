@@ -80,8 +80,9 @@ class TerminalView:
     def host_done(self, step: Step, result: HostResult) -> None:
         status = result.status.upper() if result.failed else result.status
         detail = f": {result.msg}" if result.msg and result.status != OK else ""
+        took = format_duration(result.duration_s)
         self.say(
-            f"  {status:<11} {result.host:<14} {step.name} ({format_duration(result.duration_s)}){detail}",
+            f"  {status:<11} {result.host:<14} {step.name} ({took}){detail}",
             _STYLES.get(result.status, ""),
         )
         if self.verbose or (result.failed and (result.stdout or result.stderr)):

@@ -91,7 +91,9 @@ def verify_chain(path: Path) -> ChainCheck:
             what = "truncated last line (the runner died mid-write)" if last else "line is not JSON"
             return ChainCheck(False, count, what, number)
         if not isinstance(entry, dict) or entry.get("prev") != prev:
-            return ChainCheck(False, count, "hash chain broken: this line or the one before was changed", number)
+            return ChainCheck(
+                False, count, "hash chain broken: this line or the one before was changed", number
+            )
         if entry.get("seq") != count:
             return ChainCheck(False, count, f"sequence gap: expected seq {count}", number)
         prev = line_hash(raw)

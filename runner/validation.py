@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -47,15 +48,17 @@ def _rank(error: ValidationError) -> int:
 
 def _diagnose(doc: YamlDocument, error: ValidationError) -> Iterable[Diagnostic]:
     path = list(error.absolute_path)
+    schema: dict[str, Any] = error.schema if isinstance(error.schema, dict) else {}
+    rule: Any = error.validator_value
     where = ".".join(str(p) for p in path) or "document"
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = list(error.schema.get("properties", {}))
+        allowed = list(schema.get("properties", {}))
         for key in error.instance:
-            if key in allowed or _matches_pattern(error.schema, key):
+            if key in allowed or _matches_pattern(schema, key):
                 continue
             hint = difflib.get_close_matches(str(key), allowed, n=1)
             suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
-            label = error.schema.get("x-unknown-key-label", "key")
+            label = schema.get("x-unknown-key-label", "key")
             yield doc.diag([*path, key], f"unknown {label} {key!r}{suggestion}", at_key=True)
         return
     if error.validator == "required":
@@ -63,26 +66,23 @@ def _diagnose(doc: YamlDocument, error: ValidationError) -> Iterable[Diagnostic]
         yield doc.diag(path, f"{where}: missing required key {missing!r}", at_key=True)
         return
     if error.validator == "type":
-        expected = error.validator_value
-        names = [expected] if isinstance(expected, str) else list(expected)
+        names = [rule] if isinstance(rule, str) else list(rule)
         wanted = " or ".join(_TYPE_NAMES.get(n, n) for n in names)
         got = _describe(error.instance)
         yield doc.diag(path, f"{where}: expected {wanted}, got {got}")
         return
     if error.validator == "enum":
-        options = ", ".join(repr(v) for v in error.validator_value)
+        options = ", ".join(repr(v) for v in rule)
         yield doc.diag(path, f"{where}: {error.instance!r} is not one of {options}")
         return
-    if error.validator == "pattern" and "x-pattern-hint" in error.schema:
-        yield doc.diag(path, f"{where}: {error.schema['x-pattern-hint']}, got {error.instance!r}")
+    if error.validator == "pattern" and "x-pattern-hint" in schema:
+        yield doc.diag(path, f"{where}: {schema['x-pattern-hint']}, got {error.instance!r}")
         return
-    message = error.schema.get("x-message") if isinstance(error.schema, dict) else None
+    message = schema.get("x-message")
     yield doc.diag(path, f"{where}: {message or error.message}")
 
 
 def _matches_pattern(schema: dict[str, Any], key: str) -> bool:
-    import re
-
     return any(re.search(p, key) for p in schema.get("patternProperties", {}))
 
 

@@ -126,7 +126,9 @@ class _Builder:
         seen: dict[str, Mark] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge" or (
-                isinstance(key_node, yaml.ScalarNode) and key_node.value == "<<" and key_node.style is None
+                isinstance(key_node, yaml.ScalarNode)
+                and key_node.value == "<<"
+                and key_node.style is None
             ):
                 self.merge(value_node, path, merged)
                 continue
@@ -138,12 +140,14 @@ class _Builder:
                 first = seen[key]
                 self.error(
                     key_node,
-                    f"duplicate key {key!r} (first defined at line {first.line}, column {first.col})",
+                    f"duplicate key {key!r} "
+                    f"(first defined at line {first.line}, column {first.col})",
                 )
                 continue
             seen[key] = _mark(key_node)
-            self.doc.key_marks[(*path, key)] = _mark(key_node)
-            result[key] = self.build(value_node, (*path, key))
+            key_path = (*path, key)
+            self.doc.key_marks[key_path] = _mark(key_node)
+            result[key] = self.build(value_node, key_path)
         for key, value in merged.items():
             result.setdefault(key, value)
         return result
@@ -197,8 +201,8 @@ class _TooLarge(Exception):
 class _TaggingComposer(yaml.SafeLoader):
     """Composer that flags scalars whose tag the author wrote explicitly."""
 
-    def compose_scalar_node(self, anchor: str | None) -> yaml.ScalarNode:
-        event = self.peek_event()
+    def compose_scalar_node(self, anchor: Any) -> yaml.ScalarNode:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
         explicit = event.tag is not None and event.tag != "!"
         node = super().compose_scalar_node(anchor)
         if explicit:

@@ -27,7 +27,9 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run_drillctl(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_drillctl(
+    *args: str, cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         drillctl_argv(*args),
         cwd=cwd or REPO,

@@ -20,7 +20,9 @@ from runner.playbook.templating import TemplateError
 class AssertAction(Action):
     name = "assert"
     shorthand_key = "that"
-    description = "Check expressions over variables (registered results, facts); fail if any is false."
+    description = (
+        "Check expressions over variables (registered results, facts); fail if any is false."
+    )
     expression_keys = frozenset({"that"})
     controller_side = True
     schema = {
@@ -33,7 +35,10 @@ class AssertAction(Action):
                 "required": ["that"],
                 "properties": {
                     "that": {
-                        "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+                        "oneOf": [
+                            {"type": "string"},
+                            {"type": "array", "items": {"type": "string"}},
+                        ],
                         "description": "Jinja expression(s) that must all be true.",
                     },
                     "fail_msg": {"type": "string"},
@@ -41,7 +46,9 @@ class AssertAction(Action):
                 },
             },
         ],
-        "examples": [{"that": ["health.json.version == good"], "fail_msg": "still on the bad build"}],
+        "examples": [
+            {"that": ["health.json.version == good"], "fail_msg": "still on the bad build"}
+        ],
     }
 
     def plan(self, args: Any, host: Host) -> PlannedAction:
@@ -58,7 +65,9 @@ class AssertAction(Action):
                 return ActionOutcome(False, f"{expr}: {exc}")
             if not ok:
                 default = f"assertion failed: {expr}"
-                msg = ctx.templar.render_text(planned.params.get("fail_msg", default), ctx.variables)
+                msg = ctx.templar.render_text(
+                    planned.params.get("fail_msg", default), ctx.variables
+                )
                 return ActionOutcome(False, msg, data={"failed_expression": expr})
         msg = planned.params.get("success_msg", "all assertions passed")
         return ActionOutcome(True, ctx.templar.render_text(msg, ctx.variables))

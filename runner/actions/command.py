@@ -78,7 +78,9 @@ class CommandAction(_ProcessAction):
             raise ActionArgError("command needs `cmd` or `argv`")
         if not argv:
             raise ActionArgError("command is empty")
-        spec = CommandSpec(argv=argv, env=_env(opts), cwd=opts.get("chdir"), stdin=opts.get("stdin"))
+        spec = CommandSpec(
+            argv=argv, env=_env(opts), cwd=opts.get("chdir"), stdin=opts.get("stdin")
+        )
         return PlannedAction(self.name, shlex.join(argv), spec)
 
 
@@ -97,7 +99,11 @@ class ShellAction(_ProcessAction):
                 "required": ["cmd"],
                 "properties": {
                     "cmd": {"type": "string", "description": "The script."},
-                    "executable": {"type": "string", "description": "Shell to use.", "default": "/bin/sh"},
+                    "executable": {
+                        "type": "string",
+                        "description": "Shell to use.",
+                        "default": "/bin/sh",
+                    },
                     **_COMMON,
                 },
             },

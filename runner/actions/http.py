@@ -50,9 +50,11 @@ def request(
     req = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))
     started = time.monotonic()
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (author's URL)
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
             data = resp.read(MAX_BODY)
-            return HttpResponse(resp.status, data.decode("utf-8", "replace"), time.monotonic() - started)
+            return HttpResponse(
+                resp.status, data.decode("utf-8", "replace"), time.monotonic() - started
+            )
     except urllib.error.HTTPError as exc:
         data = exc.read(MAX_BODY) if exc.fp else b""
         return HttpResponse(exc.code, data.decode("utf-8", "replace"), time.monotonic() - started)
@@ -152,7 +154,9 @@ class HttpAction(Action):
         "additionalProperties": False,
         "required": ["url"],
         "properties": HTTP_PROPERTIES,
-        "examples": [{"url": "http://{{ host.address }}:8080/health", "json_match": {"status": "ok"}}],
+        "examples": [
+            {"url": "http://{{ host.address }}:8080/health", "json_match": {"status": "ok"}}
+        ],
     }
 
     def plan(self, args: Any, host: Host) -> PlannedAction:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from runner.actions.base import (
@@ -59,7 +60,10 @@ class WaitForAction(Action):
             "timeout": {**DURATION_SCHEMA, "default": "30s", "description": "Deadline."},
             "interval": {**DURATION_SCHEMA, "default": "250ms", "description": "Poll interval."},
         },
-        "examples": [{"port": 8080, "timeout": "10s"}, {"http": "http://{{ host.address }}/health"}],
+        "examples": [
+            {"port": 8080, "timeout": "10s"},
+            {"http": "http://{{ host.address }}/health"},
+        ],
     }
 
     def plan(self, args: Any, host: Host) -> PlannedAction:
@@ -107,7 +111,9 @@ class WaitForAction(Action):
             if up == want:
                 elapsed = time.monotonic() - started
                 return ActionOutcome(
-                    True, f"{p['state']} after {elapsed:.2f}s", data={"elapsed": elapsed, "attempts": attempts}
+                    True,
+                    f"{p['state']} after {elapsed:.2f}s",
+                    data={"elapsed": elapsed, "attempts": attempts},
                 )
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -123,7 +129,7 @@ class WaitForAction(Action):
             timed_out=True,
         )
 
-    def _probe(self, p: dict[str, Any], ctx: ActionContext, budget: float) -> tuple[bool, str]:
+    def _probe(self, p: Mapping[str, Any], ctx: ActionContext, budget: float) -> tuple[bool, str]:
         if p["kind"] == "port":
             return port_open(p["host"], p["port"], min(1.0, budget)), ""
         if p["kind"] == "http":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -18,11 +19,13 @@ POLL_S = 0.05
 class LocalConnection:
     """Runs commands on the controller itself."""
 
-    def run(self, spec: CommandSpec, *, timeout: float | None, cancel: CancelToken) -> CommandResult:
+    def run(
+        self, spec: CommandSpec, *, timeout: float | None, cancel: CancelToken
+    ) -> CommandResult:
         env = {**os.environ, **spec.env}
-        args: list[str] | str = list(spec.argv) if spec.argv is not None else [
-            spec.executable, "-c", spec.shell or ""
-        ]
+        args: list[str] | str = (
+            list(spec.argv) if spec.argv is not None else [spec.executable, "-c", spec.shell or ""]
+        )
         started = time.monotonic()
         try:
             proc = subprocess.Popen(
@@ -62,7 +65,12 @@ class LocalConnection:
                 break
         rc = proc.returncode if proc.returncode is not None else -9
         return CommandResult(
-            rc, "".join(out_parts), "".join(err_parts), time.monotonic() - started, timed_out, cancelled
+            rc,
+            "".join(out_parts),
+            "".join(err_parts),
+            time.monotonic() - started,
+            timed_out,
+            cancelled,
         )
 
     def put(self, local_path: str, remote_path: str) -> None:
@@ -78,17 +86,13 @@ class LocalConnection:
 def _kill_group(proc: subprocess.Popen[str]) -> tuple[str, str]:
     """TERM the whole process group, then KILL it; return what it printed meanwhile."""
     for sig, wait in ((signal.SIGTERM, KILL_GRACE_S), (signal.SIGKILL, 5.0)):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            pass
         try:
             out, err = proc.communicate(timeout=wait)
             # The leader may be gone while children linger in the group: kill them too.
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             return out or "", err or ""
         except subprocess.TimeoutExpired:
             continue

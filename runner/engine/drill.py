@@ -133,17 +133,19 @@ class DrillRun:
 
     def _main(self, runner: StepRunner) -> None:
         prepare = self._phase(runner, "prepare")
-        if prepare.failed or self.interrupts.interrupted:
+        if prepare.failed or self.interrupts.interrupted():
             self.state.prepare_failed = prepare.failed
             for phase in ("deploy", "inject", "rollback", "verify"):
                 self._skip(phase, "prepare failed" if prepare.failed else "interrupted")
             return
         for phase in ("deploy", "inject"):
-            if self.state.trigger or self.interrupts.interrupted:
-                self._skip(phase, "interrupted" if self.interrupts.interrupted else "rollback started")
+            if self.state.trigger or self.interrupts.interrupted():
+                self._skip(
+                    phase, "interrupted" if self.interrupts.interrupted() else "rollback started"
+                )
                 continue
             self._phase(runner, phase)
-        if self.interrupts.interrupted:
+        if self.interrupts.interrupted():
             self._rollback(runner)
             self._skip("verify", "interrupted")
             return
@@ -154,7 +156,7 @@ class DrillRun:
                 self.state.final_verify = verify
                 return
         self._rollback(runner)
-        if self.interrupts.interrupted:
+        if self.interrupts.interrupted():
             self._skip("verify", "interrupted")
             return
         self.state.final_verify = self._phase(runner, "verify")
@@ -164,8 +166,8 @@ class DrillRun:
             self._skip("rollback", "rollback_type 5: point of no return, fix forward only")
             return
         if self.state.trigger is None:
-            why = "interrupted" if self.interrupts.interrupted else "rollback_when: always"
-            kind = "interrupt" if self.interrupts.interrupted else "rehearsal"
+            why = "interrupted" if self.interrupts.interrupted() else "rollback_when: always"
+            kind = "interrupt" if self.interrupts.interrupted() else "rehearsal"
             self._fire(Trigger(kind, detail=why))
         self.interrupts.resume_for("rollback")
         self.state.decided_mono = time.monotonic()
@@ -195,7 +197,11 @@ class DrillRun:
             result = runner.run(plan.step, list(plan.hosts))
             results.append(result)
             if result.failed:
-                if phase in ROLLBACK_STARTERS and self.state.trigger is None and not self.interrupts.interrupted:
+                if (
+                    phase in ROLLBACK_STARTERS
+                    and self.state.trigger is None
+                    and not self.interrupts.interrupted()
+                ):
                     failure = result.first_failure()
                     self._fire(
                         Trigger(
@@ -211,7 +217,9 @@ class DrillRun:
                     )
                 if phase != "cleanup":
                     break  # the rest of a failed phase does not run; cleanup does its best
-        outcome = PhaseResult(phase, tuple(results), started_at, started, time.monotonic() - started)
+        outcome = PhaseResult(
+            phase, tuple(results), started_at, started, time.monotonic() - started
+        )
         self.journal.record(
             "phase_finished",
             phase=phase,
@@ -242,17 +250,23 @@ class DrillRun:
 
     def _verdict(self, rollback_ok: bool | None) -> tuple[str, str]:
         s = self.state
-        if self.interrupts.interrupted:
+        if self.interrupts.interrupted():
             return INTERRUPTED, f"interrupted by {self.interrupts.signal_name}"
         if s.prepare_failed:
-            return FAILED, _failure_reason("baseline (prepare) failed", self._phase_result("prepare"))
+            return FAILED, _failure_reason(
+                "baseline (prepare) failed", self._phase_result("prepare")
+            )
         if rollback_ok is False:
             return FAILED, _failure_reason("rollback failed", s.rollback)
         if s.final_verify is not None and s.final_verify.failed:
             return FAILED, _failure_reason("verify failed", s.final_verify)
         budget = self.playbook.budget_s
         if s.rollback is not None and budget is not None and s.rollback.duration_s > budget:
-            return FAILED, f"rollback took {s.rollback.duration_s:.1f}s, over the type {self.playbook.rollback_type} budget of {budget:g}s"
+            return (
+                FAILED,
+                f"rollback took {s.rollback.duration_s:.1f}s, over the type "
+                f"{self.playbook.rollback_type} budget of {budget:g}s",
+            )
         if s.rollback is not None:
             return PASSED, f"rolled back in {s.rollback.duration_s:.2f}s and verified"
         return PASSED, "verified; no rollback was needed"

@@ -50,7 +50,6 @@ class Interrupts:
         elif level == 2:
             self._notify(f"{name} again: skipping the rest of rollback; cleanup will run")
 
-    @property
     def interrupted(self) -> bool:
         return self.level > 0
 

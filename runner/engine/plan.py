@@ -50,7 +50,9 @@ class DrillPlan:
         return list(seen.values())
 
 
-def select_steps(playbook: Playbook, tags: Iterable[str], skip_tags: Iterable[str]) -> dict[str, list[Step]]:
+def select_steps(
+    playbook: Playbook, tags: Iterable[str], skip_tags: Iterable[str]
+) -> dict[str, list[Step]]:
     wanted, skipped = set(tags), set(skip_tags)
 
     def selected(step: Step) -> bool:
@@ -102,9 +104,7 @@ class Planner:
             for values in host_vars.values():
                 if name in values:
                     self.templar.secrets.add(values[name])
-        plans = {
-            p: tuple(self._step(s, hs, host_vars) for s, hs in host_sets[p]) for p in PHASES
-        }
+        plans = {p: tuple(self._step(s, hs, host_vars) for s, hs in host_sets[p]) for p in PHASES}
         if self.diags:
             raise InputError(self.diags)
         return DrillPlan(self.playbook, plans, host_vars)
@@ -119,7 +119,9 @@ class Planner:
             return []
         if not hosts:
             extra = f" within --limit {limit!r}" if limit else ""
-            self.diags.append(self.doc.diag(where, f"host pattern {pattern!r} matches no host{extra}"))
+            self.diags.append(
+                self.doc.diag(where, f"host pattern {pattern!r} matches no host{extra}")
+            )
         return hosts
 
     def _vars(self, host: Host) -> dict[str, Any]:
@@ -128,11 +130,15 @@ class Planner:
         try:
             return resolve_host_vars(self.templar, host, layers, magic)
         except VariableError as exc:
-            path: tuple[str | int, ...] = ("vars", exc.name) if exc.name in self.playbook.vars else ()
+            path: tuple[str | int, ...] = (
+                ("vars", exc.name) if exc.name in self.playbook.vars else ()
+            )
             self.diags.append(self.doc.diag(path, str(exc)))
             return dict(magic)
 
-    def _step(self, step: Step, hosts: list[Host], host_vars: dict[str, dict[str, Any]]) -> StepPlan:
+    def _step(
+        self, step: Step, hosts: list[Host], host_vars: dict[str, dict[str, Any]]
+    ) -> StepPlan:
         targets = hosts[:1] if step.run_once else hosts
         per_host = []
         for host in targets:

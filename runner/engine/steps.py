@@ -10,7 +10,16 @@ from typing import Any
 from runner.actions import ACTIONS, ActionArgError, ActionContext, ActionOutcome
 from runner.connections.base import CancelToken
 from runner.connections.pool import ConnectionPool, HostUnreachable
-from runner.engine.results import FAILED, IGNORED, INTERRUPTED, OK, SKIPPED, UNREACHABLE, HostResult, StepResult
+from runner.engine.results import (
+    FAILED,
+    IGNORED,
+    INTERRUPTED,
+    OK,
+    SKIPPED,
+    UNREACHABLE,
+    HostResult,
+    StepResult,
+)
 from runner.inventory.model import Host
 from runner.journal import Journal, utc_now
 from runner.playbook.model import Step
@@ -103,9 +112,9 @@ class StepRunner:
         ordered = tuple(results[h.name] for h in targets)
         if step.run_once and step.register and hosts:
             for other in hosts[1:]:
-                self.env.registered.setdefault(other.name, {})[step.register] = self.env.registered.get(
-                    hosts[0].name, {}
-                ).get(step.register)
+                self.env.registered.setdefault(other.name, {})[step.register] = (
+                    self.env.registered.get(hosts[0].name, {}).get(step.register)
+                )
         result = StepResult(step, ordered, started_at, started, time.monotonic() - started)
         self.env.journal.record(
             "step_finished",
@@ -122,8 +131,14 @@ class StepRunner:
         try:
             result = self._attempts(step, host, started_at, started)
         except HostUnreachable as exc:
-            result = HostResult(host.name, UNREACHABLE, str(exc), started_at=started_at,
-                                started_mono=started, duration_s=time.monotonic() - started)
+            result = HostResult(
+                host.name,
+                UNREACHABLE,
+                str(exc),
+                started_at=started_at,
+                started_mono=started,
+                duration_s=time.monotonic() - started,
+            )
         self.env.journal.record(
             "host_result",
             phase=step.phase,
@@ -148,14 +163,20 @@ class StepRunner:
         env = self.env
         variables = env.variables(host)
 
-        def finish(status: str, msg: str, outcome: ActionOutcome | None = None, **kw: Any) -> HostResult:
+        def finish(
+            status: str, msg: str, outcome: ActionOutcome | None = None, **kw: Any
+        ) -> HostResult:
             return HostResult(
-                host.name, status, msg,
+                host.name,
+                status,
+                msg,
                 rc=outcome.rc if outcome else None,
                 stdout=outcome.stdout if outcome else "",
                 stderr=outcome.stderr if outcome else "",
-                started_at=started_at, started_mono=started,
-                duration_s=time.monotonic() - started, **kw,
+                started_at=started_at,
+                started_mono=started,
+                duration_s=time.monotonic() - started,
+                **kw,
             )
 
         try:
@@ -172,7 +193,9 @@ class StepRunner:
             outcomes.append((outcome, attempts, summary))
             if not outcome.ok:
                 break
-        outcome, attempts, summary = outcomes[-1] if outcomes else (ActionOutcome(True, "empty loop"), 0, "")
+        outcome, attempts, summary = (
+            outcomes[-1] if outcomes else (ActionOutcome(True, "empty loop"), 0, "")
+        )
         if step.register:
             value = registered_value(outcome)
             if items is not None:
@@ -184,7 +207,14 @@ class StepRunner:
             status = OK
         else:
             status = IGNORED if step.ignore_errors else FAILED
-        return finish(status, outcome.msg, outcome, attempts=attempts, summary=summary, data=dict(outcome.data))
+        return finish(
+            status,
+            outcome.msg,
+            outcome,
+            attempts=attempts,
+            summary=summary,
+            data=dict(outcome.data),
+        )
 
     def _loop_items(self, step: Step, variables: dict[str, Any]) -> list[Any] | None:
         """The loop's rendered items, or None for a step without `loop`."""
@@ -197,7 +227,9 @@ class StepRunner:
             raise TemplateError(f"loop must give a list, got {type(items).__name__}")
         return [self.env.templar.render(i, variables) for i in items]
 
-    def _until(self, step: Step, host: Host, variables: dict[str, Any]) -> tuple[ActionOutcome, int, str]:
+    def _until(
+        self, step: Step, host: Host, variables: dict[str, Any]
+    ) -> tuple[ActionOutcome, int, str]:
         attempts = 1 + step.retries
         outcome = ActionOutcome(False, "not run")
         summary = ""
@@ -207,12 +239,22 @@ class StepRunner:
             if step.until is not None and not outcome.cancelled:
                 name = step.register or "result"
                 try:
-                    done = bool(self.env.templar.evaluate(step.until, {**variables, name: registered_value(outcome)}))
+                    done = bool(
+                        self.env.templar.evaluate(
+                            step.until, {**variables, name: registered_value(outcome)}
+                        )
+                    )
                 except TemplateError as exc:
                     return ActionOutcome(False, f"until: {exc}"), attempt, summary
                 if not done and outcome.ok:
-                    outcome = ActionOutcome(False, f"until not met: {step.until}", outcome.rc,
-                                            outcome.stdout, outcome.stderr, outcome.data)
+                    outcome = ActionOutcome(
+                        False,
+                        f"until not met: {step.until}",
+                        outcome.rc,
+                        outcome.stdout,
+                        outcome.stderr,
+                        outcome.data,
+                    )
             if done or outcome.cancelled or self.env.cancel.cancelled or attempt == attempts:
                 return outcome, attempt, summary
             if self.env.cancel.wait(step.delay_s):
@@ -227,7 +269,9 @@ class StepRunner:
         except (TemplateError, ActionArgError) as exc:
             return ActionOutcome(False, str(exc)), ""
         connection = None if action.controller_side else self.env.pool.get(host)
-        ctx = ActionContext(host, connection, self.env.templar, variables, self.env.cancel, step.timeout_s)
+        ctx = ActionContext(
+            host, connection, self.env.templar, variables, self.env.cancel, step.timeout_s
+        )
         return action.execute(planned, ctx), planned.summary
 
 

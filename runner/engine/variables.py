@@ -54,7 +54,9 @@ class Deferred:
         return iter(())
 
 
-def magic_vars(host: Host, inventory: Inventory, playbook: Playbook, run: RunInfo) -> dict[str, Any]:
+def magic_vars(
+    host: Host, inventory: Inventory, playbook: Playbook, run: RunInfo
+) -> dict[str, Any]:
     """Names every template can use, whatever the playbook defines."""
     return {
         "inventory_hostname": host.name,
@@ -81,7 +83,16 @@ def magic_vars(host: Host, inventory: Inventory, playbook: Playbook, run: RunInf
 
 
 MAGIC_NAMES = frozenset(
-    {"inventory_hostname", "host", "hostvars", "groups", "drill", "run_dir", "run_id", "drillctl_python"}
+    {
+        "inventory_hostname",
+        "host",
+        "hostvars",
+        "groups",
+        "drill",
+        "run_dir",
+        "run_id",
+        "drillctl_python",
+    }
 )
 
 
@@ -102,7 +113,7 @@ def resolve_host_vars(
         if name in done:
             return done[name]
         if name in stack:
-            cycle = " -> ".join([*stack[stack.index(name):], name])
+            cycle = " -> ".join([*stack[stack.index(name) :], name])
             raise VariableError(name, f"variables refer to each other in a cycle: {cycle}")
         stack.append(name)
         try:

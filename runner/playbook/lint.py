@@ -40,16 +40,16 @@ def undefined_variables(
 ) -> list[Diagnostic]:
     data: dict[str, Any] = doc.value
     templar = Templar()
-    playbook_vars = data.get("vars") if isinstance(data.get("vars"), dict) else {}
+    playbook_vars: dict[str, Any] = _mapping(data.get("vars"))
     known = set(MAGIC_NAMES) | set(templar.env.globals) | set(playbook_vars) | extra
-    known |= {s for s in data.get("secrets") or () if isinstance(s, str)}
+    known |= {s for s in _sequence(data.get("secrets")) if isinstance(s, str)}
     if inventory is not None:
         for host in inventory.hosts.values():
             known |= set(host.vars)
     known |= {
         step["register"]
         for phase in PHASES
-        for step in (data.get(phase) if isinstance(data.get(phase), list) else [])
+        for step in _sequence(data.get(phase))
         if isinstance(step, dict) and isinstance(step.get("register"), str)
     }
     hint = "" if inventory is not None else "; if the inventory defines it, lint with -i INVENTORY"
@@ -63,9 +63,7 @@ def undefined_variables(
         for name in sorted(used - names):
             close = difflib.get_close_matches(name, sorted(names), n=1)
             suggestion = f" (did you mean {close[0]!r}?)" if close else hint
-            found.append(
-                doc.diag(path, f"{name!r} is not defined{suggestion}", rule=UNDEFINED)
-            )
+            found.append(doc.diag(path, f"{name!r} is not defined{suggestion}", rule=UNDEFINED))
 
     for key, value in playbook_vars.items():
         for path, text in strings_in(value, ("vars", key)):
@@ -91,6 +89,14 @@ def undefined_variables(
         for path, text in strings_in(probes, ("probes",)):
             check(path, text, known | {"seq"}, False)
     return found
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _sequence(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _action_names() -> set[str]:

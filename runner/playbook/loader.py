@@ -56,18 +56,20 @@ class _Builder:
         return Playbook(
             path=self.doc.path,
             drill=str(d.get("drill", "")),
-            rollback_type=rollback_type if isinstance(rollback_type, int) and 1 <= rollback_type <= 5 else 2,
+            rollback_type=rollback_type
+            if isinstance(rollback_type, int) and 1 <= rollback_type <= 5
+            else 2,
             component=str(d.get("component", "")),
             description=str(d.get("description", "")),
             objectives=self.objectives(),
             hosts=str(d.get("hosts", "all")),
-            vars=d.get("vars") if isinstance(d.get("vars"), dict) else {},
+            vars=_mapping(d.get("vars")),
             secrets=tuple(s for s in d.get("secrets") or () if isinstance(s, str)),
             forks=d["forks"] if isinstance(d.get("forks"), int) and d["forks"] > 0 else 10,
             rollback_when=str(d.get("rollback_when", "always")),
             rollback_auto=d.get("rollback") == "auto",
             decision=self.decision(),
-            probes=d.get("probes") if isinstance(d.get("probes"), dict) else {},
+            probes=_mapping(d.get("probes")),
             triggers=tuple(d.get("triggers") or ()) if isinstance(d.get("triggers"), list) else (),
             phases=phases,
         )
@@ -150,7 +152,9 @@ class _Builder:
             yaml_path=path,
         )
 
-    def check_templates(self, raw: dict[str, Any], path: tuple[str | int, ...], action: str) -> None:
+    def check_templates(
+        self, raw: dict[str, Any], path: tuple[str | int, ...], action: str
+    ) -> None:
         """Template syntax errors are found at load time, located at the string."""
         for key, value in raw.items():
             for sub_path, text in strings_in(value, (*path, key)):
@@ -158,6 +162,10 @@ class _Builder:
                 problem = self.templar.check_syntax(text, expression=expression)
                 if problem is not None:
                     self.diags.append(self.doc.diag(sub_path, str(problem)))
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def is_expression(action: str, rel_path: tuple[str | int, ...]) -> bool:

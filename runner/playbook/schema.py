@@ -38,7 +38,11 @@ STEP_KEYWORDS: dict[str, Any] = {
     "until": {**_EXPRESSION, "description": "Retry until this expression is true."},
     "delay": {**DURATION_SCHEMA, "default": "1s", "description": "Wait between attempts."},
     "timeout": {**DURATION_SCHEMA, "description": "Per-attempt limit; the process is killed."},
-    "ignore_errors": {"type": "boolean", "default": False, "description": "A failure does not count."},
+    "ignore_errors": {
+        "type": "boolean",
+        "default": False,
+        "description": "A failure does not count.",
+    },
     "tags": {
         "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
         "description": "Select with --tags / --skip-tags.",
@@ -79,7 +83,9 @@ PROBE_SCHEMA: dict[str, Any] = {
             "required": ["url"],
             "properties": {
                 "url": {"type": "string"},
-                "status": {"oneOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}}]},
+                "status": {
+                    "oneOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}}]
+                },
                 "contains": {"type": "string"},
                 "json_match": {},
                 "timeout": DURATION_SCHEMA,
@@ -97,7 +103,7 @@ PROBE_SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
             "required": ["write", "read"],
             "properties": {"write": {"type": "object"}, "read": {"type": "object"}},
-            "description": "Sequence-numbered writes (`{{ seq }}`) and the read-back of those present.",
+            "description": "Numbered writes (`{{ seq }}`) and a read-back of those present.",
         },
         "every": {**DURATION_SCHEMA, "default": "1s", "description": "Sampling interval."},
         "hosts": {"type": "string", "description": "Run the probe per host of this pattern."},
@@ -137,7 +143,7 @@ def playbook_schema() -> dict[str, Any]:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         "title": "drillctl playbook",
-        "description": "One rollback or chaos drill: baseline, change, faults, rollback, verification.",
+        "description": "One drill: baseline, change, faults, rollback, verification.",
         "type": "object",
         "additionalProperties": False,
         "required": ["drill", "rollback_type"],
@@ -166,7 +172,12 @@ def playbook_schema() -> dict[str, Any]:
                 "items": {"type": "string", "pattern": IDENTIFIER},
                 "description": "Variables whose values are masked in every output.",
             },
-            "forks": {"type": "integer", "minimum": 1, "default": 10, "description": "Hosts at once."},
+            "forks": {
+                "type": "integer",
+                "minimum": 1,
+                "default": 10,
+                "description": "Hosts at once.",
+            },
             "rollback_when": {
                 "enum": ["always", "failure"],
                 "default": "always",

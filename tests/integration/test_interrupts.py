@@ -34,13 +34,19 @@ cleanup:
 """
 
 
-def start(tmp_path: Path, rollback: str = "touch {{ dir }}/rolled-back") -> tuple[subprocess.Popen[str], Path]:
+def start(
+    tmp_path: Path, rollback: str = "touch {{ dir }}/rolled-back"
+) -> tuple[subprocess.Popen[str], Path]:
     playbook = tmp_path / "drill.yml"
     playbook.write_text(PLAYBOOK.format(dir=tmp_path, rollback=rollback))
     out = tmp_path / "run"
     proc = subprocess.Popen(
         drillctl_argv("run", str(playbook), "--out", str(out)),
-        cwd=REPO, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=REPO,
+        env=child_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     return proc, out
 
@@ -53,7 +59,9 @@ def wait_for_file(path: Path, timeout: float = 15) -> None:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_signal_during_deploy_runs_rollback_and_cleanup_and_exits_130(tmp_path: Path, sig: int) -> None:
+def test_signal_during_deploy_runs_rollback_and_cleanup_and_exits_130(
+    tmp_path: Path, sig: int
+) -> None:
     proc, out = start(tmp_path)
     wait_for_file(tmp_path / "deploying")
     started = time.monotonic()
@@ -72,13 +80,16 @@ def test_signal_during_deploy_runs_rollback_and_cleanup_and_exits_130(tmp_path: 
     assert phases == ["prepare", "deploy", "rollback", "cleanup"]
     result = json.loads((out / "result.json").read_text())
     assert result["status"] == "interrupted"
-    verify = subprocess.run(drillctl_argv("verify", str(out)), cwd=REPO, env=child_env(),
-                            capture_output=True, text=True)
+    verify = subprocess.run(
+        drillctl_argv("verify", str(out)), cwd=REPO, env=child_env(), capture_output=True, text=True
+    )
     assert verify.returncode == 0, verify.stdout
 
 
 def test_second_ctrl_c_skips_the_rest_of_rollback_but_cleanup_still_runs(tmp_path: Path) -> None:
-    proc, out = start(tmp_path, rollback="touch {{ dir }}/rolling; sleep 30; touch {{ dir }}/rolled-back")
+    proc, out = start(
+        tmp_path, rollback="touch {{ dir }}/rolling; sleep 30; touch {{ dir }}/rolled-back"
+    )
     wait_for_file(tmp_path / "deploying")
     proc.send_signal(signal.SIGINT)
     wait_for_file(tmp_path / "rolling")

@@ -22,8 +22,14 @@ def test_quickstart_rolls_back_verifies_and_leaves_evidence(tmp_path: Path) -> N
     out = tmp_path / "run"
     port = free_port()
     proc = run_drillctl(
-        "run", "playbooks/quickstart.yml", "-i", "inventories/local.yml",
-        "-e", f"lab_port={port}", "--out", str(out),
+        "run",
+        "playbooks/quickstart.yml",
+        "-i",
+        "inventories/local.yml",
+        "-e",
+        f"lab_port={port}",
+        "--out",
+        str(out),
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = json.loads((out / "result.json").read_text())
@@ -33,7 +39,7 @@ def test_quickstart_rolls_back_verifies_and_leaves_evidence(tmp_path: Path) -> N
     assert result["trigger"]["kind"] == "step_failed"
     assert result["trigger"]["phase"] == "deploy"
     assert result["verdicts"]["budget"] == "met"
-    assert list(result)[0] == "schema_version"
+    assert next(iter(result)) == "schema_version"
     names = [e["event"] for e in events(out)]
     assert names[0] == "run_started" and names[-1] == "run_finished"
     assert "trigger_fired" in names
@@ -44,8 +50,14 @@ def test_quickstart_rolls_back_verifies_and_leaves_evidence(tmp_path: Path) -> N
 def test_quickstart_prints_where_its_evidence_is(tmp_path: Path) -> None:
     out = tmp_path / "run"
     proc = run_drillctl(
-        "run", "playbooks/quickstart.yml", "-i", "inventories/local.yml",
-        "-e", f"lab_port={free_port()}", "--out", str(out),
+        "run",
+        "playbooks/quickstart.yml",
+        "-i",
+        "inventories/local.yml",
+        "-e",
+        f"lab_port={free_port()}",
+        "--out",
+        str(out),
     )
     assert proc.returncode == 0, proc.stderr
     assert f"report: {out}" in proc.stdout

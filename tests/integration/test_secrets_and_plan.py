@@ -37,7 +37,9 @@ def test_secret_from_extra_vars_never_reaches_output_journal_result_or_reports(
 ) -> None:
     playbook = write_playbook(SECRET_PLAYBOOK)
     out = tmp_path / "run"
-    proc = run_drillctl("run", str(playbook), "-v", "-e", f"db_password={SECRET}", "--out", str(out))
+    proc = run_drillctl(
+        "run", str(playbook), "-v", "-e", f"db_password={SECRET}", "--out", str(out)
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "connecting with ********" in proc.stdout  # the output is there, masked
     assert SECRET not in proc.stdout + proc.stderr
@@ -50,12 +52,15 @@ def test_secret_from_extra_vars_never_reaches_output_journal_result_or_reports(
     assert SECRET not in plan.stdout and "********" in plan.stdout
 
 
-def test_plan_prints_rendered_commands_per_host_and_runs_nothing(write_playbook: Any, tmp_path: Path) -> None:
+def test_plan_prints_rendered_commands_per_host_and_runs_nothing(
+    write_playbook: Any, tmp_path: Path
+) -> None:
     marker = tmp_path / "touched"
     inventory = tmp_path / "inv.yml"
     inventory.write_text(
         "all:\n  children:\n    web:\n      hosts:\n"
-        "        w1: {connection: local, port_no: 8001}\n        w2: {connection: local, port_no: 8002}\n"
+        "        w1: {connection: local, port_no: 8001}\n"
+        "        w2: {connection: local, port_no: 8002}\n"
     )
     playbook = write_playbook(f"""\
         drill: plan only
