@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -14,16 +15,16 @@ def parse_duration(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError(f"expected a duration like 90s or 5m, got {value!r}")
     if isinstance(value, (int, float)):
+        if not math.isfinite(value):
+            raise ValueError(f"expected a finite duration, got {value!r}")
         if value < 0:
             raise ValueError(f"duration must not be negative, got {value}")
         return float(value)
     if not isinstance(value, str):
         raise ValueError(f"expected a duration like 90s or 5m, got {type(value).__name__}")
     text = value.strip()
-    try:
+    if re.fullmatch(r"[-+]?\d+(\.\d+)?", text):
         return parse_duration(float(text))
-    except ValueError:
-        pass
     parts = _PART.findall(text)
     if not parts or "".join(n + u for n, u in parts) != text.replace(" ", ""):
         raise ValueError(f"expected a duration like 500ms, 90s, 5m or 1h30m, got {value!r}")
@@ -34,8 +35,10 @@ def format_duration(seconds: float | None) -> str:
     """Short human form: 0.42s, 12.3s, 4m05s."""
     if seconds is None:
         return "n/a"
-    if seconds < 60:
-        return f"{seconds:.2f}s" if seconds < 10 else f"{seconds:.1f}s"
+    if round(seconds, 2) < 10:
+        return f"{seconds:.2f}s"
+    if round(seconds, 1) < 60:
+        return f"{seconds:.1f}s"
     minutes, secs = divmod(round(seconds), 60)
     if minutes < 60:
         return f"{minutes}m{secs:02d}s"

@@ -53,12 +53,15 @@ class Journal:
                 **self.mask.mask_value(fields),
                 "prev": self._prev,
             }
-            line = json.dumps(entry, separators=(",", ":"), default=str).encode()
+            body = json.dumps(entry, separators=(",", ":"), default=str).encode()
+            digest = line_hash(body)
+            # The line carries its own hash, so a change to the last line shows too.
+            line = body[:-1] + b',"hash":"' + digest.encode() + b'"}'
             os.write(self._fd, line + b"\n")
             os.fsync(self._fd)
-            self._prev = line_hash(line)
+            self._prev = digest
             self._seq += 1
-            return entry
+            return {**entry, "hash": digest}
 
     def close(self) -> None:
         with self._lock:
@@ -76,11 +79,10 @@ class ChainCheck:
 
 
 def verify_chain(path: Path) -> ChainCheck:
-    """Check every line's `prev` against the SHA-256 of the line before it."""
+    """Check each line's own hash and its `prev` link to the line before it."""
     prev = GENESIS
     count = 0
-    with path.open("rb") as f:
-        raw_lines = f.read().split(b"\n")
+    raw_lines = path.read_bytes().split(b"\n")
     if raw_lines and raw_lines[-1] == b"":
         raw_lines.pop()
     for number, raw in enumerate(raw_lines, start=1):
@@ -91,16 +93,28 @@ def verify_chain(path: Path) -> ChainCheck:
             what = "truncated last line (the runner died mid-write)" if last else "line is not JSON"
             return ChainCheck(False, count, what, number)
         if not isinstance(entry, dict) or entry.get("prev") != prev:
+            problem = "hash chain broken: a line before this one was removed or changed"
+            return ChainCheck(False, count, problem, number)
+        digest = str(entry.get("hash", ""))
+        if _own_hash(raw, digest) != digest:
             return ChainCheck(
-                False, count, "hash chain broken: this line or the one before was changed", number
+                False, count, "line changed after it was written (hash mismatch)", number
             )
         if entry.get("seq") != count:
             return ChainCheck(False, count, f"sequence gap: expected seq {count}", number)
-        prev = line_hash(raw)
+        prev = digest
         count += 1
     if count == 0:
         return ChainCheck(False, 0, "journal is empty", 1)
     return ChainCheck(True, count)
+
+
+def _own_hash(raw: bytes, digest: str) -> str:
+    """SHA-256 of the line as it was before its `hash` field was appended."""
+    suffix = b',"hash":"' + digest.encode() + b'"}'
+    if not digest or not raw.endswith(suffix):
+        return ""
+    return line_hash(raw[: -len(suffix)] + b"}")
 
 
 def read_events(path: Path) -> Iterator[dict[str, Any]]:

@@ -26,7 +26,7 @@ MAX_EXPANDED_VALUES = 200_000
 
 _NULL = re.compile(r"^(~|null|Null|NULL|)$")
 _BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
-_INT = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
+_INT = re.compile(r"^[-+]?[0-9][0-9_]*$")
 _INT_OCT = re.compile(r"^0o[0-7]+$")
 _INT_HEX = re.compile(r"^0x[0-9a-fA-F]+$")
 _FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
@@ -104,8 +104,9 @@ class _Builder:
         if id(node) in self.in_progress:
             self.error(node, "recursive alias: a value may not contain itself")
             return None
-        if node.tag.startswith("!") or (
-            node.tag.startswith("tag:yaml.org") and node.tag not in _STD_TAGS
+        explicit = getattr(node, "_explicit_tag", False) or not isinstance(node, yaml.ScalarNode)
+        if explicit and (
+            node.tag.startswith("!") or (node.tag.startswith("tag:") and node.tag not in _STD_TAGS)
         ):
             self.error(node, f"unsupported YAML tag {node.tag!r}")
             return None
@@ -124,13 +125,14 @@ class _Builder:
         result: dict[str, Any] = {}
         merged: dict[str, Any] = {}
         seen: dict[str, Mark] = {}
+        merges: list[yaml.Node] = []
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge" or (
                 isinstance(key_node, yaml.ScalarNode)
                 and key_node.value == "<<"
                 and key_node.style is None
             ):
-                self.merge(value_node, path, merged)
+                merges.append(value_node)  # after the explicit keys, whose positions win
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 self.error(key_node, "mapping keys must be plain scalars, not collections")
@@ -146,8 +148,10 @@ class _Builder:
                 continue
             seen[key] = _mark(key_node)
             key_path = (*path, key)
-            self.doc.key_marks[key_path] = _mark(key_node)
+            self.doc.key_marks.setdefault(key_path, _mark(key_node))
             result[key] = self.build(value_node, key_path)
+        for value_node in merges:
+            self.merge(value_node, path, merged)
         for key, value in merged.items():
             result.setdefault(key, value)
         return result
@@ -203,9 +207,11 @@ class _TaggingComposer(yaml.SafeLoader):
 
     def compose_scalar_node(self, anchor: Any) -> yaml.ScalarNode:
         event = self.peek_event()  # type: ignore[no-untyped-call]
-        explicit = event.tag is not None and event.tag != "!"
         node = super().compose_scalar_node(anchor)
-        if explicit:
+        if event.tag == "!":  # the non-specific tag: "this is a string"
+            node.tag = "tag:yaml.org,2002:str"
+            node._explicit_tag = True  # type: ignore[attr-defined]
+        elif event.tag is not None:
             node._explicit_tag = True  # type: ignore[attr-defined]
         return node
 

@@ -79,8 +79,10 @@ class _Builder:
             return None
         try:
             return parse_duration(value)
-        except ValueError:
-            return None  # the schema has reported it, located
+        except ValueError as exc:
+            if isinstance(value, float):  # NaN and infinity pass the schema's number type
+                self.diags.append(self.doc.diag(path, f"{'.'.join(map(str, path))}: {exc}"))
+            return None  # other bad values: the schema has reported them, located
 
     def objectives(self) -> Objectives:
         o = self.data.get("objectives")

@@ -13,7 +13,7 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError, meta, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -36,7 +36,7 @@ class Templar:
     """Renders strings and nested values against a variable mapping."""
 
     def __init__(self, secrets: SecretMask | None = None) -> None:
-        self.secrets = secrets or SecretMask()
+        self.secrets = secrets if secrets is not None else SecretMask()
         env = SandboxedEnvironment(
             undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
         )
@@ -92,7 +92,10 @@ class Templar:
         if text.startswith("{{") and text.endswith("}}"):
             text = text[2:-2]
         try:
-            return self.env.compile_expression(text, undefined_to_none=False)(**variables)
+            value = self.env.compile_expression(text, undefined_to_none=False)(**variables)
+            if isinstance(value, Undefined):
+                value._fail_with_undefined_error()
+            return value
         except TemplateSyntaxError as exc:
             raise TemplateError(f"expression syntax error: {exc.message}", exc.lineno) from None
         except UndefinedError as exc:

@@ -166,20 +166,11 @@ def test_a_time_of_day_stays_a_string() -> None:
     assert load_yaml("f.yml", "at: 12:30:00\n").value == {"at": "12:30:00"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: yamlpos treats PyYAML's implicitly resolved timestamp/value tags as "
-    "explicit unsupported tags, so unquoted dates and '=' are refused",
-)
 @pytest.mark.parametrize("text", ["2024-01-01", "2001-12-14t21:59:43.10-05:00", "="])
 def test_plain_scalars_that_yaml_1_1_would_type_stay_strings(text: str) -> None:
     assert load_yaml("f.yml", f"v: {text}\n").value == {"v": text}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: '0644' matches no int rule but the float regex, and loads as 644.0",
-)
 def test_a_leading_zero_number_is_not_a_float() -> None:
     value = load_yaml("f.yml", "mode: 0644\n").value["mode"]
     assert value == 644
@@ -219,10 +210,6 @@ def test_non_strict_loading_replaces_a_bad_tag_with_none() -> None:
     assert [p.message for p in doc.problems] == ["unsupported YAML tag '!custom'"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the non-specific tag '!' should force a string, but '! 12' loads as 12",
-)
 def test_the_non_specific_tag_makes_a_string() -> None:
     assert load_yaml("f.yml", "v: ! 12\n").value == {"v": "12"}
 
@@ -256,11 +243,6 @@ def test_merging_a_non_mapping_is_an_error_at_the_merged_value() -> None:
     assert d.message == "a merge key (<<) needs a mapping or a list of mappings"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: merge() builds the merged mapping at the child's path first, so "
-    "marks.setdefault keeps the anchor's position for keys the child overrides",
-)
 def test_a_key_overriding_a_merged_key_is_located_at_the_override() -> None:
     doc = load_yaml("f.yml", "base: &b {x: 1, y: 2}\nchild:\n  <<: *b\n  y: 3\n")
     assert doc.key_mark(["child", "y"]) == Mark(4, 3)
