@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 from runner.connections.base import Connection
 from runner.connections.local import LocalConnection
@@ -17,8 +19,14 @@ class HostUnreachable(Exception):
     """The target could not be reached; the host is `unreachable`, not `failed`."""
 
 
+def _ssh(host: Host) -> Connection:
+    from runner.connections.ssh import SshConnection  # paramiko loads only when needed
+
+    return SshConnection(host)
+
+
 def default_factories() -> dict[str, Factory]:
-    return {"local": lambda host: LocalConnection()}
+    return {"local": lambda host: LocalConnection(), "ssh": _ssh}
 
 
 class ConnectionPool:
@@ -27,6 +35,7 @@ class ConnectionPool:
         self._connections: dict[str, Connection] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
+        self.unreachable: dict[str, str] = {}
 
     def check_supported(self, hosts: list[Host]) -> None:
         """Fail before any step runs if a host needs a connection kind we cannot open."""
@@ -39,12 +48,35 @@ class ConnectionPool:
                 )
 
     def get(self, host: Host) -> Connection:
+        """The host's connection, opened on first use; HostUnreachable once it failed to open."""
         with self._lock:
             lock = self._locks.setdefault(host.name, threading.Lock())
         with lock:
+            if host.name in self.unreachable:
+                raise HostUnreachable(self.unreachable[host.name])
             if host.name not in self._connections:
-                self._connections[host.name] = self.factories[host.connection](host)
+                conn = self.factories[host.connection](host)
+                opener = getattr(conn, "connect", None)
+                try:
+                    if opener is not None:
+                        opener()
+                except HostUnreachable as exc:
+                    self.unreachable[host.name] = str(exc)
+                    raise
+                self._connections[host.name] = conn
             return self._connections[host.name]
+
+    def open_all(self, hosts: list[Host], workers: int) -> None:
+        """Connect to every host up front, in parallel, so a host-key problem stops the run
+        before any step; unreachable hosts are remembered and reported per step."""
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            futures = [pool.submit(self._try_open, h) for h in hosts]
+            for future in futures:
+                future.result()
+
+    def _try_open(self, host: Host) -> None:
+        with contextlib.suppress(HostUnreachable):  # reported per step, not here
+            self.get(host)
 
     def close_all(self) -> None:
         with self._lock:

@@ -113,7 +113,9 @@ def execute(prepared: Prepared, view: TerminalView) -> tuple[DrillOutcome, Path]
     """Run the drill and write journal.jsonl and result.json into the run directory."""
     run_dir = Path(prepared.run.run_dir)
     pool = ConnectionPool()
-    pool.check_supported(prepared.plan.all_hosts())
+    hosts = prepared.plan.all_hosts()
+    pool.check_supported(hosts)
+    pool.open_all(hosts, prepared.playbook.forks)
     try:
         run_dir.mkdir(parents=True, exist_ok=False)
     except FileExistsError:
