@@ -90,6 +90,7 @@ class _State:
     rollback: PhaseResult | None = None
     final_verify: PhaseResult | None = None
     prepare_failed: bool = False
+    dropped: set[str] = field(default_factory=set)
 
 
 class DrillRun:
@@ -116,6 +117,8 @@ class DrillRun:
             static_vars=plan.host_vars,
             extra_vars=extra_vars,
             forks=self.playbook.forks,
+            serial=self.playbook.serial,
+            max_fail_percentage=self.playbook.max_fail_percentage,
             on_host_done=hooks.host_done,
         )
         self.state = _State()
@@ -193,9 +196,16 @@ class DrillRun:
         for plan in plans:
             if self.interrupts.token.cancelled:
                 break
-            self.hooks.step_started(plan.step, list(plan.hosts))
-            result = runner.run(plan.step, list(plan.hosts))
+            # Hosts that failed (within max_fail_percentage) drop out of the rest of the
+            # change; rollback, verify and cleanup still run on every host.
+            in_change = phase in ("deploy", "inject")
+            hosts = [h for h in plan.hosts if not (in_change and h.name in self.state.dropped)]
+            if not hosts:
+                continue
+            self.hooks.step_started(plan.step, hosts)
+            result = runner.run(plan.step, hosts)
             results.append(result)
+            self.state.dropped.update(result.failed_hosts())
             if result.failed:
                 if (
                     phase in ROLLBACK_STARTERS

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from runner.engine.fanout import too_many_failed
 from runner.playbook.model import Step
 
 # Host and step statuses.
@@ -44,6 +45,7 @@ class StepResult:
     started_at: str
     started_mono: float
     duration_s: float
+    max_fail_percentage: float = 0.0
 
     @property
     def status(self) -> str:
@@ -55,7 +57,14 @@ class StepResult:
 
     @property
     def failed(self) -> bool:
-        return self.status in (FAILED, INTERRUPTED)
+        """The step failed as a whole: interrupted, or more hosts failed than tolerated."""
+        if any(h.status == INTERRUPTED for h in self.hosts):
+            return True
+        bad = sum(1 for h in self.hosts if h.failed)
+        return too_many_failed(bad, len(self.hosts), self.max_fail_percentage)
+
+    def failed_hosts(self) -> list[str]:
+        return [h.host for h in self.hosts if h.failed]
 
     def first_failure(self) -> HostResult | None:
         return next((h for h in self.hosts if h.failed), None)

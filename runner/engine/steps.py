@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
 from runner.actions import ACTIONS, ActionArgError, ActionContext, ActionOutcome
 from runner.connections.base import CancelToken
 from runner.connections.pool import ConnectionPool, HostUnreachable
+from runner.engine.fanout import batches, too_many_failed
 from runner.engine.results import (
     FAILED,
     IGNORED,
@@ -39,6 +40,8 @@ class StepEnvironment:
     static_vars: dict[str, dict[str, Any]]  # host name -> resolved variables
     extra_vars: dict[str, Any]
     forks: int = 10
+    serial: Any = None
+    max_fail_percentage: float = 0.0
     registered: dict[str, dict[str, Any]] = field(default_factory=dict)
     on_host_done: Any = None  # callable(step, HostResult) for live output
 
@@ -97,25 +100,29 @@ class StepRunner:
             action=step.action,
             hosts=[h.name for h in targets],
         )
-        futures: dict[str, Future[HostResult]] = {
-            h.name: self.executor.submit(self._run_host, step, h) for h in targets
-        }
         results: dict[str, HostResult] = {}
-        pending = set(futures)
-        while pending:  # poll, so the main thread stays free to take signals
-            for name in list(pending):
-                if futures[name].done():
-                    results[name] = futures[name].result()
-                    pending.discard(name)
-            if pending:
-                time.sleep(0.01)
+        for batch in batches(targets, self.env.serial):
+            results.update(self._run_batch(step, batch))
+            failed = sum(1 for r in results.values() if r.failed)
+            if too_many_failed(failed, len(targets), self.env.max_fail_percentage):
+                break  # as Ansible: later batches do not start once the threshold is crossed
+        for host in targets:
+            if host.name not in results:
+                results[host.name] = HostResult(host.name, SKIPPED, "an earlier batch failed")
         ordered = tuple(results[h.name] for h in targets)
         if step.run_once and step.register and hosts:
             for other in hosts[1:]:
                 self.env.registered.setdefault(other.name, {})[step.register] = (
                     self.env.registered.get(hosts[0].name, {}).get(step.register)
                 )
-        result = StepResult(step, ordered, started_at, started, time.monotonic() - started)
+        result = StepResult(
+            step,
+            ordered,
+            started_at,
+            started,
+            time.monotonic() - started,
+            self.env.max_fail_percentage,
+        )
         self.env.journal.record(
             "step_finished",
             phase=step.phase,
@@ -125,6 +132,17 @@ class StepRunner:
             duration_s=round(result.duration_s, 6),
         )
         return result
+
+    def _run_batch(self, step: Step, hosts: list[Host]) -> dict[str, HostResult]:
+        futures = {self.executor.submit(self._run_host, step, h): h.name for h in hosts}
+        results: dict[str, HostResult] = {}
+        pending = set(futures)
+        while pending:
+            # A timed wait keeps the main thread free to take Ctrl-C.
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for future in done:
+                results[futures[future]] = future.result()
+        return results
 
     def _run_host(self, step: Step, host: Host) -> HostResult:
         started_at, started = utc_now(), time.monotonic()

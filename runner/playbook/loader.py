@@ -66,6 +66,10 @@ class _Builder:
             vars=_mapping(d.get("vars")),
             secrets=tuple(s for s in d.get("secrets") or () if isinstance(s, str)),
             forks=d["forks"] if isinstance(d.get("forks"), int) and d["forks"] > 0 else 10,
+            serial=d.get("serial"),
+            max_fail_percentage=float(d.get("max_fail_percentage", 0))
+            if isinstance(d.get("max_fail_percentage"), (int, float))
+            else 0.0,
             rollback_when=str(d.get("rollback_when", "always")),
             rollback_auto=d.get("rollback") == "auto",
             decision=self.decision(),

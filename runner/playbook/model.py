@@ -74,6 +74,8 @@ class Playbook:
     vars: Mapping[str, Any] = field(default_factory=dict)
     secrets: tuple[str, ...] = ()
     forks: int = 10
+    serial: Any = None
+    max_fail_percentage: float = 0.0
     rollback_when: str = "always"
     rollback_auto: bool = False
     decision: Decision = field(default_factory=Decision)

@@ -172,6 +172,32 @@ def playbook_schema() -> dict[str, Any]:
                 "items": {"type": "string", "pattern": IDENTIFIER},
                 "description": "Variables whose values are masked in every output.",
             },
+            "serial": {
+                "description": "Run each step on hosts in batches: a number, a percentage "
+                "('30%'), or a list of them (the last repeats), as Ansible's serial.",
+                "oneOf": [
+                    {"type": "integer", "minimum": 1},
+                    {"type": "string", "pattern": r"^\d+(\.\d+)?%$"},
+                    {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {
+                            "oneOf": [
+                                {"type": "integer", "minimum": 1},
+                                {"type": "string", "pattern": r"^\d+(\.\d+)?%$"},
+                            ]
+                        },
+                    },
+                ],
+            },
+            "max_fail_percentage": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 100,
+                "default": 0,
+                "description": "Share of a step's hosts that may fail (or be unreachable) "
+                "before the step counts as failed; failed hosts drop out of the change.",
+            },
             "forks": {
                 "type": "integer",
                 "minimum": 1,
