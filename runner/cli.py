@@ -124,6 +124,22 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--graph", action="store_true", help="tree, like ansible-inventory --graph")
     mode.add_argument("--host", metavar="NAME", help="one host's variables as JSON")
 
+    adhoc = sub.add_parser(
+        "exec",
+        help="run one command on every matching host (ad hoc)",
+        description="Run one shell command across the hosts matching PATTERN, with the same "
+        "connections, fan-out and host-key rules as a drill. Prints each host's result as it "
+        "finishes. Exit 0 all ok, 1 a command failed, 3 a host was unreachable.",
+        epilog="example:\n  drillctl exec gateway -i inventories/ssh-lab.yml -- uptime",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    adhoc.add_argument("pattern", help="host pattern, e.g. 'gateway:!gw2'")
+    adhoc.add_argument("-i", "--inventory", required=True)
+    adhoc.add_argument("-l", "--limit", help="further limit hosts with a pattern")
+    adhoc.add_argument("-f", "--forks", type=int, default=10, help="hosts at once (default 10)")
+    adhoc.add_argument("--timeout", type=float, default=None, help="seconds per host; killed after")
+    adhoc.add_argument("words", nargs="*", metavar="COMMAND", help="the command, after --")
+
     verify = sub.add_parser(
         "verify",
         help="check a run's journal hash chain",
@@ -144,7 +160,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from runner.lab.cli import main as lab_main
 
         return lab_main(args_list[1:])
+    remote: list[str] = []
+    if args_list[:1] == ["exec"] and "--" in args_list:
+        # Everything after `--` is the remote command, options included.
+        cut = args_list.index("--")
+        args_list, remote = args_list[:cut], args_list[cut + 1 :]
     args = build_parser().parse_args(args_list)
+    if remote:
+        args.command_words = remote
     try:
         return int(_dispatch(args))
     except InputError as exc:
@@ -189,6 +212,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _inventory(args)
     if command == "verify":
         return _verify(Path(args.run_dir))
+    if command == "exec":
+        return _exec(args)
     raise AssertionError(command)
 
 
@@ -272,6 +297,19 @@ def _inventory(args: argparse.Namespace) -> int:
     else:
         print(json.dumps(to_ansible_list(inv), indent=2, default=str))
     return ExitCode.PASSED
+
+
+def _exec(args: argparse.Namespace) -> int:
+    from runner.engine.adhoc import run_adhoc, select
+    from runner.inventory import load_inventory
+
+    words = getattr(args, "command_words", None) or args.words
+    if not words:
+        raise InputError.at("<command line>", 1, 1, "give the command after --")
+    if args.forks < 1:
+        raise InputError.at("<command line>", 1, 1, f"--forks must be at least 1, got {args.forks}")
+    hosts = select(load_inventory(args.inventory), args.pattern, args.limit)
+    return run_adhoc(hosts, " ".join(words), forks=args.forks, timeout=args.timeout)
 
 
 def _verify(run_dir: Path) -> int:

@@ -1,0 +1,85 @@
+"""`drillctl exec`: one command across matching targets, as `ansible PATTERN -m shell`."""
+
+from __future__ import annotations
+
+import sys
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import TextIO
+
+from runner.connections.base import CancelToken, CommandSpec
+from runner.connections.pool import ConnectionPool, HostUnreachable
+from runner.errors import ExitCode, InputError
+from runner.inventory import Inventory, PatternError
+from runner.inventory.model import Host
+
+
+@dataclass(frozen=True)
+class AdhocResult:
+    host: str
+    status: str  # ok | failed | unreachable
+    rc: int | None
+    stdout: str
+    stderr: str
+    duration_s: float
+
+
+def select(inventory: Inventory, pattern: str, limit: str | None) -> list[Host]:
+    try:
+        hosts = inventory.select(pattern)
+        if limit:
+            allowed = {h.name for h in inventory.select(limit)}
+            hosts = [h for h in hosts if h.name in allowed]
+    except PatternError as exc:
+        raise InputError.at("<command line>", 1, 1, str(exc)) from None
+    if not hosts:
+        raise InputError.at("<command line>", 1, 1, f"pattern {pattern!r} matches no host")
+    return hosts
+
+
+def run_adhoc(
+    hosts: list[Host], command: str, *, forks: int, timeout: float | None, out: TextIO = sys.stdout
+) -> int:
+    """Run `command` on every host, printing each result as it finishes; return the exit code."""
+    pool = ConnectionPool()
+    pool.check_supported(hosts)
+    cancel = CancelToken()
+    try:
+        pool.open_all(hosts, forks)  # host-key problems stop everything here (exit 3)
+        with ThreadPoolExecutor(max_workers=max(1, forks)) as executor:
+            futures = [executor.submit(_one, pool, h, command, timeout, cancel) for h in hosts]
+            results = []
+            for future in as_completed(futures):
+                result = future.result()
+                results.append(result)
+                _print(result, out)
+    except KeyboardInterrupt:
+        cancel.cancel()
+        return ExitCode.INTERRUPTED
+    finally:
+        pool.close_all()
+    if any(r.status == "unreachable" for r in results):
+        return ExitCode.ENVIRONMENT
+    return ExitCode.FAILED if any(r.status == "failed" for r in results) else ExitCode.PASSED
+
+
+def _one(
+    pool: ConnectionPool, host: Host, command: str, timeout: float | None, cancel: CancelToken
+) -> AdhocResult:
+    try:
+        conn = pool.get(host)
+    except HostUnreachable as exc:
+        return AdhocResult(host.name, "unreachable", None, "", str(exc), 0.0)
+    r = conn.run(CommandSpec(shell=command), timeout=timeout, cancel=cancel)
+    status = "ok" if r.rc == 0 and not r.timed_out else "failed"
+    stderr = r.stderr + (f"timed out after {r.duration_s:.1f}s; killed\n" if r.timed_out else "")
+    return AdhocResult(host.name, status, r.rc, r.stdout, stderr, r.duration_s)
+
+
+def _print(result: AdhocResult, out: TextIO) -> None:
+    rc = "" if result.rc is None else f" rc={result.rc}"
+    out.write(f"{result.host} | {result.status.upper()}{rc} | {result.duration_s:.2f}s\n")
+    for text in (result.stdout, result.stderr):
+        if text.strip():
+            out.write(text if text.endswith("\n") else text + "\n")
+    out.flush()
