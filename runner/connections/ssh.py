@@ -6,6 +6,7 @@ about 40 ms to every exec. Timeouts kill the remote process group, not only the 
 
 from __future__ import annotations
 
+import logging
 import os
 import shlex
 import socket
@@ -25,6 +26,10 @@ from runner.errors import TargetEnvironmentError
 from runner.inventory.model import Host
 
 CONNECT_ATTEMPTS = 3
+
+# paramiko logs connection failures with tracebacks; we report them ourselves, per host.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
+logging.getLogger("paramiko").propagate = False
 POLL_S = 0.05
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from runner.connections.pool import ConnectionPool
 from runner.engine.interrupts import Interrupts
 from runner.engine.plan import DrillPlan
-from runner.engine.results import PhaseResult, StepResult
+from runner.engine.results import UNREACHABLE, PhaseResult, StepResult
 from runner.engine.steps import StepEnvironment, StepRunner
 from runner.errors import ExitCode
 from runner.journal import Journal, utc_now
@@ -243,6 +243,8 @@ class DrillRun:
         s = self.state
         rollback_ok = None if s.rollback is None else not s.rollback.failed
         status, reason = self._verdict(rollback_ok)
+        if status == FAILED and self._only_unreachable():
+            status = ERROR  # the targets could not be reached: an environment problem, exit 3
         return DrillOutcome(
             status=status,
             reason=reason,
@@ -280,6 +282,11 @@ class DrillRun:
         if s.rollback is not None:
             return PASSED, f"rolled back in {s.rollback.duration_s:.2f}s and verified"
         return PASSED, "verified; no rollback was needed"
+
+    def _only_unreachable(self) -> bool:
+        """Every host failure of the run was an unreachable target."""
+        failures = [h for p in self.state.phases for st in p.steps for h in st.hosts if h.failed]
+        return bool(failures) and all(h.status == UNREACHABLE for h in failures)
 
     def _phase_result(self, name: str) -> PhaseResult | None:
         return next((p for p in self.state.phases if p.phase == name and p.ran), None)

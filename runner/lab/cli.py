@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from runner.errors import TargetEnvironmentError
 from runner.lab import control, service
 
 DEFAULT_STATE_DIR = Path(".drillctl/lab")
@@ -120,6 +122,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = _add_command(commands, "status", STATUS_HELP, _status, parents=[state])
     status.add_argument("--json", action="store_true", help="print service.json as JSON")
+
+    ssh = _add_command(commands, "ssh", SSH_HELP, _ssh)
+    ssh.add_argument("action", choices=["up", "down"], help="start or stop the SSH lab")
+    ssh.add_argument(
+        "--dir", type=Path, default=DEFAULT_SSH_DIR, help="lab directory (default: %(default)s)"
+    )
+    ssh.add_argument("--hosts", type=int, default=3, help="sshd processes (default: %(default)s)")
+    ssh.add_argument("--port", type=port_number, default=2222, help="port (default: %(default)s)")
     return parser
 
 
@@ -236,6 +246,36 @@ def _stop(args: argparse.Namespace) -> int:
         print(f"stopped lab service v{info['version']} pid {info['pid']} on {info['url']}")
     else:
         print(f"no lab service was running in {args.state_dir}")
+    return 0
+
+
+DEFAULT_SSH_DIR = Path(".drillctl/ssh-lab")
+SSH_HELP = """Start or stop a lab of real sshd processes on 127.0.0.2, 127.0.0.3, ...
+
+`up` generates host keys and a user key in DIR, starts one sshd per address, and writes
+DIR/known_hosts and DIR/inventory.yml (inventories/ssh-lab.yml points at the default DIR).
+Needs openssh-server (apt-get install openssh-server) and root, as it starts sshd.
+
+examples:
+  drillctl lab ssh up --hosts 5
+  drillctl run playbooks/quickstart.yml -i inventories/ssh-lab.yml
+  drillctl lab ssh down
+"""
+
+
+def _ssh(args: argparse.Namespace) -> int:
+    from runner.lab import ssh_lab
+
+    if args.action == "down":
+        stopped = ssh_lab.down(args.dir)
+        print(f"stopped {stopped} sshd process{'es' if stopped != 1 else ''} of {args.dir}")
+        return 0
+    try:
+        lab = ssh_lab.up(args.dir, args.hosts, port=args.port)
+    except (OSError, subprocess.CalledProcessError, TargetEnvironmentError) as exc:
+        print(f"ssh lab did not start: {exc}", file=sys.stderr)
+        return 1
+    print(f"ssh lab up: {', '.join(lab.addresses)} port {lab.port}; inventory {lab.inventory}")
     return 0
 
 

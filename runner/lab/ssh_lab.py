@@ -71,6 +71,7 @@ def _free_port(address: str) -> int:
 
 def up(root: Path, count: int, *, port: int | None = None, group: str = "gateway") -> SshLab:
     """Start `count` sshd processes (idempotent) and write known_hosts and an inventory."""
+    root = root.resolve()  # sshd re-executes itself per connection: paths must be absolute
     if not Path(SSHD).exists():
         raise TargetEnvironmentError(
             "sshd not found: install openssh-server (apt-get install openssh-server)"
@@ -162,6 +163,8 @@ def _write_inventory(lab: SshLab, group: str) -> None:
         f"    known_hosts: {lab.known_hosts}\n"
         "  children:\n"
         f"    {group}:\n"
+        "      vars:\n"
+        "        lab_port: 18080\n"
         "      hosts:\n"
         f"{hosts}\n"
     )
@@ -170,7 +173,7 @@ def _write_inventory(lab: SshLab, group: str) -> None:
 def down(root: Path) -> int:
     """Stop every sshd of the lab; return how many were stopped."""
     stopped = 0
-    for pidfile in root.glob("127.0.0.*/sshd.pid"):
+    for pidfile in root.resolve().glob("127.0.0.*/sshd.pid"):
         try:
             os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
             stopped += 1
