@@ -306,6 +306,15 @@ def _reason(exc: Exception | None) -> str:
     return text
 
 
+# What a jump host takes from the target's settings (ssh_config may still override).
+_JUMP_INHERITS = (
+    "known_hosts",
+    "host_key_checking",
+    "ssh_key_file",
+    "ansible_ssh_private_key_file",
+)
+
+
 def _jump_host(spec: str, target: Host) -> Host:
     """A Host for `[user@]host[:port]` as ProxyJump writes it."""
     user, _, rest = spec.rpartition("@")
@@ -316,7 +325,7 @@ def _jump_host(spec: str, target: Host) -> Host:
         connection="ssh",
         port=int(port) if port else None,
         user=user or None,
-        vars={k: v for k, v in target.vars.items() if k in ("known_hosts", "host_key_checking")},
+        vars={k: v for k, v in target.vars.items() if k in _JUMP_INHERITS},
         groups=(),
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 import yaml
 
 from runner.lab.ssh_lab import SshLab
-from tests.conftest import free_port, run_drillctl
+from tests.conftest import REPO, drillctl_argv, free_port, run_drillctl
 
 pytestmark = pytest.mark.integration
 
@@ -203,3 +204,41 @@ def test_exec_prints_each_host_and_exits_nonzero_when_one_fails(ssh_hosts: SshLa
     assert "127.0.0.2 | OK rc=0" in proc.stdout
     assert "127.0.0.4 | OK rc=0" in proc.stdout
     assert "127.0.0.3 | FAILED rc=1" in proc.stdout
+
+
+def test_proxy_jump_reaches_a_host_through_another(ssh_hosts: SshLab, tmp_path: Path) -> None:
+    jump = f"{ssh_hosts.user}@127.0.0.2:{ssh_hosts.port}"
+    inv = inventory(ssh_hosts, tmp_path / "inv.yml", proxy_jump=jump)
+    proc = run_drillctl("exec", "127.0.0.3", "-i", str(inv), "--", "echo $SSH_CONNECTION")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # Seen from 127.0.0.3, the connection comes from the jump host's sshd, not the controller.
+    assert "127.0.0.3 | OK" in proc.stdout
+    assert f" 127.0.0.3 {ssh_hosts.port}" in proc.stdout
+
+
+def test_ssh_config_host_alias_is_honoured(ssh_hosts: SshLab, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "config").write_text(
+        "Host gateway-alias\n"
+        "  HostName 127.0.0.4\n"
+        f"  Port {ssh_hosts.port}\n"
+        f"  User {ssh_hosts.user}\n"
+        f"  IdentityFile {ssh_hosts.user_key}\n"
+    )
+    inv = tmp_path / "inv.yml"
+    inv.write_text(
+        "all:\n  hosts:\n    gateway-alias:\n"
+        f"      connection: ssh\n      known_hosts: {ssh_hosts.known_hosts}\n"
+    )
+    env = {**os.environ, "HOME": str(home), "NO_COLOR": "1", "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(
+        drillctl_argv("exec", "all", "-i", str(inv), "--", "echo $SSH_CONNECTION"),
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f" 127.0.0.4 {ssh_hosts.port}" in proc.stdout
