@@ -57,7 +57,7 @@ def undefined_variables(
 
     def check(path: tuple[str | int, ...], text: str, names: set[str], expression: bool) -> None:
         try:
-            used = templar.variables_used(text, expression=expression)
+            used = templar.variables_required(text, expression=expression)
         except TemplateError:
             return  # the loader reports syntax errors
         for name in sorted(used - names):

@@ -125,6 +125,22 @@ class Templar:
             return set()
         return set(meta.find_undeclared_variables(self.parse(text, expression=expression)))
 
+    def variables_required(self, text: str, *, expression: bool = False) -> set[str]:
+        """`variables_used`, less names guarded by `| default` or `is defined`."""
+        used = self.variables_used(text, expression=expression)
+        if not used:
+            return used
+        guarded = {
+            node.node.name
+            for node in self.parse(text, expression=expression).find_all((nodes.Filter, nodes.Test))
+            if node.name in _GUARDS and isinstance(node.node, nodes.Name)
+        }
+        return used - guarded
+
+
+# Filters and tests that make an undefined variable harmless.
+_GUARDS = frozenset({"default", "d", "defined", "undefined"})
+
 
 def _strip_braces(text: str) -> str:
     stripped = text.strip()

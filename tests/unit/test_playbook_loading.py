@@ -367,3 +367,16 @@ def test_acceptance_playbook_schema_refuses_what_the_loader_refuses(
     validator = Draft202012Validator(schema_from_cli("playbook", capsys))
     assert not validator.is_valid(yaml.safe_load(FOUR_PROBLEMS.replace("hosts: all\n", "")))
     assert validator.is_valid(yaml.safe_load(VALID))
+
+
+def test_variables_guarded_by_default_or_is_defined_are_not_undefined(tmp_path: Path) -> None:
+    path = tmp_path / "guarded.yml"
+    path.write_text(
+        "drill: g\nrollback_type: 2\n"
+        "vars:\n  lab: \"{{ lab_control | default('python3 -m runner.lab') }}\"\n"
+        "deploy:\n"
+        "  - shell: \"echo {{ x | default('a') }} {{ y }}\"\n"
+        "    when: z is defined and z\n"
+    )
+    findings = lint_file(path)
+    assert [(d.line, d.message.split()[0]) for d in findings] == [(6, "'y'")]
