@@ -130,6 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ssh.add_argument("--hosts", type=int, default=3, help="sshd processes (default: %(default)s)")
     ssh.add_argument("--port", type=port_number, default=2222, help="port (default: %(default)s)")
+
+    dock = _add_command(commands, "docker", DOCKER_HELP, _docker)
+    dock.add_argument("action", choices=["up", "down"], help="start or remove the Docker lab")
+    dock.add_argument("--containers", type=int, default=2, help="how many (default: %(default)s)")
+    dock.add_argument(
+        "--first-port", type=port_number, default=18081, help="127.0.0.1 port of the first"
+    )
     return parser
 
 
@@ -276,6 +283,38 @@ def _ssh(args: argparse.Namespace) -> int:
         print(f"ssh lab did not start: {exc}", file=sys.stderr)
         return 1
     print(f"ssh lab up: {', '.join(lab.addresses)} port {lab.port}; inventory {lab.inventory}")
+    return 0
+
+
+DOCKER_HELP = """Start or remove a lab of containers running the busybox lab service.
+
+`up` builds the image drillctl-lab:1 FROM scratch with the host's static busybox (no
+registry needed), and starts drillctl-lab-1, -2, ... with port 8080 published on
+127.0.0.1:18081, 18082, ... (inventories/docker-lab.yml describes the default two).
+Needs a running Docker engine and busybox-static.
+
+examples:
+  drillctl lab docker up
+  drillctl run playbooks/quickstart.yml -i inventories/docker-lab.yml
+  drillctl lab docker down
+"""
+
+
+def _docker(args: argparse.Namespace) -> int:
+    from runner.lab import docker_lab
+
+    try:
+        if args.action == "down":
+            print(f"removed {docker_lab.down()} lab container(s)")
+            return 0
+        lab = docker_lab.up(args.containers, first_port=args.first_port)
+    except TargetEnvironmentError as exc:
+        print(f"docker lab: {exc}", file=sys.stderr)
+        return 1
+    pairs = ", ".join(
+        f"{n} on 127.0.0.1:{p}" for n, p in zip(lab.containers, lab.ports, strict=True)
+    )
+    print(f"docker lab up: {pairs}")
     return 0
 
 
