@@ -1,0 +1,257 @@
+"""Docker containers: exec through the engine API; on timeout the command dies inside the container.
+
+Each exec carries a unique token in its environment. Every process it starts inherits the
+token (even one that calls setsid), so a second exec can find and kill all of them through
+/proc without the command being wrapped: a normal run costs exactly what `exec_run` costs.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import posixpath
+import socket
+import tarfile
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from runner.connections.base import CancelToken, CommandResult, CommandSpec
+from runner.docker_targets import (
+    ContainerTarget,
+    EngineError,
+    NoSuchObject,
+    container_target,
+    docker_client,
+    engine_calls,
+    host_unreachable,
+    resolve_container,
+)
+from runner.inventory.model import Host
+
+TOKEN_VAR = "DRILLCTL_EXEC_ID"
+POLL_S = 0.05
+KILL_GRACE_S = 1.0
+# After the kill the engine closes the exec's output. A process that escaped (it cleared its
+# environment) could hold it open forever, so we stop waiting after this long.
+OUTPUT_WAIT_S = 5.0
+_START_FAILED = ("OCI runtime exec failed", "unable to find user", "unable to find group")
+
+# TERM every process whose environment holds $1 (VAR=token), allow $2 tenths of a second,
+# then KILL the rest. Zombies have an empty environ, so they never match (only their parent
+# can reap them; containers run with an init, like `docker run --init`, have none left).
+_KILL_SCRIPT = """\
+tok=$1
+pids() {
+  for d in /proc/[0-9]*; do
+    tr '\\0' '\\n' <"$d/environ" 2>/dev/null | grep -qxF "$tok" && echo "${d#/proc/}"
+  done
+}
+p=$(pids); [ -z "$p" ] && exit 0
+kill -TERM $p 2>/dev/null
+i=0
+while [ "$i" -lt "$2" ]; do
+  sleep 0.1; p=$(pids); [ -z "$p" ] && exit 0; i=$((i+1))
+done
+n=0
+while [ -n "$p" ] && [ "$n" -lt 50 ]; do
+  kill -KILL $p 2>/dev/null; sleep 0.05; p=$(pids); n=$((n+1))
+done
+[ -z "$p" ]
+"""
+
+
+class DockerConnection:
+    """Runs commands in one container through the Docker engine API (exec)."""
+
+    def __init__(self, host: Host) -> None:
+        self.target: ContainerTarget = container_target(host)
+        self.user = host.user or ""
+        self.client = docker_client(self.target.engine_url)
+        self._container: str | None = None
+
+    def run(
+        self, spec: CommandSpec, *, timeout: float | None, cancel: CancelToken
+    ) -> CommandResult:
+        container = self._resolve()
+        token = uuid.uuid4().hex
+        argv = (
+            list(spec.argv) if spec.argv is not None else [spec.executable, "-c", spec.shell or ""]
+        )
+        started = time.monotonic()
+        stdin = None if spec.stdin is None else spec.stdin.encode()
+        with self._calls(container):
+            exec_id = self.client.api.exec_create(
+                container,
+                argv,
+                stdout=True,
+                stderr=True,
+                stdin=stdin is not None,
+                environment={**spec.env, TOKEN_VAR: token},
+                workdir=spec.cwd,
+                user=self.user,
+            )["Id"]
+        worker = _ExecOutput(self.client.api, exec_id, stdin, self.target.engine_url)
+        worker.start()
+        deadline = None if timeout is None else started + timeout
+        timed_out = cancelled = False
+        while True:
+            worker.join(POLL_S)
+            if not worker.is_alive():
+                break
+            if cancel.cancelled:
+                cancelled = True
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                timed_out = True
+                break
+        kill_error = ""
+        if timed_out or cancelled:
+            kill_error = self._kill(container, token)
+            worker.join(OUTPUT_WAIT_S)
+            if worker.is_alive():
+                kill_error += (
+                    f"\ndrillctl: output still open {OUTPUT_WAIT_S:.0f}s after the kill: "
+                    f"a process that cleared its environment may be left in {container}\n"
+                )
+        with self._calls(container):
+            if worker.error is not None:  # e.g. the container went away mid-command
+                raise worker.error
+            rc = self.client.api.exec_inspect(exec_id)["ExitCode"]
+        out, err = worker.stdout.decode(errors="replace"), worker.stderr.decode(errors="replace")
+        if rc in (126, 127) and not err and out.startswith(_START_FAILED):
+            out, err = "", out.strip() + "\n"  # the engine reports a failed start on stdout
+        if timed_out or cancelled:
+            rc = _signal_rc(rc)
+            err += kill_error
+        return CommandResult(rc, out, err, time.monotonic() - started, timed_out, cancelled)
+
+    def put(self, local_path: str, remote_path: str) -> None:
+        container = self._resolve()
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            info = tar.gettarinfo(local_path, arcname=posixpath.basename(remote_path))
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            with open(local_path, "rb") as fh:
+                tar.addfile(info, fh)
+        with self._calls(container, path=posixpath.dirname(remote_path) or "/"):
+            self.client.api.put_archive(
+                container, posixpath.dirname(remote_path) or "/", buf.getvalue()
+            )
+
+    def get(self, remote_path: str, local_path: str) -> None:
+        container = self._resolve()
+        with tempfile.TemporaryFile() as spool:
+            with self._calls(container, path=remote_path):
+                stream, _stat = self.client.api.get_archive(container, remote_path)
+                for chunk in stream:
+                    spool.write(chunk)
+            spool.seek(0)
+            with tarfile.open(fileobj=spool, mode="r") as tar:
+                member = tar.next()
+                if member is None or not member.isfile():
+                    kind = "nothing" if member is None else "not a regular file"
+                    raise IsADirectoryError(f"{remote_path} in {self.target.describe()}: {kind}")
+                source = tar.extractfile(member)
+                assert source is not None  # a regular file always has content
+                with open(local_path, "wb") as out:
+                    while block := source.read(1 << 20):
+                        out.write(block)
+            os.chmod(local_path, member.mode & 0o777)
+
+    def close(self) -> None:
+        """Nothing to release: the engine client is shared by every host on that engine."""
+
+    def _resolve(self) -> str:
+        if self._container is None:
+            self._container = resolve_container(self.client, self.target)
+        return self._container
+
+    @contextmanager
+    def _calls(self, container: str, path: str | None = None) -> Iterator[None]:
+        """Engine calls on the container: a missing or stopped container is unreachable."""
+        try:
+            with engine_calls(self.target.engine_url):
+                yield
+        except NoSuchObject as err:
+            if path is not None and "no such container" not in str(err).lower():
+                raise FileNotFoundError(f"{path} in container {container}") from None
+            self._container = None  # a label selector may find a replacement next time
+            raise host_unreachable(f"container {container!r}: {err}") from None
+        except EngineError as err:
+            if err.status == 409:  # exists but is not running, or is paused
+                raise host_unreachable(f"container {container!r}: {err}") from None
+            raise
+
+    def _kill(self, container: str, token: str) -> str:
+        """Kill the exec's processes inside the container; '' or why that failed."""
+        grace = str(round(KILL_GRACE_S * 10))
+        try:
+            with engine_calls(self.target.engine_url):
+                kill_id = self.client.api.exec_create(
+                    container,
+                    ["/bin/sh", "-c", _KILL_SCRIPT, "drillctl-kill", f"{TOKEN_VAR}={token}", grace],
+                    user="0",
+                )["Id"]
+                out, err = self.client.api.exec_start(kill_id, demux=True)
+                rc = self.client.api.exec_inspect(kill_id)["ExitCode"]
+        except EngineError as exc:
+            return f"\ndrillctl: could not kill the command inside {container}: {exc}\n"
+        if rc != 0:
+            why = ((err or b"") + (out or b"")).decode(errors="replace").strip() or f"rc {rc}"
+            return f"\ndrillctl: could not kill the command inside {container}: {why}\n"
+        return ""
+
+
+class _ExecOutput(threading.Thread):
+    """Waits for an exec's output in the background, so the caller can time it out."""
+
+    def __init__(self, api: Any, exec_id: str, stdin: bytes | None, url: str) -> None:
+        super().__init__(name=f"docker-exec-{exec_id[:12]}", daemon=True)
+        self.api, self.exec_id, self.stdin, self.url = api, exec_id, stdin, url
+        self.stdout = self.stderr = b""
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            with engine_calls(self.url):
+                out, err = self._feed() if self.stdin is not None else self._plain()
+            self.stdout, self.stderr = out or b"", err or b""
+        except Exception as exc:  # handed to the caller's thread, which raises it
+            self.error = exc
+
+    def _plain(self) -> tuple[bytes | None, bytes | None]:
+        result: tuple[bytes | None, bytes | None] = self.api.exec_start(self.exec_id, demux=True)
+        return result
+
+    def _feed(self) -> tuple[bytes | None, bytes | None]:
+        """Write stdin over the hijacked connection, half-close it, then read both streams."""
+        from docker.utils.socket import consume_socket_output, demux_adaptor, frames_iter
+
+        sock = self.api.exec_start(self.exec_id, socket=True)
+        raw = getattr(sock, "_sock", sock)
+        try:
+            raw.sendall(self.stdin)
+            raw.shutdown(socket.SHUT_WR)  # the command sees end of input
+            frames = (demux_adaptor(*frame) for frame in frames_iter(sock, False))
+            result: tuple[bytes | None, bytes | None] = consume_socket_output(frames, demux=True)
+            return result
+        finally:
+            sock.close()
+
+
+def _signal_rc(rc: int | None) -> int:
+    """A killed exec's code as a local process reports it: -15 for TERM, -9 for KILL."""
+    if rc is None:  # still running after the kill: it escaped, and we stopped waiting
+        return -9
+    return -(rc - 128) if rc > 128 else rc
+
+
+def docker_factory(host: Host) -> DockerConnection:
+    """The connection factory the pool registers for `connection: docker`."""
+    return DockerConnection(host)
