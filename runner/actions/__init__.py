@@ -3,6 +3,8 @@
 from runner.actions.base import Action, ActionArgError, ActionContext, ActionOutcome, PlannedAction
 from runner.actions.checks import AssertAction, PauseAction
 from runner.actions.command import CommandAction, ShellAction
+from runner.actions.docker_container import DockerContainerAction
+from runner.actions.docker_image import DockerImageAction
 from runner.actions.http import HttpAction
 from runner.actions.wait_for import WaitForAction
 
@@ -15,6 +17,8 @@ ACTIONS: dict[str, Action] = {
         WaitForAction(),
         AssertAction(),
         PauseAction(),
+        DockerContainerAction(),
+        DockerImageAction(),
     )
 }
 

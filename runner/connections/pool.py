@@ -25,8 +25,14 @@ def _ssh(host: Host) -> Connection:
     return SshConnection(host)
 
 
+def _docker(host: Host) -> Connection:
+    from runner.connections.docker import docker_factory  # the docker SDK loads only when needed
+
+    return docker_factory(host)
+
+
 def default_factories() -> dict[str, Factory]:
-    return {"local": lambda host: LocalConnection(), "ssh": _ssh}
+    return {"local": lambda host: LocalConnection(), "ssh": _ssh, "docker": _docker}
 
 
 class ConnectionPool:
