@@ -148,6 +148,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("run_dir")
 
+    rec = sub.add_parser(
+        "recover",
+        help="revert every fault a crashed run left behind",
+        description="Read RUN_DIR/journal.jsonl (the write-ahead fault ledger) and revert every "
+        "fault whose revert was not recorded, for a runner that died (even kill -9). Running it "
+        "twice is harmless. Exit 0 when nothing is left, 1 when a revert failed (the manual "
+        "command is printed).",
+    )
+    rec.add_argument("run_dir")
+    rec.add_argument("--force", action="store_true", help="even if the run's process still lives")
+
     sub.add_parser(
         "lab", help="the embedded lab service (start, stop, status, serve)", add_help=False
     )
@@ -214,6 +225,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _verify(Path(args.run_dir))
     if command == "exec":
         return _exec(args)
+    if command == "recover":
+        return _recover(Path(args.run_dir), args.force)
     raise AssertionError(command)
 
 
@@ -310,6 +323,20 @@ def _exec(args: argparse.Namespace) -> int:
         raise InputError.at("<command line>", 1, 1, f"--forks must be at least 1, got {args.forks}")
     hosts = select(load_inventory(args.inventory), args.pattern, args.limit)
     return run_adhoc(hosts, " ".join(words), forks=args.forks, timeout=args.timeout)
+
+
+def _recover(run_dir: Path, force: bool) -> int:
+    from runner.engine.recover import recover
+
+    report = recover(run_dir, force=force)
+    if not report.pending:
+        print(f"{run_dir}: no fault left to revert")
+        return ExitCode.PASSED
+    for fault_id in report.reverted:
+        print(f"reverted {fault_id}")
+    for fault_id, why, manual in report.failed:
+        print(f"NOT REVERTED {fault_id}: {why}\n  run by hand: {manual}", file=sys.stderr)
+    return ExitCode.FAILED if report.failed else ExitCode.PASSED
 
 
 def _verify(run_dir: Path) -> int:

@@ -42,6 +42,27 @@ class Journal:
         self._prev = GENESIS
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
 
+    @classmethod
+    def resume(cls, path: Path, mask: SecretMask) -> Journal:
+        """Continue an existing journal (e.g. `drillctl recover` after a crash).
+
+        A torn last line (the runner died mid-write) is cut off first, so the chain
+        stays verifiable; the events after it say what happened.
+        """
+        data = path.read_bytes()
+        keep = data if data.endswith(b"\n") or not data else data[: data.rfind(b"\n") + 1]
+        if keep != data:
+            with path.open("r+b") as f:
+                f.truncate(len(keep))
+                os.fsync(f.fileno())
+        journal = cls(path, mask)
+        lines = keep.splitlines()
+        if lines:
+            last = json.loads(lines[-1])
+            journal._seq = int(last["seq"]) + 1
+            journal._prev = str(last["hash"])
+        return journal
+
     def record(self, event: str, **fields: Any) -> dict[str, Any]:
         """Write one event durably and return it as written (masked)."""
         with self._lock:

@@ -5,6 +5,7 @@ from runner.actions.checks import AssertAction, PauseAction
 from runner.actions.command import CommandAction, ShellAction
 from runner.actions.docker_container import DockerContainerAction
 from runner.actions.docker_image import DockerImageAction
+from runner.actions.fault import FaultAction
 from runner.actions.http import HttpAction
 from runner.actions.wait_for import WaitForAction
 
@@ -19,6 +20,7 @@ ACTIONS: dict[str, Action] = {
         PauseAction(),
         DockerContainerAction(),
         DockerImageAction(),
+        FaultAction(),
     )
 }
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from runner.connections.base import CancelToken, CommandSpec, Connection
+from runner.faults.base import FaultInjector
 from runner.inventory.model import Host
 from runner.playbook.templating import Templar
 
@@ -39,6 +40,19 @@ class PlannedAction:
 
 
 @dataclass(frozen=True)
+class Undo:
+    """How to undo what a deploy action did: another action with its arguments.
+
+    An action that replaces something (a release, a config file, a flag value, an image)
+    returns one in `ActionOutcome.undo`; `rollback: auto` runs them in reverse order.
+    """
+
+    action: str
+    args: Mapping[str, Any]
+    summary: str = ""
+
+
+@dataclass(frozen=True)
 class ActionOutcome:
     ok: bool
     msg: str = ""
@@ -48,6 +62,7 @@ class ActionOutcome:
     data: Mapping[str, Any] = field(default_factory=dict)
     timed_out: bool = False
     cancelled: bool = False
+    undo: Undo | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +73,7 @@ class ActionContext:
     variables: Mapping[str, Any]
     cancel: CancelToken
     timeout: float | None
+    injector: FaultInjector | None = None  # the fault ledger, for `fault` steps
 
 
 class Action(ABC):
@@ -72,6 +88,8 @@ class Action(ABC):
     shorthand_key: ClassVar[str | None] = None
     # Actions that run on the controller need no connection to the target.
     controller_side: ClassVar[bool] = False
+    # Actions that record an Undo when they change something (usable with rollback: auto).
+    reversible: ClassVar[bool] = False
 
     @abstractmethod
     def plan(self, args: Any, host: Host) -> PlannedAction:

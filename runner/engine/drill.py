@@ -14,10 +14,12 @@ from typing import Any
 
 from runner.connections.pool import ConnectionPool
 from runner.engine.interrupts import Interrupts
+from runner.engine.ledger import FaultLedger, FaultRecord
 from runner.engine.plan import DrillPlan
 from runner.engine.results import UNREACHABLE, PhaseResult, StepResult
 from runner.engine.steps import StepEnvironment, StepRunner
 from runner.errors import ExitCode
+from runner.faults.blast import select_targets
 from runner.journal import Journal, utc_now
 from runner.playbook.model import ROLLBACK_STARTERS, Playbook
 from runner.playbook.templating import Templar
@@ -58,6 +60,7 @@ class DrillOutcome:
     trigger: Trigger | None
     decided_mono: float | None = None
     interrupted_by: str = ""
+    faults: tuple[FaultRecord, ...] = ()
 
     @property
     def exit_code(self) -> int:
@@ -121,6 +124,10 @@ class DrillRun:
             max_fail_percentage=self.playbook.max_fail_percentage,
             on_host_done=hooks.host_done,
         )
+        self.ledger = FaultLedger(
+            journal, pool, {h.name: h for h in plan.all_hosts()}, hooks.notice
+        )
+        self.env.injector = self.ledger
         self.state = _State()
 
     def run(self) -> DrillOutcome:
@@ -130,7 +137,9 @@ class DrillRun:
             self._main(runner)
         finally:
             self.interrupts.resume_for("cleanup")
+            self.ledger.revert_all("cleanup")  # no fault outlives the drill
             self._phase(runner, "cleanup")
+            self.ledger.revert_all("end of run")
             runner.close()
         return self._outcome(started_at, started)
 
@@ -148,6 +157,12 @@ class DrillRun:
                 )
                 continue
             self._phase(runner, phase)
+        if self.state.trigger is None and not self.interrupts.interrupted():
+            # Faults with a duration run their course; the others end with the inject phase.
+            self.ledger.wait_for_durations(self.interrupts.token)
+        # Faults first, then rollback, then cleanup: on Ctrl-C too.
+        interrupted = self.interrupts.interrupted()
+        self.ledger.revert_all("interrupted" if interrupted else "inject phase over")
         if self.interrupts.interrupted():
             self._rollback(runner)
             self._skip("verify", "interrupted")
@@ -172,6 +187,7 @@ class DrillRun:
             why = "interrupted" if self.interrupts.interrupted() else "rollback_when: always"
             kind = "interrupt" if self.interrupts.interrupted() else "rehearsal"
             self._fire(Trigger(kind, detail=why))
+        self.ledger.revert_all("rollback starts")
         self.interrupts.resume_for("rollback")
         self.state.decided_mono = time.monotonic()
         self.journal.record("decision", decision="rollback", mode="auto")
@@ -200,6 +216,11 @@ class DrillRun:
             # change; rollback, verify and cleanup still run on every host.
             in_change = phase in ("deploy", "inject")
             hosts = [h for h in plan.hosts if not (in_change and h.name in self.state.dropped)]
+            if plan.step.action == "fault" and isinstance(plan.step.args, dict):
+                hosts, seed = select_targets(hosts, plan.step.args)
+                self.journal.record(
+                    "fault_targets", step=plan.step.name, hosts=[h.name for h in hosts], seed=seed
+                )
             if not hosts:
                 continue
             self.hooks.step_started(plan.step, hosts)
@@ -243,8 +264,8 @@ class DrillRun:
         s = self.state
         rollback_ok = None if s.rollback is None else not s.rollback.failed
         status, reason = self._verdict(rollback_ok)
-        if status == FAILED and self._only_unreachable():
-            status = ERROR  # the targets could not be reached: an environment problem, exit 3
+        if status == FAILED and self._environmental():
+            status = ERROR  # targets unreachable or unable to carry a fault: exit 3
         return DrillOutcome(
             status=status,
             reason=reason,
@@ -258,16 +279,21 @@ class DrillRun:
             trigger=s.trigger,
             decided_mono=s.decided_mono,
             interrupted_by=self.interrupts.signal_name,
+            faults=tuple(self.ledger.records),
         )
 
     def _verdict(self, rollback_ok: bool | None) -> tuple[str, str]:
         s = self.state
         if self.interrupts.interrupted():
-            return INTERRUPTED, f"interrupted by {self.interrupts.signal_name}"
+            suffix = "; a fault was NOT reverted" if self.ledger.any_revert_failed else ""
+            return INTERRUPTED, f"interrupted by {self.interrupts.signal_name}{suffix}"
         if s.prepare_failed:
             return FAILED, _failure_reason(
                 "baseline (prepare) failed", self._phase_result("prepare")
             )
+        if self.ledger.any_revert_failed:
+            stuck = [r.plan.summary for r in self.ledger.records if r.revert_failed]
+            return FAILED, f"fault not reverted: {'; '.join(stuck)} (see the manual commands)"
         if rollback_ok is False:
             return FAILED, _failure_reason("rollback failed", s.rollback)
         if s.final_verify is not None and s.final_verify.failed:
@@ -283,9 +309,12 @@ class DrillRun:
             return PASSED, f"rolled back in {s.rollback.duration_s:.2f}s and verified"
         return PASSED, "verified; no rollback was needed"
 
-    def _only_unreachable(self) -> bool:
-        """Every host failure of the run was an unreachable target."""
+    def _environmental(self) -> bool:
+        """The run failed because of its environment: every host failure was an unreachable
+        target, or a target could not carry a fault (e.g. no kernel support)."""
         failures = [h for p in self.state.phases for st in p.steps for h in st.hosts if h.failed]
+        if any(h.data.get("environment_error") for h in failures):
+            return True
         return bool(failures) and all(h.status == UNREACHABLE for h in failures)
 
     def _phase_result(self, name: str) -> PhaseResult | None:

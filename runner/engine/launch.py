@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -142,6 +143,11 @@ def execute(prepared: Prepared, view: TerminalView) -> tuple[DrillOutcome, Path]
         component=pb.component,
         playbook=pb.path,
         inventory=prepared.inventory.path,
+        # Absolute, so `drillctl recover` finds the hosts from any directory.
+        inventory_path=str(Path(prepared.request.inventory).resolve())
+        if prepared.request.inventory
+        else "",
+        pid=os.getpid(),
         operator=prepared.run.operator,
         change_id=prepared.run.change_id,
         environment=prepared.run.environment,

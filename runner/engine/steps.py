@@ -21,6 +21,7 @@ from runner.engine.results import (
     HostResult,
     StepResult,
 )
+from runner.faults.base import FaultInjector
 from runner.inventory.model import Host
 from runner.journal import Journal, utc_now
 from runner.playbook.model import Step
@@ -44,6 +45,7 @@ class StepEnvironment:
     max_fail_percentage: float = 0.0
     registered: dict[str, dict[str, Any]] = field(default_factory=dict)
     on_host_done: Any = None  # callable(step, HostResult) for live output
+    injector: FaultInjector | None = None  # the fault ledger
 
     def variables(self, host: Host) -> dict[str, Any]:
         static = self.static_vars[host.name]
@@ -288,7 +290,13 @@ class StepRunner:
             return ActionOutcome(False, str(exc)), ""
         connection = None if action.controller_side else self.env.pool.get(host)
         ctx = ActionContext(
-            host, connection, self.env.templar, variables, self.env.cancel, step.timeout_s
+            host,
+            connection,
+            self.env.templar,
+            variables,
+            self.env.cancel,
+            step.timeout_s,
+            self.env.injector,
         )
         return action.execute(planned, ctx), planned.summary
 

@@ -86,7 +86,17 @@ def build_result(playbook: Playbook, outcome: DrillOutcome, ident: RunIdentity) 
         "trigger": None
         if trigger is None
         else {k: v for k, v in trigger.__dict__.items() if k != "mono" and v != ""},
-        "faults": [],
+        "faults": [
+            {
+                "kind": f.plan.kind,
+                "targets": [f.plan.host],
+                "summary": f.plan.summary,
+                "injected_at": f.injected_at or None,
+                "reverted_at": f.reverted_at or None,
+                "revert_failed": f.revert_failed,
+            }
+            for f in outcome.faults
+        ],
         "phases": [
             {
                 "phase": p.phase,

@@ -1,0 +1,197 @@
+"""The fault ledger: write-ahead records of every fault, and the reverts that must follow.
+
+Before a fault is injected, the journal records its plan, revert included. After the
+revert, it records that the fault was reverted and checked. Whatever happens in
+between (a failed step, Ctrl-C, kill -9), `drillctl recover` can finish the job from
+the journal alone.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from runner.connections.base import CancelToken
+from runner.connections.pool import ConnectionPool
+from runner.faults.base import FaultPlan, FaultUnsupported
+from runner.faults.ops import run_op
+from runner.inventory.model import Host
+from runner.journal import Journal, utc_now
+
+REVERT_ATTEMPTS = 3
+
+
+@dataclass
+class FaultRecord:
+    """One fault instance, as the result and the reports show it."""
+
+    fault_id: str
+    plan: FaultPlan
+    injected_at: str = ""
+    injected_mono: float | None = None
+    reverted_at: str = ""
+    revert_failed: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RevertResult:
+    ok: bool
+    detail: str
+
+
+def revert_plan(plan: FaultPlan, host: Host, pool: ConnectionPool) -> RevertResult:
+    """Apply a plan's revert ops (all of them, even after one fails), then check.
+
+    Never cancelled: a revert interrupted half-way is exactly what this tool exists to prevent.
+    """
+    problems: list[str] = []
+    for attempt in range(1, REVERT_ATTEMPTS + 1):
+        problems = []
+        for op in plan.revert:
+            result = run_op(op, host, pool, CancelToken())
+            if result.rc != 0:
+                problems.append(f"{op.display()}: rc {result.rc} {result.stderr.strip()[-300:]}")
+        if not problems and plan.check is not None:
+            still = run_op(plan.check, host, pool, CancelToken())
+            if still.rc == 0:
+                problems.append("check says the fault is still in effect")
+        if not problems:
+            return RevertResult(True, f"reverted (attempt {attempt})")
+        time.sleep(0.2 * attempt)
+    return RevertResult(False, "; ".join(problems))
+
+
+class FaultLedger:
+    """Active faults of a run; thread-safe (duration timers revert from their own threads)."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        pool: ConnectionPool,
+        hosts: Mapping[str, Host],
+        notify: Callable[[str], None],
+    ) -> None:
+        self.journal = journal
+        self.pool = pool
+        self.hosts = dict(hosts)
+        self.notify = notify
+        self.records: list[FaultRecord] = []
+        self._active: dict[str, FaultRecord] = {}
+        self._timers: dict[str, threading.Timer] = {}
+        self._lock = threading.Lock()
+        self._count = 0
+
+    def next_id(self) -> str:
+        with self._lock:
+            self._count += 1
+            return f"f{self._count}-{int(time.time() * 1000) % 100000:05d}"
+
+    def inject(self, plan: FaultPlan, fault_id: str) -> FaultRecord:
+        """Precheck, journal the intent, inject; on a failed inject, revert at once.
+
+        Raises FaultUnsupported when the precheck says the target cannot carry the fault
+        (nothing has changed then).
+        """
+        host = self.hosts[plan.host]
+        if plan.precheck is not None:
+            pre = run_op(plan.precheck, host, self.pool, CancelToken())
+            if pre.rc != 0:
+                detail = (pre.stderr or pre.stdout).strip()[-300:]
+                raise FaultUnsupported(f"host {plan.host}: {plan.precheck_error} ({detail})")
+        record = FaultRecord(fault_id, plan)
+        self.journal.record(
+            "fault_intent",
+            fault_id=fault_id,
+            host=plan.host,
+            kind=plan.kind,
+            summary=plan.summary,
+            plan=plan.to_json(),
+        )
+        with self._lock:
+            self.records.append(record)
+            self._active[fault_id] = record
+        for op in plan.inject:
+            result = run_op(op, host, self.pool, CancelToken())
+            if result.rc != 0:
+                reason = (
+                    f"inject failed: {op.display()}: rc {result.rc} {result.stderr.strip()[-300:]}"
+                )
+                self.journal.record("fault_inject_failed", fault_id=fault_id, reason=reason)
+                self.revert(fault_id, "inject failed")
+                raise FaultInjectError(reason)
+        record.injected_at, record.injected_mono = utc_now(), time.monotonic()
+        in_effect = None
+        if plan.check is not None:
+            in_effect = run_op(plan.check, host, self.pool, CancelToken()).rc == 0
+        self.journal.record(
+            "fault_injected", fault_id=fault_id, host=plan.host, kind=plan.kind, in_effect=in_effect
+        )
+        if plan.duration_s is not None:
+            timer = threading.Timer(plan.duration_s, self.revert, (fault_id, "duration elapsed"))
+            timer.daemon = True
+            with self._lock:
+                self._timers[fault_id] = timer
+            timer.start()
+        return record
+
+    def revert(self, fault_id: str, reason: str) -> bool:
+        """Revert one fault once (later calls are no-ops); True when it is gone."""
+        with self._lock:
+            record = self._active.pop(fault_id, None)
+            timer = self._timers.pop(fault_id, None)
+        if timer is not None:
+            timer.cancel()
+        if record is None:
+            return True
+        self.journal.record("fault_revert_started", fault_id=fault_id, reason=reason)
+        result = revert_plan(record.plan, self.hosts[record.plan.host], self.pool)
+        if result.ok:
+            record.reverted_at = utc_now()
+            self.journal.record(
+                "fault_reverted", fault_id=fault_id, checked=True, detail=result.detail
+            )
+            return True
+        record.revert_failed = True
+        record.notes.append(result.detail)
+        manual = record.plan.manual or " ; ".join(op.display() for op in record.plan.revert)
+        self.journal.record(
+            "fault_revert_failed", fault_id=fault_id, detail=result.detail, manual=manual
+        )
+        self.notify(
+            f"FAULT NOT REVERTED on {record.plan.host}: {record.plan.summary}: {result.detail}. "
+            f"Run by hand: {manual}"
+        )
+        return False
+
+    def revert_all(self, reason: str) -> bool:
+        """Revert every active fault, newest first; True when all are gone."""
+        with self._lock:
+            pending = list(reversed(self._active))
+        ok = True
+        for fault_id in pending:
+            ok = self.revert(fault_id, reason) and ok
+        return ok
+
+    def wait_for_durations(self, cancel: CancelToken) -> None:
+        """Wait until every fault with a duration has been reverted by its timer."""
+        while not cancel.cancelled:
+            with self._lock:
+                if not self._timers:
+                    return
+            cancel.wait(0.05)
+
+    @property
+    def active_count(self) -> int:
+        with self._lock:
+            return len(self._active)
+
+    @property
+    def any_revert_failed(self) -> bool:
+        return any(r.revert_failed for r in self.records)
+
+
+class FaultInjectError(Exception):
+    """Inject failed part-way; the fault was reverted."""

@@ -1,0 +1,27 @@
+"""Carrying out fault operations: on the target, on the controller, or through Docker."""
+
+from __future__ import annotations
+
+from runner.connections.base import CancelToken, CommandResult, CommandSpec
+from runner.connections.local import LocalConnection
+from runner.connections.pool import ConnectionPool
+from runner.faults.base import DOCKER, LOCAL, SHELL, FaultOp
+from runner.inventory.model import Host
+
+OP_TIMEOUT_S = 60.0
+
+
+def run_op(
+    op: FaultOp, host: Host, pool: ConnectionPool, cancel: CancelToken | None = None
+) -> CommandResult:
+    """Run one operation; a failed op is a non-zero rc, never an exception for the caller."""
+    token = cancel or CancelToken()
+    if op.via == SHELL:
+        return pool.get(host).run(CommandSpec(shell=op.script), timeout=OP_TIMEOUT_S, cancel=token)
+    if op.via == LOCAL:
+        return LocalConnection().run(
+            CommandSpec(shell=op.script), timeout=OP_TIMEOUT_S, cancel=token
+        )
+    if op.via == DOCKER:
+        return CommandResult(2, "", "docker fault operations are not available yet", 0.0)
+    return CommandResult(2, "", f"unknown fault operation kind {op.via!r}", 0.0)
