@@ -56,6 +56,16 @@ def _run_options(p: argparse.ArgumentParser, *, with_out: bool) -> None:
         p.add_argument("--change-id", default="", help="change ticket this drill is evidence for")
         p.add_argument("-v", "--verbose", action="count", default=0, help="show command output")
         p.add_argument("--check", action="store_true", help="print the plan and touch nothing")
+        p.add_argument(
+            "--allow-production",
+            action="store_true",
+            help="allow an inventory marked environment: production (needs --change-id too)",
+        )
+        p.add_argument(
+            "--allow-irreversible",
+            action="store_true",
+            help="allow the deploy of a rollback_type 5 (point of no return) drill",
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -244,6 +254,8 @@ def _run(args: argparse.Namespace, *, check: bool) -> int:
         operator=getattr(args, "operator", ""),
         change_id=getattr(args, "change_id", ""),
         verbose=getattr(args, "verbose", 0),
+        allow_production=getattr(args, "allow_production", False),
+        allow_irreversible=getattr(args, "allow_irreversible", False),
     )
     prepared = prepare(request)
     if check:

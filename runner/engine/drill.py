@@ -15,9 +15,10 @@ from typing import Any
 from runner.connections.pool import ConnectionPool
 from runner.engine.interrupts import Interrupts
 from runner.engine.ledger import FaultLedger, FaultRecord
-from runner.engine.plan import DrillPlan
+from runner.engine.plan import DrillPlan, StepPlan
 from runner.engine.results import UNREACHABLE, PhaseResult, StepResult
 from runner.engine.steps import StepEnvironment, StepRunner
+from runner.engine.undo import UndoStack
 from runner.errors import ExitCode
 from runner.faults.blast import select_targets
 from runner.journal import Journal, utc_now
@@ -94,6 +95,7 @@ class _State:
     final_verify: PhaseResult | None = None
     prepare_failed: bool = False
     dropped: set[str] = field(default_factory=set)
+    undos: UndoStack = field(default_factory=UndoStack)
 
 
 class DrillRun:
@@ -124,9 +126,8 @@ class DrillRun:
             max_fail_percentage=self.playbook.max_fail_percentage,
             on_host_done=hooks.host_done,
         )
-        self.ledger = FaultLedger(
-            journal, pool, {h.name: h for h in plan.all_hosts()}, hooks.notice
-        )
+        self.hosts = {h.name: h for h in plan.all_hosts()}
+        self.ledger = FaultLedger(journal, pool, self.hosts, hooks.notice)
         self.env.injector = self.ledger
         self.state = _State()
 
@@ -191,7 +192,8 @@ class DrillRun:
         self.interrupts.resume_for("rollback")
         self.state.decided_mono = time.monotonic()
         self.journal.record("decision", decision="rollback", mode="auto")
-        self.state.rollback = self._phase(runner, "rollback")
+        auto = self.state.undos.rollback_plans() if self.playbook.rollback_auto else None
+        self.state.rollback = self._phase(runner, "rollback", auto)
 
     def _fire(self, trigger: Trigger) -> None:
         self.state.trigger = trigger
@@ -203,8 +205,10 @@ class DrillRun:
         self.hooks.phase_skipped(phase, why)
         self.state.phases.append(PhaseResult(phase, (), utc_now(), time.monotonic(), 0.0, why))
 
-    def _phase(self, runner: StepRunner, phase: str) -> PhaseResult:
-        plans = self.plan.steps.get(phase, ())
+    def _phase(
+        self, runner: StepRunner, phase: str, plans: tuple[StepPlan, ...] | None = None
+    ) -> PhaseResult:
+        plans = self.plan.steps.get(phase, ()) if plans is None else plans
         started_at, started = utc_now(), time.monotonic()
         self.journal.record("phase_started", phase=phase)
         self.hooks.phase_started(phase)
@@ -227,6 +231,8 @@ class DrillRun:
             result = runner.run(plan.step, hosts)
             results.append(result)
             self.state.dropped.update(result.failed_hosts())
+            if phase == "deploy":
+                self.state.undos.record(result, self.hosts, self.journal)
             if result.failed:
                 if (
                     phase in ROLLBACK_STARTERS

@@ -15,6 +15,7 @@ from runner.console import TerminalView
 from runner.engine.drill import DrillHooks, DrillOutcome, DrillRun
 from runner.engine.interrupts import Interrupts
 from runner.engine.plan import DrillPlan, Planner
+from runner.engine.safety import InventoryLock, Permissions, check_guards
 from runner.engine.variables import RunInfo
 from runner.errors import InputError, TargetEnvironmentError
 from runner.inventory import Inventory, implicit_localhost, load_inventory
@@ -42,6 +43,8 @@ class RunRequest:
     operator: str = ""
     change_id: str = ""
     verbose: int = 0
+    allow_production: bool = False
+    allow_irreversible: bool = False
 
 
 @dataclass
@@ -113,6 +116,28 @@ def _not_executed_yet(playbook: Playbook) -> str:
 def execute(prepared: Prepared, view: TerminalView) -> tuple[DrillOutcome, Path]:
     """Run the drill and write journal.jsonl and result.json into the run directory."""
     run_dir = Path(prepared.run.run_dir)
+    request = prepared.request
+    check_guards(
+        prepared.playbook,
+        prepared.inventory,
+        Permissions(request.allow_production, request.allow_irreversible, request.change_id),
+    )
+    lock_key = (
+        str(Path(prepared.request.inventory).resolve())
+        if prepared.request.inventory
+        else "localhost"
+    )
+    lock = InventoryLock(lock_key, prepared.run.run_id, prepared.run.operator)
+    lock.acquire()
+    try:
+        return _execute_locked(prepared, view, run_dir)
+    finally:
+        lock.release()
+
+
+def _execute_locked(
+    prepared: Prepared, view: TerminalView, run_dir: Path
+) -> tuple[DrillOutcome, Path]:
     pool = ConnectionPool()
     hosts = prepared.plan.all_hosts()
     pool.check_supported(hosts)

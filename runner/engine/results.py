@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from runner.actions.base import Undo
 from runner.engine.fanout import too_many_failed
 from runner.playbook.model import Step
 
@@ -32,6 +33,7 @@ class HostResult:
     attempts: int = 1
     summary: str = ""
     data: Mapping[str, Any] = field(default_factory=dict)
+    undos: tuple[Undo, ...] = ()
 
     @property
     def failed(self) -> bool:

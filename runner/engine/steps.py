@@ -234,6 +234,8 @@ class StepRunner:
             attempts=attempts,
             summary=summary,
             data=dict(outcome.data),
+            # What changed must be undoable even when the step then failed.
+            undos=tuple(o.undo for o, _, _ in outcomes if o.undo is not None),
         )
 
     def _loop_items(self, step: Step, variables: dict[str, Any]) -> list[Any] | None:
