@@ -15,6 +15,7 @@ from runner.actions.base import (
     ActionContext,
     ActionOutcome,
     PlannedAction,
+    Undo,
 )
 from runner.actions.docker_clone import clone_config
 from runner.docker_targets import (
@@ -36,6 +37,7 @@ _RUNNING = ("started", "restarted", "paused")
 class DockerContainerAction(Action):
     name = "docker.container"
     controller_side = True
+    reversible = True
     description = (
         "Converge an existing container to a state and/or an image. A new image recreates the "
         "container with the same configuration; the previous image id is recorded for rollback."
@@ -142,10 +144,15 @@ def _converge(api: Any, ref: str, target: ContainerTarget, p: Mapping[str, Any])
     changed = _set_state(api, info, desired, grace, fresh=recreated) or recreated
     final = api.inspect_container(info["Id"])
     verb = f"recreated with {image}" if recreated else "changed" if changed else "unchanged"
+    undo = None
+    if recreated:  # an image swap: recreate again from the exact previous image id
+        args = {"name": _name(final), "image": previous["Image"]}
+        undo = Undo("docker.container", args, f"{_name(final)} back to {previous['Image']}")
     return ActionOutcome(
         True,
         f"{_name(final)} {verb}; {_status(final)}",
         data=_data(previous, final, changed, recreated),
+        undo=undo,
     )
 
 

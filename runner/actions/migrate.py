@@ -1,0 +1,328 @@
+"""`migrate`: run a schema migration in a transaction, with a backup first and a check after.
+
+SQLite runs through the `sqlite3` CLI when the host has it, else through `python3` and its
+standard `sqlite3` module; PostgreSQL through `psql`, `pg_dump` and `pg_restore`. The
+password travels on the script's standard input (read into PGPASSWORD by the shell), never
+on a command line, where `ps` on the host would show it. The undo is this action with
+`direction: down`: it takes a fresh backup, runs the down script (carried inline, as it was
+when `up` ran) and its check, and names the pre-`up` backup, which `restore_backup: true`
+restores.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import shlex
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from runner.actions.base import (
+    Action,
+    ActionArgError,
+    ActionContext,
+    ActionOutcome,
+    PlannedAction,
+    Undo,
+    outcome_from_command,
+)
+from runner.actions.config import stamp
+from runner.connections.base import CommandResult, CommandSpec
+from runner.inventory.model import Host
+
+ENGINES = ("sqlite", "postgresql")
+_FALSY = {"", "0", "f", "false", "no", "off", "null"}
+_KV_PASSWORD = re.compile(r"(^|\s)password\s*=\s*('(?:\\.|[^'\\])*'|\S+)")
+
+# The SQLite client used when the host has no sqlite3 CLI: argv is MODE DB [FILE], SQL on stdin.
+_PY_SQLITE = """\
+import sqlite3, sys
+mode, db = sys.argv[1], sys.argv[2]
+con = sqlite3.connect(db, isolation_level=None)
+try:
+    if mode == "exec":
+        con.executescript("BEGIN;\\n" + sys.stdin.read() + "\\n;COMMIT;")
+    elif mode == "query":
+        row = con.execute(sys.stdin.read()).fetchone()
+        if row is not None:
+            print("|".join("" if v is None else str(v) for v in row))
+    else:
+        other = sqlite3.connect(sys.argv[3])
+        (con.backup(other) if mode == "backup" else other.backup(con))
+        other.close()
+except sqlite3.Error as exc:
+    if con.in_transaction:
+        con.execute("ROLLBACK")
+    sys.exit("Error: %s" % exc)
+"""
+
+_SQL_DOC = (
+    "SQL text, or the path of a `.sql` file on the controller (a single line ending in .sql). "
+    "Do not put BEGIN/COMMIT in it: it runs inside one transaction."
+)
+
+
+def split_password(dsn: str) -> tuple[str, str | None]:
+    """(DSN without its password, the password) for URI and key=value connection strings."""
+    if dsn.startswith(("postgres://", "postgresql://")):
+        parts = urllib.parse.urlsplit(dsn)
+        if parts.password is None:
+            return dsn, None
+        user = f"{parts.username}@" if parts.username else ""
+        host = parts.netloc.rpartition("@")[2]
+        bare = urllib.parse.urlunsplit(parts._replace(netloc=user + host))
+        return bare, urllib.parse.unquote(parts.password)
+    found = _KV_PASSWORD.search(dsn)
+    if found is None:
+        return dsn, None
+    value = found.group(2)
+    if value.startswith("'"):
+        value = re.sub(r"\\(.)", r"\1", value[1:-1])
+    return (dsn[: found.start()] + dsn[found.end() :]).strip(), value
+
+
+def truthy(output: str) -> bool:
+    """Whether the first column of the first row a client printed counts as true."""
+    lines = output.splitlines()
+    return bool(lines) and lines[0].split("|")[0].strip().lower() not in _FALSY
+
+
+class MigrateAction(Action):
+    name = "migrate"
+    reversible = True
+    description = (
+        "Run a database schema migration (SQLite or PostgreSQL) in a transaction, after a "
+        "backup, then a check query; the down migration is recorded for `rollback: auto`."
+    )
+    schema = {
+        "type": "object",
+        "description": description,
+        "additionalProperties": False,
+        "required": ["engine", "database"],
+        "examples": [
+            {
+                "engine": "sqlite",
+                "database": "/var/lib/app/orders.db",
+                "up": "migrations/0042_add_note.up.sql",
+                "down": "migrations/0042_add_note.down.sql",
+                "check": "SELECT count(*) FROM pragma_table_info('orders') WHERE name='note'",
+            },
+            {
+                "engine": "postgresql",
+                "database": "postgresql://app@db1:5432/orders",
+                "password": "{{ db_password }}",
+                "up": "ALTER TABLE orders ADD COLUMN note text",
+                "down": "ALTER TABLE orders DROP COLUMN note",
+            },
+        ],
+        "properties": {
+            "engine": {"enum": list(ENGINES), "description": "Database engine."},
+            "database": {
+                "type": "string",
+                "description": "SQLite: absolute path of the database file on the host. "
+                "PostgreSQL: a DSN (URI or key=value); a password in it is moved to PGPASSWORD.",
+            },
+            "password": {"type": "string", "description": "PostgreSQL password (use a secret)."},
+            "direction": {"enum": ["up", "down"], "default": "up", "description": "Which runs."},
+            "up": {"type": "string", "description": f"The migration. {_SQL_DOC}"},
+            "down": {"type": "string", "description": f"Its reversal. {_SQL_DOC}"},
+            "check": {
+                "type": "string",
+                "description": "Query run after the migration; its first row's first column "
+                "must be true (not empty, 0, f, false, no, off or NULL).",
+            },
+            "down_check": {"type": "string", "description": "The `check` the undo runs."},
+            "backup": {
+                "type": "boolean",
+                "default": True,
+                "description": "Back up before changing anything (SQLite: online backup "
+                "API; PostgreSQL: pg_dump -Fc). The path is in the result and in the undo.",
+            },
+            "backup_dir": {
+                "type": "string",
+                "description": "Directory on the host for backups. Default: the database's "
+                "directory (SQLite), /var/tmp (PostgreSQL).",
+            },
+            "backup_file": {"type": "string", "description": "Backup to restore (the undo's)."},
+            "restore_backup": {
+                "type": "boolean",
+                "default": False,
+                "description": "With direction down: after the down script (if any), restore "
+                "`backup_file`. Writes made since the backup are lost: this is the fallback.",
+            },
+            "client": {
+                "enum": ["auto", "cli", "python"],
+                "default": "auto",
+                "description": "SQLite client: the sqlite3 CLI if present (auto), or python3.",
+            },
+        },
+    }
+
+    def plan(self, args: Any, host: Host) -> PlannedAction:
+        if not isinstance(args, Mapping):
+            raise ActionArgError("migrate takes a mapping (engine, database, up, down, …)")
+        engine, database = args.get("engine"), str(args.get("database") or "")
+        if engine not in ENGINES:
+            raise ActionArgError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+        if engine == "sqlite" and not posixpath.isabs(database):
+            raise ActionArgError(f"database must be an absolute file path, got {database!r}")
+        direction = args.get("direction", "up")
+        restore = bool(args.get("restore_backup", False))
+        if direction not in ("up", "down"):
+            raise ActionArgError(f"direction must be up or down, got {direction!r}")
+        if not args.get(direction) and not (direction == "down" and restore):
+            raise ActionArgError(f"direction {direction} needs `{direction}` (the SQL to run)")
+        if restore and (direction != "down" or not args.get("backup_file")):
+            raise ActionArgError("restore_backup needs direction: down and backup_file")
+        dsn, password = (database, None) if engine == "sqlite" else split_password(database)
+        default_dir = posixpath.dirname(database) if engine == "sqlite" else "/var/tmp"
+        params = {
+            "engine": engine,
+            "database": dsn,
+            "password": args.get("password") or password,
+            "direction": direction,
+            "up": args.get("up"),
+            "down": args.get("down"),
+            "check": args.get("check"),
+            "down_check": args.get("down_check"),
+            "backup": bool(args.get("backup", True)),
+            "backup_dir": str(args.get("backup_dir") or default_dir),
+            "backup_file": args.get("backup_file"),
+            "restore_backup": restore,
+            "client": str(args.get("client", "auto")),
+        }
+        script = args.get(direction)
+        what = f"{direction} ({_describe(script)})" if script else "restore backup"
+        return PlannedAction(self.name, f"{engine} {dsn}: {what}", params=params)
+
+    def execute(self, planned: PlannedAction, ctx: ActionContext) -> ActionOutcome:
+        p = planned.params
+        try:
+            sql = _load(p[p["direction"]]) if p[p["direction"]] else None
+            down = _load(p["down"]) if p["down"] else None
+        except OSError as exc:
+            return ActionOutcome(False, f"cannot read the SQL file: {exc}")
+        data: dict[str, Any] = {"changed": False, "direction": p["direction"], "backup": None}
+
+        def run(op: str, stdin: str = "", file: str | None = None) -> CommandResult:
+            script, full_stdin = _command(p, op, stdin, file)
+            spec = CommandSpec(shell=script, stdin=full_stdin)
+            return self.connection(ctx).run(spec, timeout=ctx.timeout, cancel=ctx.cancel)
+
+        def failed(result: CommandResult, what: str, undo: Undo | None = None) -> ActionOutcome:
+            out = outcome_from_command(result, ok=False)
+            why = (result.stderr.strip().splitlines() or [out.msg])[-1]
+            return replace(out, msg=f"{what} failed: {why}", data=data, undo=undo)
+
+        if p["backup"]:
+            base = posixpath.basename(p["database"]) if p["engine"] == "sqlite" else "pg"
+            path = posixpath.join(p["backup_dir"], f"{base}.drillctl-{stamp()}.backup")
+            result = run("backup", file=path)
+            if result.rc != 0 or result.timed_out or result.cancelled:
+                return failed(result, "backup")
+            data["backup"] = path
+        undo = self._undo(p, down, data["backup"]) if p["direction"] == "up" else None
+        steps: list[str] = []
+        if sql is not None:
+            result = run("exec", sql)
+            if result.rc != 0 or result.timed_out or result.cancelled:
+                return failed(result, f"{p['direction']} (rolled back)")
+            steps.append(f"{p['direction']} applied")
+        if p["restore_backup"]:
+            result = run("restore", file=p["backup_file"])
+            if result.rc != 0 or result.timed_out or result.cancelled:
+                return failed(result, f"restoring {p['backup_file']}")
+            steps.append(f"restored {p['backup_file']}")
+        data["changed"] = True
+        if p["check"]:
+            result = run("query", p["check"])
+            data["check"] = (result.stdout.splitlines() or [""])[0]
+            if result.rc != 0 or result.timed_out or result.cancelled:
+                return failed(result, "check", undo)
+            if not truthy(result.stdout):
+                return ActionOutcome(
+                    False,
+                    f"check is false: {p['check']!r} returned {data['check']!r}",
+                    data=data,
+                    undo=undo,
+                )
+            steps.append("check passed")
+        if data["backup"]:
+            steps.insert(0, f"backup {data['backup']}")
+        if p["direction"] == "up" and undo is None:
+            steps.append("no down script and no backup: this migration cannot be undone")
+        return ActionOutcome(True, "; ".join(steps), data=data, undo=undo)
+
+    def _undo(self, p: Mapping[str, Any], down: str | None, backup: str | None) -> Undo | None:
+        if down is None and backup is None:
+            return None
+        keep = ("engine", "database", "password", "backup_dir", "client")
+        args: dict[str, Any] = {k: p[k] for k in keep if p[k] is not None}
+        args["direction"] = "down"
+        if down is not None:
+            args["down"] = down
+        if backup is not None:
+            args["backup_file"] = backup
+        # Without a down script the backup is the only way back.
+        args["restore_backup"] = down is None
+        if p["down_check"]:
+            args["check"] = p["down_check"]
+        how = "down migration" if down is not None else f"restore {backup}"
+        return Undo(self.name, args, f"{how} on {p['database']}")
+
+
+def _describe(sql: str) -> str:
+    return sql if _is_file(sql) else f"{len(sql.splitlines())} line(s) of SQL"
+
+
+def _is_file(sql: str) -> bool:
+    return "\n" not in sql.strip() and sql.strip().lower().endswith(".sql")
+
+
+def _load(sql: str) -> str:
+    return Path(sql.strip()).read_text(encoding="utf-8") if _is_file(sql) else sql
+
+
+def _dot_arg(path: str) -> str:
+    """A path as a double-quoted argument of a sqlite3 dot-command (backslash escapes)."""
+    return '"' + path.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _command(p: Mapping[str, Any], op: str, stdin: str, file: str | None) -> tuple[str, str]:
+    """(POSIX sh script, its stdin) for one operation: exec, query, backup or restore."""
+    q, db = shlex.quote, p["database"]
+    if p["engine"] == "postgresql":
+        tail = {
+            "exec": 'psql -X -q -v ON_ERROR_STOP=1 --single-transaction -f - -d "$dsn"',
+            "query": 'psql -X -q -A -t -v ON_ERROR_STOP=1 -f - -d "$dsn"',
+            "backup": f'pg_dump -Fc -f {q(file or "")} -d "$dsn"',
+            "restore": "pg_restore --clean --if-exists --single-transaction --no-owner "
+            f'-d "$dsn" {q(file or "")}',
+        }[op]
+        if op in ("exec", "query"):
+            stdin += "\n;\n"  # psql runs a statement only once it is terminated
+        if p["password"] is None:
+            return f"dsn={q(db)}; {tail}", stdin
+        # The first line of stdin is the password; the client reads the rest.
+        read = "IFS= read -r PGPASSWORD || true; export PGPASSWORD"
+        return f"dsn={q(db)}; {read}; {tail}", f"{p['password']}\n{stdin}"
+    cli = "sqlite3 -bail -batch -init /dev/null"
+    via_cli = {
+        "exec": f"{{ printf 'BEGIN;\\n'; cat; printf '\\n;COMMIT;\\n'; }} | {cli} {q(db)}",
+        "query": f"{cli} -list -noheader {q(db)}",
+        "backup": f"{cli} {q(db)} {q('.backup ' + _dot_arg(file or ''))}",
+        "restore": f"{cli} {q(db)} {q('.restore ' + _dot_arg(file or ''))}",
+    }[op]
+    via_python = f"python3 -c {q(_PY_SQLITE)} {op} {q(db)}" + (f" {q(file)}" if file else "")
+    use_cli = {"cli": "true", "python": "false"}.get(
+        p["client"], "command -v sqlite3 >/dev/null 2>&1"
+    )
+    return (
+        f"if {use_cli}; then {via_cli}\n"
+        f"elif command -v python3 >/dev/null 2>&1; then {via_python}\n"
+        "else echo 'neither the sqlite3 CLI nor python3 is on this host' >&2; exit 127; fi",
+        stdin,
+    )
