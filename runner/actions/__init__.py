@@ -3,10 +3,15 @@
 from runner.actions.base import Action, ActionArgError, ActionContext, ActionOutcome, PlannedAction
 from runner.actions.checks import AssertAction, PauseAction
 from runner.actions.command import CommandAction, ShellAction
+from runner.actions.config import ConfigAction
 from runner.actions.docker_container import DockerContainerAction
 from runner.actions.docker_image import DockerImageAction
 from runner.actions.fault import FaultAction
+from runner.actions.flag import FlagAction, FlagFileAction
 from runner.actions.http import HttpAction
+from runner.actions.migrate import MigrateAction
+from runner.actions.pip import PipAction
+from runner.actions.release import ReleaseAction
 from runner.actions.wait_for import WaitForAction
 
 ACTIONS: dict[str, Action] = {
@@ -21,6 +26,12 @@ ACTIONS: dict[str, Action] = {
         DockerContainerAction(),
         DockerImageAction(),
         FaultAction(),
+        ReleaseAction(),
+        ConfigAction(),
+        MigrateAction(),
+        FlagAction(),
+        FlagFileAction(),
+        PipAction(),
     )
 }
 

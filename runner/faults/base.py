@@ -36,7 +36,9 @@ class FaultOp:
 
     def display(self) -> str:
         if self.via == DOCKER:
-            return f"docker {self.docker.get('op')} {self.docker.get('container', '')}".strip()
+            shown = f"docker {self.docker.get('op')} {self.docker.get('container', '')}".strip()
+            script = self.docker.get("script")
+            return f"{shown}: {script}" if script else shown
         prefix = "local: " if self.via == LOCAL else ""
         return prefix + self.script.strip()
 

@@ -23,5 +23,7 @@ def run_op(
             CommandSpec(shell=op.script), timeout=OP_TIMEOUT_S, cancel=token
         )
     if op.via == DOCKER:
-        return CommandResult(2, "", "docker fault operations are not available yet", 0.0)
+        from runner.faults.docker_ops import run_docker_op
+
+        return run_docker_op(op, host)
     return CommandResult(2, "", f"unknown fault operation kind {op.via!r}", 0.0)
