@@ -158,6 +158,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("run_dir")
 
+    appr = sub.add_parser(
+        "approve",
+        help="approve the rollback of a drill waiting for a manual decision",
+        description="Record an operator's go-ahead in RUN_DIR; a drill with "
+        "`decision: {manual: true}` waiting there starts its rollback and records who "
+        "decided and when (the time to decide).",
+    )
+    appr.add_argument("run_dir")
+    appr.add_argument("--operator", default="", help="who decides (default: login name)")
+
     rec = sub.add_parser(
         "recover",
         help="revert every fault a crashed run left behind",
@@ -235,6 +245,13 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _verify(Path(args.run_dir))
     if command == "exec":
         return _exec(args)
+    if command == "approve":
+        from runner.engine.monitor import approve
+
+        if not Path(args.run_dir).is_dir():
+            raise InputError.at(args.run_dir, 1, 1, "no such run directory")
+        print(f"approved: {approve(Path(args.run_dir), args.operator)}")
+        return ExitCode.PASSED
     if command == "recover":
         return _recover(Path(args.run_dir), args.force)
     raise AssertionError(command)

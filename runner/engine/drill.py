@@ -15,6 +15,7 @@ from typing import Any
 from runner.connections.pool import ConnectionPool
 from runner.engine.interrupts import Interrupts
 from runner.engine.ledger import FaultLedger, FaultRecord
+from runner.engine.monitor import DecisionRecord, DrillMonitor
 from runner.engine.plan import DrillPlan, StepPlan
 from runner.engine.results import UNREACHABLE, PhaseResult, StepResult
 from runner.engine.steps import StepEnvironment, StepRunner
@@ -22,6 +23,8 @@ from runner.engine.undo import UndoStack
 from runner.errors import ExitCode
 from runner.faults.blast import select_targets
 from runner.journal import Journal, utc_now
+from runner.measure.figures import DrillFigures, DrillTimes, measure_drill
+from runner.measure.triggers import Fired
 from runner.playbook.model import ROLLBACK_STARTERS, Playbook
 from runner.playbook.templating import Templar
 
@@ -45,6 +48,7 @@ class Trigger:
     detail: str = ""
     at: str = ""
     mono: float = 0.0
+    probe: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class DrillOutcome:
     decided_mono: float | None = None
     interrupted_by: str = ""
     faults: tuple[FaultRecord, ...] = ()
+    figures: DrillFigures | None = None
 
     @property
     def exit_code(self) -> int:
@@ -96,6 +101,8 @@ class _State:
     prepare_failed: bool = False
     dropped: set[str] = field(default_factory=set)
     undos: UndoStack = field(default_factory=UndoStack)
+    current_phase: str = ""
+    decision: DecisionRecord | None = None
 
 
 class DrillRun:
@@ -129,14 +136,19 @@ class DrillRun:
         self.hosts = {h.name: h for h in plan.all_hosts()}
         self.ledger = FaultLedger(journal, pool, self.hosts, hooks.notice)
         self.env.injector = self.ledger
+        self.monitor = DrillMonitor(
+            plan, templar, journal, pool, interrupts, self._probe_fired, hooks.notice
+        )
         self.state = _State()
 
     def run(self) -> DrillOutcome:
         started_at, started = utc_now(), time.monotonic()
         runner = StepRunner(self.env)
+        self.monitor.start()
         try:
             self._main(runner)
         finally:
+            self.monitor.stop()
             self.interrupts.resume_for("cleanup")
             self.ledger.revert_all("cleanup")  # no fault outlives the drill
             self._phase(runner, "cleanup")
@@ -189,11 +201,42 @@ class DrillRun:
             kind = "interrupt" if self.interrupts.interrupted() else "rehearsal"
             self._fire(Trigger(kind, detail=why))
         self.ledger.revert_all("rollback starts")
+        self.monitor.change_over()
+        trigger = self.state.trigger
+        detected = trigger.mono if trigger and trigger.kind in ("step_failed", "probe") else None
+        decision = self.monitor.decide(detected)
+        self.state.decision = decision
+        self.state.decided_mono = decision.decided_mono
+        self.journal.record(
+            "decision",
+            decision="rollback" if decision.proceed else "no rollback",
+            mode=decision.mode,
+            approved_by=decision.approved_by,
+            timed_out=decision.timed_out,
+        )
+        if not decision.proceed:
+            self._skip("rollback", "no decision in time (decision on_timeout: abort)")
+            return
         self.interrupts.resume_for("rollback")
-        self.state.decided_mono = time.monotonic()
-        self.journal.record("decision", decision="rollback", mode="auto")
         auto = self.state.undos.rollback_plans() if self.playbook.rollback_auto else None
         self.state.rollback = self._phase(runner, "rollback", auto)
+
+    def _probe_fired(self, fired: Fired) -> None:
+        """From a probe thread: a trigger came true; stop the change and roll back."""
+        if self.state.trigger is not None or self.interrupts.interrupted():
+            return
+        probe, _, host = fired.probe.partition("@")
+        trigger = Trigger(
+            "probe",
+            self.state.current_phase,
+            host=host,
+            detail=fired.detail,
+            at=utc_now(),
+            mono=fired.t,
+            probe=probe,
+        )
+        self._fire(trigger)
+        self.interrupts.abort_change()
 
     def _fire(self, trigger: Trigger) -> None:
         self.state.trigger = trigger
@@ -212,6 +255,9 @@ class DrillRun:
         started_at, started = utc_now(), time.monotonic()
         self.journal.record("phase_started", phase=phase)
         self.hooks.phase_started(phase)
+        self.state.current_phase = phase
+        if phase == "deploy":
+            self.monitor.change_begins()
         results: list[StepResult] = []
         for plan in plans:
             if self.interrupts.token.cancelled:
@@ -286,6 +332,7 @@ class DrillRun:
             decided_mono=s.decided_mono,
             interrupted_by=self.interrupts.signal_name,
             faults=tuple(self.ledger.records),
+            figures=self._figures() if self.monitor.probes.instances else None,
         )
 
     def _verdict(self, rollback_ok: bool | None) -> tuple[str, str]:
@@ -300,6 +347,8 @@ class DrillRun:
         if self.ledger.any_revert_failed:
             stuck = [r.plan.summary for r in self.ledger.records if r.revert_failed]
             return FAILED, f"fault not reverted: {'; '.join(stuck)} (see the manual commands)"
+        if s.decision is not None and not s.decision.proceed:
+            return FAILED, "no rollback decision in time (decision on_timeout: abort)"
         if rollback_ok is False:
             return FAILED, _failure_reason("rollback failed", s.rollback)
         if s.final_verify is not None and s.final_verify.failed:
@@ -314,6 +363,24 @@ class DrillRun:
         if s.rollback is not None:
             return PASSED, f"rolled back in {s.rollback.duration_s:.2f}s and verified"
         return PASSED, "verified; no rollback was needed"
+
+    def _figures(self) -> DrillFigures:
+        s = self.state
+        injected = [r.injected_mono for r in self.ledger.records if r.injected_mono is not None]
+        trigger = s.trigger if s.trigger and s.trigger.kind in ("probe", "step_failed") else None
+        times = DrillTimes(
+            deploy_started=self.monitor.deploy_started,
+            first_fault_injected=min(injected, default=None),
+            detected=trigger.mono if trigger else None,
+            decided=s.decided_mono if trigger else None,
+            rollback_started=s.rollback.started_mono if s.rollback else None,
+            rollback_ended=s.rollback.started_mono + s.rollback.duration_s if s.rollback else None,
+            verify_ended=self.monitor.verify_ended,
+        )
+        healthy_after = {
+            name: int(spec.get("healthy_after", 3)) for name, spec in self.playbook.probes.items()
+        }
+        return measure_drill(self.monitor.probes.log, times, healthy_after)
 
     def _environmental(self) -> bool:
         """The run failed because of its environment: every host failure was an unreachable

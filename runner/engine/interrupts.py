@@ -50,6 +50,10 @@ class Interrupts:
         elif level == 2:
             self._notify(f"{name} again: skipping the rest of rollback; cleanup will run")
 
+    def abort_change(self) -> None:
+        """Stop the running change step because a trigger fired (not an interrupt)."""
+        self.token.cancel()
+
     def interrupted(self) -> bool:
         return self.level > 0
 

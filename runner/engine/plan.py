@@ -7,7 +7,7 @@ when it finds a problem, so bad input never changes a target.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from runner.actions import ACTIONS, ActionArgError
@@ -40,6 +40,7 @@ class DrillPlan:
     playbook: Playbook
     steps: dict[str, tuple[StepPlan, ...]]
     host_vars: dict[str, dict[str, Any]]
+    probe_hosts: dict[str, tuple[Host, ...]] = field(default_factory=dict)
 
     def all_hosts(self) -> list[Host]:
         seen: dict[str, Host] = {}
@@ -98,7 +99,12 @@ class Planner:
     ) -> DrillPlan:
         steps = select_steps(self.playbook, tags, skip_tags)
         host_sets = {p: [(s, self._hosts(s, limit)) for s in steps[p]] for p in PHASES}
+        probe_hosts = {
+            name: tuple(self._probe_hosts(name, spec, limit))
+            for name, spec in self.playbook.probes.items()
+        }
         every_host = {h.name: h for p in PHASES for _, hs in host_sets[p] for h in hs}
+        every_host.update({h.name: h for hs in probe_hosts.values() for h in hs})
         host_vars = {name: self._vars(h) for name, h in every_host.items()}
         for name in self.playbook.secrets:
             for values in host_vars.values():
@@ -107,7 +113,7 @@ class Planner:
         plans = {p: tuple(self._step(s, hs, host_vars) for s, hs in host_sets[p]) for p in PHASES}
         if self.diags:
             raise InputError(self.diags)
-        return DrillPlan(self.playbook, plans, host_vars)
+        return DrillPlan(self.playbook, plans, host_vars, probe_hosts)
 
     def _hosts(self, step: Step, limit: str | None) -> list[Host]:
         pattern = step.hosts or self.playbook.hosts
@@ -123,6 +129,14 @@ class Planner:
                 self.doc.diag(where, f"host pattern {pattern!r} matches no host{extra}")
             )
         return hosts
+
+    def _probe_hosts(self, name: str, spec: dict[str, Any], limit: str | None) -> list[Host]:
+        pattern = str(spec.get("hosts") or self.playbook.hosts)
+        try:
+            return select_hosts(self.inventory, pattern, limit)
+        except PatternError as exc:
+            self.diags.append(self.doc.diag(("probes", name, "hosts"), str(exc)))
+            return []
 
     def _vars(self, host: Host) -> dict[str, Any]:
         layers = [host.vars, self.playbook.vars, self.extra_vars]

@@ -1,1 +1,55 @@
-"""measure"""
+"""Measuring a drill: probes and triggers while it runs, and afterwards the figures an
+auditor reads (RTO, downtime, lost writes, RPO, baseline latency, detection budgets).
+
+The figures are computed by pure functions over frozen records (`samples`): no I/O, no
+clock, no threads. A figure that cannot be measured is None with a note saying why.
+"""
+
+from runner.measure.baseline import BaselineComparison, compare_to_baseline, latencies
+from runner.measure.budget import (
+    ProbeSpec,
+    TriggerSpec,
+    budget_overrun,
+    detection_worst_case,
+    worst_case_recovery,
+)
+from runner.measure.rpo import DataLoss, data_loss
+from runner.measure.samples import AvailabilitySample, ReadBack, WriteAttempt
+from runner.measure.timeline import (
+    Measurement,
+    Timeline,
+    downtime,
+    incident_start,
+    measure,
+    measured_rto,
+    recovered_at,
+    time_to_decide,
+    time_to_detect,
+    time_to_rollback,
+)
+
+__all__ = [
+    "AvailabilitySample",
+    "BaselineComparison",
+    "DataLoss",
+    "Measurement",
+    "ProbeSpec",
+    "ReadBack",
+    "Timeline",
+    "TriggerSpec",
+    "WriteAttempt",
+    "budget_overrun",
+    "compare_to_baseline",
+    "data_loss",
+    "detection_worst_case",
+    "downtime",
+    "incident_start",
+    "latencies",
+    "measure",
+    "measured_rto",
+    "recovered_at",
+    "time_to_decide",
+    "time_to_detect",
+    "time_to_rollback",
+    "worst_case_recovery",
+]

@@ -100,7 +100,11 @@ class _Builder:
     def decision(self) -> Decision:
         d = self.data.get("decision")
         if isinstance(d, dict) and d.get("manual") is True:
-            return Decision(True, self.duration(("decision", "timeout"), d.get("timeout")))
+            return Decision(
+                True,
+                self.duration(("decision", "timeout"), d.get("timeout")),
+                str(d.get("on_timeout", "rollback")),
+            )
         return Decision()
 
     def steps(self, phase: str) -> tuple[Step, ...]:

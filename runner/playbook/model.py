@@ -60,6 +60,7 @@ class Objectives:
 class Decision:
     manual: bool = False
     timeout_s: float | None = None
+    on_timeout: str = "rollback"  # or "abort": no rollback without a human decision
 
 
 @dataclass(frozen=True)

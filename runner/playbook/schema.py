@@ -223,7 +223,16 @@ def playbook_schema() -> dict[str, Any]:
                         "type": "object",
                         "additionalProperties": False,
                         "required": ["manual"],
-                        "properties": {"manual": {"type": "boolean"}, "timeout": DURATION_SCHEMA},
+                        "properties": {
+                            "manual": {"type": "boolean"},
+                            "timeout": {**DURATION_SCHEMA, "default": "15m"},
+                            "on_timeout": {
+                                "enum": ["rollback", "abort"],
+                                "default": "rollback",
+                                "description": "Without approval in time: roll back anyway, "
+                                "or abort (no rollback; the drill fails).",
+                            },
+                        },
                     },
                 ],
             },

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.engine.drill import DrillOutcome
+from runner.measure.figures import baseline_block, baseline_verdict, data_block, timeline_block
 from runner.playbook.model import Playbook
 from runner.playbook.secrets import SecretMask
 
@@ -30,6 +31,8 @@ def _round(value: float | None) -> float | None:
 
 def measurements(outcome: DrillOutcome) -> dict[str, float | int | None]:
     """Figures measured from the run; a figure that was not measured is None, never a guess."""
+    if outcome.figures is not None:
+        return outcome.figures.as_result()
     rollback = outcome.phase("rollback")
     trigger = outcome.trigger
     detected = trigger.mono if trigger and trigger.mono else None
@@ -80,7 +83,13 @@ def build_result(playbook: Playbook, outcome: DrillOutcome, ident: RunIdentity) 
             "rto": verdict(measured["rto_s"], playbook.objectives.rto_s),
             "rpo": verdict(measured["rpo_s"], playbook.objectives.rpo_s),
             "budget": verdict(measured["time_to_rollback_s"], playbook.budget_s),
+            "baseline": baseline_verdict(outcome.figures),
         },
+        "timeline": timeline_block(outcome.figures, outcome.started_at, outcome.started_mono)
+        if outcome.figures
+        else {},
+        "data": data_block(outcome.figures) if outcome.figures else [],
+        "baseline": baseline_block(outcome.figures) if outcome.figures else [],
         "rolled_back": outcome.rolled_back,
         "rollback_succeeded": outcome.rollback_succeeded,
         "trigger": None

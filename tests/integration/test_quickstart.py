@@ -36,7 +36,8 @@ def test_quickstart_rolls_back_verifies_and_leaves_evidence(tmp_path: Path) -> N
     assert result["status"] == "passed"
     assert result["rolled_back"] is True
     assert result["rollback_succeeded"] is True
-    assert result["trigger"]["kind"] == "step_failed"
+    # The health probe (3 failures at 100 ms) or the deploy's own health check decides first.
+    assert result["trigger"]["kind"] in ("probe", "step_failed")
     assert result["trigger"]["phase"] == "deploy"
     assert result["verdicts"]["budget"] == "met"
     assert next(iter(result)) == "schema_version"

@@ -1,0 +1,182 @@
+"""Watching the drill: probes all drill long, triggers once the change begins, the decision.
+
+The monitor is what turns samples into a rollback decision: a trigger fires from a probe
+thread, the running change step is stopped, and the rollback begins, at once (`decision:
+auto`) or once an operator approves (`decision: {manual: true}`) at the prompt or with
+`drillctl approve RUN_DIR`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from runner.connections.pool import ConnectionPool
+from runner.durations import parse_duration
+from runner.engine.interrupts import Interrupts
+from runner.engine.plan import DrillPlan
+from runner.journal import Journal, utc_now
+from runner.measure.probes import ProbeInstance, ProbeRunner
+from runner.measure.triggers import Fired, TriggerWatch, parse_rules
+from runner.playbook.model import Decision, Playbook
+from runner.playbook.templating import Templar
+
+APPROVAL_FILE = "approval.json"
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    mode: str  # auto | manual
+    decided_mono: float
+    approved_by: str = ""
+    timed_out: bool = False
+    proceed: bool = True  # False: no approval and on_timeout says abort
+
+
+def probe_instances(plan: DrillPlan, templar: Templar) -> list[ProbeInstance]:
+    """One instance per probe and host; availability templates rendered now, data ones per write."""
+    instances = []
+    for name, spec in plan.playbook.probes.items():
+        for host in plan.probe_hosts.get(name, ()):
+            variables = plan.host_vars[host.name]
+            rendered = {
+                k: (v if k == "data" else templar.render(v, variables)) for k, v in spec.items()
+            }
+            every = parse_duration(spec.get("every", "1s"))
+            instances.append(ProbeInstance(name, host, rendered, every, variables))
+    return instances
+
+
+class DrillMonitor:
+    def __init__(
+        self,
+        plan: DrillPlan,
+        templar: Templar,
+        journal: Journal,
+        pool: ConnectionPool,
+        interrupts: Interrupts,
+        on_fire: Callable[[Fired], None],
+        notice: Callable[[str], None],
+    ) -> None:
+        self.playbook: Playbook = plan.playbook
+        self.journal = journal
+        self.interrupts = interrupts
+        self.notice = notice
+        self.run_dir = Path(str(next(iter(plan.host_vars.values()), {}).get("run_dir", ".")))
+        self._on_fire = on_fire
+        self.watch = TriggerWatch(parse_rules(self.playbook.triggers), self._fired)
+        self.probes = ProbeRunner(
+            probe_instances(plan, templar), pool, templar, journal, self.watch.observe
+        )
+        self.deploy_started: float | None = None
+        self.verify_ended: float | None = None
+        self._stopped = False
+
+    def settle_s(self) -> float:
+        """How long probing continues after verify: enough for every probe's healthy streak."""
+        spans = [
+            (int(i.spec.get("healthy_after", 3)) + 1) * i.every_s
+            for i in self.probes.instances
+            if not i.is_data
+        ]
+        return min(max(spans, default=0.0), 10.0)
+
+    def start(self) -> None:
+        self.probes.start()
+
+    def change_begins(self) -> None:
+        self.deploy_started = time.monotonic()
+        self.watch.arm(self.deploy_started)
+
+    def change_over(self) -> None:
+        self.watch.disarm()
+
+    def stop(self) -> None:
+        """Stop probing (after verify) and read back the data probes; harmless twice.
+
+        Probing goes on a little past verify, long enough for `healthy_after` samples,
+        so a recovery that verify saw can be confirmed as lasting.
+        """
+        if self._stopped:
+            return
+        self._stopped = True
+        if not self.interrupts.interrupted():
+            time.sleep(self.settle_s())
+        self.verify_ended = time.monotonic()
+        self.watch.disarm()
+        self.probes.stop()
+        self.probes.read_back()
+
+    def _fired(self, fired: Fired) -> None:
+        self.journal.record(
+            "trigger_evidence",
+            probe=fired.probe,
+            rule=fired.rule.describe(),
+            samples=[[round(s.t, 6), s.ok, s.latency_s, s.error[:120]] for s in fired.samples],
+        )
+        self._on_fire(fired)
+
+    # -- the decision ---------------------------------------------------------------
+    def decide(self, detected_mono: float | None) -> DecisionRecord:
+        decision: Decision = self.playbook.decision
+        if not decision.manual or detected_mono is None:
+            return DecisionRecord("auto", time.monotonic())
+        timeout = decision.timeout_s if decision.timeout_s is not None else 15 * 60
+        self.notice(
+            f"rollback needs approval: type 'rollback' here, or run "
+            f"`drillctl approve {self.run_dir}` (times out in {timeout:g}s, then "
+            f"{decision.on_timeout})"
+        )
+        self.journal.record("decision_requested", timeout_s=timeout, on_timeout=decision.on_timeout)
+        approved = _wait_for_approval(self.run_dir, timeout, self.interrupts)
+        now = time.monotonic()
+        if approved is None:
+            proceed = decision.on_timeout == "rollback"
+            self.notice(f"no decision within {timeout:g}s: {decision.on_timeout}")
+            return DecisionRecord("manual", now, timed_out=True, proceed=proceed)
+        return DecisionRecord("manual", now, approved_by=approved)
+
+
+def _wait_for_approval(run_dir: Path, timeout: float, interrupts: Interrupts) -> str | None:
+    """The approver's name, from `drillctl approve` or the terminal; None on timeout."""
+    answer: dict[str, str] = {}
+    if sys.stdin is not None and sys.stdin.isatty():
+
+        def read_terminal() -> None:
+            for line in sys.stdin:
+                if line.strip().lower() in ("rollback", "yes", "y"):
+                    answer["by"] = f"{_user()} (terminal)"
+                    return
+
+        threading.Thread(target=read_terminal, daemon=True).start()
+    deadline = time.monotonic() + timeout
+    path = run_dir / APPROVAL_FILE
+    while time.monotonic() < deadline and not interrupts.interrupted():
+        if "by" in answer:
+            return answer["by"]
+        if path.exists():
+            try:
+                return str(json.loads(path.read_text()).get("operator", "unknown"))
+            except ValueError:
+                pass  # being written; next poll
+        time.sleep(0.05)
+    return None
+
+
+def _user() -> str:
+    return os.environ.get("USER") or os.environ.get("LOGNAME") or "operator"
+
+
+def approve(run_dir: Path, operator: str) -> Path:
+    """`drillctl approve RUN_DIR`: record an operator's go-ahead for the rollback."""
+    path = run_dir / APPROVAL_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"operator": operator or _user(), "at": utc_now()}))
+    os.replace(tmp, path)
+    return path

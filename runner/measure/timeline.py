@@ -1,0 +1,297 @@
+"""The drill's timeline, and the recovery figures measured from it (DESIGN, "Measurement
+definitions"). Each figure is a difference of two recorded monotonic times or a sum of
+sample intervals; one that cannot be measured is None and `Measurement.notes` says why.
+
+The measured window opens at the earlier of deploy start and first fault (at the first
+sample when neither was recorded) and closes at the end of verify (at the last sample when
+that was not recorded). Samples outside it are no evidence: a failure while the baseline
+was being prepared is not part of the incident.
+
+Sampling resolution: a sample's verdict stands for the state of the service from its own
+time until the next sample (the last one: until the window closes), so an outage edge is
+known only to within the interval around it. An outage [a, b) sampled every d seconds is
+measured as a downtime within d of b - a, and T0 and the recovery point each lag the true
+edge by less than d. `Measurement.resolution_s` is the longest such interval observed.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+from functools import cached_property
+from typing import NamedTuple
+
+from runner.measure.samples import AvailabilitySample
+
+NO_INCIDENT = (
+    "no incident: no fault was injected and no availability sample failed after the change "
+    "began, so time to detect, recovery and RTO do not apply"
+)
+GAP_FACTOR = 3.0  # a sample interval this many times the median is reported as a probe gap
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """What happened when, on the runner's monotonic clock, plus one probe's samples.
+
+    `probe` selects one availability probe instance by its exact label (`health@web1`); it
+    may be left out only when all samples come from one instance, as interleaved instances
+    would make sample intervals meaningless. `detected`: the first trigger came true;
+    `decided`: the rollback was decided (automatically or by an operator); `verify_ended`
+    closes the window in which "stays healthy" is judged. `healthy_after` is the N of "N
+    consecutive healthy samples" that make a recovery.
+    """
+
+    samples: tuple[AvailabilitySample, ...] = ()
+    probe: str | None = None
+    deploy_started: float | None = None
+    first_fault_injected: float | None = None
+    detected: float | None = None
+    decided: float | None = None
+    rollback_started: float | None = None
+    rollback_ended: float | None = None
+    verify_ended: float | None = None
+    healthy_after: int = 3
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "samples", tuple(self.samples))
+        if self.healthy_after < 1:
+            raise ValueError(f"healthy_after must be at least 1, got {self.healthy_after}")
+        names = sorted({s.probe for s in self.samples})
+        if self.probe is None and len(names) > 1:
+            raise ValueError(f"samples of several probes ({', '.join(names)}): name one")
+
+    @cached_property
+    def window_opens(self) -> float | None:
+        """The earlier of deploy start and first fault; None: from the first sample."""
+        known = [t for t in (self.deploy_started, self.first_fault_injected) if t is not None]
+        return min(known) if known else None
+
+    @cached_property
+    def window_closes(self) -> float | None:
+        """The end of verify, or the probe's last sample when that was not recorded."""
+        if self.verify_ended is not None:
+            return self.verify_ended
+        own = [s.t for s in self.samples if self.probe in (None, s.probe)]
+        return max(own) if own else None
+
+    @cached_property
+    def series(self) -> tuple[AvailabilitySample, ...]:
+        """The probe's samples inside the measured window, in time order."""
+        opens, closes = self.window_opens, self.window_closes
+        if closes is None:
+            return ()
+        low = -math.inf if opens is None else opens
+        own = (s for s in self.samples if self.probe in (None, s.probe) and low <= s.t <= closes)
+        return tuple(sorted(own, key=lambda s: s.t))
+
+    @cached_property
+    def intervals(self) -> tuple[float, ...]:
+        """For each sample of `series`, how long its verdict stands (until the next one)."""
+        series, closes = self.series, self.window_closes
+        if not series or closes is None:
+            return ()
+        ends = [s.t for s in series[1:]] + [closes]
+        return tuple(end - s.t for s, end in zip(series, ends, strict=True))
+
+
+class _Figure(NamedTuple):
+    value: float | None
+    note: str | None = None
+
+
+def _between(
+    figure: str, start: tuple[str, float | None], end: tuple[str, float | None]
+) -> _Figure:
+    """`end - start`, or None with the reason when either is missing or they are out of order."""
+    (start_name, t_start), (end_name, t_end) = start, end
+    if t_start is None:
+        return _Figure(None, f"{figure} not measured: no {start_name} was recorded")
+    if t_end is None:
+        return _Figure(None, f"{figure} not measured: no {end_name} was recorded")
+    if t_end < t_start:
+        note = f"{figure} not measured: the {end_name} (t={t_end:.3f}) precedes the {start_name}"
+        return _Figure(None, note)
+    return _Figure(t_end - t_start)
+
+
+def _first_failed(tl: Timeline) -> float | None:
+    return next((s.t for s in tl.series if not s.ok), None)
+
+
+def _incident_start(tl: Timeline) -> _Figure:
+    known = [t for t in (tl.first_fault_injected, _first_failed(tl)) if t is not None]
+    return _Figure(min(known)) if known else _Figure(None, NO_INCIDENT)
+
+
+def _recovered_at(tl: Timeline) -> _Figure:
+    t0 = _incident_start(tl)
+    if t0.value is None:
+        return t0
+    series = tl.series
+    if not series:
+        return _Figure(None, "recovery not measured: no availability samples in the window")
+    streak = 0
+    while streak < len(series) and series[-1 - streak].ok:
+        streak += 1
+    if streak < tl.healthy_after:
+        last = series[-1].t
+        return _Figure(
+            None,
+            f"not recovered: still failing at the end of the window (t={last:.3f})"
+            if streak == 0
+            else f"not recovered: the final healthy streak (to t={last:.3f}) has {streak} "
+            f"sample(s), fewer than the {tl.healthy_after} a recovery needs",
+        )
+    start = series[-streak].t
+    if start <= t0.value:
+        return _Figure(
+            None,
+            "recovery not measured: no availability sample failed at or after the incident "
+            "start, so there was no outage to recover from",
+        )
+    return _Figure(start)
+
+
+def _downtime(tl: Timeline) -> _Figure:
+    if not tl.series:
+        return _Figure(None, "downtime not measured: no availability samples in the window")
+    return _Figure(sum(d for s, d in zip(tl.series, tl.intervals, strict=True) if not s.ok))
+
+
+def _time_to_detect(tl: Timeline) -> _Figure:
+    t0 = _incident_start(tl)
+    if t0.value is None:
+        return t0
+    return _between("time to detect", ("incident start", t0.value), ("trigger", tl.detected))
+
+
+def _time_to_decide(tl: Timeline) -> _Figure:
+    return _between("time to decide", ("trigger", tl.detected), ("rollback decision", tl.decided))
+
+
+def _time_to_rollback(tl: Timeline) -> _Figure:
+    rollback = ("rollback start", tl.rollback_started), ("rollback end", tl.rollback_ended)
+    return _between("time to roll back", *rollback)
+
+
+def _rto(tl: Timeline) -> _Figure:
+    t0, back = _incident_start(tl), _recovered_at(tl)
+    if t0.value is None:
+        return t0
+    if back.value is None:
+        return back  # its note says why there is no recovery point, hence no RTO
+    return _Figure(back.value - t0.value)
+
+
+def incident_start(tl: Timeline) -> float | None:
+    """T0: the earlier of the first fault injected and the first failed sample in the window."""
+    return _incident_start(tl).value
+
+
+def time_to_detect(tl: Timeline) -> float | None:
+    """From T0 to the first trigger condition true."""
+    return _time_to_detect(tl).value
+
+
+def time_to_decide(tl: Timeline) -> float | None:
+    """From detection to the rollback decision (automatic, or an operator's approval)."""
+    return _time_to_decide(tl).value
+
+
+def time_to_rollback(tl: Timeline) -> float | None:
+    """From the start of the rollback steps to their end."""
+    return _time_to_rollback(tl).value
+
+
+def recovered_at(tl: Timeline) -> float | None:
+    """The first sample of the final healthy streak, if that streak makes a recovery.
+
+    The final streak is the run of healthy samples that reaches the end of the window. It
+    is a recovery when it has at least `healthy_after` samples and starts after T0; else
+    None: still failing at the end, a streak too short (flapping), or no outage after T0.
+    """
+    return _recovered_at(tl).value
+
+
+def measured_rto(tl: Timeline) -> float | None:
+    """From T0 to the recovery point; None without an incident or without a recovery."""
+    return _rto(tl).value
+
+
+def downtime(tl: Timeline) -> float | None:
+    """Total unhealthy time: each failed sample counts until the next sample (the last one
+    until the window closes). 0.0 when every sample was healthy; None with no samples."""
+    return _downtime(tl).value
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """All figures of one availability probe's timeline, with the times they came from.
+
+    Times are monotonic seconds; `*_s` figures are durations in seconds. `resolution_s`
+    is the longest interval one sample's verdict stood for: each outage edge, hence T0,
+    the recovery point and each end of every outage in `downtime_s`, is known only to
+    within it. `no_incident` is True when there was nothing to recover from.
+    """
+
+    probe: str | None
+    samples: int
+    window_opens: float | None
+    window_closes: float | None
+    deploy_started: float | None
+    first_fault_injected: float | None
+    first_failed_sample: float | None
+    incident_start: float | None
+    detected: float | None
+    decided: float | None
+    rollback_started: float | None
+    rollback_ended: float | None
+    recovered_at: float | None
+    time_to_detect_s: float | None
+    time_to_decide_s: float | None
+    time_to_rollback_s: float | None
+    rto_s: float | None
+    downtime_s: float | None
+    resolution_s: float | None
+    no_incident: bool
+    notes: tuple[str, ...]
+
+
+def measure(tl: Timeline) -> Measurement:
+    """Every figure of the timeline, and a note for each one that could not be measured."""
+    t0, back = _incident_start(tl), _recovered_at(tl)
+    detect, decide, rollback = _time_to_detect(tl), _time_to_decide(tl), _time_to_rollback(tl)
+    rto, down = _rto(tl), _downtime(tl)
+    notes = [f.note for f in (t0, detect, decide, rollback, back, rto, down) if f.note]
+    resolution = max(tl.intervals) if tl.intervals else None
+    if resolution is not None and len(tl.intervals) > 1:
+        median = statistics.median(tl.intervals)
+        if median > 0 and resolution > GAP_FACTOR * median:
+            at = tl.series[tl.intervals.index(resolution)].t
+            gap = f"the sample at t={at:.3f} stands for {resolution:.3f}s (median {median:.3f}s)"
+            notes.append(f"probe gap: {gap}; an outage edge in it is known only to within that")
+    return Measurement(
+        probe=tl.probe,
+        samples=len(tl.series),
+        window_opens=tl.window_opens,
+        window_closes=tl.window_closes,
+        deploy_started=tl.deploy_started,
+        first_fault_injected=tl.first_fault_injected,
+        first_failed_sample=_first_failed(tl),
+        incident_start=t0.value,
+        detected=tl.detected,
+        decided=tl.decided,
+        rollback_started=tl.rollback_started,
+        rollback_ended=tl.rollback_ended,
+        recovered_at=back.value,
+        time_to_detect_s=detect.value,
+        time_to_decide_s=decide.value,
+        time_to_rollback_s=rollback.value,
+        rto_s=rto.value,
+        downtime_s=down.value,
+        resolution_s=resolution,
+        no_incident=t0.value is None,
+        notes=tuple(dict.fromkeys(notes)),
+    )

@@ -1,0 +1,166 @@
+"""Triggers: the conditions on probe samples that decide an automatic rollback.
+
+Armed when the change begins (deploy). The first condition to come true fires once,
+with the samples that made it true, so the journal shows why the rollback started.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from runner.durations import parse_duration
+from runner.measure.samples import AvailabilitySample
+
+
+@dataclass(frozen=True)
+class TriggerRule:
+    kind: str  # consecutive_failures | error_rate | latency | step_failed
+    probe: str = ""
+    consecutive_failures: int = 0
+    error_rate: float = 0.0
+    window_s: float = 0.0
+    latency_p: float = 0.0
+    above_s: float = 0.0
+
+    def describe(self) -> str:
+        if self.kind == "consecutive_failures":
+            return f"{self.probe}: {self.consecutive_failures} consecutive failures"
+        if self.kind == "error_rate":
+            return f"{self.probe}: error rate over {self.error_rate:.0%} in {self.window_s:g}s"
+        if self.kind == "latency":
+            p, above, window = self.latency_p, self.above_s, self.window_s
+            return f"{self.probe}: p{p:g} latency above {above:g}s in {window:g}s"
+        return "a step failed"
+
+
+def parse_rules(raw: Sequence[Any]) -> list[TriggerRule]:
+    """Rules from the playbook's `triggers:` (already schema-validated)."""
+    rules = []
+    for item in raw:
+        if item == "step_failed":
+            rules.append(TriggerRule("step_failed"))
+            continue
+        window = parse_duration(item.get("window", "10s"))
+        if "consecutive_failures" in item:
+            rules.append(
+                TriggerRule(
+                    "consecutive_failures", item["probe"], int(item["consecutive_failures"])
+                )
+            )
+        elif "error_rate" in item:
+            rules.append(
+                TriggerRule(
+                    "error_rate",
+                    item["probe"],
+                    error_rate=float(item["error_rate"]),
+                    window_s=window,
+                )
+            )
+        elif "latency_p" in item:
+            rules.append(
+                TriggerRule(
+                    "latency",
+                    item["probe"],
+                    window_s=window,
+                    latency_p=float(item["latency_p"]),
+                    above_s=parse_duration(item.get("above", "1s")),
+                )
+            )
+    return rules
+
+
+@dataclass(frozen=True)
+class Fired:
+    rule: TriggerRule
+    probe: str
+    t: float
+    detail: str
+    samples: tuple[AvailabilitySample, ...]
+
+
+@dataclass
+class _State:
+    streak: list[AvailabilitySample] = field(default_factory=list)
+    window: deque[AvailabilitySample] = field(default_factory=deque)
+
+
+class TriggerWatch:
+    """Feeds samples to the rules; calls `on_fire` once, for the first rule that comes true."""
+
+    def __init__(self, rules: Sequence[TriggerRule], on_fire: Callable[[Fired], None]) -> None:
+        self.rules = [r for r in rules if r.kind != "step_failed"]
+        self.on_fire = on_fire
+        self.armed_at: float | None = None
+        self.fired: Fired | None = None
+        self._state: dict[tuple[int, str], _State] = {}
+        self._lock = threading.Lock()
+
+    def arm(self, t: float) -> None:
+        with self._lock:
+            self.armed_at = t
+
+    def disarm(self) -> None:
+        with self._lock:
+            self.armed_at = None
+
+    def observe(self, sample: AvailabilitySample) -> None:
+        with self._lock:
+            if self.armed_at is None or self.fired is not None or sample.t < self.armed_at:
+                return
+            for i, rule in enumerate(self.rules):
+                if sample.probe.split("@", 1)[0] != rule.probe:
+                    continue
+                fired = self._evaluate(
+                    rule, self._state.setdefault((i, sample.probe), _State()), sample
+                )
+                if fired is not None:
+                    self.fired = fired
+                    break
+            else:
+                return
+        self.on_fire(fired)
+
+    def _evaluate(
+        self, rule: TriggerRule, state: _State, sample: AvailabilitySample
+    ) -> Fired | None:
+        if rule.kind == "consecutive_failures":
+            state.streak = [*state.streak, sample] if not sample.ok else []
+            if len(state.streak) >= rule.consecutive_failures:
+                return Fired(rule, sample.probe, sample.t, rule.describe(), tuple(state.streak))
+            return None
+        state.window.append(sample)
+        while state.window and state.window[0].t <= sample.t - rule.window_s:
+            state.window.popleft()
+        # Judge a window only once it is full, so one early failure is not a 100 % error rate.
+        if self.armed_at is None or sample.t - self.armed_at < rule.window_s:
+            return None
+        window = tuple(state.window)
+        if rule.kind == "error_rate":
+            rate = sum(1 for s in window if not s.ok) / len(window)
+            if rate > rule.error_rate:
+                return Fired(
+                    rule, sample.probe, sample.t, f"{rule.describe()} (measured {rate:.0%})", window
+                )
+            return None
+        latencies = sorted(
+            math.inf if not s.ok or s.latency_s is None else s.latency_s for s in window
+        )
+        value = latencies[
+            min(len(latencies) - 1, math.ceil(rule.latency_p / 100 * len(latencies)) - 1)
+        ]
+        if value > rule.above_s:
+            shown = "a failure" if math.isinf(value) else f"{value:.3f}s"
+            return Fired(
+                rule, sample.probe, sample.t, f"{rule.describe()} (measured {shown})", window
+            )
+        return None
+
+
+def probe_specs(probes: Mapping[str, Any]) -> dict[str, float]:
+    """Sampling interval of each probe, seconds."""
+    return {name: parse_duration(spec.get("every", "1s")) for name, spec in probes.items()}
