@@ -8,6 +8,7 @@ the journal alone.
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -87,7 +88,8 @@ class FaultLedger:
     def next_id(self) -> str:
         with self._lock:
             self._count += 1
-            return f"f{self._count}-{int(time.time() * 1000) % 100000:05d}"
+            # Unique across runs too: tokens name backup files and markers on the targets.
+            return f"f{self._count}-{secrets.token_hex(4)}"
 
     def inject(self, plan: FaultPlan, fault_id: str) -> FaultRecord:
         """Precheck, journal the intent, inject; on a failed inject, revert at once.
