@@ -29,6 +29,21 @@ def print_summary(
             f" (type {playbook.rollback_type} budget {format_duration(budget)})" if budget else ""
         )
         view.say(f"  time to roll back  {format_duration(rollback.duration_s)}{limit}")
+    figures = outcome.figures
+    if figures is not None:
+        measured = figures.as_result()
+        for label, key in (("measured RTO", "rto_s"), ("downtime", "downtime_s"), ("RPO", "rpo_s")):
+            view.say(f"  {label:<17} {format_duration(measured[key])}")
+        lost = measured["lost_writes"]
+        view.say(f"  lost writes       {'n/a' if lost is None else lost}")
+        for probe, cmp in figures.baseline:
+            if cmp.slower and cmp.median_before_s and cmp.median_after_s:
+                view.say(
+                    f"  NOT BACK TO BASELINE ({probe}): median latency "
+                    f"{cmp.median_before_s * 1000:.1f} ms before the change, "
+                    f"{cmp.median_after_s * 1000:.1f} ms after the rollback (p={cmp.p_value:.2g})",
+                    "bold yellow",
+                )
     view.say(f"  run took          {format_duration(outcome.ended_mono - outcome.started_mono)}")
     for name in ("report.html", "report.md", "result.json", "journal.jsonl"):
         if (run_dir / name).exists():
