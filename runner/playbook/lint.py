@@ -13,6 +13,7 @@ from typing import Any
 from runner.engine.variables import MAGIC_NAMES
 from runner.errors import Diagnostic, InputError
 from runner.inventory.model import Inventory
+from runner.playbook.budget_rule import check_budget
 from runner.playbook.loader import analyse, is_expression, strings_in
 from runner.playbook.model import PHASES
 from runner.playbook.templating import Templar, TemplateError
@@ -29,9 +30,11 @@ def lint_file(
         doc = load_yaml(path, strict=False)
     except InputError as exc:
         return exc.diagnostics
-    _, diags = analyse(doc)
+    playbook, diags = analyse(doc)
     if isinstance(doc.value, dict):
         diags.extend(undefined_variables(doc, inventory, set(extra_vars)))
+    if playbook is not None and not diags:
+        diags.extend(check_budget(playbook, doc))
     return sorted(set(diags))
 
 

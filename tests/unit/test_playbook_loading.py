@@ -131,7 +131,7 @@ probes:
 triggers:
   - step_failed
   - {probe: availability, consecutive_failures: 3}
-decision: {manual: true, timeout: 10m}
+decision: {manual: true, timeout: 60s}  # detection + decision fit the 90 s RTO
 prepare:
   - name: remember the version
     command: cat /etc/version
@@ -175,7 +175,7 @@ def test_a_valid_playbook_loads_into_the_model() -> None:
     assert playbook.rollback_auto is True
     assert playbook.secrets == ("api_token",)
     assert (playbook.objectives.rto_s, playbook.objectives.rpo_s) == (90.0, 0.0)
-    assert (playbook.decision.manual, playbook.decision.timeout_s) == (True, 600.0)
+    assert (playbook.decision.manual, playbook.decision.timeout_s) == (True, 60.0)
     (deploy,) = playbook.phases["deploy"]
     assert (deploy.action, deploy.retries, deploy.delay_s, deploy.timeout_s) == (
         "shell",
@@ -380,3 +380,34 @@ def test_variables_guarded_by_default_or_is_defined_are_not_undefined(tmp_path: 
     )
     findings = lint_file(path)
     assert [(d.line, d.message.split()[0]) for d in findings] == [(6, "'y'")]
+
+
+BUDGET = """\
+drill: budget
+rollback_type: 2
+objectives: {{rto: {rto}}}
+probes:
+  health: {{http: {{url: "http://127.0.0.1:1/h", timeout: 1s}}, every: 1s}}
+triggers:
+  - {{probe: health, consecutive_failures: 5}}
+rollback:
+  - {{shell: "true", timeout: 3s}}
+"""
+
+
+def test_triggers_that_cannot_detect_within_the_rto_are_a_lint_error_naming_the_numbers(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "budget.yml"
+    path.write_text(BUDGET.format(rto="5s"))
+    [finding] = lint_file(path)
+    assert (finding.line, finding.rule) == (3, "rto-budget")
+    # 5 failures 1 s apart, each check hanging up to its 1 s timeout: 1 + 4*2 + 1 = 10 s.
+    assert "detection up to 10.0s" in finding.message
+    assert "rollback timeouts 3s = 13.0s, over by 8.0s" in finding.message
+
+
+def test_triggers_that_fit_the_rto_pass_the_budget_rule(tmp_path: Path) -> None:
+    path = tmp_path / "budget.yml"
+    path.write_text(BUDGET.format(rto="13s"))
+    assert lint_file(path) == []
