@@ -316,8 +316,12 @@ class DrillRun:
         s = self.state
         rollback_ok = None if s.rollback is None else not s.rollback.failed
         status, reason = self._verdict(rollback_ok)
-        if status == FAILED and self._environmental():
-            status = ERROR  # targets unreachable or unable to carry a fault: exit 3
+        unsupported = self._unsupported()
+        if unsupported and status != INTERRUPTED:
+            # The drill could not be carried out as designed, whatever followed: exit 3.
+            status, reason = ERROR, unsupported
+        elif status == FAILED and self._environmental():
+            status = ERROR  # the targets could not be reached: exit 3
         return DrillOutcome(
             status=status,
             reason=reason,
@@ -382,12 +386,19 @@ class DrillRun:
         }
         return measure_drill(self.monitor.probes.log, times, healthy_after)
 
+    def _failures(self) -> list[Any]:
+        return [h for p in self.state.phases for st in p.steps for h in st.hosts if h.failed]
+
+    def _unsupported(self) -> str:
+        """Why a target could not carry a step (e.g. no kernel support for a fault), or ''."""
+        for h in self._failures():
+            if h.data.get("environment_error"):
+                return f"{h.host}: {h.msg}"
+        return ""
+
     def _environmental(self) -> bool:
-        """The run failed because of its environment: every host failure was an unreachable
-        target, or a target could not carry a fault (e.g. no kernel support)."""
-        failures = [h for p in self.state.phases for st in p.steps for h in st.hosts if h.failed]
-        if any(h.data.get("environment_error") for h in failures):
-            return True
+        """Every host failure of the run was an unreachable target."""
+        failures = self._failures()
         return bool(failures) and all(h.status == UNREACHABLE for h in failures)
 
     def _phase_result(self, name: str) -> PhaseResult | None:
