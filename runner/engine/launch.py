@@ -99,20 +99,6 @@ def _operator() -> str:
         return "unknown"
 
 
-def _not_executed_yet(playbook: Playbook) -> str:
-    """Playbook parts the language accepts but this engine does not run yet (said, not hidden)."""
-    parts = [
-        name
-        for name, present in (
-            ("probes", bool(playbook.probes)),
-            ("triggers", bool(playbook.triggers)),
-            ("manual decision", playbook.decision.manual),
-        )
-        if present
-    ]
-    return ", ".join(parts)
-
-
 def execute(prepared: Prepared, view: TerminalView) -> tuple[DrillOutcome, Path]:
     """Run the drill and write journal.jsonl and result.json into the run directory."""
     run_dir = Path(prepared.run.run_dir)
@@ -180,12 +166,6 @@ def _execute_locked(
         hosts=[h.name for h in prepared.plan.all_hosts()],
     )
     view.run_started(pb.drill, len(prepared.plan.all_hosts()), str(run_dir))
-    pending = _not_executed_yet(pb)
-    if pending:
-        view.notice(
-            f"{pending} validated but not executed by this version; figures that need them are null"
-        )
-        journal.record("notice", message=f"not executed: {pending}")
     interrupts.install()
     try:
         drill = DrillRun(
