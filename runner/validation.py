@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -24,13 +24,49 @@ _TYPE_NAMES = {
 }
 
 
-def validate_document(doc: YamlDocument, schema: dict[str, Any]) -> list[Diagnostic]:
-    """Every schema violation in `doc`, one diagnostic each, located and phrased for people."""
+def validate_document(
+    doc: YamlDocument,
+    schema: dict[str, Any],
+    templated_ok: Callable[[Sequence[str | int]], bool] | None = None,
+) -> list[Diagnostic]:
+    """Every schema violation in `doc`, one diagnostic each, located and phrased for people.
+
+    Where `templated_ok(path)` says so, a template string is not held to value constraints
+    (type, pattern, enum…): its value is known only once rendered, and is checked then.
+    """
     validator = Draft202012Validator(schema)
     found: list[Diagnostic] = []
     for error in validator.iter_errors(doc.value):
-        found.extend(_diagnose(doc, _most_specific(error)))
+        specific = _most_specific(error)
+        if (
+            templated_ok is not None
+            and _templated(specific.instance)
+            and specific.validator in _VALUE_CHECKS
+            and templated_ok(list(specific.absolute_path))
+        ):
+            continue
+        found.extend(_diagnose(doc, specific))
     return sorted(set(found))
+
+
+# Constraints on a value (not on structure), which a template string cannot be held to.
+_VALUE_CHECKS = frozenset(
+    {
+        "type",
+        "pattern",
+        "enum",
+        "const",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "format",
+        "oneOf",
+    }
+)
+
+
+def _templated(value: Any) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 
 def _most_specific(error: ValidationError) -> ValidationError:

@@ -40,9 +40,13 @@ class Deferred:
         self._label = label
 
     def __getattr__(self, name: str) -> Deferred:
-        if name.startswith("_"):
+        # The sandbox asks these to decide whether a value may be called: answer honestly.
+        if name.startswith("_") or name in ("unsafe_callable", "alters_data"):
             raise AttributeError(name)
         return Deferred(f"{self._label}.{name}")
+
+    def __call__(self, *args: object, **kwargs: object) -> Deferred:
+        return Deferred(f"{self._label}()")
 
     def __getitem__(self, key: object) -> Deferred:
         return Deferred(f"{self._label}[{key!r}]")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ def analyse(doc: YamlDocument) -> tuple[Playbook | None, list[Diagnostic]]:
         got = "an empty file" if doc.value is None else f"a {type(doc.value).__name__}"
         diags.append(doc.diag((), f"a playbook is a mapping with `drill:` and phases, got {got}"))
         return None, diags
-    diags.extend(validate_document(doc, _SCHEMA))
+    diags.extend(validate_document(doc, _SCHEMA, _may_be_templated))
     builder = _Builder(doc)
     playbook = builder.build()
     diags.extend(builder.diags)
@@ -172,6 +173,13 @@ class _Builder:
                 problem = self.templar.check_syntax(text, expression=expression)
                 if problem is not None:
                     self.diags.append(self.doc.diag(sub_path, str(problem)))
+
+
+def _may_be_templated(path: Sequence[str | int]) -> bool:
+    """Action arguments and probe settings are rendered before use; step keywords are not."""
+    if path and path[0] == "probes":
+        return True
+    return len(path) >= 3 and path[0] in PHASES and path[2] in ACTIONS
 
 
 def _mapping(value: Any) -> dict[str, Any]:

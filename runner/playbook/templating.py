@@ -13,7 +13,15 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError, meta, nodes
+from jinja2 import (
+    StrictUndefined,
+    TemplateAssertionError,
+    TemplateSyntaxError,
+    Undefined,
+    UndefinedError,
+    meta,
+    nodes,
+)
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -113,11 +121,16 @@ class Templar:
         return None
 
     def parse(self, text: str, *, expression: bool = False) -> nodes.Template:
+        """Parse and compile-check (unknown filters and tests are found here, not at run time)."""
         source = "{{ " + _strip_braces(text) + " }}" if expression else text
         try:
-            return self.env.parse(source)
+            tree = self.env.parse(source)
+            self.env.compile(tree)
+        except TemplateAssertionError as exc:  # e.g. an unknown filter or test
+            raise TemplateError(f"template error: {exc.message}", exc.lineno or 1) from None
         except TemplateSyntaxError as exc:
-            raise TemplateError(f"template syntax error: {exc.message}", exc.lineno) from None
+            raise TemplateError(f"template syntax error: {exc.message}", exc.lineno or 1) from None
+        return tree
 
     def variables_used(self, text: str, *, expression: bool = False) -> set[str]:
         """Top-level variable names a template reads (for the undefined-variable lint)."""

@@ -411,3 +411,35 @@ def test_triggers_that_fit_the_rto_pass_the_budget_rule(tmp_path: Path) -> None:
     path = tmp_path / "budget.yml"
     path.write_text(BUDGET.format(rto="13s"))
     assert lint_file(path) == []
+
+
+def test_templated_action_arguments_are_checked_after_rendering_not_against_the_schema(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "templated.yml"
+    path.write_text(
+        "drill: t\nrollback_type: 2\nvars: {p: 8080}\n"
+        "inject:\n  - fault: {kind: network.partition, ports: ['{{ p }}']}\n"
+        "deploy:\n  - {shell: 'true', retries: '{{ p }}'}\n"
+    )
+    [finding] = lint_file(path)
+    assert finding.line == 7 and "retries" in finding.message  # step keywords stay literal
+
+
+def test_an_unknown_filter_is_a_located_lint_error_not_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "filter.yml"
+    path.write_text("drill: t\nrollback_type: 2\ndeploy:\n  - shell: 'echo {{ x | combine }}'\n")
+    [finding] = lint_file(path)
+    assert (finding.line, finding.col) == (4, 12)
+    assert "No filter named 'combine'" in finding.message
+
+
+def test_plan_can_call_methods_on_results_registered_earlier(tmp_path: Path) -> None:
+    from runner.cli import main
+
+    path = tmp_path / "deferred.yml"
+    path.write_text(
+        "drill: t\nrollback_type: 2\nverify:\n  - {shell: 'echo hi', register: out}\n"
+        "  - assert: {that: \"out.stdout.strip() == 'hi'\", fail_msg: '{{ out.stdout.strip() }}'}\n"
+    )
+    assert main(["plan", str(path)]) == 0
