@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,11 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+
+# Inventory locks of this test session, apart from drills others run on the machine (a
+# developer's drill on localhost must not make the suite fail, nor the suite block it).
+LOCK_DIR = tempfile.mkdtemp(prefix="drillctl-test-locks-")
+os.environ["DRILLCTL_LOCK_DIR"] = LOCK_DIR
 
 
 def drillctl_argv(*args: str) -> list[str]:
