@@ -111,7 +111,7 @@ def outcome_from_command(result: Any, *, ok: bool | None = None, msg: str = "") 
     if result.timed_out:
         msg = msg or f"timed out after {result.duration_s:.1f}s; process group killed"
     elif result.cancelled:
-        msg = msg or "interrupted"
+        msg = msg or "interrupted"  # the step runner adds why (operator, or a trigger)
     elif result.rc != 0:
         msg = msg or f"exit code {result.rc}"
     return ActionOutcome(

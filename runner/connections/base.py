@@ -42,11 +42,14 @@ class CancelToken:
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self.reason = ""  # why it was cancelled, for the step's message
 
-    def cancel(self) -> None:
+    def cancel(self, reason: str = "") -> None:
+        self.reason = reason or self.reason
         self._event.set()
 
     def reset(self) -> None:
+        self.reason = ""
         self._event.clear()
 
     @property

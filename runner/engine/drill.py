@@ -236,7 +236,7 @@ class DrillRun:
             probe=probe,
         )
         self._fire(trigger)
-        self.interrupts.abort_change()
+        self.interrupts.abort_change(fired.detail)
 
     def _fire(self, trigger: Trigger) -> None:
         self.state.trigger = trigger
@@ -316,6 +316,9 @@ class DrillRun:
         s = self.state
         rollback_ok = None if s.rollback is None else not s.rollback.failed
         status, reason = self._verdict(rollback_ok)
+        figures = self._figures() if self.monitor.probes.instances else None
+        if status == PASSED and figures is not None:
+            status, reason = _objectives_verdict(self.playbook, figures, reason)
         unsupported = self._unsupported()
         if unsupported and status != INTERRUPTED:
             # The drill could not be carried out as designed, whatever followed: exit 3.
@@ -336,7 +339,7 @@ class DrillRun:
             decided_mono=s.decided_mono,
             interrupted_by=self.interrupts.signal_name,
             faults=tuple(self.ledger.records),
-            figures=self._figures() if self.monitor.probes.instances else None,
+            figures=figures,
         )
 
     def _verdict(self, rollback_ok: bool | None) -> tuple[str, str]:
@@ -412,3 +415,16 @@ def _failure_reason(prefix: str, phase: PhaseResult | None) -> str:
     host = step.first_failure()
     where = f" on {host.host}: {host.msg}" if host else ""
     return f"{prefix}: step {step.step.name!r}{where}"
+
+
+def _objectives_verdict(playbook: Playbook, figures: DrillFigures, reason: str) -> tuple[str, str]:
+    """A drill that rolled back but missed its RTO or RPO objective has failed."""
+    worst = figures.worst()
+    if worst is not None and worst.incident_start is not None and worst.recovered_at is None:
+        return FAILED, f"no lasting recovery observed by {worst.probe} after the incident"
+    measured = figures.as_result()
+    for name, objective in (("RTO", playbook.objectives.rto_s), ("RPO", playbook.objectives.rpo_s)):
+        value = measured[f"{name.lower()}_s"]
+        if objective is not None and value is not None and value > objective:
+            return FAILED, f"measured {name} {value:.2f}s is over the objective of {objective:g}s"
+    return PASSED, reason

@@ -44,15 +44,17 @@ class Interrupts:
             self.level += 1
             self.signal_name = self.signal_name or name
             level = self.level
-        self.token.cancel()
+        self.token.cancel(f"interrupted by {name}")
         if level == 1:
             self._notify(f"{name}: stopping the current step; rollback and cleanup will run")
         elif level == 2:
             self._notify(f"{name} again: skipping the rest of rollback; cleanup will run")
 
-    def abort_change(self) -> None:
+    def abort_change(self, why: str = "") -> None:
         """Stop the running change step because a trigger fired (not an interrupt)."""
-        self.token.cancel()
+        self.token.cancel(
+            f"stopped: rollback triggered ({why})" if why else "stopped: rollback triggered"
+        )
 
     def interrupted(self) -> bool:
         return self.level > 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from runner.actions import ACTIONS, ActionArgError, ActionContext, ActionOutcome
@@ -223,6 +223,7 @@ class StepRunner:
             env.registered.setdefault(host.name, {})[step.register] = value
         if outcome.cancelled or (not outcome.ok and env.cancel.cancelled):
             status = INTERRUPTED
+            outcome = replace(outcome, msg=env.cancel.reason or outcome.msg)
         elif outcome.ok:
             status = OK
         else:

@@ -14,6 +14,7 @@ from typing import Any
 from runner.measure.baseline import BaselineComparison, compare_to_baseline, latencies
 from runner.measure.probes import ProbeLog
 from runner.measure.rpo import DataLoss, data_loss
+from runner.measure.samples import AvailabilitySample
 from runner.measure.timeline import Measurement, Timeline, measure
 
 
@@ -36,6 +37,8 @@ class DrillFigures:
     data: tuple[DataLoss, ...] = ()
     baseline: tuple[tuple[str, BaselineComparison], ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # Per availability probe instance: (start, end, ok) runs of equal verdicts, monotonic.
+    strips: tuple[tuple[str, tuple[tuple[float, float, bool], ...]], ...] = ()
 
     def worst(self) -> Measurement | None:
         """The instance with the longest RTO (or downtime) stands for the service."""
@@ -103,7 +106,34 @@ def measure_drill(log: ProbeLog, times: DrillTimes, healthy_after: dict[str, int
         ]
         if times.rollback_ended is not None:
             baseline.append((label, compare_to_baseline(latencies(before), latencies(after))))
-    return DrillFigures(availability, data, tuple(baseline))
+    strips = tuple(
+        (label, _runs([s for s in log.availability if s.probe == label])) for label in labels
+    )
+    return DrillFigures(availability, data, tuple(baseline), strips=strips)
+
+
+def _runs(samples: list[AvailabilitySample]) -> tuple[tuple[float, float, bool], ...]:
+    """Consecutive samples with the same verdict, merged; each sample stands until the next."""
+    ordered = sorted(samples, key=lambda s: s.t)
+    runs: list[list[Any]] = []
+    for i, sample in enumerate(ordered):
+        end = ordered[i + 1].t if i + 1 < len(ordered) else sample.t
+        if runs and runs[-1][2] == sample.ok:
+            runs[-1][1] = end
+        else:
+            runs.append([sample.t, end, sample.ok])
+    return tuple((float(a), float(b), bool(ok)) for a, b, ok in runs)
+
+
+def availability_block(figures: DrillFigures, started_mono: float) -> list[dict[str, Any]]:
+    """The availability strips as offsets from the run's start, for the report's timeline."""
+    return [
+        {
+            "probe": label,
+            "runs": [[round(a - started_mono, 3), round(b - started_mono, 3), ok] for a, b, ok in runs],
+        }
+        for label, runs in figures.strips
+    ]
 
 
 def _wall(start_wall: datetime, start_mono: float, t: float | None) -> str | None:

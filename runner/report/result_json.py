@@ -9,7 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from runner.engine.drill import DrillOutcome
-from runner.measure.figures import baseline_block, baseline_verdict, data_block, timeline_block
+from runner.measure.figures import (
+    availability_block,
+    baseline_block,
+    baseline_verdict,
+    data_block,
+    timeline_block,
+)
 from runner.playbook.model import Playbook
 from runner.playbook.secrets import SecretMask
 
@@ -90,6 +96,9 @@ def build_result(playbook: Playbook, outcome: DrillOutcome, ident: RunIdentity) 
         else {},
         "data": data_block(outcome.figures) if outcome.figures else [],
         "baseline": baseline_block(outcome.figures) if outcome.figures else [],
+        "availability": availability_block(outcome.figures, outcome.started_mono)
+        if outcome.figures
+        else [],
         "rolled_back": outcome.rolled_back,
         "rollback_succeeded": outcome.rollback_succeeded,
         "trigger": None
