@@ -79,7 +79,7 @@ def up(root: Path, count: int, *, port: int | None = None, group: str = "gateway
     root.mkdir(parents=True, exist_ok=True)
     Path("/run/sshd").mkdir(parents=True, exist_ok=True)  # sshd's privilege-separation dir
     addresses = tuple(f"127.0.0.{FIRST_ADDRESS + i}" for i in range(count))
-    port = port or _free_port(addresses[0])
+    port = port or _previous_port(root) or _free_port(addresses[0])
     user = getpass.getuser()
     lab = SshLab(root, addresses, port, user)
     _keygen(lab.user_key, "drillctl-lab-user")
@@ -96,6 +96,14 @@ def up(root: Path, count: int, *, port: int | None = None, group: str = "gateway
     (root / "lab.json").write_text(json.dumps({"addresses": addresses, "port": port, "user": user}))
     _wait_until_listening(lab)
     return lab
+
+
+def _previous_port(root: Path) -> int | None:
+    """The port of a lab already in `root`, so `up` twice reuses it (and `down` finds it)."""
+    try:
+        return int(json.loads((root / "lab.json").read_text())["port"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _start_sshd(lab: SshLab, address: str) -> None:
@@ -121,7 +129,9 @@ def _start_sshd(lab: SshLab, address: str) -> None:
                 "MaxSessions 200",
                 "LogLevel ERROR",
                 "Subsystem sftp internal-sftp",
-                "SetEnv LC_ALL=C.UTF-8",
+                # A clean shell: with SHLVL unset, bash under sshd sources ~/.bashrc on every
+                # exec (here: pyenv init, ~50 ms and a global lock). sshd reads one SetEnv line.
+                "SetEnv LC_ALL=C.UTF-8 SHLVL=1",
                 "",
             ]
         )
