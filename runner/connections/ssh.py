@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shlex
 import socket
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -20,7 +20,12 @@ from typing import Any, cast
 import paramiko
 
 from runner.connections.base import CancelToken, CommandResult, CommandSpec
-from runner.connections.host_keys import STRICT, HostKeyPolicy, changed_key_error
+from runner.connections.host_keys import (
+    STRICT,
+    HostKeyPolicy,
+    changed_key_error,
+    known_hosts_entry,
+)
 from runner.connections.pool import HostUnreachable
 from runner.errors import TargetEnvironmentError
 from runner.inventory.model import Host
@@ -127,8 +132,8 @@ class SshConnection:
     def _open(self) -> paramiko.SSHClient:
         s = self.settings
         client = paramiko.SSHClient()
-        if s.known_hosts.is_file():
-            client.load_host_keys(str(s.known_hosts))
+        for kind, key in known_keys(s.known_hosts, known_hosts_entry(s.address, s.port)).items():
+            client.get_host_keys().add(known_hosts_entry(s.address, s.port), kind, key)
         client.set_missing_host_key_policy(
             HostKeyPolicy(s.label, s.host_key_checking, s.known_hosts)
         )
@@ -180,9 +185,8 @@ class SshConnection:
         if transport is None:
             raise HostUnreachable(f"ssh to {self.settings.label}: connection lost")
         started = time.monotonic()
-        pidfile = f"/tmp/.drillctl-{uuid.uuid4().hex}.pid"
         channel = transport.open_session()
-        channel.exec_command(self._command_line(spec, pidfile))
+        channel.exec_command(self._command_line(spec))
         stdin = spec.stdin or ""
         if self.settings.become and self.settings.become_password:
             stdin = self.settings.become_password + "\n" + stdin
@@ -199,26 +203,27 @@ class SshConnection:
             elif deadline is not None and time.monotonic() >= deadline:
                 timed_out = True
             if timed_out or cancelled:
-                self._kill_remote(transport, pidfile)
+                self._kill_remote(transport, channel, out, err)
                 channel.status_event.wait(5)
                 break
         rc = channel.recv_exit_status() if channel.exit_status_ready() else -9
         _drain(channel, out, err, until_eof=True)
         channel.close()
+        _, stderr = _split_pgid(bytes(err))
         return CommandResult(
             -9 if timed_out else rc,
             out.decode("utf-8", "replace"),
-            err.decode("utf-8", "replace"),
+            stderr.decode("utf-8", "replace"),
             time.monotonic() - started,
             timed_out,
             cancelled,
         )
 
-    def _command_line(self, spec: CommandSpec, pidfile: str) -> str:
-        """Wrap the command so its process group can be killed from a second channel.
+    def _command_line(self, spec: CommandSpec) -> str:
+        """Announce the process group on stderr, then exec the command in its place.
 
         sshd runs the command in a shell that leads its own session, so `$$` is the
-        process group of everything the command starts.
+        process group of everything the command starts; a second channel can kill it.
         """
         inner = (
             f"{shlex.quote(spec.executable)} -c {shlex.quote(spec.shell)}"
@@ -226,28 +231,35 @@ class SshConnection:
             else shlex.join(spec.argv or ())
         )
         if spec.env:
-            inner = (
-                "env "
-                + " ".join(shlex.quote(f"{k}={v}") for k, v in spec.env.items())
-                + " "
-                + inner
-            )
+            pairs = " ".join(shlex.quote(f"{k}={v}") for k, v in spec.env.items())
+            inner = f"env {pairs} {inner}"
         if self.settings.become:
             flags = "-S -p ''" if self.settings.become_password else "-n"
             user = shlex.quote(self.settings.become_user)
             inner = f"sudo {flags} -u {user} -- /bin/sh -c {shlex.quote(inner)}"
-        if spec.cwd:
-            inner = f"cd {shlex.quote(spec.cwd)} && {inner}"
-        quoted = shlex.quote(pidfile)
-        return f"echo $$ > {quoted}; {inner}; rc=$?; rm -f {quoted}; exit $rc"
+        prefix = f"cd {shlex.quote(spec.cwd)} && " if spec.cwd else ""
+        return f"printf '{_PGID_MARK.decode()} %s\\n' $$ >&2; {prefix}exec {inner}"
 
-    def _kill_remote(self, transport: paramiko.Transport, pidfile: str) -> None:
-        quoted = shlex.quote(pidfile)
+    def _kill_remote(
+        self,
+        transport: paramiko.Transport,
+        channel: paramiko.Channel,
+        out: bytearray,
+        err: bytearray,
+    ) -> None:
+        pgid = None
+        deadline = time.monotonic() + 1.0
+        while pgid is None and time.monotonic() < deadline:
+            pgid, _ = _split_pgid(bytes(err))
+            if pgid is None:
+                time.sleep(0.01)
+                _drain(channel, out, err)
+        if pgid is None:
+            return  # the command never started; closing the channel is all there is to do
         # TERM the group, give it a moment, then KILL what is left. (No `kill -0` wait loop:
         # the dead shell stays a zombie in the group until sshd reaps it.)
         script = (
-            f'pg=$(cat {quoted} 2>/dev/null) && [ -n "$pg" ] && {{ kill -TERM -- -$pg 2>/dev/null; '
-            f"sleep 0.2; kill -KILL -- -$pg 2>/dev/null; }}; rm -f {quoted}; true"
+            f"kill -TERM -- -{pgid} 2>/dev/null; sleep 0.2; kill -KILL -- -{pgid} 2>/dev/null; true"
         )
         try:
             killer = transport.open_session()
@@ -273,6 +285,39 @@ class SshConnection:
             if self._jump is not None:
                 self._jump.close()
                 self._jump = None
+
+
+_PGID_MARK = b"drillctl-pgid"
+_PGID_LINE = re.compile(rb"^drillctl-pgid (\d+)\n", re.MULTILINE)
+
+
+def _split_pgid(err: bytes) -> tuple[int | None, bytes]:
+    """The announced process group, and stderr without the announcement."""
+    match = _PGID_LINE.search(err)
+    if match is None:
+        return None, err
+    return int(match.group(1)), err[: match.start()] + err[match.end() :]
+
+
+_known_cache: dict[Path, tuple[float, paramiko.HostKeys]] = {}
+_known_lock = threading.Lock()
+
+
+def known_keys(path: Path, entry: str) -> dict[str, paramiko.PKey]:
+    """Keys known for one host entry; the file is parsed once per change, not per host."""
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        return {}
+    with _known_lock:
+        cached = _known_cache.get(path)
+        if cached is None or cached[0] != mtime:
+            keys = paramiko.HostKeys()
+            keys.load(str(path))
+            cached = (mtime, keys)
+            _known_cache[path] = cached
+    found = cached[1].lookup(entry)
+    return dict(found) if found else {}
 
 
 def _alive(client: paramiko.SSHClient) -> bool:
