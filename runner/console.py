@@ -11,9 +11,6 @@ import threading
 import time
 from typing import Any, TextIO
 
-from rich.console import Console
-from rich.markup import escape
-
 from runner.durations import format_duration
 from runner.engine.results import FAILED, IGNORED, INTERRUPTED, OK, SKIPPED, UNREACHABLE, HostResult
 from runner.playbook.model import Step
@@ -38,14 +35,14 @@ class TerminalView:
         stream = stream or sys.stdout
         plain = bool(os.environ.get("NO_COLOR")) or not stream.isatty()
         self.live = not plain
-        self.console = Console(
-            file=stream,
-            no_color=plain,
-            highlight=False,
-            force_terminal=not plain,
-            soft_wrap=True,
-            emoji=False,
-        )
+        self.stream = stream
+        self.console: Any = None
+        if self.live:  # rich only where there is a terminal to draw on (it costs ~70 ms to load)
+            from rich.console import Console
+
+            self.console = Console(
+                file=stream, highlight=False, force_terminal=True, soft_wrap=True, emoji=False
+            )
         self._lock = threading.Lock()
         self._status: Any = None
         self._step_started = 0.0
@@ -55,8 +52,14 @@ class TerminalView:
     # -- output primitives -------------------------------------------------
     def say(self, text: str, style: str = "") -> None:
         with self._lock:
-            line = escape(self.mask.mask(text))
-            self.console.print(f"[{style}]{line}[/]" if style and self.live else line)
+            line = self.mask.mask(text)
+            if self.console is None:
+                self.stream.write(line + "\n")
+                self.stream.flush()
+                return
+            from rich.markup import escape
+
+            self.console.print(f"[{style}]{escape(line)}[/]" if style else escape(line))
 
     def notice(self, text: str) -> None:
         self.say(f"! {text}", "bold yellow")
@@ -99,12 +102,15 @@ class TerminalView:
         if self._ticker is not None:
             return
 
+        from rich.markup import escape
+
         def tick() -> None:
             with self.console.status("", spinner="dots") as status:
                 self._status = status
                 while self._status is not None:
                     elapsed = time.monotonic() - self._step_started
-                    status.update(f"{escape(self.mask.mask(self._step_label))} · {elapsed:.1f}s")
+                    label = escape(self.mask.mask(self._step_label))
+                    status.update(f"{label} · {elapsed:.1f}s")
                     time.sleep(0.1)
 
         self._ticker = threading.Thread(target=tick, daemon=True)
