@@ -1,0 +1,321 @@
+"""A run's result from its run directory: result.json, or a rebuild from journal.jsonl.
+
+The journal is written as things happen and fsynced, so it survives what result.json may
+not (a runner killed before the end, a damaged or deleted file). A rebuild keeps to what the
+events prove: the figures are re-measured from the journaled probe samples, and what the
+journal does not hold (the playbook's objectives) stays null rather than being guessed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from runner.errors import InputError
+from runner.history.rows import SOURCE_JOURNAL, SOURCE_RESULT
+from runner.journal import JOURNAL_NAME, read_events, verify_chain
+from runner.measure.figures import DrillTimes, measure_drill
+from runner.measure.probes import ProbeLog
+from runner.measure.samples import AvailabilitySample, ReadBack, WriteAttempt
+from runner.playbook.model import BUDGETS_S
+from runner.report.result_json import SCHEMA_VERSION, verdict
+
+RESULT_NAME = "result.json"
+# Journal bookkeeping that is not part of what an event says.
+_ENVELOPE = frozenset({"seq", "event", "time", "mono", "prev", "hash"})
+
+
+@dataclass(frozen=True)
+class LoadedRun:
+    result: dict[str, Any]
+    source: str
+
+
+def load_run(run_dir: Path) -> LoadedRun:
+    """The run's result.json if it is whole, else the result its journal proves."""
+    if not run_dir.is_dir():
+        raise InputError.at(str(run_dir), 1, 1, "no such run directory")
+    journal = run_dir / JOURNAL_NAME
+    if journal.is_file():
+        _check_chain(journal, run_dir)
+    result, why = _read_result(run_dir / RESULT_NAME)
+    if result is not None:
+        return LoadedRun(result, SOURCE_RESULT)
+    if not journal.is_file():
+        raise InputError.at(
+            str(run_dir / RESULT_NAME),
+            1,
+            1,
+            f"{why}, and there is no {JOURNAL_NAME} to rebuild from",
+        )
+    return LoadedRun(rebuild_result(list(read_events(journal)), why), SOURCE_JOURNAL)
+
+
+def _check_chain(journal: Path, run_dir: Path) -> None:
+    """Refuse evidence that fails its hash chain; a torn last line is only a crash's mark."""
+    check = verify_chain(journal)
+    if check.ok:
+        return
+    lines = journal.read_bytes().rstrip(b"\n").split(b"\n")
+    torn_tail = check.line == len(lines) and check.events == len(lines) - 1 and check.events > 0
+    if torn_tail and _not_json(lines[-1]):
+        return
+    raise InputError.at(
+        str(journal),
+        check.line,
+        1,
+        f"{check.problem}: refusing to import a journal that fails its hash chain "
+        f"(see `drillctl verify {run_dir}`)",
+    )
+
+
+def _not_json(raw: bytes) -> bool:
+    try:
+        json.loads(raw)
+    except ValueError:
+        return True
+    return False
+
+
+def _read_result(path: Path) -> tuple[dict[str, Any] | None, str]:
+    """(result, "") or (None, why it cannot be used)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None, f"no {RESULT_NAME}"
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return None, f"{RESULT_NAME} is damaged ({exc})"
+    if not (
+        isinstance(data, dict)
+        and isinstance(data.get("schema_version"), int)
+        and isinstance(data.get("run_id"), str)
+        and isinstance(data.get("status"), str)
+    ):
+        return None, f"{RESULT_NAME} is not a drill result (no schema_version, run_id or status)"
+    return data, ""
+
+
+def _body(event: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in event.items() if k not in _ENVELOPE}
+
+
+def rebuild_result(events: list[dict[str, Any]], why: str = "") -> dict[str, Any]:
+    """result.json's shape, from journal events (run_started first)."""
+    if not events or events[0].get("event") != "run_started":
+        raise InputError.at(JOURNAL_NAME, 1, 1, "the journal does not start with run_started")
+    start, last = events[0], events[-1]
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for e in events:
+        by_kind.setdefault(str(e.get("event")), []).append(e)
+    finish = next(
+        (e for e in reversed(events) if e["event"] in ("run_finished", "interrupted")), None
+    )
+    phases = _phases(events)
+    rollback = next(
+        (p for p in phases if p["phase"] == "rollback" and p["status"] != "skipped"), None
+    )
+    fired = by_kind.get("trigger_fired", [])
+    trigger_event = fired[0] if fired else None
+    trigger = None
+    if trigger_event is not None:
+        trigger = {k: v for k, v in _body(trigger_event).items() if v != ""}
+    measured = _measure(events, by_kind, trigger_event)
+    rollback_type = start.get("rollback_type")
+    budget = BUDGETS_S.get(rollback_type) if isinstance(rollback_type, int) else None
+    if finish is not None:
+        status, reason = str(finish.get("status", "error")), str(finish.get("reason", ""))
+    else:
+        status = "error"
+        reason = (
+            f"the runner stopped before the end: the journal ends at event {last.get('seq')} "
+            f"({last.get('event')})"
+        )
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": start.get("run_id"),
+        "drill": start.get("drill", ""),
+        "component": start.get("component") or None,
+        "playbook": start.get("playbook"),
+        "inventory": start.get("inventory"),
+        "environment": start.get("environment") or None,
+        "operator": start.get("operator", ""),
+        "change_id": start.get("change_id") or None,
+        "status": status,
+        "reason": reason,
+        "started_at": start.get("time"),
+        "ended_at": last.get("time"),
+        "duration_s": round(float(last["mono"]) - float(start["mono"]), 3),
+        "rollback_type": rollback_type,
+        # The playbook's objectives are not journaled: unknown, never re-read from a file
+        # that may have changed since the run.
+        "objectives": {"rto_s": None, "rpo_s": None},
+        "budget_s": budget,
+        "measured": measured,
+        "verdicts": {
+            "rto": None,
+            "rpo": None,
+            "budget": verdict(measured["time_to_rollback_s"], budget),
+        },
+        "rolled_back": rollback is not None,
+        "rollback_succeeded": None if rollback is None else rollback["status"] == "ok",
+        "trigger": trigger,
+        "faults": _faults(by_kind),
+        "phases": phases,
+        "steps": _steps(events),
+        "rebuilt_from": {"journal": JOURNAL_NAME, "why": why, "events": len(events)},
+    }
+
+
+def _phases(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    phases: list[dict[str, Any]] = []
+    for e in events:
+        kind = e.get("event")
+        if kind == "phase_started":
+            phases.append(
+                {
+                    "phase": e["phase"],
+                    "status": "failed",
+                    "started_at": e["time"],
+                    "duration_s": None,
+                }
+            )
+        elif kind == "phase_finished" and phases and phases[-1]["phase"] == e.get("phase"):
+            # A phase without phase_finished was cut short by the runner's death: failed.
+            phases[-1].update(status=e.get("status", "ok"), duration_s=e.get("duration_s"))
+        elif kind == "phase_skipped":
+            phases.append(
+                {
+                    "phase": e["phase"],
+                    "status": "skipped",
+                    "started_at": e["time"],
+                    "duration_s": 0.0,
+                    "skipped_reason": e.get("reason", ""),
+                }
+            )
+    for p in phases:
+        if isinstance(p.get("duration_s"), (int, float)):
+            p["duration_s"] = round(float(p["duration_s"]), 3)
+    return phases
+
+
+def _steps(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    actions = {
+        (e.get("phase"), e.get("index")): e.get("action")
+        for e in events
+        if e.get("event") == "step_started"
+    }
+    return [
+        {
+            "phase": e.get("phase"),
+            "name": e.get("step"),
+            "action": actions.get((e.get("phase"), e.get("index"))),
+            "host": e.get("host"),
+            "status": e.get("status"),
+            "started_at": e.get("started_at"),
+            "duration_s": None if e.get("duration_s") is None else round(float(e["duration_s"]), 3),
+            "rc": e.get("rc"),
+            "attempts": e.get("attempts"),
+            "msg": e.get("msg", ""),
+        }
+        for e in events
+        if e.get("event") == "host_result"
+    ]
+
+
+def _faults(by_kind: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    injected = {e["fault_id"]: e["time"] for e in by_kind.get("fault_injected", [])}
+    reverted = {e["fault_id"]: e["time"] for e in by_kind.get("fault_reverted", [])}
+    failed = {e["fault_id"] for e in by_kind.get("fault_revert_failed", [])}
+    return [
+        {
+            "kind": e.get("kind"),
+            "targets": [e.get("host")],
+            "summary": e.get("summary", ""),
+            "injected_at": injected.get(e["fault_id"]),
+            "reverted_at": reverted.get(e["fault_id"]),
+            # A later successful revert (e.g. by `drillctl recover`) clears an earlier failure.
+            "revert_failed": e["fault_id"] in failed and e["fault_id"] not in reverted,
+        }
+        for e in by_kind.get("fault_intent", [])
+        if e["fault_id"] in injected
+    ]
+
+
+def _mono(
+    events: list[dict[str, Any]], kind: str, phase: str, *, last: bool = False
+) -> float | None:
+    found = [float(e["mono"]) for e in events if e.get("event") == kind and e.get("phase") == phase]
+    return (found[-1] if last else found[0]) if found else None
+
+
+def _measure(
+    events: list[dict[str, Any]],
+    by_kind: dict[str, list[dict[str, Any]]],
+    trigger: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The `measured` block, computed as the runner computes it, from journaled evidence."""
+    detected = None
+    if trigger is not None and trigger.get("kind") in ("probe", "step_failed"):
+        detected = float(trigger["mono"])
+    decisions = by_kind.get("decision", [])
+    decided = float(decisions[0]["mono"]) if decisions and detected is not None else None
+    finished = [e for e in by_kind.get("phase_finished", []) if e.get("phase") == "rollback"]
+    rollback_s = float(finished[0]["duration_s"]) if finished else None
+    rollback_started = _mono(events, "phase_started", "rollback")
+    if "probes_started" not in by_kind:
+        decide = None if decided is None or detected is None else max(0.0, decided - detected)
+        return {
+            "time_to_detect_s": None,
+            "time_to_decide_s": None if decide is None else round(decide, 3),
+            "time_to_rollback_s": None if rollback_s is None else round(rollback_s, 3),
+            "rto_s": None,
+            "downtime_s": None,
+            "lost_writes": None,
+            "rpo_s": None,
+        }
+    reads = by_kind.get("probe_read_back", [])
+    verify_ended = (
+        float(reads[0]["mono"]) if reads else _mono(events, "phase_finished", "verify", last=True)
+    )
+    injected = [float(e["mono"]) for e in by_kind.get("fault_injected", [])]
+    times = DrillTimes(
+        deploy_started=_mono(events, "phase_started", "deploy"),
+        first_fault_injected=min(injected, default=None),
+        detected=detected,
+        decided=decided,
+        rollback_started=rollback_started,
+        rollback_ended=None
+        if rollback_started is None or rollback_s is None
+        else rollback_started + rollback_s,
+        verify_ended=verify_ended,
+    )
+    # healthy_after is not journaled; 3 is the runner's default for every probe.
+    return measure_drill(_probe_log(by_kind), times, {}).as_result()
+
+
+def _probe_log(by_kind: dict[str, list[dict[str, Any]]]) -> ProbeLog:
+    log = ProbeLog()
+    for e in by_kind.get("probe_samples", []):
+        for t, ok, latency_ms, error in e.get("rows", []):
+            latency = None if latency_ms is None else float(latency_ms) / 1000
+            log.availability.append(
+                AvailabilitySample(e["probe"], float(t), bool(ok), latency, error or "")
+            )
+    for e in by_kind.get("probe_writes", []):
+        for seq, sent, acked, ok in e.get("rows", []):
+            ack = float(acked) if ok and acked is not None else None
+            log.writes.append(WriteAttempt(e["probe"], int(seq), float(sent), ack, ack is not None))
+    for e in by_kind.get("probe_read_back", []):
+        label = f"{e.get('probe')}@{e.get('host')}"
+        seqs = tuple(int(s) for s in e.get("seqs", []))
+        log.reads.append(
+            ReadBack(
+                label,
+                float(e["mono"]),
+                seqs,
+                "" if e.get("ok") else str(e.get("error", "read failed")),
+            )
+        )
+    return log

@@ -1,0 +1,96 @@
+"""`drillctl drill run|status PLAN`: work through a quarter's drill plan."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from runner.errors import ExitCode, InputError
+from runner.history.cli import add_history_option, history_target, read_runs
+from runner.history.store import open_store
+from runner.plans.execute import run_plan, select
+from runner.plans.model import load_plan
+from runner.plans.status import plan_status
+
+
+def register(subparsers: Any) -> None:
+    """Add `drill` (run, status) to drillctl's subcommands."""
+    drill = subparsers.add_parser(
+        "drill",
+        help="run a quarter's drill plan, or show where it stands",
+        description="A drill plan (drills/2026Q4.yml) lists the quarter's drills: id, "
+        "playbook, inventory, owner, due date, change ids, extra vars.",
+    )
+    sub = drill.add_subparsers(dest="drill_command", metavar="ACTION", parser_class=type(drill))
+    sub.required = True
+    run = sub.add_parser(
+        "run",
+        help="run each planned drill in order and record it in the history",
+        description="Run each listed drill as `drillctl run` would, one after another; a failed "
+        "drill does not stop the plan. Exit 0 when every drill passed, 1 otherwise, 130 "
+        "after Ctrl-C (the running drill rolls back; the rest are not started).",
+    )
+    run.add_argument("plan")
+    run.add_argument("--only", action="append", default=[], metavar="ID", help="repeatable")
+    run.add_argument(
+        "-e",
+        "--extra-vars",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE|@FILE",
+        help="passed to every drill, over the plan's extra_vars; repeatable",
+    )
+    run.add_argument(
+        "--runs-dir", default="drills/runs", help="where run directories go (default drills/runs)"
+    )
+    add_history_option(run)
+    run.set_defaults(handler=drill_run)
+    status = sub.add_parser(
+        "status",
+        help="per drill: done, failed, overdue or pending",
+        description="done: a passed run this quarter; failed: its last run failed; overdue: "
+        "due date passed and not done; pending: not run yet.",
+    )
+    status.add_argument("plan")
+    status.add_argument("--format", choices=["text", "json"], default="text")
+    add_history_option(status)
+    status.set_defaults(handler=drill_status)
+
+
+def drill_run(args: argparse.Namespace) -> int:
+    plan = load_plan(args.plan)
+    entries = select(plan, args.only)
+    if not entries:
+        raise InputError.at(args.plan, 1, 1, "the plan lists no drills")
+    with open_store(history_target(args.history)) as store:
+        outcomes = run_plan(plan, entries, store, Path(args.runs_dir), args.extra_vars)
+    failed = [o for o in outcomes if o.exit_code != ExitCode.PASSED]
+    print(f"{len(outcomes) - len(failed)} of {len(entries)} drills passed")
+    if any(o.exit_code == ExitCode.INTERRUPTED for o in outcomes):
+        return ExitCode.INTERRUPTED
+    return ExitCode.FAILED if failed or len(outcomes) < len(entries) else ExitCode.PASSED
+
+
+def drill_status(args: argparse.Namespace) -> int:
+    plan = load_plan(args.plan, check_files=False)
+    runs = read_runs(args.history, plan.quarter)
+    statuses = plan_status(plan, runs, datetime.now(timezone.utc).date())
+    if args.format == "json":
+        rows = [{**s.__dict__, "due": str(s.due)} for s in statuses]
+        print(json.dumps({"quarter": str(plan.quarter), "drills": rows}, indent=2))
+        return ExitCode.PASSED
+    width = max((len(s.entry_id) for s in statuses), default=2)
+    print(f"{'DRILL':<{width}}  STATE     DUE         OWNER / LAST RUN")
+    for s in statuses:
+        state = s.state + ("!" if s.overdue and s.state != "overdue" else "")
+        last = f"{s.last_run_id} ({s.last_status})" if s.last_run_id else "never run"
+        print(f"{s.entry_id:<{width}}  {state:<8}  {s.due}  {s.owner} / {last}")
+    counts = {k: sum(1 for s in statuses if s.state == k) for k in ("done", "failed", "overdue")}
+    print(
+        f"{plan.quarter}: {len(statuses)} planned, {counts['done']} done, "
+        f"{counts['failed']} failed, {counts['overdue']} overdue"
+    )
+    return ExitCode.PASSED
