@@ -57,6 +57,12 @@ def _run_options(p: argparse.ArgumentParser, *, with_out: bool) -> None:
         p.add_argument("-v", "--verbose", action="count", default=0, help="show command output")
         p.add_argument("--check", action="store_true", help="print the plan and touch nothing")
         p.add_argument(
+            "--history",
+            metavar="PATH|URL",
+            help="run history: SQLite file or postgresql:// URL "
+            "(default $DRILLCTL_HISTORY or drills/history.db; 'off' records nothing)",
+        )
+        p.add_argument(
             "--allow-production",
             action="store_true",
             help="allow an inventory marked environment: production (needs --change-id too)",
@@ -179,6 +185,14 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("run_dir")
     rec.add_argument("--force", action="store_true", help="even if the run's process still lives")
 
+    from runner.history.cli import register as register_history
+    from runner.history.report_cli import register as register_reports
+    from runner.plans.cli import register as register_plans
+
+    register_history(sub)  # history list|show|import
+    register_plans(sub)  # drill run|status
+    register_reports(sub)  # quarterly, metrics
+
     sub.add_parser(
         "lab", help="the embedded lab service (start, stop, status, serve)", add_help=False
     )
@@ -232,6 +246,9 @@ def _extra_vars(items: list[str]) -> dict[str, object]:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    handler = getattr(args, "handler", None)
+    if handler is not None:
+        return int(handler(args))
     command = args.command
     if command in ("run", "plan"):
         return _run(args, check=command == "plan" or args.check)
@@ -286,6 +303,9 @@ def _run(args: argparse.Namespace, *, check: bool) -> int:
     view = TerminalView(prepared.mask, verbose=request.verbose)
     outcome, run_dir = execute(prepared, view)
     print_summary(view, outcome, run_dir, prepared.playbook)
+    from runner.history import record_run
+
+    record_run(None, run_dir, args.history)  # a failure to record warns; the drill stands
     return outcome.exit_code
 
 

@@ -21,6 +21,8 @@ REPO = Path(__file__).resolve().parent.parent
 # developer's drill on localhost must not make the suite fail, nor the suite block it).
 LOCK_DIR = tempfile.mkdtemp(prefix="drillctl-test-locks-")
 os.environ["DRILLCTL_LOCK_DIR"] = LOCK_DIR
+# Test drills are not history; tests of the history store name their own.
+os.environ.setdefault("DRILLCTL_HISTORY", "off")
 
 
 def drillctl_argv(*args: str) -> list[str]:

@@ -79,6 +79,12 @@ def prepare(request: RunRequest, *, run_dir: Path | None = None) -> Prepared:
         if name in request.extra_vars:
             templar.secrets.add(request.extra_vars[name])
     run_id = run_dir.name if run_dir else new_run_id(request.playbook)
+    if run_dir is None and not request.out:
+        # Two runs of one playbook in the same second get distinct ids and directories.
+        base, n = run_id, 1
+        while (DEFAULT_RUNS_DIR / run_id).exists():
+            n += 1
+            run_id = f"{base}-{n}"
     run_dir = run_dir or (Path(request.out) if request.out else DEFAULT_RUNS_DIR / run_id)
     run = RunInfo(
         run_id=run_id,
