@@ -74,7 +74,16 @@ def _run_options(p: argparse.ArgumentParser, *, with_out: bool) -> None:
         )
 
 
-def build_parser() -> argparse.ArgumentParser:
+EVIDENCE_COMMANDS = {
+    "history": "the run history: list, show, import RUN_DIR",
+    "drill": "run a quarter's drill plan, or show its status",
+    "quarterly": "the quarterly rollback report (html, md, json)",
+    "metrics": "rollback metrics in Prometheus text format",
+}
+
+
+def build_parser(*, full: bool = True) -> argparse.ArgumentParser:
+    """The argument parser; `full=False` skips the evidence commands' options (faster)."""
     parser = _Parser(
         prog="drillctl",
         description="Run rollback and chaos drills that measure recovery time and data loss.",
@@ -185,13 +194,18 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("run_dir")
     rec.add_argument("--force", action="store_true", help="even if the run's process still lives")
 
-    from runner.history.cli import register as register_history
-    from runner.history.report_cli import register as register_reports
-    from runner.plans.cli import register as register_plans
+    if full:
+        from runner.history.cli import register as register_history
+        from runner.history.report_cli import register as register_reports
+        from runner.plans.cli import register as register_plans
 
-    register_history(sub)  # history list|show|import
-    register_plans(sub)  # drill run|status
-    register_reports(sub)  # quarterly, metrics
+        register_history(sub)  # history list|show|import
+        register_plans(sub)  # drill run|status
+        register_reports(sub)  # quarterly, metrics
+    else:
+        # Listed in --help without loading the history stack for every other command.
+        for name, summary in EVIDENCE_COMMANDS.items():
+            sub.add_parser(name, help=summary, add_help=False)
 
     sub.add_parser(
         "lab", help="the embedded lab service (start, stop, status, serve)", add_help=False
@@ -210,7 +224,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Everything after `--` is the remote command, options included.
         cut = args_list.index("--")
         args_list, remote = args_list[:cut], args_list[cut + 1 :]
-    args = build_parser().parse_args(args_list)
+    args = build_parser(full=args_list[:1] != [] and args_list[0] in EVIDENCE_COMMANDS).parse_args(
+        args_list
+    )
     if remote:
         args.command_words = remote
     try:
