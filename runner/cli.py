@@ -68,6 +68,13 @@ def _run_options(p: argparse.ArgumentParser, *, with_out: bool) -> None:
             help="allow an inventory marked environment: production (needs --change-id too)",
         )
         p.add_argument(
+            "--confirm",
+            action="append",
+            default=[],
+            metavar="ID",
+            help="confirm a checklist item by its id (repeatable); on a terminal you are asked",
+        )
+        p.add_argument(
             "--allow-irreversible",
             action="store_true",
             help="allow the deploy of a rollback_type 5 (point of no return) drill",
@@ -306,6 +313,7 @@ def _run(args: argparse.Namespace, *, check: bool) -> int:
         verbose=getattr(args, "verbose", 0),
         allow_production=getattr(args, "allow_production", False),
         allow_irreversible=getattr(args, "allow_irreversible", False),
+        confirm=tuple(getattr(args, "confirm", ())),
     )
     prepared = prepare(request)
     if check:

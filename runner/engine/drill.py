@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runner.connections.pool import ConnectionPool
+from runner.engine.checkpoints import Checkpoints
 from runner.engine.interrupts import Interrupts
 from runner.engine.ledger import FaultLedger, FaultRecord
 from runner.engine.monitor import DecisionRecord, DrillMonitor
@@ -25,6 +26,7 @@ from runner.faults.blast import select_targets
 from runner.journal import Journal, utc_now
 from runner.measure.figures import DrillFigures, DrillTimes, measure_drill
 from runner.measure.triggers import Fired
+from runner.playbook.checklists import Confirmation
 from runner.playbook.model import ROLLBACK_STARTERS, Playbook
 from runner.playbook.templating import Templar
 
@@ -67,6 +69,7 @@ class DrillOutcome:
     interrupted_by: str = ""
     faults: tuple[FaultRecord, ...] = ()
     figures: DrillFigures | None = None
+    confirmations: dict[str, Confirmation] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -115,6 +118,7 @@ class DrillRun:
         interrupts: Interrupts,
         hooks: DrillHooks,
         extra_vars: dict[str, Any],
+        checkpoints: Checkpoints | None = None,
     ) -> None:
         self.plan = plan
         self.playbook: Playbook = plan.playbook
@@ -140,12 +144,18 @@ class DrillRun:
             plan, templar, journal, pool, interrupts, self._probe_fired, hooks.notice
         )
         self.state = _State()
+        self.checkpoints = checkpoints
+
+    def _checkpoint(self, list_name: str) -> None:
+        if self.checkpoints is not None and not self.interrupts.interrupted():
+            self.checkpoints.reached(list_name)
 
     def run(self) -> DrillOutcome:
         started_at, started = utc_now(), time.monotonic()
         runner = StepRunner(self.env)
         self.monitor.start()
         try:
+            self._checkpoint("before")
             self._main(runner)
         finally:
             self.monitor.stop()
@@ -191,6 +201,7 @@ class DrillRun:
             self._skip("verify", "interrupted")
             return
         self.state.final_verify = self._phase(runner, "verify")
+        self._checkpoint("after")
 
     def _rollback(self, runner: StepRunner) -> None:
         if self.playbook.rollback_type == 5:
@@ -218,6 +229,7 @@ class DrillRun:
             self._skip("rollback", "no decision in time (decision on_timeout: abort)")
             return
         self.interrupts.resume_for("rollback")
+        self._checkpoint("during")
         auto = self.state.undos.rollback_plans() if self.playbook.rollback_auto else None
         self.state.rollback = self._phase(runner, "rollback", auto)
 
@@ -340,6 +352,7 @@ class DrillRun:
             interrupted_by=self.interrupts.signal_name,
             faults=tuple(self.ledger.records),
             figures=figures,
+            confirmations=dict(self.checkpoints.confirmed) if self.checkpoints else {},
         )
 
     def _verdict(self, rollback_ok: bool | None) -> tuple[str, str]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from runner.connections.pool import ConnectionPool
 from runner.console import TerminalView
+from runner.engine.checkpoints import Checkpoints
 from runner.engine.drill import DrillHooks, DrillOutcome, DrillRun
 from runner.engine.interrupts import Interrupts
 from runner.engine.plan import DrillPlan, Planner
@@ -45,6 +46,7 @@ class RunRequest:
     verbose: int = 0
     allow_production: bool = False
     allow_irreversible: bool = False
+    confirm: tuple[str, ...] = ()
 
 
 @dataclass
@@ -93,6 +95,13 @@ def prepare(request: RunRequest, *, run_dir: Path | None = None) -> Prepared:
         change_id=request.change_id,
         environment=inventory.environment or "",
     )
+    known = {item.id for item in playbook.checklists}
+    for item_id in request.confirm:
+        if item_id not in known:
+            choices = ", ".join(sorted(known)) or "none: the playbook has no checklists"
+            raise InputError.at(
+                "<command line>", 1, 1, f"--confirm {item_id}: no such checklist item ({choices})"
+            )
     planner = Planner(playbook, doc, inventory, templar, run, request.extra_vars)
     plan = planner.plan(limit=request.limit, tags=request.tags, skip_tags=request.skip_tags)
     return Prepared(request, playbook, doc, inventory, templar, run, plan)
@@ -174,6 +183,9 @@ def _execute_locked(
     view.run_started(pb.drill, len(prepared.plan.all_hosts()), str(run_dir))
     interrupts.install()
     try:
+        checkpoints = Checkpoints(
+            pb.checklists, journal, prepared.run.operator, prepared.request.confirm
+        )
         drill = DrillRun(
             prepared.plan,
             prepared.templar,
@@ -182,6 +194,7 @@ def _execute_locked(
             interrupts,
             hooks,
             prepared.request.extra_vars,
+            checkpoints,
         )
         outcome = drill.run()
     finally:

@@ -9,6 +9,7 @@ from typing import Any
 from runner.actions import ACTIONS
 from runner.durations import parse_duration
 from runner.errors import Diagnostic, InputError
+from runner.playbook.checklists import parse_checklists
 from runner.playbook.model import PHASES, Decision, Location, Objectives, Playbook, Step
 from runner.playbook.schema import STEP_KEYWORDS, playbook_schema
 from runner.playbook.templating import Templar
@@ -77,6 +78,7 @@ class _Builder:
             probes=_mapping(d.get("probes")),
             triggers=tuple(d.get("triggers") or ()) if isinstance(d.get("triggers"), list) else (),
             phases=phases,
+            checklists=parse_checklists(d.get("checklists")),
         )
 
     def duration(self, path: tuple[str | int, ...], value: Any) -> float | None:

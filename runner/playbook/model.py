@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from runner.playbook.checklists import ChecklistItem
+
 PHASES = ("prepare", "deploy", "inject", "rollback", "verify", "cleanup")
 # Phases whose failure starts the rollback (DESIGN.md).
 ROLLBACK_STARTERS = ("deploy", "inject", "verify")
@@ -83,6 +85,7 @@ class Playbook:
     probes: Mapping[str, Any] = field(default_factory=dict)
     triggers: tuple[Any, ...] = ()
     phases: Mapping[str, tuple[Step, ...]] = field(default_factory=dict)
+    checklists: tuple[ChecklistItem, ...] = ()
 
     @property
     def budget_s(self) -> float | None:

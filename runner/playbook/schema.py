@@ -10,6 +10,7 @@ from typing import Any
 
 from runner.actions import ACTIONS
 from runner.actions.base import DURATION_SCHEMA
+from runner.playbook.checklists import CHECKLISTS_SCHEMA
 
 PHASES = ("prepare", "deploy", "inject", "rollback", "verify", "cleanup")
 SCHEMA_ID = "https://drillctl.dev/schema/playbook.schema.json"
@@ -210,6 +211,7 @@ def playbook_schema() -> dict[str, Any]:
                 "description": "`always` rehearses the rollback every run; `failure` only when "
                 "a step or trigger fails (a failing verify then starts it).",
             },
+            "checklists": CHECKLISTS_SCHEMA,
             "probes": {
                 "type": "object",
                 "propertyNames": {"pattern": IDENTIFIER},

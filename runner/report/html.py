@@ -176,6 +176,27 @@ def _steps(result: dict[str, Any]) -> str:
     )
 
 
+def _checklists(result: dict[str, Any]) -> str:
+    """The procedure's checklists: what steps ticked, who confirmed what, when."""
+    items = result.get("checklists") or []
+    if not items:
+        return ""
+    rows = []
+    for item in items:
+        who = f"{item.get('by')} at {item.get('at')}" if item.get("by") else ""
+        how = f"step “{item.get('step')}”" if item.get("kind") == "check" else "operator"
+        state = str(item.get("state", ""))
+        badge = {"ticked": "ok", "confirmed": "ok", "failed": "failed"}.get(state, "skipped")
+        colour = STATUS_COLOUR.get(badge, _GREY)
+        rows.append(
+            f"<tr><td>{_e(item.get('list'))}</td><td>{_e(item.get('text'))}</td>"
+            f'<td>{_e(how)}</td><td><span class="badge" style="background:{colour}">'
+            f"{_e(state)}</span></td><td>{_e(who)}</td></tr>"
+        )
+    head = "<tr><th>List</th><th>Item</th><th>By</th><th>State</th><th>Confirmed</th></tr>"
+    return f"<h2>Checklists</h2><table>{head}{''.join(rows)}</table>"
+
+
 def render(result: dict[str, Any]) -> str:
     """The full drill report as one self-contained HTML document."""
     title = f"{str(result.get('status', '')).upper()} — {result.get('drill', 'drill')}"
@@ -190,6 +211,7 @@ def render(result: dict[str, Any]) -> str:
                 _banner(result),
                 _documentation(result),
                 _objectives(result),
+                _checklists(result),
                 timeline_svg(result),
                 _phases(result),
                 _faults(result),

@@ -185,6 +185,14 @@ def render(result: dict[str, Any]) -> str:
         "",
         f"**Rolled back:** {rolled}" + (f" · **Trigger:** {_md(trigger)}" if trigger else ""),
     ]
+    items = result.get("checklists") or []
+    if items:
+        done = sum(1 for i in items if i.get("state") in ("ticked", "confirmed"))
+        open_ids = [
+            str(i.get("id")) for i in items if i.get("state") not in ("ticked", "confirmed")
+        ]
+        pending = f" · open or failed: {_md(', '.join(open_ids[:8]), 200)}" if open_ids else ""
+        lines += ["", f"**Checklists:** {done}/{len(items)} done{pending}"]
 
     phases = result.get("phases") or []
     if phases:

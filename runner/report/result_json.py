@@ -16,6 +16,7 @@ from runner.measure.figures import (
     data_block,
     timeline_block,
 )
+from runner.playbook.checklists import evaluate
 from runner.playbook.model import Playbook
 from runner.playbook.secrets import SecretMask
 
@@ -115,6 +116,7 @@ def build_result(playbook: Playbook, outcome: DrillOutcome, ident: RunIdentity) 
             }
             for f in outcome.faults
         ],
+        "checklists": evaluate(playbook.checklists, _step_statuses(outcome), outcome.confirmations),
         "phases": [
             {
                 "phase": p.phase,
@@ -142,6 +144,13 @@ def build_result(playbook: Playbook, outcome: DrillOutcome, ident: RunIdentity) 
             for h in s.hosts
         ],
     }
+
+
+def _step_statuses(outcome: DrillOutcome) -> dict[str, list[str]]:
+    statuses: dict[str, list[str]] = {}
+    for step in outcome.steps():
+        statuses.setdefault(step.step.name, []).extend(h.status for h in step.hosts)
+    return statuses
 
 
 def write_json(path: Path, data: dict[str, Any], mask: SecretMask) -> None:

@@ -1,0 +1,56 @@
+"""Operator confirmations of checklist items, at the moment the procedure asks for them."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+
+from runner.journal import Journal, utc_now
+from runner.playbook.checklists import ChecklistItem, Confirmation
+
+
+class Checkpoints:
+    """Collects confirmations: given up front (`--confirm ID`) or answered at a prompt."""
+
+    def __init__(
+        self,
+        items: Iterable[ChecklistItem],
+        journal: Journal,
+        operator: str,
+        given: Iterable[str],
+        ask: Callable[[str], str] | None = None,
+    ) -> None:
+        self.items = [i for i in items if i.confirm]
+        self.journal = journal
+        self.operator = operator
+        self.confirmed: dict[str, Confirmation] = {}
+        self._ask = ask if ask is not None else (_terminal_prompt if _interactive() else None)
+        for item_id in given:
+            self._record(item_id, self.operator, "--confirm")
+
+    def reached(self, list_name: str) -> None:
+        """The drill reached the point of this list: ask for what is still open (terminal only)."""
+        if self._ask is None:
+            return
+        for item in self.items:
+            if item.list != list_name or item.id in self.confirmed:
+                continue
+            answer = self._ask(f"[{list_name}] {item.text} — confirm? [y/N] ").strip().lower()
+            if answer in ("y", "yes"):
+                self._record(item.id, self.operator, "prompt")
+
+    def _record(self, item_id: str, by: str, how: str) -> None:
+        at = utc_now()
+        self.confirmed[item_id] = Confirmation(item_id, by, at)
+        self.journal.record("checklist_confirmed", id=item_id, by=by, via=how)
+
+
+def _interactive() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def _terminal_prompt(question: str) -> str:
+    try:
+        return input(question)
+    except EOFError:
+        return ""
