@@ -130,7 +130,9 @@ def availability_block(figures: DrillFigures, started_mono: float) -> list[dict[
     return [
         {
             "probe": label,
-            "runs": [[round(a - started_mono, 3), round(b - started_mono, 3), ok] for a, b, ok in runs],
+            "runs": [
+                [round(a - started_mono, 3), round(b - started_mono, 3), ok] for a, b, ok in runs
+            ],
         }
         for label, runs in figures.strips
     ]
