@@ -166,6 +166,8 @@ class ProbeRunner:
     def _sample(self, instance: ProbeInstance) -> None:
         t = time.monotonic()
         ok, error, latency = self._check(instance)
+        if self._stop.cancelled:
+            return  # cut short by the end of probing, not by the service: no verdict
         sample = AvailabilitySample(instance.label, t, ok, latency, error)
         with self._lock:
             self.log.availability.append(sample)

@@ -18,7 +18,9 @@ def drill(tmp_path: Path, probe: str, trigger: str, deploy: str) -> Path:
     playbook = tmp_path / "drill.yml"
     playbook.write_text(
         "drill: triggers\nrollback_type: 2\nrollback_when: failure\n"
-        f'probes:\n  health:\n    command: "{probe}"\n    every: 100ms\n'
+        # The service recovers once rolled back, so a drill that rolls back can pass.
+        f'probes:\n  health:\n    command: "test -e {tmp_path}/rolled-back || {{ {probe}; }}"\n'
+        "    every: 100ms\n"
         f"triggers:\n  - {trigger}\n"
         f'deploy:\n  - name: change\n    shell: "{deploy}"\n'
         f'rollback:\n  - shell: "rm -f {tmp_path}/down; touch {tmp_path}/rolled-back"\n'
@@ -26,12 +28,18 @@ def drill(tmp_path: Path, probe: str, trigger: str, deploy: str) -> Path:
     return playbook
 
 
-def run(tmp_path: Path, playbook: Path) -> tuple[dict[str, Any], list[dict[str, Any]], float]:
+def run(
+    tmp_path: Path, playbook: Path, *, recovers: bool = True
+) -> tuple[dict[str, Any], list[dict[str, Any]], float]:
     out = tmp_path / "run"
     started = time.monotonic()
     proc = run_drillctl("run", str(playbook), "--out", str(out))
     took = time.monotonic() - started
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    if recovers:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    else:  # degraded, and nothing rolled it back: the drill has failed, and says why
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        assert "no lasting recovery" in proc.stdout
     return json.loads((out / "result.json").read_text()), events(out), took
 
 
@@ -80,7 +88,7 @@ def test_error_rate_over_a_window(tmp_path: Path, rate: float, fires: bool) -> N
         trigger=f"{{probe: health, error_rate: {rate}, window: 1s}}",
         deploy="sleep 2.5",
     )
-    result, _, _ = run(tmp_path, playbook)
+    result, _, _ = run(tmp_path, playbook, recovers=fires)
     if fires:
         assert result["trigger"]["kind"] == "probe"
         assert "error rate" in result["trigger"]["detail"]
