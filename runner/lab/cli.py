@@ -18,6 +18,9 @@ OVERVIEW = """\
 The lab service is a small HTTP app that quick-start drills deploy, break and roll back.
 It answers GET /health (503 in bad mode), GET /version, and keeps a durable ledger
 (POST /ledger {"seq": N}, GET /ledger) that data-loss probes write to and read back.
+Ground truth for checking what a drill measures: POST /admin/outage?seconds=D fails
+/health for exactly D seconds; POST /admin/lose?count=K deletes the K newest acknowledged
+ledger records; GET /admin/truth says when (time.monotonic(), wall time) and what.
 """
 
 EXAMPLES = """\

@@ -2,6 +2,13 @@
 
 Stdlib only and no imports from the rest of `runner`: it must run wherever a bare Python does
 (SSH lab hosts, containers). Its command line lives in `runner.lab.cli`.
+
+The `/admin/*` endpoints make it a source of ground truth for measuring the measurements:
+`POST /admin/outage?seconds=D` fails `/health` for exactly D seconds, `POST /admin/lose?count=K`
+deletes the K newest acknowledged ledger records, and `GET /admin/truth` tells when and what.
+Times are `time.monotonic()` of this process (and wall time beside it). On Linux that is
+CLOCK_MONOTONIC, one clock for the whole machine: a drill runner on the same machine reads the
+same clock, so its sample times and this truth can be compared directly, not only as durations.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -24,12 +31,16 @@ from types import FrameType
 from typing import cast
 from urllib.parse import parse_qs, urlsplit
 
+from runner.lab.ledger import Ledger
+from runner.lab.truth import Body, GroundTruth
+
 MODES = ("good", "bad", "slow")
 MAX_BODY_BYTES = 64 * 1024
 # SQLite INTEGER PRIMARY KEY is a signed 64-bit rowid.
 MAX_SEQ = 2**63 - 1
+# An admin outage longer than a day is a typo, not a drill.
+MAX_OUTAGE_S = 86_400.0
 
-Body = dict[str, object]
 Reply = tuple[int, Body]
 
 
@@ -79,42 +90,6 @@ def service_url(bind: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-class Ledger:
-    """Sequence numbers written by the RPO probe; each is committed before it is acknowledged."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        # One writer at a time inside this process; other processes wait on SQLite's own lock.
-        self._lock = threading.Lock()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._session() as conn:
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS ledger (seq INTEGER PRIMARY KEY, written_at REAL)"
-            )
-
-    @contextmanager
-    def _session(self) -> Iterator[sqlite3.Connection]:
-        # A connection per request: handler threads never share one, and a ledger file that a
-        # drill restores from backup is picked up on the next request.
-        with self._lock, closing(sqlite3.connect(self.path, timeout=5.0)) as conn:
-            # FULL: the commit is on disk before we answer, so an ack survives power loss.
-            conn.execute("PRAGMA synchronous=FULL")
-            with conn:
-                yield conn
-
-    def write(self, seq: int) -> bool:
-        """Insert `seq` durably; False when it was already there."""
-        with self._session() as conn:
-            cursor = conn.execute(
-                "INSERT OR IGNORE INTO ledger (seq, written_at) VALUES (?, ?)", (seq, time.time())
-            )
-            return cursor.rowcount == 1
-
-    def seqs(self) -> list[int]:
-        with self._session() as conn:
-            return [row[0] for row in conn.execute("SELECT seq FROM ledger ORDER BY seq")]
-
-
 class InFlight:
     """Counts requests being answered so shutdown can let them finish."""
 
@@ -156,6 +131,7 @@ class LabServer(ThreadingHTTPServer):
         self.address_family = address_family(config.bind)
         self.config = config
         self.ledger = ledger
+        self.truth = GroundTruth()
         self.in_flight = InFlight()
         super().__init__((config.bind, config.port), LabHandler)
 
@@ -195,6 +171,9 @@ class LabHandler(BaseHTTPRequestHandler):
             "/health": {"GET": self._health},
             "/version": {"GET": self._version},
             "/ledger": {"GET": self._read_ledger, "POST": self._write_ledger},
+            "/admin/outage": {"POST": self._start_outage},
+            "/admin/lose": {"POST": self._lose},
+            "/admin/truth": {"GET": self._truth},
         }
 
     def _dispatch(self, method: str) -> None:
@@ -209,7 +188,8 @@ class LabHandler(BaseHTTPRequestHandler):
             self._reply(405, {"error": f"{url.path} accepts {allowed}"}, {"Allow": allowed})
             return
         with self.lab.in_flight.request():
-            if self.lab.config.mode == "slow":
+            # Ground-truth controls act when asked, whatever the release under test does.
+            if self.lab.config.mode == "slow" and not url.path.startswith("/admin/"):
                 time.sleep(self.lab.config.slow_ms / 1000)
             self._reply(*self._answer(endpoint, url.query))
 
@@ -223,9 +203,15 @@ class LabHandler(BaseHTTPRequestHandler):
             return 500, {"error": f"ledger error: {exc}"}
 
     def _health(self, _query: str) -> Reply:
+        # The clock is read once, here: the answer is the state at the moment of handling.
+        now = time.monotonic()
         config = self.lab.config
         if config.mode == "bad":
             reason = f"release {config.version} is broken (started with --mode bad)"
+            return 503, {"status": "failing", "version": config.version, "reason": reason}
+        outage = self.lab.truth.outage_at(now)
+        if outage is not None:
+            reason = f"admin outage of {outage.seconds:g}s, {outage.end_mono - now:.3f}s left"
             return 503, {"status": "failing", "version": config.version, "reason": reason}
         return 200, {"status": "ok", "version": config.version}
 
@@ -241,6 +227,22 @@ class LabHandler(BaseHTTPRequestHandler):
         if self.lab.ledger.write(seq):
             return 200, {"seq": seq, "ack": True}
         return 200, {"seq": seq, "ack": True, "duplicate": True}
+
+    def _start_outage(self, query: str) -> Reply:
+        seconds = _query_number(query, "seconds", MAX_OUTAGE_S)
+        outage = self.lab.truth.start_outage(seconds)
+        _log(f"admin outage: /health fails for {seconds:g}s")
+        return 200, outage.as_json()
+
+    def _lose(self, query: str) -> Reply:
+        count = int(_query_number(query, "count", MAX_SEQ, whole=True))
+        loss = self.lab.ledger.lose(count)
+        self.lab.truth.record_loss(loss)
+        _log(f"admin lose: deleted {len(loss.lost)} of the newest acknowledged records")
+        return 200, loss.as_json()
+
+    def _truth(self, _query: str) -> Reply:
+        return 200, self.lab.truth.as_json()
 
     def _requested_seq(self, query: str) -> int:
         from_query = parse_qs(query).get("seq")
@@ -295,6 +297,22 @@ def _checked_seq(seq: int) -> int:
     return seq
 
 
+def _query_number(query: str, name: str, limit: float, *, whole: bool = False) -> float:
+    """The number `?name=` carries: >= 0 and <= `limit`, and whole when `whole` is set."""
+    values = parse_qs(query).get(name)
+    kind = "whole number" if whole else "number"
+    if not values:
+        raise BadRequest(f"give ?{name}= a {kind} >= 0")
+    text = values[0]
+    try:
+        value = int(text) if whole else float(text)
+    except ValueError:
+        raise BadRequest(f"{name} must be a {kind} >= 0, not {text!r}") from None
+    if not 0 <= value <= limit:  # also refuses nan
+        raise BadRequest(f"{name} must be between 0 and {limit:g}, not {text}")
+    return value
+
+
 def _log(message: str) -> None:
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     print(f"{stamp} lab: {message}", file=sys.stderr, flush=True)
@@ -343,5 +361,9 @@ def serve(config: LabConfig) -> int:
         if not server.in_flight.wait_idle(timeout=3.0):
             _log("gave up waiting for requests in flight")
         server.server_close()
+        try:
+            server.ledger.store_acks()
+        except sqlite3.Error as exc:
+            _log(f"could not store the last ack times: {exc}")
     _log("stopped")
     return 0

@@ -13,7 +13,9 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -292,3 +294,154 @@ def test_cli_help_teaches_and_exits_zero(args: list[str]) -> None:
 @pytest.mark.parametrize("args", [[], ["start"], ["start", "--port", "0"], ["bogus"]])
 def test_cli_usage_errors_exit_2(args: list[str]) -> None:
     assert run_cli(*args).returncode == 2
+
+
+def test_admin_outage_fails_health_for_exactly_its_seconds_and_records_the_truth(
+    state_dir: Path, port: int
+) -> None:
+    control.start(state_dir, port=port, version="1")
+    base = f"http://127.0.0.1:{port}"
+
+    before = time.monotonic()
+    status, outage = post(f"{base}/admin/outage?seconds=0.6")
+    after = time.monotonic()
+    assert status == 200
+    # CLOCK_MONOTONIC is one clock for the whole machine: the service's times are ours.
+    start, end = float(str(outage["start_mono"])), float(str(outage["end_mono"]))
+    assert before <= start <= after
+    assert end - start == pytest.approx(0.6)
+
+    failing_status, failing = get(f"{base}/health")
+    assert failing_status == 503
+    assert failing["status"] == "failing"
+    assert "admin outage" in str(failing["reason"])
+
+    time.sleep(max(0.0, end - time.monotonic()) + 0.01)
+    assert get(f"{base}/health") == (200, {"status": "ok", "version": "1"})
+    status, truth = get(f"{base}/admin/truth")
+    assert status == 200
+    assert truth["outages"] == [outage]
+    assert float(str(outage["end_wall"])) - float(str(outage["start_wall"])) == pytest.approx(0.6)
+
+
+def test_admin_outage_of_zero_seconds_never_fails_health(state_dir: Path, port: int) -> None:
+    control.start(state_dir, port=port, version="1")
+    base = f"http://127.0.0.1:{port}"
+
+    assert post(f"{base}/admin/outage?seconds=0")[0] == 200
+
+    assert get(f"{base}/health")[0] == 200
+
+
+def test_admin_lose_deletes_the_newest_acknowledged_writes_and_names_them(
+    state_dir: Path, port: int
+) -> None:
+    control.start(state_dir, port=port, version="1")
+    base = f"http://127.0.0.1:{port}"
+    for seq in range(1, 8):
+        post(f"{base}/ledger?seq={seq}")
+
+    status, loss = post(f"{base}/admin/lose?count=3")
+
+    assert status == 200
+    lost = cast(list[dict[str, float]], loss["lost"])
+    survivor = cast(dict[str, float], loss["newest_survivor"])
+    assert [r["seq"] for r in lost] == [5, 6, 7]
+    assert survivor["seq"] == 4
+    acks = [survivor["acked_at"]] + [r["acked_at"] for r in lost]
+    assert acks == sorted(acks)
+    assert loss["rpo_s"] == pytest.approx(lost[-1]["acked_at"] - survivor["acked_at"])
+    assert get(f"{base}/ledger") == (200, {"seqs": [1, 2, 3, 4], "count": 4})
+    assert get(f"{base}/admin/truth")[1]["losses"] == [loss]
+
+
+def test_admin_lose_of_zero_deletes_nothing_and_its_rpo_is_zero(state_dir: Path, port: int) -> None:
+    control.start(state_dir, port=port, version="1")
+    base = f"http://127.0.0.1:{port}"
+    post(f"{base}/ledger?seq=1")
+
+    status, loss = post(f"{base}/admin/lose?count=0")
+
+    assert (status, loss["lost"], loss["rpo_s"]) == (200, [], 0.0)
+    assert get(f"{base}/ledger")[1]["seqs"] == [1]
+
+
+def test_admin_lose_of_everything_has_no_recovery_point(state_dir: Path, port: int) -> None:
+    control.start(state_dir, port=port, version="1")
+    base = f"http://127.0.0.1:{port}"
+    post(f"{base}/ledger?seq=1")
+
+    _, loss = post(f"{base}/admin/lose?count=5")
+
+    assert (loss["requested"], loss["newest_survivor"], loss["rpo_s"]) == (5, None, None)
+    assert [r["seq"] for r in cast(list[dict[str, int]], loss["lost"])] == [1]
+
+
+def test_ledger_from_before_ack_times_gains_the_column_and_keeps_its_records(
+    state_dir: Path, port: int
+) -> None:
+    state_dir.mkdir(parents=True)
+    with closing(sqlite3.connect(state_dir / "ledger.sqlite")) as db, db:
+        db.execute("CREATE TABLE ledger (seq INTEGER PRIMARY KEY, written_at REAL)")
+        db.execute("INSERT INTO ledger VALUES (1, 0.0)")
+    control.start(state_dir, port=port, version="1")
+    base = f"http://127.0.0.1:{port}"
+
+    post(f"{base}/ledger?seq=2")
+
+    assert get(f"{base}/ledger")[1]["seqs"] == [1, 2]
+    # The old record has no ack time, so it can neither be "lost" nor the recovery point.
+    _, loss = post(f"{base}/admin/lose?count=5")
+    assert [r["seq"] for r in cast(list[dict[str, int]], loss["lost"])] == [2]
+    assert loss["newest_survivor"] is None
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/outage",
+        "/admin/outage?seconds=-1",
+        "/admin/outage?seconds=soon",
+        "/admin/outage?seconds=nan",
+        "/admin/outage?seconds=1e9",
+        "/admin/lose",
+        "/admin/lose?count=1.5",
+        "/admin/lose?count=-2",
+    ],
+)
+def test_admin_request_without_a_usable_number_is_rejected(
+    state_dir: Path, port: int, path: str
+) -> None:
+    control.start(state_dir, port=port, version="1")
+
+    status, answer = post(f"http://127.0.0.1:{port}{path}")
+
+    assert status == 400
+    assert ("seconds" if "outage" in path else "count") in str(answer["error"])
+
+
+def test_admin_controls_ignore_slow_mode(state_dir: Path, port: int) -> None:
+    control.start(state_dir, port=port, version="3", mode="slow", slow_ms=500)
+
+    began = time.monotonic()
+    status, outage = post(f"http://127.0.0.1:{port}/admin/outage?seconds=1")
+
+    assert status == 200
+    assert float(str(outage["start_mono"])) - began < 0.4
+
+
+def test_every_acknowledged_write_has_its_ack_time_in_the_file_after_a_stop(
+    state_dir: Path, port: int
+) -> None:
+    control.start(state_dir, port=port, version="1")
+    before = time.monotonic()
+    for seq in (1, 2, 3):
+        post(f"http://127.0.0.1:{port}/ledger?seq={seq}")
+    after = time.monotonic()
+
+    control.stop(state_dir)
+
+    with closing(sqlite3.connect(state_dir / "ledger.sqlite")) as db:
+        acks = [t for (t,) in db.execute("SELECT acked_at FROM ledger ORDER BY seq")]
+    assert len(acks) == 3
+    assert before <= acks[0] < acks[1] < acks[2] <= after
