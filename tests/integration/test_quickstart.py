@@ -40,6 +40,24 @@ def test_quickstart_rolls_back_verifies_and_leaves_evidence(tmp_path: Path) -> N
     assert result["trigger"]["kind"] in ("probe", "step_failed")
     assert result["trigger"]["phase"] == "deploy"
     assert result["verdicts"]["budget"] == "met"
+    # Recovery measured, not guessed: every figure of DESIGN's table, and the verdicts.
+    measured = result["measured"]
+    for key in (
+        "time_to_detect_s",
+        "time_to_decide_s",
+        "time_to_rollback_s",
+        "rto_s",
+        "downtime_s",
+    ):
+        assert isinstance(measured[key], float) and measured[key] >= 0, key
+    assert measured["lost_writes"] == 0 and measured["rpo_s"] == 0.0
+    assert 0 < measured["rto_s"] < 30
+    timeline = result["timeline"]
+    for key in ("t0", "detected", "decided", "rollback_started", "rollback_ended", "recovered"):
+        assert timeline[key] and timeline[key].endswith("Z"), key
+    assert timeline["t0"] <= timeline["detected"] <= timeline["decided"] <= timeline["recovered"]
+    assert result["verdicts"]["rto"] == "met" and result["verdicts"]["rpo"] == "met"
+    assert result["data"][0]["lost"] == 0 and result["data"][0]["stable"] > 0
     assert next(iter(result)) == "schema_version"
     names = [e["event"] for e in events(out)]
     assert names[0] == "run_started" and names[-1] == "run_finished"
