@@ -1,25 +1,30 @@
 """`drillctl lint`: everything the loader finds, plus what a reviewer would catch.
 
-Rules beyond the schema grow here (issue 7); today: undefined variables in templates.
+The rules live in `runner.playbook.rules`. Rules marked `on_broken` (undefined variables)
+run on any playbook that is a mapping; the others run once the playbook loads and those are
+clean, so a broken file is not buried under findings that follow from the break.
+
+A finding is silenced by a comment on its line: `# noqa: rule-id[, rule-id]` (or a bare
+`# noqa` for every rule). Schema and YAML errors cannot be silenced.
 """
 
 from __future__ import annotations
 
-import difflib
+import dataclasses
+import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
-from runner.engine.variables import MAGIC_NAMES
 from runner.errors import Diagnostic, InputError
 from runner.inventory.model import Inventory
-from runner.playbook.budget_rule import check_budget
-from runner.playbook.loader import analyse, is_expression, strings_in
-from runner.playbook.model import PHASES
-from runner.playbook.templating import Templar, TemplateError
-from runner.yamlpos import YamlDocument, load_yaml
+from runner.playbook.loader import analyse
+from runner.playbook.rules import RULES, LintContext, Rule
+from runner.playbook.rules.variables import UNDEFINED
+from runner.yamlpos import load_yaml
 
-UNDEFINED = "undefined-variable"
+__all__ = ["RULES", "UNDEFINED", "lint_file"]
+
+_NOQA = re.compile(r"#\s*noqa\b(?::\s*([A-Za-z0-9_,\s-]+))?", re.IGNORECASE)
 
 
 def lint_file(
@@ -30,79 +35,39 @@ def lint_file(
         doc = load_yaml(path, strict=False)
     except InputError as exc:
         return exc.diagnostics
-    playbook, diags = analyse(doc)
-    if isinstance(doc.value, dict):
-        diags.extend(undefined_variables(doc, inventory, set(extra_vars)))
-    if playbook is not None and not diags:
-        diags.extend(check_budget(playbook, doc))
-    return sorted(set(diags))
+    playbook, found = analyse(doc)
+    if not isinstance(doc.value, dict):
+        return found
+    ctx = LintContext(doc, playbook, inventory, frozenset(extra_vars))
+    for rule in RULES.values():
+        if rule.on_broken:
+            found.extend(_run(rule, ctx))
+    if playbook is not None and not found:
+        for rule in RULES.values():
+            if not rule.on_broken:
+                found.extend(_run(rule, ctx))
+    return sorted(set(_without_noqa(found, path)))
 
 
-def undefined_variables(
-    doc: YamlDocument, inventory: Inventory | None, extra: set[str]
-) -> list[Diagnostic]:
-    data: dict[str, Any] = doc.value
-    templar = Templar()
-    playbook_vars: dict[str, Any] = _mapping(data.get("vars"))
-    known = set(MAGIC_NAMES) | set(templar.env.globals) | set(playbook_vars) | extra
-    known |= {s for s in _sequence(data.get("secrets")) if isinstance(s, str)}
-    if inventory is not None:
-        for host in inventory.hosts.values():
-            known |= set(host.vars)
-    known |= {
-        step["register"]
-        for phase in PHASES
-        for step in _sequence(data.get(phase))
-        if isinstance(step, dict) and isinstance(step.get("register"), str)
-    }
-    hint = "" if inventory is not None else "; if the inventory defines it, lint with -i INVENTORY"
-    found: list[Diagnostic] = []
+def _run(rule: Rule, ctx: LintContext) -> list[Diagnostic]:
+    return [dataclasses.replace(d, rule=rule.id, severity=rule.severity) for d in rule.check(ctx)]
 
-    def check(path: tuple[str | int, ...], text: str, names: set[str], expression: bool) -> None:
-        try:
-            used = templar.variables_required(text, expression=expression)
-        except TemplateError:
-            return  # the loader reports syntax errors
-        for name in sorted(used - names):
-            close = difflib.get_close_matches(name, sorted(names), n=1)
-            suggestion = f" (did you mean {close[0]!r}?)" if close else hint
-            found.append(doc.diag(path, f"{name!r} is not defined{suggestion}", rule=UNDEFINED))
 
-    for key, value in playbook_vars.items():
-        for path, text in strings_in(value, ("vars", key)):
-            check(path, text, known, False)
-    for phase in PHASES:
-        steps = data.get(phase)
-        if not isinstance(steps, list):
+def _without_noqa(found: list[Diagnostic], path: str | Path) -> list[Diagnostic]:
+    if not any(d.rule for d in found):
+        return found
+    try:
+        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return found
+    kept = []
+    for d in found:
+        line = lines[d.line - 1] if d.rule and 0 < d.line <= len(lines) else ""
+        match = _NOQA.search(line)
+        if match is None:
+            kept.append(d)
             continue
-        for i, step in enumerate(steps):
-            if not isinstance(step, dict):
-                continue
-            action = next((k for k in step if k in _action_names()), None)
-            names = known | ({"item"} if "loop" in step else set())
-            if "until" in step:
-                names |= {"result"}
-            for key, value in step.items():
-                for path, text in strings_in(value, (phase, i, key)):
-                    rel = path[2:]
-                    expression = action is not None and is_expression(action, rel)
-                    check(path, text, names, expression or key in ("when", "until"))
-    probes = data.get("probes")
-    if isinstance(probes, dict):
-        for path, text in strings_in(probes, ("probes",)):
-            check(path, text, known | {"seq"}, False)
-    return found
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _sequence(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _action_names() -> set[str]:
-    from runner.actions import ACTIONS
-
-    return set(ACTIONS)
+        ids = match.group(1)
+        if ids is not None and d.rule not in re.split(r"[\s,]+", ids.strip()):
+            kept.append(d)
+    return kept
