@@ -10,6 +10,7 @@ from pathlib import Path
 
 from runner import __version__
 from runner.errors import Diagnostic, ExitCode, InputError, TargetEnvironmentError
+from runner.scaffold import KINDS as SCAFFOLD_KINDS
 
 EPILOG = """\
 exit codes: 0 drill passed · 1 drill ran and failed · 2 bad input or usage ·
@@ -122,7 +123,7 @@ def build_parser(*, full: bool = True) -> argparse.ArgumentParser:
         "lint",
         help="check playbooks; file:line:col findings",
         description="Validate playbooks against the schema and the lint rules. "
-        "Exit 0 when clean, 2 when any error is found.",
+        "Exit 0 when clean, 2 when any error is found; warnings exit 0, or 1 with --strict.",
     )
     lint.add_argument("playbooks", nargs="+", help="playbook files")
     lint.add_argument(
@@ -136,7 +137,28 @@ def build_parser(*, full: bool = True) -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="variables that will be given with -e at run time",
     )
-    lint.add_argument("--format", choices=["text", "json"], default="text")
+    lint.add_argument(
+        "--format",
+        choices=["text", "json", "github", "sarif"],
+        default="text",
+        help="text (default), json, github (workflow commands that annotate a pull request) "
+        "or sarif (SARIF 2.1.0, for code scanning)",
+    )
+    lint.add_argument("--strict", action="store_true", help="exit 1 on warnings (no errors)")
+
+    new = sub.add_parser(
+        "new",
+        help="start a drill playbook from a template",
+        description="Write playbooks/NAME.yml: a drill of KIND that lints clean and runs as it "
+        "is against the local lab (network: the Docker lab), to change into your own. "
+        "Never overwrites a file (exit 2).",
+        epilog="example:\n  drillctl new app-code order-gateway\n"
+        "  drillctl run playbooks/order-gateway.yml -i inventories/local.yml",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    new.add_argument("kind", choices=list(SCAFFOLD_KINDS), help="what the drill rolls back")
+    new.add_argument("name", help="the drill's name; the file is DIR/NAME.yml")
+    new.add_argument("--dir", default="playbooks", help="directory (default playbooks)")
 
     schema = sub.add_parser(
         "schema",
@@ -277,6 +299,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _run(args, check=command == "plan" or args.check)
     if command == "lint":
         return _lint(args)
+    if command == "new":
+        from runner.scaffold import next_steps, write_scaffold
+
+        print(next_steps(args.kind, write_scaffold(args.kind, args.name, args.dir)))
+        return ExitCode.PASSED
     if command == "schema":
         return _schema(args.kind)
     if command == "inventory":
@@ -336,24 +363,24 @@ def _run(args: argparse.Namespace, *, check: bool) -> int:
 def _lint(args: argparse.Namespace) -> int:
     from runner.inventory import load_inventory
     from runner.playbook.lint import lint_file
+    from runner.playbook.lint_output import exit_code, render
 
     inventory = load_inventory(args.inventory) if args.inventory else None
     extra = list(_extra_vars(args.extra_vars))
     findings = [
         d for path in args.playbooks for d in lint_file(path, inventory=inventory, extra_vars=extra)
     ]
-    if args.format == "json":
-        print(json.dumps([d.__dict__ for d in findings], indent=2))
-    else:
-        for d in findings:
-            print(d)
+    output = render(findings, args.format)
+    if output:
+        print(output)
+    if args.format == "text":
         checked = len(args.playbooks)
         print(
             f"{checked} file{'s' if checked != 1 else ''} checked, {len(findings)} finding"
             f"{'s' if len(findings) != 1 else ''}",
             file=sys.stderr,
         )
-    return ExitCode.BAD_INPUT if any(d.severity == "error" for d in findings) else ExitCode.PASSED
+    return exit_code(findings, strict=args.strict)
 
 
 def _schema(kind: str) -> int:
