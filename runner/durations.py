@@ -14,6 +14,8 @@ def parse_duration(value: object) -> float:
     """Return seconds for a duration value; raise ValueError with a readable reason."""
     if isinstance(value, bool):
         raise ValueError(f"expected a duration like 90s or 5m, got {value!r}")
+    if isinstance(value, int) and abs(value) > 10**15:
+        raise ValueError(f"duration is too large: {str(value)[:20]}… seconds")
     if isinstance(value, (int, float)):
         if not math.isfinite(value):
             raise ValueError(f"expected a finite duration, got {value!r}")
@@ -28,7 +30,10 @@ def parse_duration(value: object) -> float:
     parts = _PART.findall(text)
     if not parts or "".join(n + u for n, u in parts) != text.replace(" ", ""):
         raise ValueError(f"expected a duration like 500ms, 90s, 5m or 1h30m, got {value!r}")
-    return sum(float(n) * _UNITS[u] for n, u in parts)
+    total = sum(float(n) * _UNITS[u] for n, u in parts)
+    if not math.isfinite(total) or total > 10**15:
+        raise ValueError(f"duration is too large: {value[:20]!r}")
+    return total
 
 
 def format_duration(seconds: float | None) -> str:

@@ -21,6 +21,9 @@ from runner.errors import Diagnostic, InputError
 
 PathKey = tuple[str | int, ...]
 
+# Longer numbers are refused: no drill needs them, and Python refuses to convert > 4300 digits.
+MAX_NUMBER_DIGITS = 1000
+
 # A document whose aliases expand past this many values is refused ("billion laughs").
 MAX_EXPANDED_VALUES = 200_000
 
@@ -177,6 +180,14 @@ class _Builder:
             return None
         if explicit in (None, "tag:yaml.org,2002:bool") and text in _BOOL:
             return _BOOL[text]
+        too_long = len(text) > MAX_NUMBER_DIGITS
+        if (
+            too_long
+            and explicit in (None, "tag:yaml.org,2002:int")
+            and (_INT.match(text) or _INT_HEX.match(text) or _INT_OCT.match(text))
+        ):
+            self.error(node, f"number has more than {MAX_NUMBER_DIGITS} digits")
+            return None
         if explicit in (None, "tag:yaml.org,2002:int"):
             if _INT.match(text):
                 return int(text.replace("_", ""))
@@ -231,7 +242,13 @@ def load_yaml(path: str | Path, text: str | None = None, *, strict: bool = True)
         except (OSError, UnicodeDecodeError) as exc:
             raise InputError.at(display, 1, 1, f"cannot read file: {exc}") from None
     doc = YamlDocument(display, None)
-    loader = _TaggingComposer(text)
+    try:
+        loader = _TaggingComposer(text)  # the reader already checks the characters here
+    except yaml.reader.ReaderError as exc:
+        line, col = _position(text, exc.position)
+        raise InputError.at(
+            display, line, col, f"invalid YAML: {exc.reason} ({exc.character!r})"
+        ) from None
     try:
         node = loader.get_single_node()
     except yaml.composer.ComposerError as exc:
@@ -261,6 +278,12 @@ def load_yaml(path: str | Path, text: str | None = None, *, strict: bool = True)
         raise InputError(builder.errors)
     doc.problems = builder.errors
     return doc
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of a character offset."""
+    before = text[:offset]
+    return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
 
 
 def _yaml_error(path: str, exc: yaml.MarkedYAMLError) -> InputError:

@@ -85,7 +85,8 @@ def _port(host_vars: Mapping[str, Located], problems: list[Diagnostic]) -> int |
         return None
     key, item = found
     value: Any = item.value
-    if isinstance(value, str) and value.strip().isdigit():
+    # isdecimal, not isdigit: '¹' is a digit that int() refuses.
+    if isinstance(value, str) and value.strip().isdecimal() and len(value.strip()) <= 5:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
         problems.append(

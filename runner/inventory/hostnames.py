@@ -22,13 +22,36 @@ def parse_host_entry(entry: str) -> tuple[list[str], int | None]:
     return expand_ranges(name), port
 
 
+# More hosts than this from one entry is a typo, not a fleet (and would exhaust memory).
+MAX_EXPANDED_HOSTS = 10_000
+MAX_DIGITS = 9
+
+
 def expand_ranges(name: str) -> list[str]:
     """Expand every `[a:b]` / `[a:b:step]` range in `name`, as Ansible does."""
+    total = 1
+    for found in _RANGE.finditer(name):
+        total *= _range_size(found)
+        if total > MAX_EXPANDED_HOSTS:
+            raise HostEntryError(
+                f"host range in {name!r} expands to more than {MAX_EXPANDED_HOSTS} hosts"
+            )
     match = _RANGE.search(name)
     if match is None:
         return [name]
     head, tail = name[: match.start()], name[match.end() :]
     return [head + item + rest for item in _range_items(match) for rest in expand_ranges(tail)]
+
+
+def _range_size(match: re.Match[str]) -> int:
+    """How many names a range stands for, computed without listing them."""
+    begin, end, step_text = match.group(1) or "0", match.group(2), match.group(3)
+    if any(len(part or "") > MAX_DIGITS for part in (begin, end, step_text)):
+        raise HostEntryError(f"host range {match.group(0)}: numbers of at most {MAX_DIGITS} digits")
+    if not (begin.isdecimal() and end.isdecimal()):
+        return len(string.ascii_letters)  # letters: at most 52, checked when listed
+    step = int(step_text) if step_text else 1
+    return max(0, (int(end) - int(begin)) // max(step, 1) + 1)
 
 
 def _range_items(match: re.Match[str]) -> list[str]:
@@ -60,7 +83,7 @@ def _split_port(entry: str) -> tuple[str, int | None]:
     bracketed = _BRACKETED_V6.match(entry)
     if bracketed and _is_ipv6(bracketed.group("host")):
         port = bracketed.group("port")
-        return bracketed.group("host"), int(port) if port else None
+        return bracketed.group("host"), _port_number(port) if port else None
     colons = _BRACKETS.sub("", entry).count(":")
     if colons == 0:
         return entry, None
@@ -69,7 +92,13 @@ def _split_port(entry: str) -> tuple[str, int | None]:
         raise HostEntryError(
             f"cannot read host {entry!r}: write 'name' or 'name:port' (a port is digits only)"
         )
-    return match.group("host"), int(match.group("port"))
+    return match.group("host"), _port_number(match.group("port"))
+
+
+def _port_number(text: str) -> int:
+    if len(text) > 5 or not text.isdecimal() or not 1 <= int(text) <= 65535:
+        raise HostEntryError(f"port {text[:12]!r} is not a number from 1 to 65535")
+    return int(text)
 
 
 def _is_ipv6(text: str) -> bool:

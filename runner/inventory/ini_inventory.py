@@ -99,6 +99,8 @@ def _resolve(builder: InventoryBuilder, pending: _Pending, declared: set[str]) -
         else:
             builder.error(origin, f"[{name}:vars] names a group that is not defined (add [{name}])")
     for parent, child, origin in pending.children:
+        if parent not in declared:
+            continue  # the [parent:children] header itself was refused, and reported
         if child in declared:
             builder.add_child(parent, child, origin)
         else:

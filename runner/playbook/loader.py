@@ -87,7 +87,8 @@ class _Builder:
         try:
             return parse_duration(value)
         except ValueError as exc:
-            if isinstance(value, float):  # NaN and infinity pass the schema's number type
+            # Numbers pass the schema's type (NaN, infinity, 400 digits); report them here.
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
                 self.diags.append(self.doc.diag(path, f"{'.'.join(map(str, path))}: {exc}"))
             return None  # other bad values: the schema has reported them, located
 

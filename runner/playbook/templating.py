@@ -10,7 +10,11 @@ from __future__ import annotations
 import json
 import os
 import shlex
-from collections.abc import Mapping
+import signal
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from types import FrameType
 from typing import Any
 
 from jinja2 import (
@@ -40,12 +44,60 @@ def _has_template(text: str) -> bool:
     return "{{" in text or "{%" in text or "{#" in text
 
 
+# A template that computes for longer than this is refused (rendering is text, not work).
+RENDER_LIMIT_S = 2.0
+MAX_EXPONENT_BITS = 10_000
+
+
+class _BoundedSandbox(SandboxedEnvironment):
+    """The sandbox, refusing powers that would take minutes of big-number arithmetic."""
+
+    intercepted_binops = frozenset({"**"})  # also keeps the compiler from folding them
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if (
+            operator == "**"
+            and isinstance(left, int)
+            and isinstance(right, int)
+            and abs(left) > 1
+            and right * abs(left).bit_length() > MAX_EXPONENT_BITS
+        ):
+            raise SecurityError(f"{left} ** {right} is too large to compute in a template")
+        return super().call_binop(context, operator, left, right)
+
+
+class _TooSlow(Exception):
+    pass
+
+
+@contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Bound rendering in the main thread (preflight renders every template there first)."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getitimer(signal.ITIMER_REAL)[0]
+    ):
+        yield
+        return
+
+    def expire(signum: int, frame: FrameType | None) -> None:
+        raise _TooSlow()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 class Templar:
     """Renders strings and nested values against a variable mapping."""
 
     def __init__(self, secrets: SecretMask | None = None) -> None:
         self.secrets = secrets if secrets is not None else SecretMask()
-        env = SandboxedEnvironment(
+        env = _BoundedSandbox(
             undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
         )
         env.filters["quote"] = lambda v: shlex.quote(str(v))
@@ -82,7 +134,12 @@ class Templar:
         if not _has_template(text):
             return text
         try:
-            return self.env.from_string(text).render(variables)
+            with _time_limit(RENDER_LIMIT_S):
+                return self.env.from_string(text).render(variables)
+        except _TooSlow:
+            raise TemplateError(
+                f"template took longer than {RENDER_LIMIT_S:g}s to render"
+            ) from None
         except TemplateSyntaxError as exc:
             raise TemplateError(f"template syntax error: {exc.message}", exc.lineno) from None
         except UndefinedError as exc:
@@ -130,6 +187,10 @@ class Templar:
             raise TemplateError(f"template error: {exc.message}", exc.lineno or 1) from None
         except TemplateSyntaxError as exc:
             raise TemplateError(f"template syntax error: {exc.message}", exc.lineno or 1) from None
+        except SecurityError as exc:  # constant folding ran into the sandbox
+            raise TemplateError(f"template not allowed in the sandbox: {exc}") from None
+        except (SyntaxError, ValueError, ArithmeticError) as exc:  # e.g. a non-ASCII digit
+            raise TemplateError(f"template syntax error: {exc}") from None
         return tree
 
     def variables_used(self, text: str, *, expression: bool = False) -> set[str]:

@@ -1,9 +1,9 @@
 """What fuzzing found, kept as plain tests.
 
-Each BUG is a loader that lets an exception other than InputError escape (a traceback for
-bad input, DESIGN.md "Contracts"), or that never returns. They live in files this suite does
-not own, so each is an xfail (strict: fixing it turns the test into a failure that says to
-drop the xfail) until fixed; the fuzzers steer clear of them (`strategies.steer`).
+Each BUG was a loader that let an exception other than InputError escape (a traceback for
+bad input, DESIGN.md "Contracts"), or that never returned. All are fixed; these tests keep
+them fixed. A new finding that cannot be fixed at once goes here as a strict xfail, and its
+inputs into `strategies.steer` so the fuzzers keep looking for others.
 """
 
 from __future__ import annotations
@@ -36,16 +36,7 @@ def refused(text: str) -> InputError:
 
 # -- BUG 1: characters YAML may not contain -------------------------------------------------------
 
-CONTROL = pytest.mark.xfail(
-    strict=True,
-    raises=Exception,
-    reason="BUG 1: runner/yamlpos.py load_yaml builds _TaggingComposer(text) outside its try; "
-    "PyYAML's Reader rejects non-printable characters (NUL, \\x1f, …) in its constructor with "
-    "yaml.reader.ReaderError, which escapes instead of an InputError at the character",
-)
 
-
-@CONTROL
 @pytest.mark.parametrize(
     "text", [HEAD + "description: a\x00b\n", "\x1f" + HEAD], ids=["nul", "unit-separator"]
 )
@@ -53,14 +44,12 @@ def test_a_control_character_in_a_playbook_is_a_located_error(text: str) -> None
     refused(text)
 
 
-@CONTROL
 def test_lint_of_a_playbook_with_a_control_character_reports_it(tmp_path: Path) -> None:
     path = tmp_path / "drill.yml"
     path.write_text(HEAD + "description: a\x00b\n")
     assert_located(lint_file(path))
 
 
-@CONTROL
 def test_a_control_character_in_a_yaml_inventory_is_a_located_error(tmp_path: Path) -> None:
     path = tmp_path / "inventory.yml"
     path.write_text("all:\n  hosts:\n    a\x00b:\n")
@@ -73,23 +62,11 @@ def test_a_control_character_in_a_yaml_inventory_is_a_located_error(tmp_path: Pa
 HUGE = "1" + "0" * 400  # 1e400: an int in YAML, larger than any float
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OverflowError,
-    reason="BUG 2: runner/durations.py parse_duration calls math.isfinite() on an int too large "
-    "for a float, which raises OverflowError instead of ValueError",
-)
 def test_a_duration_too_large_for_a_float_is_a_value_error() -> None:
     with pytest.raises(ValueError):
         parse_duration(10**400)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OverflowError,
-    reason="BUG 2: the loader's duration() catches only ValueError, so a 400-digit `timeout` or "
-    "`objectives.rto` escapes load_playbook (and lint) as OverflowError",
-)
 @pytest.mark.parametrize(
     "text",
     [
@@ -107,25 +84,11 @@ def test_a_duration_too_large_for_a_float_is_a_located_error(text: str) -> None:
 DIGITS = "9" * 5000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="BUG 3: runner/yamlpos.py converts an integer scalar with int(); past 4300 digits "
-    "Python raises ValueError (int max str digits), which escapes load_yaml; a 0x integer "
-    "converts, then jsonschema's message repr()s it and raises the same ValueError",
-)
 @pytest.mark.parametrize("value", [DIGITS, "0x" + "f" * 5000], ids=["decimal", "hex"])
 def test_an_integer_past_4300_digits_in_a_playbook_is_a_located_error(value: str) -> None:
     refused(HEAD.replace("2", value))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="BUG 3: runner/inventory/hostnames.py int()s the port of `name:port` and the ends of "
-    "`[a:b]` ranges; past 4300 digits that raises ValueError, not HostEntryError, and escapes "
-    "load_inventory",
-)
 @pytest.mark.parametrize("entry", [f"h:{DIGITS}", f"h[{DIGITS}:1]"], ids=["port", "range"])
 def test_an_ini_host_entry_past_4300_digits_is_a_located_error(tmp_path: Path, entry: str) -> None:
     path = tmp_path / "hosts.ini"
@@ -138,13 +101,6 @@ def test_an_ini_host_entry_past_4300_digits_is_a_located_error(tmp_path: Path, e
 # -- BUG 7: digits that are not decimal ---------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="BUG 7: runner/inventory/connection_fields.py _port tests str.isdigit(), which is "
-    "true for '¹' and other non-decimal digits, then int() raises ValueError, which escapes "
-    "load_inventory (YAML and INI alike)",
-)
 @pytest.mark.parametrize(
     ("name", "text"),
     [("hosts.ini", "[g]\nh port=¹\n"), ("inventory.yml", "all:\n  hosts:\n    h: {port: '²'}\n")],
@@ -163,14 +119,6 @@ def test_a_port_of_non_decimal_digits_is_a_located_error(
 # -- BUG 8: children of a group that could not be declared -------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=KeyError,
-    reason="BUG 8: runner/inventory/ini_inventory.py records the lines of a [NAME:children] "
-    "section even when NAME is not a valid group name (declare_group refused it, with an "
-    "error); _resolve then calls InventoryBuilder.add_child for the undeclared parent, and "
-    "source.py add_child raises KeyError, which escapes load_inventory",
-)
 def test_children_of_an_invalid_group_name_are_a_located_error(tmp_path: Path) -> None:
     path = tmp_path / "hosts.ini"
     path.write_text("[web]\nw1\n[!trading:children]\nweb\n")
@@ -205,12 +153,6 @@ def run_bounded(
         pytest.fail(f"did not finish within {seconds}s")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG 4: runner/inventory/hostnames.py expand_ranges has no bound: `h[0:99999999]` "
-    "expands to 10^8 host names (MemoryError under a 1 GiB limit, gigabytes or the OOM killer "
-    "without one) instead of an InputError naming the range",
-)
 def test_a_host_range_of_a_hundred_million_hosts_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "inventory.yml"
     path.write_text("all:\n  hosts:\n    h[0:99999999]:\n")
@@ -228,12 +170,6 @@ def test_a_host_range_of_a_hundred_million_hosts_is_refused(tmp_path: Path) -> N
     assert proc.returncode == 0 and proc.stdout.startswith("refused:"), proc.stderr[-500:]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG 5: runner/playbook/templating.py renders in a SandboxedEnvironment with no time "
-    "or work bound: nested loops over range(100000) (10^10 iterations) or `7 ** 30000000` keep "
-    "`plan`/`run` busy for hours instead of failing with a TemplateError",
-)
 @pytest.mark.parametrize(
     "template",
     [
@@ -258,24 +194,13 @@ def test_rendering_a_runaway_template_is_bounded(template: str) -> None:
 
 # -- BUG 6: templates the sandbox refuses while compiling -----------------------------------------
 
-SANDBOX = pytest.mark.xfail(
-    strict=True,
-    raises=Exception,
-    reason="BUG 6: runner/playbook/templating.py Templar.parse catches only Jinja's "
-    "TemplateSyntaxError/TemplateAssertionError; compiling folds constants in the sandbox "
-    "(`''.__class__` raises jinja2 SecurityError) and Jinja's lexer literal_evals numbers "
-    "(a non-ASCII digit such as U+0660 raises SyntaxError): both escape load_playbook and lint",
-)
 
-
-@SANDBOX
 @pytest.mark.parametrize("template", ["{{ not (''.__class__ and x) }}", "{{ \u0660.0 }}"])
 def test_a_template_the_sandbox_refuses_while_compiling_is_a_located_error(template: str) -> None:
     [diagnostic] = refused(HEAD + f"verify:\n  - command: {template!r}\n").diagnostics
     assert diagnostic.line == 4
 
 
-@SANDBOX
 def test_lint_reports_a_template_the_sandbox_refuses_while_compiling(tmp_path: Path) -> None:
     path = tmp_path / "drill.yml"
     path.write_text(HEAD + "verify:\n  - assert: {that: '\u0660.0'}\n", encoding="utf-8")
