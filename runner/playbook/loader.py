@@ -179,9 +179,10 @@ class _Builder:
 
 
 def _may_be_templated(path: Sequence[str | int]) -> bool:
-    """Action arguments and probe settings are rendered before use; step keywords are not."""
+    """Action arguments and probe requests are rendered before use; step keywords and probe
+    intervals are not (the engine reads them before it renders anything)."""
     if path and path[0] == "probes":
-        return True
+        return len(path) >= 3 and path[2] in ("http", "tcp", "command", "data")
     return len(path) >= 3 and path[0] in PHASES and path[2] in ACTIONS
 
 
