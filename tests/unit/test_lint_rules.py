@@ -350,7 +350,7 @@ def test_every_author_written_revert_argument_is_in_its_kinds_schema() -> None:
 @pytest.mark.parametrize(
     "probe",
     [
-        "{http: {url: 'http://127.0.0.1:1/h', timeout: '{{ t }}'}, every: '{{ t }}'}",
+        "{http: {url: 'http://127.0.0.1:1/h', timeout: '{{ t }}'}, every: 1s}",
         "{http: {url: 'http://127.0.0.1:1/h', timeout: 0s}, every: 0s}",
     ],
     ids=["templated", "zero"],
@@ -364,3 +364,11 @@ def test_a_probe_timed_by_a_template_or_zero_is_not_held_to_the_budget(
     )
     text = text.replace('version: "3.2.0"', 'version: "3.2.0"\n  t: 1s  # noqa: unused-variable')
     assert lint(tmp_path, text) == []
+
+
+def test_a_templated_probe_interval_is_a_located_error_not_a_run_time_crash(tmp_path: Path) -> None:
+    # The engine reads `every` before it renders anything, so it must be written out.
+    text = PROBED.replace("RTO", "1s").replace("every: 1s}", "every: '{{ t }}'}")
+    text = text.replace('version: "3.2.0"', 'version: "3.2.0"\n  t: 1s  # noqa: unused-variable')
+    findings = lint(tmp_path, text)
+    assert len(findings) == 1 and "every: expected a duration" in findings[0].message
