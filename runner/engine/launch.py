@@ -60,6 +60,12 @@ class Prepared:
     templar: Templar
     run: RunInfo
     plan: DrillPlan
+    inventory_file: str = ""  # as given with -i, or the playbook's default; "" for localhost
+
+    @property
+    def inventory_key(self) -> str:
+        """The inventory's absolute path (locks, recover), or 'localhost' for the implicit one."""
+        return str(Path(self.inventory_file).resolve()) if self.inventory_file else "localhost"
 
     @property
     def mask(self) -> SecretMask:
@@ -75,7 +81,8 @@ def new_run_id(playbook_path: str) -> str:
 def prepare(request: RunRequest, *, run_dir: Path | None = None) -> Prepared:
     """Load and plan everything; raise InputError before any side effect."""
     playbook, doc = load_playbook(request.playbook)
-    inventory = load_inventory(request.inventory) if request.inventory else implicit_localhost()
+    inventory_path = request.inventory or playbook.inventory
+    inventory = load_inventory(inventory_path) if inventory_path else implicit_localhost()
     templar = Templar(SecretMask())
     for name in playbook.secrets:
         if name in request.extra_vars:
@@ -104,7 +111,7 @@ def prepare(request: RunRequest, *, run_dir: Path | None = None) -> Prepared:
             )
     planner = Planner(playbook, doc, inventory, templar, run, request.extra_vars)
     plan = planner.plan(limit=request.limit, tags=request.tags, skip_tags=request.skip_tags)
-    return Prepared(request, playbook, doc, inventory, templar, run, plan)
+    return Prepared(request, playbook, doc, inventory, templar, run, plan, inventory_path or "")
 
 
 def _operator() -> str:
@@ -123,12 +130,7 @@ def execute(prepared: Prepared, view: TerminalView) -> tuple[DrillOutcome, Path]
         prepared.inventory,
         Permissions(request.allow_production, request.allow_irreversible, request.change_id),
     )
-    lock_key = (
-        str(Path(prepared.request.inventory).resolve())
-        if prepared.request.inventory
-        else "localhost"
-    )
-    lock = InventoryLock(lock_key, prepared.run.run_id, prepared.run.operator)
+    lock = InventoryLock(prepared.inventory_key, prepared.run.run_id, prepared.run.operator)
     lock.acquire()
     try:
         return _execute_locked(prepared, view, run_dir)
@@ -170,9 +172,7 @@ def _execute_locked(
         playbook=pb.path,
         inventory=prepared.inventory.path,
         # Absolute, so `drillctl recover` finds the hosts from any directory.
-        inventory_path=str(Path(prepared.request.inventory).resolve())
-        if prepared.request.inventory
-        else "",
+        inventory_path=prepared.inventory_key if prepared.inventory_file else "",
         pid=os.getpid(),
         operator=prepared.run.operator,
         change_id=prepared.run.change_id,

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from runner.errors import Diagnostic, InputError
+from runner.inventory import load_inventory
 from runner.inventory.model import Inventory
 from runner.playbook.loader import analyse
 from runner.playbook.rules import RULES, LintContext, Rule
@@ -38,6 +39,11 @@ def lint_file(
     playbook, found = analyse(doc)
     if not isinstance(doc.value, dict):
         return found
+    if inventory is None and playbook is not None and playbook.inventory:
+        try:
+            inventory = load_inventory(playbook.inventory)
+        except InputError as exc:
+            return sorted(set(found + exc.diagnostics))
     ctx = LintContext(doc, playbook, inventory, frozenset(extra_vars))
     for rule in RULES.values():
         if rule.on_broken:

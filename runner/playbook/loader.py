@@ -79,6 +79,7 @@ class _Builder:
             triggers=tuple(d.get("triggers") or ()) if isinstance(d.get("triggers"), list) else (),
             phases=phases,
             checklists=parse_checklists(d.get("checklists")),
+            inventory=_relative_to(self.doc.path, d.get("inventory")),
         )
 
     def duration(self, path: tuple[str | int, ...], value: Any) -> float | None:
@@ -184,6 +185,12 @@ def _may_be_templated(path: Sequence[str | int]) -> bool:
     if path and path[0] == "probes":
         return len(path) >= 3 and path[2] in ("http", "tcp", "command", "data")
     return len(path) >= 3 and path[0] in PHASES and path[2] in ACTIONS
+
+
+def _relative_to(playbook_path: str, value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        return ""
+    return str(Path(playbook_path).parent / value)
 
 
 def _mapping(value: Any) -> dict[str, Any]:

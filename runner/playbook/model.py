@@ -86,6 +86,7 @@ class Playbook:
     triggers: tuple[Any, ...] = ()
     phases: Mapping[str, tuple[Step, ...]] = field(default_factory=dict)
     checklists: tuple[ChecklistItem, ...] = ()
+    inventory: str = ""  # default inventory, resolved against the playbook's directory
 
     @property
     def budget_s(self) -> float | None:

@@ -167,6 +167,12 @@ def playbook_schema() -> dict[str, Any]:
                 },
             },
             "hosts": {"type": "string", "default": "all", "description": "Default host pattern."},
+            "inventory": {
+                "type": "string",
+                "description": "Inventory to use when -i is not given, relative to this file "
+                "(so lint in pre-commit and a bare `drillctl run` find the right hosts).",
+                "examples": ["../inventories/local.yml"],
+            },
             "vars": {"type": "object", "description": "Playbook variables (over inventory vars)."},
             "secrets": {
                 "type": "array",
