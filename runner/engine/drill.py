@@ -15,72 +15,30 @@ from typing import Any
 from runner.connections.pool import ConnectionPool
 from runner.engine.checkpoints import Checkpoints
 from runner.engine.interrupts import Interrupts
-from runner.engine.ledger import FaultLedger, FaultRecord
+from runner.engine.ledger import FaultLedger
 from runner.engine.monitor import DecisionRecord, DrillMonitor
+from runner.engine.outcome import (
+    ERROR,
+    FAILED,
+    INTERRUPTED,
+    PASSED,
+    DrillOutcome,
+    Trigger,
+    failure_reason,
+    objectives_verdict,
+    only_unreachable,
+    unsupported_reason,
+)
 from runner.engine.plan import DrillPlan, StepPlan
-from runner.engine.results import UNREACHABLE, PhaseResult, StepResult
+from runner.engine.results import PhaseResult, StepResult
 from runner.engine.steps import StepEnvironment, StepRunner
 from runner.engine.undo import UndoStack
-from runner.errors import ExitCode
 from runner.faults.blast import select_targets
 from runner.journal import Journal, utc_now
 from runner.measure.figures import DrillFigures, DrillTimes, measure_drill
 from runner.measure.triggers import Fired
-from runner.playbook.checklists import Confirmation
 from runner.playbook.model import ROLLBACK_STARTERS, Playbook
 from runner.playbook.templating import Templar
-
-PASSED, FAILED, ERROR, INTERRUPTED = "passed", "failed", "error", "interrupted"
-EXIT_CODES = {
-    PASSED: ExitCode.PASSED,
-    FAILED: ExitCode.FAILED,
-    ERROR: ExitCode.ENVIRONMENT,
-    INTERRUPTED: ExitCode.INTERRUPTED,
-}
-
-
-@dataclass(frozen=True)
-class Trigger:
-    """What decided the rollback."""
-
-    kind: str
-    phase: str = ""
-    step: str = ""
-    host: str = ""
-    detail: str = ""
-    at: str = ""
-    mono: float = 0.0
-    probe: str = ""
-
-
-@dataclass(frozen=True)
-class DrillOutcome:
-    status: str
-    reason: str
-    phases: tuple[PhaseResult, ...]
-    started_at: str
-    ended_at: str
-    started_mono: float
-    ended_mono: float
-    rolled_back: bool
-    rollback_succeeded: bool | None
-    trigger: Trigger | None
-    decided_mono: float | None = None
-    interrupted_by: str = ""
-    faults: tuple[FaultRecord, ...] = ()
-    figures: DrillFigures | None = None
-    confirmations: dict[str, Confirmation] = field(default_factory=dict)
-
-    @property
-    def exit_code(self) -> int:
-        return int(EXIT_CODES[self.status])
-
-    def phase(self, name: str) -> PhaseResult | None:
-        found = [p for p in self.phases if p.phase == name and p.ran]
-        return found[-1] if found else None
-
-    def steps(self) -> list[StepResult]:
-        return [s for p in self.phases for s in p.steps]
 
 
 @dataclass
@@ -330,7 +288,7 @@ class DrillRun:
         status, reason = self._verdict(rollback_ok)
         figures = self._figures() if self.monitor.probes.instances else None
         if status == PASSED and figures is not None:
-            status, reason = _objectives_verdict(self.playbook, figures, reason)
+            status, reason = objectives_verdict(self.playbook, figures, reason)
         unsupported = self._unsupported()
         if unsupported and status != INTERRUPTED:
             # The drill could not be carried out as designed, whatever followed: exit 3.
@@ -361,7 +319,7 @@ class DrillRun:
             suffix = "; a fault was NOT reverted" if self.ledger.any_revert_failed else ""
             return INTERRUPTED, f"interrupted by {self.interrupts.signal_name}{suffix}"
         if s.prepare_failed:
-            return FAILED, _failure_reason(
+            return FAILED, failure_reason(
                 "baseline (prepare) failed", self._phase_result("prepare")
             )
         if self.ledger.any_revert_failed:
@@ -370,9 +328,9 @@ class DrillRun:
         if s.decision is not None and not s.decision.proceed:
             return FAILED, "no rollback decision in time (decision on_timeout: abort)"
         if rollback_ok is False:
-            return FAILED, _failure_reason("rollback failed", s.rollback)
+            return FAILED, failure_reason("rollback failed", s.rollback)
         if s.final_verify is not None and s.final_verify.failed:
-            return FAILED, _failure_reason("verify failed", s.final_verify)
+            return FAILED, failure_reason("verify failed", s.final_verify)
         budget = self.playbook.budget_s
         if s.rollback is not None and budget is not None and s.rollback.duration_s > budget:
             return (
@@ -402,42 +360,11 @@ class DrillRun:
         }
         return measure_drill(self.monitor.probes.log, times, healthy_after)
 
-    def _failures(self) -> list[Any]:
-        return [h for p in self.state.phases for st in p.steps for h in st.hosts if h.failed]
-
     def _unsupported(self) -> str:
-        """Why a target could not carry a step (e.g. no kernel support for a fault), or ''."""
-        for h in self._failures():
-            if h.data.get("environment_error"):
-                return f"{h.host}: {h.msg}"
-        return ""
+        return unsupported_reason(self.state.phases)
 
     def _environmental(self) -> bool:
-        """Every host failure of the run was an unreachable target."""
-        failures = self._failures()
-        return bool(failures) and all(h.status == UNREACHABLE for h in failures)
+        return only_unreachable(self.state.phases)
 
     def _phase_result(self, name: str) -> PhaseResult | None:
         return next((p for p in self.state.phases if p.phase == name and p.ran), None)
-
-
-def _failure_reason(prefix: str, phase: PhaseResult | None) -> str:
-    step = phase.first_failure() if phase else None
-    if step is None:
-        return prefix
-    host = step.first_failure()
-    where = f" on {host.host}: {host.msg}" if host else ""
-    return f"{prefix}: step {step.step.name!r}{where}"
-
-
-def _objectives_verdict(playbook: Playbook, figures: DrillFigures, reason: str) -> tuple[str, str]:
-    """A drill that rolled back but missed its RTO or RPO objective has failed."""
-    worst = figures.worst()
-    if worst is not None and worst.incident_start is not None and worst.recovered_at is None:
-        return FAILED, f"no lasting recovery observed by {worst.probe} after the incident"
-    measured = figures.as_result()
-    for name, objective in (("RTO", playbook.objectives.rto_s), ("RPO", playbook.objectives.rpo_s)):
-        value = measured[f"{name.lower()}_s"]
-        if objective is not None and value is not None and value > objective:
-            return FAILED, f"measured {name} {value:.2f}s is over the objective of {objective:g}s"
-    return PASSED, reason

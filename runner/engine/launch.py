@@ -13,8 +13,9 @@ from typing import Any
 from runner.connections.pool import ConnectionPool
 from runner.console import TerminalView
 from runner.engine.checkpoints import Checkpoints
-from runner.engine.drill import DrillHooks, DrillOutcome, DrillRun
+from runner.engine.drill import DrillHooks, DrillRun
 from runner.engine.interrupts import Interrupts
+from runner.engine.outcome import DrillOutcome
 from runner.engine.plan import DrillPlan, Planner
 from runner.engine.safety import InventoryLock, Permissions, check_guards
 from runner.engine.variables import RunInfo

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from runner.console import TerminalView
 from runner.durations import format_duration
-from runner.engine.drill import DrillOutcome
+from runner.engine.outcome import DrillOutcome
 from runner.playbook.model import Playbook
 
 _STYLE = {

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runner.engine.drill import DrillOutcome
+from runner.engine.outcome import DrillOutcome
 from runner.measure.figures import (
     availability_block,
     baseline_block,

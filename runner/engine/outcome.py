@@ -1,0 +1,105 @@
+"""How a drill ended: its status and reason, the trigger, and the verdict rules behind them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from runner.engine.ledger import FaultRecord
+from runner.engine.results import UNREACHABLE, HostResult, PhaseResult, StepResult
+from runner.errors import ExitCode
+from runner.measure.figures import DrillFigures
+from runner.playbook.checklists import Confirmation
+from runner.playbook.model import Playbook
+
+PASSED, FAILED, ERROR, INTERRUPTED = "passed", "failed", "error", "interrupted"
+EXIT_CODES = {
+    PASSED: ExitCode.PASSED,
+    FAILED: ExitCode.FAILED,
+    ERROR: ExitCode.ENVIRONMENT,
+    INTERRUPTED: ExitCode.INTERRUPTED,
+}
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """What decided the rollback."""
+
+    kind: str
+    phase: str = ""
+    step: str = ""
+    host: str = ""
+    detail: str = ""
+    at: str = ""
+    mono: float = 0.0
+    probe: str = ""
+
+
+@dataclass(frozen=True)
+class DrillOutcome:
+    status: str
+    reason: str
+    phases: tuple[PhaseResult, ...]
+    started_at: str
+    ended_at: str
+    started_mono: float
+    ended_mono: float
+    rolled_back: bool
+    rollback_succeeded: bool | None
+    trigger: Trigger | None
+    decided_mono: float | None = None
+    interrupted_by: str = ""
+    faults: tuple[FaultRecord, ...] = ()
+    figures: DrillFigures | None = None
+    confirmations: dict[str, Confirmation] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        return int(EXIT_CODES[self.status])
+
+    def phase(self, name: str) -> PhaseResult | None:
+        found = [p for p in self.phases if p.phase == name and p.ran]
+        return found[-1] if found else None
+
+    def steps(self) -> list[StepResult]:
+        return [s for p in self.phases for s in p.steps]
+
+
+def host_failures(phases: Sequence[PhaseResult]) -> list[HostResult]:
+    return [h for p in phases for st in p.steps for h in st.hosts if h.failed]
+
+
+def unsupported_reason(phases: Sequence[PhaseResult]) -> str:
+    """Why a target could not carry a step (e.g. no kernel support for a fault), or ''."""
+    for h in host_failures(phases):
+        if h.data.get("environment_error"):
+            return f"{h.host}: {h.msg}"
+    return ""
+
+
+def only_unreachable(phases: Sequence[PhaseResult]) -> bool:
+    """Every host failure of the run was an unreachable target."""
+    failures = host_failures(phases)
+    return bool(failures) and all(h.status == UNREACHABLE for h in failures)
+
+
+def failure_reason(prefix: str, phase: PhaseResult | None) -> str:
+    step = phase.first_failure() if phase else None
+    if step is None:
+        return prefix
+    host = step.first_failure()
+    where = f" on {host.host}: {host.msg}" if host else ""
+    return f"{prefix}: step {step.step.name!r}{where}"
+
+
+def objectives_verdict(playbook: Playbook, figures: DrillFigures, reason: str) -> tuple[str, str]:
+    """A drill that rolled back but missed its RTO or RPO objective has failed."""
+    worst = figures.worst()
+    if worst is not None and worst.incident_start is not None and worst.recovered_at is None:
+        return FAILED, f"no lasting recovery observed by {worst.probe} after the incident"
+    measured = figures.as_result()
+    for name, objective in (("RTO", playbook.objectives.rto_s), ("RPO", playbook.objectives.rpo_s)):
+        value = measured[f"{name.lower()}_s"]
+        if objective is not None and value is not None and value > objective:
+            return FAILED, f"measured {name} {value:.2f}s is over the objective of {objective:g}s"
+    return PASSED, reason
