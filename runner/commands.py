@@ -1,0 +1,151 @@
+"""What each `drillctl` command does, once its arguments are parsed (see runner/cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from runner.errors import ExitCode, InputError
+
+
+def extra_vars(items: list[str]) -> dict[str, object]:
+    """`-e` values, or bad input located on the command line."""
+    from runner.engine.variables import parse_extra_vars
+
+    try:
+        return parse_extra_vars(items)
+    except ValueError as exc:
+        raise InputError.at("<command line>", 1, 1, str(exc)) from None
+
+
+def run(args: argparse.Namespace, *, check: bool) -> int:
+    from runner.engine.launch import RunRequest, execute, prepare
+
+    request = RunRequest(
+        playbook=args.playbook,
+        inventory=args.inventory,
+        extra_vars=extra_vars(args.extra_vars),
+        limit=args.limit,
+        tags=tuple(args.tags),
+        skip_tags=tuple(args.skip_tags),
+        out=getattr(args, "out", None),
+        operator=getattr(args, "operator", ""),
+        change_id=getattr(args, "change_id", ""),
+        verbose=getattr(args, "verbose", 0),
+        allow_production=getattr(args, "allow_production", False),
+        allow_irreversible=getattr(args, "allow_irreversible", False),
+        confirm=tuple(getattr(args, "confirm", ())),
+    )
+    prepared = prepare(request)
+    if check:
+        from runner.engine.plan_view import print_plan
+
+        print_plan(prepared.plan, prepared.mask, sys.stdout)
+        return ExitCode.PASSED
+    from runner.console import TerminalView
+    from runner.engine.summary import print_summary
+
+    view = TerminalView(prepared.mask, verbose=request.verbose)
+    outcome, run_dir = execute(prepared, view)
+    print_summary(view, outcome, run_dir, prepared.playbook)
+    from runner.history import record_run
+
+    record_run(None, run_dir, args.history)  # a failure to record warns; the drill stands
+    return outcome.exit_code
+
+
+def lint(args: argparse.Namespace) -> int:
+    from runner.inventory import load_inventory
+    from runner.playbook.lint import lint_file
+    from runner.playbook.lint_output import exit_code, render
+
+    inventory = load_inventory(args.inventory) if args.inventory else None
+    extra = list(extra_vars(args.extra_vars))
+    findings = [
+        d for path in args.playbooks for d in lint_file(path, inventory=inventory, extra_vars=extra)
+    ]
+    output = render(findings, args.format)
+    if output:
+        print(output)
+    if args.format == "text":
+        checked = len(args.playbooks)
+        print(
+            f"{checked} file{'s' if checked != 1 else ''} checked, {len(findings)} finding"
+            f"{'s' if len(findings) != 1 else ''}",
+            file=sys.stderr,
+        )
+    return exit_code(findings, strict=args.strict)
+
+
+def schema(kind: str) -> int:
+    if kind == "playbook":
+        from runner.playbook.schema import playbook_schema
+
+        schema = playbook_schema()
+    else:
+        from runner.inventory.schema import INVENTORY_SCHEMA
+
+        schema = INVENTORY_SCHEMA
+    print(json.dumps(schema, indent=2))
+    return ExitCode.PASSED
+
+
+def inventory(args: argparse.Namespace) -> int:
+    from runner.inventory import load_inventory
+    from runner.inventory.views import render_graph, to_ansible_list
+
+    inv = load_inventory(args.inventory)
+    if args.graph:
+        print(render_graph(inv))
+    elif args.host:
+        if args.host not in inv.hosts:
+            raise InputError.at(inv.path, 1, 1, f"no host named {args.host!r} in this inventory")
+        print(json.dumps(dict(inv.hosts[args.host].vars), indent=2, default=str))
+    else:
+        print(json.dumps(to_ansible_list(inv), indent=2, default=str))
+    return ExitCode.PASSED
+
+
+def adhoc(args: argparse.Namespace) -> int:
+    from runner.engine.adhoc import run_adhoc, select
+    from runner.inventory import load_inventory
+
+    words = getattr(args, "command_words", None) or args.words
+    if not words:
+        raise InputError.at("<command line>", 1, 1, "give the command after --")
+    if args.forks < 1:
+        raise InputError.at("<command line>", 1, 1, f"--forks must be at least 1, got {args.forks}")
+    hosts = select(load_inventory(args.inventory), args.pattern, args.limit)
+    return run_adhoc(hosts, " ".join(words), forks=args.forks, timeout=args.timeout)
+
+
+def recover(run_dir: Path, force: bool) -> int:
+    from runner.engine.recover import recover
+
+    report = recover(run_dir, force=force)
+    if not report.pending:
+        print(f"{run_dir}: no fault left to revert")
+        return ExitCode.PASSED
+    for fault_id in report.reverted:
+        print(f"reverted {fault_id}")
+    for fault_id, why, manual in report.failed:
+        print(f"NOT REVERTED {fault_id}: {why}\n  run by hand: {manual}", file=sys.stderr)
+    return ExitCode.FAILED if report.failed else ExitCode.PASSED
+
+
+def verify(run_dir: Path) -> int:
+    from runner.journal import JOURNAL_NAME, verify_chain
+
+    path = run_dir / JOURNAL_NAME if run_dir.is_dir() else run_dir
+    if not path.is_file():
+        raise InputError.at(
+            str(path), 1, 1, "no journal here; give a run directory or its journal.jsonl"
+        )
+    check = verify_chain(path)
+    if check.ok:
+        print(f"{path}: hash chain intact ({check.events} events)")
+        return ExitCode.PASSED
+    print(f"{path}:{check.line}:1: {check.problem} ({check.events} events verified before it)")
+    return ExitCode.FAILED
