@@ -1,0 +1,209 @@
+"""The prose of the generated reference docs: introductions, and descriptions and examples
+of keys whose schema has none."""
+
+from __future__ import annotations
+
+PLAYBOOK_INTRO = """# Playbook reference
+
+A playbook is one drill: a YAML mapping with the keys below. Steps are lists under the six
+phases (`prepare`, `deploy`, `inject`, `rollback`, `verify`, `cleanup`); each step has one
+action and optional step keywords. String values of action arguments and probes are Jinja2
+templates, rendered per host in a sandbox with strict undefined variables. Durations are
+written `500ms`, `90s`, `5m`, `1h30m` or a number of seconds. `NAME` stands for a name you
+choose, `[]` for every item of a list. The JSON Schema is `drillctl schema playbook`.
+
+"""
+
+INVENTORY_INTRO = """# Inventory reference
+
+An inventory is Ansible's YAML layout (`all` / `children` / `hosts` / `vars`) or its INI
+format; `group_vars/` and `host_vars/` beside the file are read too. Top-level keys are
+groups, usually just `all`; every other group becomes a child of `all`. The JSON Schema is
+`drillctl schema inventory`.
+
+```yaml
+all:
+  vars: {environment: staging}
+  children:
+    gateway:
+      hosts:
+        gw[1:2].example.net: {user: deploy}
+      vars: {lab_port: 8080}
+```
+
+"""
+
+INVENTORY_OUTRO = """## INI format
+
+Any file not ending in `.yml`, `.yaml` or `.json` is read as Ansible INI:
+
+```ini
+[gateway]
+gw1 address=10.0.4.17 user=deploy
+gw[2:3].example.net
+
+[gateway:vars]
+lab_port=8080
+
+[staging:children]
+gateway
+```
+
+## Variable precedence
+
+Group `all` < parent groups < child groups < `group_vars/` files < host variables <
+`host_vars/` files; then playbook `vars` < registered results < `-e` extra vars.
+
+## Host patterns
+
+`all`, a host or group name, globs (`web*`), `~regex` (anchored at the start), unions
+(`a:b` or `a,b`), intersections (`a:&b`) and exclusions (`a:!b`), as in Ansible. A name
+that matches nothing is an error (Ansible only warns). See what drillctl sees with
+`drillctl inventory -i INV --graph`.
+"""
+
+
+# Descriptions of keys whose schema has none (they belong in the schemas; see the report).
+KEY_DOCS: dict[str, str] = {
+    "playbook:description": "What the drill proves, for the report.",
+    "playbook:objectives": "What the drill must achieve; each is judged in result.json.",
+    "playbook:probes": "Background probes by name, sampled for the whole drill.",
+    "playbook:probes.NAME.http": "Availability: an HTTP request from the controller.",
+    "playbook:probes.NAME.http.url": "URL to request (templated per host).",
+    "playbook:probes.NAME.http.status": "Healthy status code(s); default any 2xx.",
+    "playbook:probes.NAME.http.contains": "Healthy only if the body contains this text.",
+    "playbook:probes.NAME.http.json_match": "Healthy only if the JSON body has these values.",
+    "playbook:probes.NAME.http.timeout": "Per-request limit; a slower answer is a failure.",
+    "playbook:probes.NAME.tcp": "Availability: a TCP connect from the controller.",
+    "playbook:probes.NAME.tcp.host": "Host to connect to (default: the host's address).",
+    "playbook:probes.NAME.tcp.port": "Port to connect to.",
+    "playbook:probes.NAME.data.write": "Step arguments of one numbered write (`{{ seq }}`).",
+    "playbook:probes.NAME.data.read": "Step arguments that print the sequence numbers present.",
+    "playbook:probes.NAME.healthy_after": "Consecutive healthy samples that end the outage.",
+    "playbook:triggers": "Conditions that start the automatic rollback (the first decides).",
+    "playbook:triggers[].probe": "The probe whose samples are judged.",
+    "playbook:triggers[].consecutive_failures": "Fire after this many failures in a row.",
+    "playbook:triggers[].error_rate": "Fire when this share of samples in `window` failed.",
+    "playbook:triggers[].latency_p": "Percentile of latency judged against `above`.",
+    "playbook:triggers[].above": "Latency threshold for `latency_p`.",
+    "playbook:triggers[].window": "Time window for `error_rate` and `latency_p`.",
+    "playbook:decision": "`auto` rolls back on a trigger; `manual` waits for an operator.",
+    "playbook:decision.manual": "Wait for `drillctl approve` (or the prompt) to roll back.",
+    "playbook:decision.timeout": "How long to wait for the approval.",
+    "playbook:checklists.before": "Items to tick before the change (the seed's pre-checks).",
+    "playbook:checklists.during": "Items to tick while the rollback runs.",
+    "playbook:checklists.after": "Items to tick once the service is back.",
+    "http:headers": "Request headers.",
+    "flag:headers": "Request headers for the flag API.",
+    "wait_for:port": "TCP port to wait for.",
+    "wait_for:http.headers": "Request headers.",
+    "assert:fail_msg": "Message when an assertion fails (templated).",
+    "assert:success_msg": "Message when all pass (templated).",
+    "pause:duration": "How long to wait.",
+    "pause:reason": "Why, for the report.",
+    "resource.cpu:workers": "Number of CPU burners.",
+    "file.corrupt:length": "`truncate`: bytes kept.",
+    "file.corrupt:bytes": "`garbage`: bytes overwritten.",
+    "file.corrupt:offset": "`garbage`: where the overwrite starts.",
+    "file.corrupt:text": "`append`: text added at the end.",
+}
+
+KEY_EXAMPLES: dict[str, str] = {
+    "playbook:drill": "order-gateway code rollback",
+    "playbook:description": "Deploy 3.2.0, fail its health check, prove 3.1.2 is back.",
+    "playbook:component": "order-gateway",
+    "playbook:rollback_type": "2",
+    "playbook:objectives": "{rto: 5m, rpo: 0s}",
+    "playbook:vars": '{good: "3.1.2", bad: "3.2.0"}',
+    "playbook:secrets": "[db_password]",
+    "playbook:serial": '"30%"',
+    "playbook:probes": "{health: {http: {url: …}, every: 100ms}}",
+    "playbook:probes.NAME.http": '{url: "http://{{ host.address }}:8080/health", timeout: 500ms}',
+    "playbook:probes.NAME.http.url": "http://{{ host.address }}:8080/health",
+    "playbook:probes.NAME.http.status": "[200, 204]",
+    "playbook:probes.NAME.http.contains": '"status": "ok"',
+    "playbook:probes.NAME.http.json_match": "{status: ok}",
+    "playbook:probes.NAME.tcp": "{port: 5432}",
+    "playbook:probes.NAME.tcp.host": "{{ host.address }}",
+    "playbook:probes.NAME.tcp.port": "5432",
+    "playbook:probes.NAME.command": "pg_isready -q",
+    "playbook:probes.NAME.data": '{write: {shell: "…{{ seq }}…"}, read: {shell: "…"}}',
+    "playbook:probes.NAME.data.write": '{http: {url: "{{ url }}/ledger?seq={{ seq }}"}}',
+    "playbook:probes.NAME.data.read": '{http: {url: "{{ url }}/ledger"}}',
+    "playbook:probes.NAME.hosts": "gateway",
+    "playbook:triggers": "[{probe: health, consecutive_failures: 3}, step_failed]",
+    "playbook:triggers[].probe": "health",
+    "playbook:triggers[].consecutive_failures": "3",
+    "playbook:triggers[].error_rate": "0.2",
+    "playbook:triggers[].latency_p": "99",
+    "playbook:triggers[].above": "800ms",
+    "playbook:triggers[].window": "10s",
+    "playbook:decision": "{manual: true, timeout: 15m}",
+    "playbook:decision.manual": "true",
+    "playbook:prepare": "[{name: baseline is healthy, http: {url: …}}]",
+    "playbook:deploy": "[{name: ship 3.2.0, shell: ./deploy.sh 3.2.0}]",
+    "playbook:inject": "[{fault: {kind: process.kill, name: gateway, restart: …}}]",
+    "playbook:rollback": "auto",
+    "playbook:verify": "[{assert: {that: running.json.version == good}}]",
+    "playbook:cleanup": "[{command: rm -rf /tmp/drill}]",
+    "playbook:checklists.during": '[{id: decided, text: "Rollback decision recorded"}]',
+    "playbook:checklists.before[].step": "baseline is healthy",
+    "playbook:checklists.during[].id": "decided",
+    "playbook:checklists.during[].text": "Rollback decision recorded",
+    "playbook:checklists.during[].step": "redeploy the previous release",
+    "step:name": "new release is healthy",
+    "step:when": "inventory_hostname == victim",
+    "step:register": "running",
+    "step:until": "result.status == 200",
+    "step:tags": "[chaos]",
+    "step:loop": "[1, 2, 3]",
+    "command:cmd": "systemctl restart order-gateway",
+    "command:chdir": "/srv/order-gateway",
+    "command:env": "{LANG: C.UTF-8}",
+    "command:stdin": "yes",
+    "shell:cmd": "./deploy.sh --version={{ good | quote }}",
+    "shell:chdir": "/srv/order-gateway",
+    "shell:env": "{LANG: C.UTF-8}",
+    "shell:stdin": "SELECT 1;",
+    "http:headers": "{Accept: application/json}",
+    "http:body": "ping",
+    "http:json": "{seq: 0}",
+    "http:contains": '"status": "ok"',
+    "wait_for:host": "127.0.0.1",
+    "wait_for:command": "pg_isready -q",
+    "wait_for:http.url": "http://{{ host.address }}:8080/health",
+    "wait_for:http.headers": "{Accept: application/json}",
+    "wait_for:http.body": "ping",
+    "wait_for:http.json": "{seq: 0}",
+    "wait_for:http.contains": "ok",
+    "wait_for:http.json_match": "{status: ok}",
+    "assert:success_msg": "running {{ good }}",
+    "docker.image:dockerfile": "Dockerfile.prod",
+    "docker.image:build_args": "{VERSION: 3.2.0}",
+    "fault:kind": "network.partition",
+    "fault:percent": "50",
+    "config:restore": "/srv/app/app.conf.bak",
+    "migrate:down_check": "SELECT count(*) = 0 FROM pragma_table_info('orders')",
+    "migrate:backup_dir": "/var/backups/orders",
+    "migrate:backup_file": "/var/backups/orders/before-3.2.0.sql",
+    "flag:read": "https://flags.internal/api/flags/new_pricing",
+    "flag:headers": '{Authorization: "Bearer {{ flag_token }}"}',
+    "pip:index_url": "https://pypi.internal/simple",
+    "group:hosts": "{gw1: {address: 10.0.4.17}, gw2: }",
+    "group:children": "{canary: {hosts: {gw1: }}}",
+    "group:vars": "{lab_port: 8080}",
+    "inventory:all": "{vars: {environment: staging}, children: {gateway: {hosts: {gw1: }}}}",
+    "inventory:ungrouped": "{hosts: {bastion: }}",
+    "vars:address": "10.0.4.17",
+    "vars:port": "2222",
+    "vars:user": "deploy",
+    "vars:connection": "ssh",
+    "vars:ansible_host": "10.0.4.17",
+    "vars:ansible_port": "2222",
+    "vars:ansible_user": "deploy",
+    "vars:ansible_connection": "local",
+    "vars:ansible_ssh_host": "10.0.4.17",
+    "vars:ansible_ssh_port": "2222",
+    "vars:ansible_ssh_user": "deploy",
+    "vars:environment": "staging",
+}
