@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, child_env, drillctl_argv, run_drillctl
+from tests.conftest import run_drillctl
+from tests.integration.faults.crash import journal_lines, kill_points, run_and_kill_at
 
 pytestmark = pytest.mark.integration
 
@@ -34,13 +31,6 @@ def torture_playbook(directory: Path) -> str:
     )
 
 
-def journal_lines(run_dir: Path) -> int:
-    try:
-        return (run_dir / "journal.jsonl").read_bytes().count(b"\n")
-    except FileNotFoundError:
-        return 0
-
-
 def markers(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.glob("m*"))
 
@@ -52,24 +42,12 @@ def test_kill_9_at_30_points_then_recover_leaves_no_fault(tmp_path: Path) -> Non
     assert run_drillctl("run", str(playbook), "--out", str(full)).returncode == 0
     total = journal_lines(full)
     assert not markers(tmp_path)
-    points = sorted({max(1, round(total * (i + 1) / (POINTS + 1))) for i in range(POINTS)})
+    points = kill_points(total, POINTS)
     assert len(points) >= POINTS * 0.8, f"journal too short to spread {POINTS} kill points"
     left_before_recover = 0
     for n, point in enumerate(points):
         run_dir = tmp_path / f"kill-{n}"
-        proc = subprocess.Popen(
-            drillctl_argv("run", str(playbook), "--out", str(run_dir)),
-            cwd=REPO,
-            env=child_env(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 20
-        while journal_lines(run_dir) < point and proc.poll() is None:
-            assert time.monotonic() < deadline
-            time.sleep(0.002)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+        run_and_kill_at([str(playbook)], run_dir, point)
         left_before_recover += bool(markers(tmp_path))
         first = run_drillctl("recover", str(run_dir))
         assert first.returncode == 0, first.stdout + first.stderr

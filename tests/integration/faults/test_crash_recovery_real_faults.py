@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,8 @@ import pytest
 import yaml
 
 from runner.lab import docker_lab
-from tests.conftest import REPO, child_env, drillctl_argv, free_port, run_drillctl
+from tests.conftest import free_port, run_drillctl
+from tests.integration.faults.crash import journal_lines, kill_points, run_and_kill_at
 from tests.lab.docker_lab import docker_engine
 
 pytestmark = pytest.mark.integration
@@ -94,13 +94,6 @@ def faults_left(container: str, worker: int, conf: Path) -> list[str]:
     return left
 
 
-def journal_lines(run_dir: Path) -> int:
-    try:
-        return (run_dir / "journal.jsonl").read_bytes().count(b"\n")
-    except FileNotFoundError:
-        return 0
-
-
 def test_kill_9_at_30_points_then_recover_leaves_no_real_fault(
     targets: tuple[str, subprocess.Popen[bytes], Path], tmp_path: Path
 ) -> None:
@@ -124,23 +117,11 @@ def test_kill_9_at_30_points_then_recover_leaves_no_real_fault(
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert not faults_left(container, worker.pid, conf)
     total = journal_lines(full)
-    points = sorted({max(1, round(total * (i + 1) / (POINTS + 1))) for i in range(POINTS)})
+    points = kill_points(total, POINTS)
     caught = 0
     for n, point in enumerate(points):
         run_dir = tmp_path / f"kill-{n}"
-        runner = subprocess.Popen(
-            drillctl_argv("run", str(drill), "-i", str(inventory), "--out", str(run_dir)),
-            cwd=REPO,
-            env=child_env(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while journal_lines(run_dir) < point and runner.poll() is None:
-            assert time.monotonic() < deadline
-            time.sleep(0.002)
-        os.kill(runner.pid, signal.SIGKILL)
-        runner.wait()
+        run_and_kill_at([str(drill), "-i", str(inventory)], run_dir, point)
         caught += bool(faults_left(container, worker.pid, conf))
         rec = run_drillctl("recover", str(run_dir))
         assert rec.returncode == 0, rec.stdout + rec.stderr
