@@ -11,6 +11,7 @@ A finding is silenced by a comment on its line: `# noqa: rule-id[, rule-id]` (or
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -41,7 +42,7 @@ def lint_file(
         return found
     if inventory is None and playbook is not None and playbook.inventory:
         try:
-            inventory = load_inventory(playbook.inventory)
+            inventory = _default_inventory(playbook.inventory)
         except InputError as exc:
             return sorted(set(found + exc.diagnostics))
     ctx = LintContext(doc, playbook, inventory, frozenset(extra_vars))
@@ -53,6 +54,21 @@ def lint_file(
             if not rule.on_broken:
                 found.extend(_run(rule, ctx))
     return sorted(set(_without_noqa(found, path)))
+
+
+def _default_inventory(path: str) -> Inventory:
+    """Playbooks of one repository share their inventory: read it once per change."""
+    resolved = Path(path).resolve()
+    try:
+        stamp = resolved.stat().st_mtime_ns
+    except OSError:
+        stamp = 0
+    return _load_inventory_cached(str(resolved), stamp)
+
+
+@functools.lru_cache(maxsize=32)
+def _load_inventory_cached(path: str, stamp: int) -> Inventory:
+    return load_inventory(path)
 
 
 def _run(rule: Rule, ctx: LintContext) -> list[Diagnostic]:

@@ -7,6 +7,7 @@ empty string: an empty string in a rollback command is how data gets deleted.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shlex
@@ -179,41 +180,83 @@ class Templar:
 
     def parse(self, text: str, *, expression: bool = False) -> nodes.Template:
         """Parse and compile-check (unknown filters and tests are found here, not at run time)."""
-        source = "{{ " + _strip_braces(text) + " }}" if expression else text
-        try:
-            tree = self.env.parse(source)
-            self.env.compile(tree)
-        except TemplateAssertionError as exc:  # e.g. an unknown filter or test
-            raise TemplateError(f"template error: {exc.message}", exc.lineno or 1) from None
-        except TemplateSyntaxError as exc:
-            raise TemplateError(f"template syntax error: {exc.message}", exc.lineno or 1) from None
-        except SecurityError as exc:  # constant folding ran into the sandbox
-            raise TemplateError(f"template not allowed in the sandbox: {exc}") from None
-        except (SyntaxError, ValueError, ArithmeticError) as exc:  # e.g. a non-ASCII digit
-            raise TemplateError(f"template syntax error: {exc}") from None
-        return tree
+        return _analysis(text, expression).tree()
 
     def variables_used(self, text: str, *, expression: bool = False) -> set[str]:
         """Top-level variable names a template reads (for the undefined-variable lint)."""
         if not expression and not _has_template(text):
             return set()
-        return set(meta.find_undeclared_variables(self.parse(text, expression=expression)))
+        return set(_analysis(text, expression).used())
 
     def variables_required(self, text: str, *, expression: bool = False) -> set[str]:
         """`variables_used`, less names guarded by `| default` or `is defined`."""
-        used = self.variables_used(text, expression=expression)
-        if not used:
-            return used
-        guarded = {
-            node.node.name
-            for node in self.parse(text, expression=expression).find_all((nodes.Filter, nodes.Test))
-            if node.name in _GUARDS and isinstance(node.node, nodes.Name)
-        }
-        return used - guarded
+        if not expression and not _has_template(text):
+            return set()
+        analysis = _analysis(text, expression)
+        return set(analysis.used() - analysis.guarded())
+
+
+class _Analysis:
+    """One template's parse tree (or its error) and the names it reads, computed once.
+
+    Lint looks at every template string several times (syntax, undefined and unused
+    variables, shell quoting); parsing and compile-checking each time cost most of lint.
+    """
+
+    def __init__(self, text: str, expression: bool) -> None:
+        source = "{{ " + _strip_braces(text) + " }}" if expression else text
+        self._tree: nodes.Template | None = None
+        self._error: TemplateError | None = None
+        self._used: frozenset[str] | None = None
+        self._guarded: frozenset[str] | None = None
+        try:
+            tree = _CHECKER.parse(source)
+            # Generating the code finds unknown filters and sandbox refusals; compiling it to
+            # bytecode would find nothing more.
+            _CHECKER.compile(tree, raw=True)
+            self._tree = tree
+        except TemplateAssertionError as exc:  # e.g. an unknown filter or test
+            self._error = TemplateError(f"template error: {exc.message}", exc.lineno or 1)
+        except TemplateSyntaxError as exc:
+            self._error = TemplateError(f"template syntax error: {exc.message}", exc.lineno or 1)
+        except SecurityError as exc:  # constant folding ran into the sandbox
+            self._error = TemplateError(f"template not allowed in the sandbox: {exc}")
+        except (SyntaxError, ValueError, ArithmeticError) as exc:  # e.g. a non-ASCII digit
+            self._error = TemplateError(f"template syntax error: {exc}")
+
+    def tree(self) -> nodes.Template:
+        if self._error is not None:
+            raise self._error
+        assert self._tree is not None
+        return self._tree
+
+    def used(self) -> frozenset[str]:
+        if self._used is None:
+            self._used = frozenset(meta.find_undeclared_variables(self.tree()))
+        return self._used
+
+    def guarded(self) -> frozenset[str]:
+        if self._guarded is None:
+            self._guarded = frozenset(
+                node.node.name
+                for node in self.tree().find_all((nodes.Filter, nodes.Test))
+                if node.name in _GUARDS and isinstance(node.node, nodes.Name)
+            )
+        return self._guarded
+
+
+@functools.lru_cache(maxsize=8192)
+def _analysis(text: str, expression: bool) -> _Analysis:
+    return _Analysis(text, expression)
 
 
 # Filters and tests that make an undefined variable harmless.
 _GUARDS = frozenset({"default", "d", "defined", "undefined"})
+
+
+def _checking_env() -> _BoundedSandbox:
+    """An environment with a Templar's filter and global names, for checking templates."""
+    return Templar().env
 
 
 def _strip_braces(text: str) -> str:
@@ -227,3 +270,6 @@ def _to_bool(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes", "on", "y")
     return bool(value)
+
+
+_CHECKER = _checking_env()
