@@ -35,7 +35,8 @@ from runner.engine.steps import StepEnvironment, StepRunner
 from runner.engine.undo import UndoStack
 from runner.faults.blast import select_targets
 from runner.journal import Journal, utc_now
-from runner.measure.figures import DrillFigures, DrillTimes, measure_drill
+from runner.measure.figures import DrillFigures, measure_drill
+from runner.measure.timeline import Timeline
 from runner.measure.triggers import Fired
 from runner.playbook.model import ROLLBACK_STARTERS, Playbook
 from runner.playbook.templating import Templar
@@ -346,7 +347,7 @@ class DrillRun:
         s = self.state
         injected = [r.injected_mono for r in self.ledger.records if r.injected_mono is not None]
         trigger = s.trigger if s.trigger and s.trigger.kind in ("probe", "step_failed") else None
-        times = DrillTimes(
+        times = Timeline(  # the drill's times; each probe adds its samples
             deploy_started=self.monitor.deploy_started,
             first_fault_injected=min(injected, default=None),
             detected=trigger.mono if trigger else None,

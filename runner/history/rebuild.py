@@ -16,9 +16,10 @@ from typing import Any
 from runner.errors import InputError
 from runner.history.rows import SOURCE_JOURNAL, SOURCE_RESULT
 from runner.journal import JOURNAL_NAME, read_events, verify_chain
-from runner.measure.figures import DrillTimes, measure_drill
+from runner.measure.figures import measure_drill
 from runner.measure.probes import ProbeLog
 from runner.measure.samples import AvailabilitySample, ReadBack, WriteAttempt
+from runner.measure.timeline import Timeline
 from runner.playbook.model import BUDGETS_S
 from runner.report.result_json import SCHEMA_VERSION, verdict
 
@@ -280,7 +281,7 @@ def _measure(
         float(reads[0]["mono"]) if reads else _mono(events, "phase_finished", "verify", last=True)
     )
     injected = [float(e["mono"]) for e in by_kind.get("fault_injected", [])]
-    times = DrillTimes(
+    times = Timeline(  # the drill's times; each probe adds its samples
         deploy_started=_mono(events, "phase_started", "deploy"),
         first_fault_injected=min(injected, default=None),
         detected=detected,

@@ -7,7 +7,7 @@ slowest host's recovery.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,19 +16,6 @@ from runner.measure.probes import ProbeLog
 from runner.measure.rpo import DataLoss, data_loss
 from runner.measure.samples import AvailabilitySample
 from runner.measure.timeline import Measurement, Timeline, measure
-
-
-@dataclass(frozen=True)
-class DrillTimes:
-    """When the drill did what, on the monotonic clock."""
-
-    deploy_started: float | None = None
-    first_fault_injected: float | None = None
-    detected: float | None = None
-    decided: float | None = None
-    rollback_started: float | None = None
-    rollback_ended: float | None = None
-    verify_ended: float | None = None
 
 
 @dataclass(frozen=True)
@@ -71,20 +58,15 @@ def _r(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
-def measure_drill(log: ProbeLog, times: DrillTimes, healthy_after: dict[str, int]) -> DrillFigures:
+def measure_drill(log: ProbeLog, times: Timeline, healthy_after: dict[str, int]) -> DrillFigures:
+    """Measure every probe instance against the drill's own times (`times`, without samples)."""
     labels = sorted({s.probe for s in log.availability})
     availability = tuple(
         measure(
-            Timeline(
-                tuple(s for s in log.availability if s.probe == label),
+            replace(
+                times,
+                samples=tuple(s for s in log.availability if s.probe == label),
                 probe=label,
-                deploy_started=times.deploy_started,
-                first_fault_injected=times.first_fault_injected,
-                detected=times.detected,
-                decided=times.decided,
-                rollback_started=times.rollback_started,
-                rollback_ended=times.rollback_ended,
-                verify_ended=times.verify_ended,
                 healthy_after=healthy_after.get(label.split("@", 1)[0], 3),
             )
         )
