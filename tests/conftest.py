@@ -48,6 +48,21 @@ def run_drillctl(
     )
 
 
+def run_quickstart(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """The README's quick start on the local lab, on a free port, its evidence in `out`."""
+    return run_drillctl(
+        "run",
+        "playbooks/quickstart.yml",
+        "-i",
+        "inventories/local.yml",
+        "-e",
+        f"lab_port={free_port()}",
+        "--out",
+        str(out),
+        *extra,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import events, free_port, run_drillctl
+from tests.conftest import events, run_drillctl, run_quickstart
 
 pytestmark = pytest.mark.integration
 
@@ -20,17 +20,7 @@ def lab_processes(marker: str) -> list[str]:
 
 def test_quickstart_rolls_back_verifies_and_leaves_evidence(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    port = free_port()
-    proc = run_drillctl(
-        "run",
-        "playbooks/quickstart.yml",
-        "-i",
-        "inventories/local.yml",
-        "-e",
-        f"lab_port={port}",
-        "--out",
-        str(out),
-    )
+    proc = run_quickstart(out)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = json.loads((out / "result.json").read_text())
     assert result["status"] == "passed"
@@ -68,16 +58,7 @@ def test_quickstart_rolls_back_verifies_and_leaves_evidence(tmp_path: Path) -> N
 
 def test_quickstart_prints_where_its_evidence_is(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    proc = run_drillctl(
-        "run",
-        "playbooks/quickstart.yml",
-        "-i",
-        "inventories/local.yml",
-        "-e",
-        f"lab_port={free_port()}",
-        "--out",
-        str(out),
-    )
+    proc = run_quickstart(out)
     assert proc.returncode == 0, proc.stderr
     assert f"report: {out}" in proc.stdout
     assert "PASSED" in proc.stdout

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, free_port, run_drillctl
+from tests.conftest import REPO, free_port, run_drillctl, run_quickstart
 
 pytestmark = pytest.mark.integration
 
@@ -33,16 +33,7 @@ CHROMIUM_FLAGS = [
 @pytest.fixture(scope="module")
 def quickstart_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("qs") / "run"
-    proc = run_drillctl(
-        "run",
-        "playbooks/quickstart.yml",
-        "-i",
-        "inventories/local.yml",
-        "-e",
-        f"lab_port={free_port()}",
-        "--out",
-        str(out),
-    )
+    proc = run_quickstart(out)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return out
 
