@@ -290,11 +290,11 @@ class DrillRun:
         figures = self._figures() if self.monitor.probes.instances else None
         if status == PASSED and figures is not None:
             status, reason = objectives_verdict(self.playbook, figures, reason)
-        unsupported = self._unsupported()
+        unsupported = unsupported_reason(self.state.phases)
         if unsupported and status != INTERRUPTED:
             # The drill could not be carried out as designed, whatever followed: exit 3.
             status, reason = ERROR, unsupported
-        elif status == FAILED and self._environmental():
+        elif status == FAILED and only_unreachable(self.state.phases):
             status = ERROR  # the targets could not be reached: exit 3
         return DrillOutcome(
             status=status,
@@ -360,12 +360,6 @@ class DrillRun:
             name: int(spec.get("healthy_after", 3)) for name, spec in self.playbook.probes.items()
         }
         return measure_drill(self.monitor.probes.log, times, healthy_after)
-
-    def _unsupported(self) -> str:
-        return unsupported_reason(self.state.phases)
-
-    def _environmental(self) -> bool:
-        return only_unreachable(self.state.phases)
 
     def _phase_result(self, name: str) -> PhaseResult | None:
         return next((p for p in self.state.phases if p.phase == name and p.ran), None)
