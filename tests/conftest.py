@@ -25,6 +25,17 @@ os.environ["DRILLCTL_LOCK_DIR"] = LOCK_DIR
 os.environ.setdefault("DRILLCTL_HISTORY", "off")
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Under CI=true every prerequisite must be there: a skipped test is a failed one."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if os.environ.get("CI") == "true" and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI=true, where nothing may skip: {reason}"
+
+
 def drillctl_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "runner", *args]
 

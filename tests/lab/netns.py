@@ -105,6 +105,22 @@ class NetnsPair:
 STATE_SCRIPT = "iptables-save; ip6tables-save; tc qdisc show"
 
 
+def kernel_has_netem() -> bool:
+    """Whether a netem qdisc can be added here: built in, loaded or loadable.
+
+    /proc/modules alone is the wrong test: a built-in sch_netem is not listed there, and a
+    loadable one is listed only once something loaded it. Adding a qdisc in a throwaway
+    network namespace loads the module if it can and touches nothing of the machine.
+    """
+    done = subprocess.run(
+        ["unshare", "--net", "tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    return done.returncode == 0
+
+
 def netfilter_state(saved: str) -> str:
     """The iptables rules (v4, v6) and qdiscs in the output of STATE_SCRIPT.
 

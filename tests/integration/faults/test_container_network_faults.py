@@ -34,7 +34,13 @@ from runner.faults.docker_ops import run_docker_op
 from runner.faults.network import NetworkDelay, NetworkLoss, NetworkPartition
 from runner.inventory.model import Host
 from tests.lab.docker_lab import ContainerFactory, busybox_image, docker_engine, make_container
-from tests.lab.netns import STATE_SCRIPT, NetnsPair, netfilter_state, netns_pair
+from tests.lab.netns import (
+    STATE_SCRIPT,
+    NetnsPair,
+    kernel_has_netem,
+    netfilter_state,
+    netns_pair,
+)
 
 # Fixtures, imported here rather than in a conftest shared with the SSH fault tests.
 __all__ = ["busybox_image", "docker_engine", "make_container", "netns_pair"]
@@ -260,8 +266,15 @@ def test_delay_precheck_names_sch_netem_and_leaves_the_container_untouched(
     host = docker_host(container.name)
     plan = planned(NetworkDelay(), {"delay": "100ms"}, host, tmp_path)
     result = run(plan.precheck, host)
-    if result.rc == 0:
-        pytest.skip("this kernel has sch_netem: the precheck rightly passes")
+    if kernel_has_netem():
+        # The precheck passes, and the real delay goes in and comes out again.
+        assert result.rc == 0, result.stderr
+        run_all(plan.inject, host)
+        assert "netem" in netns_state(container) and run(plan.check, host).rc == 0
+        run_all(plan.revert, host)
+        run_all(plan.revert, host)
+        assert netns_state(container) == before and run(plan.check, host).rc == 1
+        return
     assert "qdisc kind is unknown" in result.stderr and "sch_netem" in plan.precheck_error
     assert netns_state(container) == before
     run_all(plan.revert, host)  # harmless even though nothing was injected
@@ -336,12 +349,21 @@ def test_delay_precheck_fails_clearly_without_sch_netem_and_changes_nothing(
     netns_pair: NetnsPair, tmp_path: Path
 ) -> None:
     pair = netns_pair
-    if pair.sh(pair.peer, "tc qdisc add dev lo root netem delay 1ms").returncode == 0:
-        pytest.skip("this kernel has sch_netem: the precheck rightly passes")
     before = pair.state(pair.target)
     host = Host("box", pair.target_ip, "local", None, None, {}, ())
     plan = planned(NetworkDelay(), {"delay": "100ms", "interface": "lo"}, host, tmp_path)
     result = run(plan.precheck, host, pair)
+    if kernel_has_netem():
+        # The precheck passes, and the real delay goes in and comes out again.
+        assert result.rc == 0, result.stderr
+        run_all(plan.inject, host, pair)
+        assert "netem" in pair.sh(pair.target, "tc qdisc show dev lo").stdout
+        assert run(plan.check, host, pair).rc == 0
+        run_all(plan.revert, host, pair)
+        run_all(plan.revert, host, pair)
+        assert "netem" not in pair.sh(pair.target, "tc qdisc show dev lo").stdout
+        assert pair.state(pair.target) == before
+        return
     assert result.rc != 0 and "netem" in result.stderr
     assert "sch_netem" in plan.precheck_error
     assert pair.state(pair.target) == before
