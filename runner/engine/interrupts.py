@@ -75,12 +75,18 @@ class Interrupts:
     lock (this one, or the terminal's) already held by the code it interrupted.
     """
 
-    def __init__(self, notify: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        notify: Callable[[str], None],
+        on_signal: Callable[[str, str, int], None] | None = None,
+    ) -> None:
+        """`notify` tells the operator; `on_signal(name, phase, count)` keeps the evidence."""
         self.token = CancelToken()
         self.level = 0  # signals received so far
         self.signal_name = ""  # the first one's name, for the verdict
         self.phase = ""
         self._notify = notify
+        self._on_signal = on_signal
         self._lock = threading.Lock()
         self._previous: dict[int, Any] = {}
         self._queue: queue.SimpleQueue[str | None] = queue.SimpleQueue()
@@ -115,9 +121,12 @@ class Interrupts:
         with self._lock:
             self.level += 1
             self.signal_name = self.signal_name or name
-            act = reaction(self.phase, self.level, name)
+            phase, count = self.phase, self.level
+            act = reaction(phase, count, name)
             if act.stop_running_step:
                 self.token.cancel(f"interrupted by {name}")
+        if self._on_signal is not None:
+            self._on_signal(name, phase, count)
         self._notify(act.notice)
 
     def enter(self, phase: str) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -143,6 +145,16 @@ def execute(
         lock.release()
 
 
+def _journal_signals(journal: Journal) -> Callable[[str, str, int], None]:
+    """Record each signal the run receives (`drillctl halt` reads them: no second signal)."""
+
+    def record(name: str, phase: str, count: int) -> None:
+        with contextlib.suppress(OSError):  # the journal is closed: its evidence is complete
+            journal.record("interrupt_received", signal=name, phase=phase, count=count)
+
+    return record
+
+
 def _execute_locked(
     prepared: Prepared, view: TerminalView, run_dir: Path, pool: ConnectionPool
 ) -> tuple[DrillOutcome, Path]:
@@ -161,7 +173,7 @@ def _execute_locked(
     journal = Journal(run_dir / JOURNAL_NAME, prepared.mask)
     # From here until the journal is closed a signal follows the interrupt matrix: it never
     # kills the run before its evidence is written (`drillctl halt` relies on this).
-    interrupts = Interrupts(view.notice)
+    interrupts = Interrupts(view.notice, _journal_signals(journal))
     interrupts.install()
     hooks = DrillHooks(
         phase_started=view.phase_started,

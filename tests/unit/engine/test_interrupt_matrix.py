@@ -52,6 +52,14 @@ def interrupt_at(
 
     target.on(f"{phase}-2", deliver)
     run = run_drill(matrix_playbook(rollback_when), tmp_path, target, signals)
+    # Each signal is evidence: which one, in which phase, the how-many-th.
+    received = [
+        (e["signal"], e["phase"], e["count"])
+        for e in run.events()
+        if e["event"] == "interrupt_received"
+    ]
+    name = signal.Signals(sig).name
+    assert received == [(name, phase, n) for n in range(1, count + 1)]
     return run, target
 
 
