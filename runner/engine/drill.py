@@ -109,7 +109,7 @@ class DrillRun:
 
     def _checkpoint(self, list_name: str) -> None:
         if self.checkpoints is not None and not self.interrupts.interrupted():
-            self.checkpoints.reached(list_name)
+            self.checkpoints.reached(list_name, self.interrupts.interrupted)
 
     def run(self) -> DrillOutcome:
         started_at, started = utc_now(), time.monotonic()
