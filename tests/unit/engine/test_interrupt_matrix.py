@@ -9,6 +9,8 @@ reverted before the rollback and before cleanup.
 from __future__ import annotations
 
 import signal
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -257,3 +259,24 @@ def test_a_drill_without_signals_runs_every_step_and_passes(tmp_path: Path) -> N
         assert_ran(target, f"{phase}-1", f"{phase}-2", f"{phase}-3")
     assert run.events()[-1]["event"] == "run_finished"
     assert target.faults_on == set()
+
+
+def test_a_signal_while_probes_settle_after_verify_goes_straight_to_cleanup(
+    tmp_path: Path,
+) -> None:
+    """Probing goes on after verify to confirm a lasting recovery (10 s here); a signal
+    then must not wait for it."""
+    target = FakeTarget()
+    signals = Signals()
+
+    def signal_soon(call: Call) -> None:
+        threading.Timer(0.3, signals.send, (signal.SIGTERM,)).start()
+
+    target.on("verify-3", signal_soon)
+    probes = "probes:\n  health: {command: ok health, every: 1s, healthy_after: 20}\n"
+    started = time.monotonic()
+    run = run_drill(matrix_playbook() + probes, tmp_path, target, signals)
+    assert time.monotonic() - started < 5
+    assert run.exit_code == 130
+    assert_ran(target, "verify-3", "cleanup-3")
+    assert [e["phase"] for e in run.events() if e["event"] == "interrupt_received"] == ["verify"]
