@@ -280,3 +280,25 @@ def test_a_signal_while_probes_settle_after_verify_goes_straight_to_cleanup(
     assert run.exit_code == 130
     assert_ran(target, "verify-3", "cleanup-3")
     assert [e["phase"] for e in run.events() if e["event"] == "interrupt_received"] == ["verify"]
+
+
+def test_a_signal_while_a_rollback_waits_for_approval_rolls_back_at_once(tmp_path: Path) -> None:
+    """Ctrl-C ends the wait for a manual decision as the matrix says: the change is
+    rolled back, even where a timeout would have meant no rollback (on_timeout: abort)."""
+    target = FakeTarget()
+    signals = Signals()
+    target.on(
+        "deploy-2",
+        lambda call: threading.Timer(0.3, signals.send, (signal.SIGINT,)).start(),
+    )
+    playbook = matrix_playbook().replace("shell: ok deploy-2", "shell: fail deploy-2")
+    playbook += "decision: {manual: true, timeout: 30s, on_timeout: abort}\n"
+    started = time.monotonic()
+    run = run_drill(playbook, tmp_path, target, signals)
+    assert time.monotonic() - started < 10
+    assert run.exit_code == 130
+    assert_ran(target, "rollback-1", "rollback-3", "cleanup-3")
+    decision = next(e for e in run.events() if e["event"] == "decision")
+    assert decision["decision"] == "rollback"
+    assert decision["timed_out"] is False
+    assert decision["approved_by"] == "interrupt (SIGINT)"
