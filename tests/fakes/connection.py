@@ -59,8 +59,8 @@ class FakeTarget:
         self.hooks[name] = hook
 
     def ran(self, name: str) -> bool:
-        """A command named `name` ran (to its end, not cancelled) on some host."""
-        return any(n == name and w != "cancelled" for _, w, n in self.snapshot())
+        """A command named `name` ran to its end (not cancelled, not timed out) on some host."""
+        return any(n == name and w not in ("cancelled", "timed-out") for _, w, n in self.snapshot())
 
     def names(self) -> list[str]:
         """`word name` of every command, in order; cancelled commands as `cancelled name`."""
