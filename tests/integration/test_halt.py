@@ -128,7 +128,7 @@ def test_halt_during_the_rollback_lets_it_finish_and_a_second_halt_sends_no_sign
     lab: Lab,
 ) -> None:
     start, env = lab
-    d = start("slow-rollback", rollback="touch {dir}/rolling; sleep 2; touch {dir}/rolled-back")
+    d = start("slow-rollback", rollback="touch {dir}/rolling; sleep 4; touch {dir}/rolled-back")
     d.wait_for("rolling")
     first = halt(env, str(d.out), "--no-wait")
     assert first.returncode == 0, first.stderr
