@@ -59,6 +59,7 @@ def register(subparsers: Any) -> None:
 def halt_command(args: argparse.Namespace) -> int:
     from runner.durations import parse_duration
     from runner.engine.halt import (
+        OtherUsersDrill,
         drill_at,
         final_event,
         halt,
@@ -75,9 +76,12 @@ def halt_command(args: argparse.Namespace) -> int:
         timeout_s = parse_duration(args.timeout)
     except ValueError as exc:
         raise InputError.at("<command line>", 1, 1, f"--timeout: {exc}") from None
+    others: list[OtherUsersDrill] = []
     if args.all:
-        drills = running_drills()
-        if not drills:
+        drills, others = running_drills()
+        for other in others:
+            print(f"drillctl: {other}", file=sys.stderr)
+        if not drills and not others:
             raise InputError.at(
                 "<command line>", 1, 1, f"no drill is running on this controller ({lock_dir()})"
             )
@@ -92,9 +96,9 @@ def halt_command(args: argparse.Namespace) -> int:
             print(f"halting {d.run_dir} (pid {d.pid}, {who}): SIGTERM sent")
         else:
             print(f"{d.run_dir} is already stopping ({d.stopping or 'it ended'}); no second signal")
+    code = ExitCode.ENVIRONMENT if others else ExitCode.PASSED
     if args.no_wait:
-        return ExitCode.PASSED
-    code = ExitCode.PASSED
+        return code
     for s in sent:
         d = s.drill
         if not wait_until_stopped(d, timeout_s):

@@ -69,10 +69,31 @@ def lock_holder_pids() -> list[int]:
     return pids
 
 
-def running_drills() -> list[RunningDrill]:
-    """Every drill running on this controller that this user can see."""
-    found = [d for pid in lock_holder_pids() if (d := inspect(pid)) is not None]
-    return sorted(found, key=lambda d: str(d.run_dir))
+class OtherUsersDrill(TargetEnvironmentError):
+    """The process cannot be inspected (nor signalled) by this user."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(
+            f"pid {pid} runs as another user: halt cannot prove it is the drill, nor signal "
+            "it; run `drillctl halt` as that user or as root"
+        )
+        self.pid = pid
+
+
+def running_drills() -> tuple[list[RunningDrill], list[OtherUsersDrill]]:
+    """Every drill running on this controller that this user can halt, and the lock
+    holders this user cannot inspect (other users' drills)."""
+    found: list[RunningDrill] = []
+    others: list[OtherUsersDrill] = []
+    for pid in lock_holder_pids():
+        try:
+            drill = inspect(pid)
+        except OtherUsersDrill as exc:
+            others.append(exc)
+            continue
+        if drill is not None:
+            found.append(drill)
+    return sorted(found, key=lambda d: str(d.run_dir)), others
 
 
 def drill_at(run_dir: Path) -> RunningDrill:
@@ -98,7 +119,10 @@ def drill_at(run_dir: Path) -> RunningDrill:
 
 
 def inspect(pid: int, run_dir: Path | None = None) -> RunningDrill | None:
-    """The drill process `pid` runs, proved (see the module's docstring), or None."""
+    """The drill process `pid` runs, proved (see the module's docstring), or None.
+
+    Raises OtherUsersDrill when a drill runner's open files cannot be read by this user.
+    """
     if pid == os.getpid() or not _is_drillctl_run(_cmdline(pid)):
         return None
     want = run_dir.resolve() if run_dir is not None else None
@@ -187,8 +211,10 @@ def _open_journals(pid: int) -> list[Path]:
     journals = []
     try:
         fds = list(fd_dir.iterdir())
+    except PermissionError:
+        raise OtherUsersDrill(pid) from None
     except OSError:
-        return []
+        return []  # the process is gone
     for fd in fds:
         with contextlib.suppress(OSError):
             target = os.readlink(fd)
