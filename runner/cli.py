@@ -20,6 +20,7 @@ examples:
   drillctl plan playbooks/quickstart.yml -i inventories/local.yml -e bad_version=3
   drillctl lint playbooks/*.yml -i inventories/local.yml
   drillctl verify drills/runs/20261121T101500Z-quickstart
+  drillctl halt --all
 """
 
 
@@ -221,6 +222,10 @@ def build_parser(*, full: bool = True) -> argparse.ArgumentParser:
     )
     rec.add_argument("run_dir")
     rec.add_argument("--force", action="store_true", help="even if the run's process still lives")
+
+    from runner.halt_cli import register as register_halt
+
+    register_halt(sub)  # halt [RUN_DIR | --all]
 
     if full:
         from runner.history.cli import register as register_history

@@ -2,14 +2,16 @@
 
 prepare → deploy → inject → [rollback] → verify → cleanup. A failure in deploy,
 inject or verify starts the rollback (with `rollback_when: always`, the default, the
-rollback is rehearsed every run); cleanup always runs.
+rollback is rehearsed every run); cleanup always runs. SIGINT/SIGTERM follow the matrix
+in runner/engine/interrupts.py: this module tells it which phase runs and skips what the
+matrix skips.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from runner.connections.pool import ConnectionPool
@@ -107,7 +109,7 @@ class DrillRun:
 
     def _checkpoint(self, list_name: str) -> None:
         if self.checkpoints is not None and not self.interrupts.interrupted():
-            self.checkpoints.reached(list_name)
+            self.checkpoints.reached(list_name, self.interrupts.interrupted)
 
     def run(self) -> DrillOutcome:
         started_at, started = utc_now(), time.monotonic()
@@ -118,8 +120,9 @@ class DrillRun:
             self._main(runner)
         finally:
             self.monitor.stop()
-            self.interrupts.resume_for("cleanup")
-            self.ledger.revert_all("cleanup")  # no fault outlives the drill
+            self.interrupts.enter("cleanup")
+            # No fault outlives the drill; after a second signal too, faults go first.
+            self.ledger.revert_all("interrupted" if self.interrupts.interrupted() else "cleanup")
             self._phase(runner, "cleanup")
             self.ledger.revert_all("end of run")
             runner.close()
@@ -128,9 +131,11 @@ class DrillRun:
     def _main(self, runner: StepRunner) -> None:
         prepare = self._phase(runner, "prepare")
         if prepare.failed or self.interrupts.interrupted():
-            self.state.prepare_failed = prepare.failed
+            # A step stopped by a signal "fails" too; the interrupt is the reason then.
+            interrupted = self.interrupts.interrupted()
+            self.state.prepare_failed = prepare.failed and not interrupted
             for phase in ("deploy", "inject", "rollback", "verify"):
-                self._skip(phase, "prepare failed" if prepare.failed else "interrupted")
+                self._skip(phase, "interrupted" if interrupted else "prepare failed")
             return
         for phase in ("deploy", "inject"):
             if self.state.trigger or self.interrupts.interrupted():
@@ -146,12 +151,15 @@ class DrillRun:
         interrupted = self.interrupts.interrupted()
         self.ledger.revert_all("interrupted" if interrupted else "inject phase over")
         if self.interrupts.interrupted():
-            self._rollback(runner)
+            if self._change_began():
+                self._rollback(runner)
+            else:
+                self._skip("rollback", "interrupted before the change began")
             self._skip("verify", "interrupted")
             return
         if self.state.trigger is None and self.playbook.rollback_when == "failure":
             verify = self._phase(runner, "verify")
-            if not verify.failed:
+            if not verify.failed and not self.interrupts.interrupted():
                 self._skip("rollback", "nothing failed (rollback_when: failure)")
                 self.state.final_verify = verify
                 return
@@ -166,6 +174,10 @@ class DrillRun:
         if self.playbook.rollback_type == 5:
             self._skip("rollback", "rollback_type 5: point of no return, fix forward only")
             return
+        if self.interrupts.rollback_abandoned():
+            self.ledger.revert_all("interrupted twice")
+            self._skip("rollback", "interrupted twice: rollback skipped")
+            return
         if self.state.trigger is None:
             why = "interrupted" if self.interrupts.interrupted() else "rollback_when: always"
             kind = "interrupt" if self.interrupts.interrupted() else "rehearsal"
@@ -175,6 +187,10 @@ class DrillRun:
         trigger = self.state.trigger
         detected = trigger.mono if trigger and trigger.kind in ("step_failed", "probe") else None
         decision = self.monitor.decide(detected)
+        if self.interrupts.interrupted() and decision.timed_out:
+            # A signal ended the wait for approval: by the matrix, the change is rolled back.
+            by = f"interrupt ({self.interrupts.signal_name})"
+            decision = replace(decision, timed_out=False, proceed=True, approved_by=by)
         self.state.decision = decision
         self.state.decided_mono = decision.decided_mono
         self.journal.record(
@@ -187,10 +203,14 @@ class DrillRun:
         if not decision.proceed:
             self._skip("rollback", "no decision in time (decision on_timeout: abort)")
             return
-        self.interrupts.resume_for("rollback")
+        if self.interrupts.rollback_abandoned():  # the second signal came while deciding
+            self._skip("rollback", "interrupted twice: rollback skipped")
+            return
         self._checkpoint("during")
         auto = self.state.undos.rollback_plans() if self.playbook.rollback_auto else None
         self.state.rollback = self._phase(runner, "rollback", auto)
+        if self.interrupts.rollback_abandoned():
+            self.ledger.revert_all("interrupted twice")  # before anything else runs
 
     def _probe_fired(self, fired: Fired) -> None:
         """From a probe thread: a trigger came true; stop the change and roll back."""
@@ -227,6 +247,7 @@ class DrillRun:
         self.journal.record("phase_started", phase=phase)
         self.hooks.phase_started(phase)
         self.state.current_phase = phase
+        self.interrupts.enter(phase)
         if phase == "deploy":
             self.monitor.change_begins()
         results: list[StepResult] = []
@@ -360,6 +381,9 @@ class DrillRun:
             name: int(spec.get("healthy_after", 3)) for name, spec in self.playbook.probes.items()
         }
         return measure_drill(self.monitor.probes.log, times, healthy_after)
+
+    def _change_began(self) -> bool:
+        return any(p.ran for p in self.state.phases if p.phase in ("deploy", "inject"))
 
     def _phase_result(self, name: str) -> PhaseResult | None:
         return next((p for p in self.state.phases if p.phase == name and p.ran), None)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -122,8 +124,12 @@ def _operator() -> str:
         return "unknown"
 
 
-def execute(prepared: Prepared, view: TerminalView) -> tuple[DrillOutcome, Path]:
-    """Run the drill and write journal.jsonl and result.json into the run directory."""
+def execute(
+    prepared: Prepared, view: TerminalView, pool: ConnectionPool | None = None
+) -> tuple[DrillOutcome, Path]:
+    """Run the drill and write journal.jsonl and result.json into the run directory.
+
+    `pool` lets in-process tests give the engine fake connections."""
     run_dir = Path(prepared.run.run_dir)
     request = prepared.request
     check_guards(
@@ -134,15 +140,24 @@ def execute(prepared: Prepared, view: TerminalView) -> tuple[DrillOutcome, Path]
     lock = InventoryLock(prepared.inventory_key, prepared.run.run_id, prepared.run.operator)
     lock.acquire()
     try:
-        return _execute_locked(prepared, view, run_dir)
+        return _execute_locked(prepared, view, run_dir, pool or ConnectionPool())
     finally:
         lock.release()
 
 
+def _journal_signals(journal: Journal) -> Callable[[str, str, int], None]:
+    """Record each signal the run receives (`drillctl halt` reads them: no second signal)."""
+
+    def record(name: str, phase: str, count: int) -> None:
+        with contextlib.suppress(OSError):  # the journal is closed: its evidence is complete
+            journal.record("interrupt_received", signal=name, phase=phase, count=count)
+
+    return record
+
+
 def _execute_locked(
-    prepared: Prepared, view: TerminalView, run_dir: Path
+    prepared: Prepared, view: TerminalView, run_dir: Path, pool: ConnectionPool
 ) -> tuple[DrillOutcome, Path]:
-    pool = ConnectionPool()
     hosts = prepared.plan.all_hosts()
     pool.check_supported(hosts)
     pool.open_all(hosts, prepared.playbook.forks)
@@ -156,7 +171,10 @@ def _execute_locked(
     except OSError as exc:
         raise TargetEnvironmentError(f"cannot create run directory {run_dir}: {exc}") from None
     journal = Journal(run_dir / JOURNAL_NAME, prepared.mask)
-    interrupts = Interrupts(view.notice)
+    # From here until the journal is closed a signal follows the interrupt matrix: it never
+    # kills the run before its evidence is written (`drillctl halt` relies on this).
+    interrupts = Interrupts(view.notice, _journal_signals(journal))
+    interrupts.install()
     hooks = DrillHooks(
         phase_started=view.phase_started,
         phase_skipped=view.phase_skipped,
@@ -182,7 +200,6 @@ def _execute_locked(
         hosts=[h.name for h in prepared.plan.all_hosts()],
     )
     view.run_started(pb.drill, len(prepared.plan.all_hosts()), str(run_dir))
-    interrupts.install()
     try:
         checkpoints = Checkpoints(
             pb.checklists, journal, prepared.run.operator, prepared.request.confirm
@@ -198,8 +215,10 @@ def _execute_locked(
             checkpoints,
         )
         outcome = drill.run()
-    finally:
+    except BaseException:
         interrupts.uninstall()
+        raise
+    finally:
         view.close()
         pool.close_all()
     ident = RunIdentity(
@@ -218,4 +237,5 @@ def _execute_locked(
         final, status=outcome.status, reason=outcome.reason, signal=outcome.interrupted_by
     )
     journal.close()
+    interrupts.uninstall()
     return outcome, run_dir

@@ -106,8 +106,10 @@ class DrillMonitor:
         if self._stopped:
             return
         self._stopped = True
-        if not self.interrupts.interrupted():
-            time.sleep(self.settle_s())
+        settle_until = time.monotonic() + self.settle_s()
+        # An interrupt ends the settling at once: cleanup comes next, without delay.
+        while time.monotonic() < settle_until and not self.interrupts.interrupted():
+            time.sleep(0.05)
         self.verify_ended = time.monotonic()
         self.watch.disarm()
         self.probes.stop()

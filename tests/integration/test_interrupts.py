@@ -100,3 +100,111 @@ def test_second_ctrl_c_skips_the_rest_of_rollback_but_cleanup_still_runs(tmp_pat
     assert not (tmp_path / "rolled-back").exists()
     assert (tmp_path / "cleaned").exists()
     assert events(out)[-1]["event"] == "interrupted"
+
+
+# -- the matrix against a real process: signals from outside, at a step's checkpoint file --
+
+SLOW = "touch {dir}/{name}-reached; sleep {secs}; touch {dir}/{name}-done"
+
+
+def matrix_drill(
+    tmp_path: Path, slow_phase: str, secs: float = 30
+) -> tuple[subprocess.Popen[str], Path]:
+    """A drill with a fault in inject and one step per phase; the step of `slow_phase`
+    touches NAME-reached, sleeps, then touches NAME-done."""
+    lines = ["drill: matrix", "rollback_type: 2"]
+    for phase in ("prepare", "deploy", "inject", "rollback", "verify", "cleanup"):
+        lines.append(f"{phase}:")
+        if phase == "inject":
+            lines.append(
+                f"  - fault: {{kind: custom, name: marker, inject: 'touch {tmp_path}/fault', "
+                f"revert: 'rm -f {tmp_path}/fault', check: 'test -f {tmp_path}/fault'}}"
+            )
+        secs_here = secs if phase == slow_phase else 0
+        lines.append(f"  - shell: '{SLOW.format(dir=tmp_path, name=phase, secs=secs_here)}'")
+    playbook = tmp_path / "drill.yml"
+    playbook.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        drillctl_argv("run", str(playbook), "--out", str(out)),
+        cwd=REPO,
+        env=child_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return proc, out
+
+
+def received(out: Path) -> list[tuple[str, str, int]]:
+    return [
+        (e["signal"], e["phase"], e["count"])
+        for e in events(out)
+        if e["event"] == "interrupt_received"
+    ]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_one_signal_during_rollback_lets_it_finish_and_says_a_second_aborts_it(
+    tmp_path: Path, sig: int
+) -> None:
+    proc, out = matrix_drill(tmp_path, "rollback", secs=1.5)
+    wait_for_file(tmp_path / "rollback-reached")
+    proc.send_signal(sig)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stdout + stderr
+    assert (tmp_path / "rollback-done").exists(), "the rollback was abandoned"
+    assert "the rollback will finish" in stdout and "aborts the rollback" in stdout
+    assert not (tmp_path / "verify-reached").exists()
+    assert (tmp_path / "cleanup-done").exists()
+    assert not (tmp_path / "fault").exists()
+    name = signal.Signals(sig).name
+    assert received(out) == [(name, "rollback", 1)]
+    assert events(out)[-1]["event"] == "interrupted"
+
+
+def test_two_sigterms_during_rollback_abort_it_and_cleanup_still_runs(tmp_path: Path) -> None:
+    proc, out = matrix_drill(tmp_path, "rollback")
+    wait_for_file(tmp_path / "rollback-reached")
+    proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while not received(out):  # the kernel merges a signal sent while one is pending
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stdout + stderr
+    assert time.monotonic() - started < 10, "the rollback step was not stopped"
+    assert not (tmp_path / "rollback-done").exists()
+    assert (tmp_path / "cleanup-done").exists()
+    assert not (tmp_path / "fault").exists()
+    assert received(out) == [("SIGTERM", "rollback", 1), ("SIGTERM", "rollback", 2)]
+    assert events(out)[-1]["event"] == "interrupted"
+
+
+def test_a_signal_during_cleanup_lets_it_finish_and_the_run_exits_130(tmp_path: Path) -> None:
+    proc, out = matrix_drill(tmp_path, "cleanup", secs=1)
+    wait_for_file(tmp_path / "cleanup-reached")
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stdout + stderr
+    assert (tmp_path / "cleanup-done").exists()
+    assert (tmp_path / "verify-done").exists()  # the drill had run to its end
+    assert "cleanup is running and will finish" in stdout
+    assert received(out) == [("SIGINT", "cleanup", 1)]
+    assert json.loads((out / "result.json").read_text())["status"] == "interrupted"
+    assert events(out)[-1]["event"] == "interrupted"
+
+
+def test_a_signal_during_prepare_changes_nothing_and_cleans_up(tmp_path: Path) -> None:
+    proc, out = matrix_drill(tmp_path, "prepare")
+    wait_for_file(tmp_path / "prepare-reached")
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stdout + stderr
+    for phase in ("prepare-done", "deploy-reached", "inject-reached", "rollback-reached"):
+        assert not (tmp_path / phase).exists(), phase
+    assert (tmp_path / "cleanup-done").exists()
+    phases = [e["phase"] for e in events(out) if e["event"] == "phase_started"]
+    assert phases == ["prepare", "cleanup"]
