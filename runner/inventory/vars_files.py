@@ -94,7 +94,7 @@ def _load_one(file: Path) -> dict[str, Located]:
             "Ansible Vault files are not supported: keep secrets out of vars "
             "files and pass them as drill secrets",
         )
-    doc = load_yaml(file, text)
+    doc = load_yaml(file, text, yaml11=True)
     if doc.value is None:
         return {}
     if not isinstance(doc.value, dict):
