@@ -32,6 +32,18 @@ def load_vars_files(inventory_dir: Path, groups: Iterable[str], hosts: Iterable[
     return VarsFiles(found_groups, found_hosts)
 
 
+def merge_vars_files(layers: Iterable[VarsFiles]) -> VarsFiles:
+    """Vars files of several inventory folders, a later folder's variable winning."""
+    groups: dict[str, dict[str, Located]] = {}
+    hosts: dict[str, dict[str, Located]] = {}
+    for layer in layers:
+        for name, found in layer.groups.items():
+            groups.setdefault(name, {}).update(found)
+        for name, found in layer.hosts.items():
+            hosts.setdefault(name, {}).update(found)
+    return VarsFiles(groups, hosts)
+
+
 def _load_all(
     folder: Path, names: Iterable[str], problems: list[Diagnostic]
 ) -> dict[str, Mapping[str, Located]]:
