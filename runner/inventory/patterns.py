@@ -146,12 +146,14 @@ def _enumerate(inventory: Inventory, term: str) -> list[Host]:
     searches_hosts = term.startswith("~") or bool(_HOST_SEARCH_CHARS & set(term))
     if not groups or searches_hosts:
         names.update(dict.fromkeys(h for h in inventory.hosts if matcher(h)))
-    if names or groups or searches_hosts:
+    if names:
         return [inventory.hosts[name] for name in names]
     if term in LOCALHOST_NAMES:
         # As Ansible: another spelling of this machine, else the implicit localhost.
         local = [h for h in inventory.hosts if h in LOCALHOST_NAMES]
         return [inventory.hosts[local[0]]] if local else [_implicit_localhost(inventory, term)]
+    if groups or searches_hosts:
+        return []
     raise PatternError(_unknown(inventory, term))
 
 
