@@ -35,7 +35,9 @@ all:
 
 INVENTORY_OUTRO = """## INI format
 
-Any file not ending in `.yml`, `.yaml` or `.json` is read as Ansible INI:
+A file ending in `.yml`, `.yaml` or `.json` is YAML. A file without an extension is YAML
+when it reads as a YAML mapping of groups (Ansible tries its YAML plugin first), else INI.
+Any other file is Ansible INI:
 
 ```ini
 [gateway]
@@ -49,17 +51,55 @@ lab_port=8080
 gateway
 ```
 
+## Values, as Ansible reads them
+
+- **YAML inventories and `group_vars/`/`host_vars/` files are YAML 1.1**, as Ansible reads
+  them: `yes`/`no`/`on`/`off` (any case spelling YAML 1.1 knows) are booleans, `0755` is
+  octal (493), `1:20` is sexagesimal (80), `1e3` is text. So `rollout_enabled: no` is false
+  and `when: rollout_enabled` skips the step, as in Ansible. **Playbooks are YAML 1.2**:
+  there `no` is the text "no" and only `true`/`false` are booleans. Dates stay text.
+- **INI values** are Python literals when they read as one (`42`, `1.5`, `True`, `None`,
+  `[1, 2]`, `{'a': 1}`, `'quoted'`), else text: `yes`, `no`, `true` and `false` are text.
+  Tuples and sets become lists. In a `[group:vars]` section everything after the first `=`
+  is the value: `a = foo # note` is the text `foo # note`, while `n = 23 # note` is 23
+  (Python reads the comment). On host lines words are split like a shell, and `#` starts
+  a comment.
+
+## Several inventories
+
+`-i a.yml -i b.ini` merges them in order, as Ansible does: a host or group named in both
+is one; a later source's variables replace an earlier one's; hosts and child groups add
+up; each source's `group_vars/` and `host_vars/` apply, a later folder's winning.
+
 ## Variable precedence
 
 Group `all` < parent groups < child groups < `group_vars/` files < host variables <
-`host_vars/` files; then playbook `vars` < registered results < `-e` extra vars.
+`host_vars/` files; then playbook `vars` < registered results < `-e` extra vars. Among
+groups at the same depth a higher `ansible_group_priority` (set in the inventory file, not
+in `group_vars/`; default 1) wins, then the name in alphabetical order. The priority is a
+property of the group, not a variable of its hosts.
 
 ## Host patterns
 
 `all`, a host or group name, globs (`web*`), `~regex` (anchored at the start), unions
-(`a:b` or `a,b`), intersections (`a:&b`) and exclusions (`a:!b`), as in Ansible. A name
-that matches nothing is an error (Ansible only warns). See what drillctl sees with
-`drillctl inventory -i INV --graph`.
+(`a:b` or `a,b`), intersections (`a:&b`), exclusions (`a:!b`) and subscripts (`web[0]`,
+`web[-1]`, `web[0:2]`, `web[1:]`, inclusive), as in Ansible, and in Ansible's order: each
+union term's hosts in turn, a group's own hosts before its child groups' hosts, each host
+once. `--limit @FILE` reads one pattern per line (a retry file). See what drillctl sees
+with `drillctl inventory -i INV --graph`.
+
+## Where drillctl differs from ansible-inventory
+
+A differential test runs ansible-core's `ansible-inventory --list` and its pattern
+matching against drillctl on a corpus of inventories
+(`tests/fixtures/ansible_inventories/`). It finds these differences, each deliberate:
+
+- **A name that matches nothing is an error** naming the closest match; Ansible warns and
+  selects nobody. A mistyped group must not turn a drill into one that targets no host.
+- **Group order below the first level of children**: Ansible leaves it to a set's
+  iteration order (it can change between runs); drillctl uses the order the groups were
+  written.
+- **Subscripts `[x-y]`**, which Ansible has removed, read as the glob they look like.
 """
 
 

@@ -88,9 +88,20 @@ def _mark(node: yaml.Node) -> Mark:
     return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+# PyYAML's own YAML 1.1 constructors, for plain scalars of files Ansible reads (inventories).
+_YAML11 = yaml.constructor.SafeConstructor()
+_YAML11_TAGS = {
+    "tag:yaml.org,2002:bool": _YAML11.construct_yaml_bool,
+    "tag:yaml.org,2002:int": _YAML11.construct_yaml_int,
+    "tag:yaml.org,2002:float": _YAML11.construct_yaml_float,
+    "tag:yaml.org,2002:null": _YAML11.construct_yaml_null,
+}
+
+
 class _Builder:
-    def __init__(self, doc: YamlDocument) -> None:
+    def __init__(self, doc: YamlDocument, yaml11: bool = False) -> None:
         self.doc = doc
+        self.yaml11 = yaml11
         self.errors: list[Diagnostic] = []
         self.in_progress: set[int] = set()
         self.expanded = 0
@@ -176,6 +187,8 @@ class _Builder:
             return text
         if explicit == "tag:yaml.org,2002:str":
             return text
+        if explicit is None and self.yaml11:
+            return self.scalar11(node)
         if explicit in (None, "tag:yaml.org,2002:null") and _NULL.match(text):
             return None
         if explicit in (None, "tag:yaml.org,2002:bool") and text in _BOOL:
@@ -207,6 +220,17 @@ class _Builder:
             return None
         return text
 
+    def scalar11(self, node: yaml.ScalarNode) -> Any:
+        """A plain scalar as YAML 1.1 (and so Ansible) reads it: `no` is false, `0755` is 493,
+        `1:20` is 80, `1e3` is text. Dates stay text, as they print in Ansible's output."""
+        construct = _YAML11_TAGS.get(node.tag)
+        if construct is None:
+            return node.value
+        if len(node.value) > MAX_NUMBER_DIGITS:
+            self.error(node, f"number has more than {MAX_NUMBER_DIGITS} digits")
+            return None
+        return construct(node)
+
 
 class _TooLarge(Exception):
     def __init__(self, node: yaml.Node) -> None:
@@ -227,8 +251,13 @@ class _TaggingComposer(yaml.SafeLoader):
         return node
 
 
-def load_yaml(path: str | Path, text: str | None = None, *, strict: bool = True) -> YamlDocument:
+def load_yaml(
+    path: str | Path, text: str | None = None, *, strict: bool = True, yaml11: bool = False
+) -> YamlDocument:
     """Load one YAML document, raising InputError with every problem located.
+
+    Plain scalars follow YAML 1.2 (`no` is text), or YAML 1.1 with `yaml11=True`, as Ansible
+    reads inventories and vars files (`no` is false, `0755` is octal).
 
     With `strict=False`, problems that leave a usable value (a duplicate key keeps its
     first value) are returned in `problems` so the caller can report them beside its own.
@@ -264,7 +293,7 @@ def load_yaml(path: str | Path, text: str | None = None, *, strict: bool = True)
     if node is None:
         doc.marks[()] = Mark(1, 1)
         return doc
-    builder = _Builder(doc)
+    builder = _Builder(doc, yaml11)
     try:
         doc.value = builder.build(node, ())
     except _TooLarge as exc:

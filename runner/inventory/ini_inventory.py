@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,53 +135,52 @@ def _host_line(builder: InventoryBuilder, group: str, line: str, lineno: int) ->
 
 
 def _variable(line: str, indent: int) -> tuple[str, tuple[Any, int]]:
-    """`key = value` of a [group:vars] line: the key, and the value with its column."""
+    """`key = value` of a [group:vars] line: the key, and the value with its column.
+
+    As Ansible's INI plugin: everything after the first `=` is the value, a `#` or `;` in it
+    included (`a = foo # x` is the text 'foo # x'); only a value that reads as a Python
+    literal sheds a trailing comment (`n = 23 # x` is 23), since Python reads it so.
+    """
     key, sep, rest = line.partition("=")
     if not sep or not key.strip():
         raise _LineError(indent + 1, f"expected key=value, got {line.strip()!r}")
-    value = _strip_comment(rest).strip()
     col = len(key) + 1 + (len(rest) - len(rest.lstrip())) + 1
-    return key.strip(), (parse_value(value), col)
-
-
-def _strip_comment(text: str) -> str:
-    """Drop a trailing ` # comment` or ` ; comment` that is outside quotes."""
-    quote = ""
-    for i, char in enumerate(text):
-        if quote:
-            quote = "" if char == quote else quote
-        elif char in "'\"":
-            quote = char
-        elif char in "#;" and (i == 0 or text[i - 1].isspace()):
-            return text[:i]
-    return text
+    return key.strip(), (parse_value(rest.strip()), col)
 
 
 def parse_value(text: str) -> Any:
-    """An INI value as Ansible reads it: Python-style literals, else the text itself.
+    """An INI value as Ansible reads it: a Python literal, else the text itself.
 
-    `42`, `1.5`, `[1, 2]`, `{'a': 1}`, `True`/`true`, `'quoted'` become values; `yes`,
-    `no`, `on` and `off` stay strings. Only `ast.literal_eval` is used: nothing runs.
+    `42`, `1.5`, `[1, 2]`, `{'a': 1}`, `True`, `None`, `'quoted'` become values; tuples and
+    sets become lists; `yes`, `no`, `true` and `false` stay text (Python knows no such
+    names). Only `ast.literal_eval` is used: nothing runs.
     """
-    if text in ("true", "false"):
-        return text == "true"
     if len(text) > _MAX_LITERAL:
         return text
     try:
-        value = ast.literal_eval(text)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SyntaxWarning)
+            value = ast.literal_eval(text)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return text
-    return value if _is_plain(value) else text
+    return _plain(value, text)
 
 
-def _is_plain(value: Any) -> bool:
+def _plain(value: Any, text: str) -> Any:
+    """Ansible's coercion of a literal: containers to lists and dicts, odd scalars to text."""
     if value is None or isinstance(value, (bool, int, float, str)):
-        return True
-    if isinstance(value, list):
-        return all(_is_plain(item) for item in value)
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(item, repr(item)) for item in value]
     if isinstance(value, dict):
-        return all(isinstance(k, str) and _is_plain(v) for k, v in value.items())
-    return False
+        if not all(isinstance(k, str) for k in value):
+            return text  # a variable's keys are names: other keys keep the text as written
+        return {k: _plain(v, repr(v)) for k, v in value.items()}
+    if value is Ellipsis:
+        return "..."
+    return str(value)  # complex numbers, as Ansible
 
 
 def split_words(line: str) -> list[tuple[str, int]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -9,18 +10,50 @@ from typing import Any
 from runner.errors import Diagnostic, InputError
 from runner.inventory.connection_fields import resolve_connection
 from runner.inventory.ini_inventory import parse_ini_inventory
+from runner.inventory.merge import merge_sources
 from runner.inventory.model import Group, Host, Inventory
 from runner.inventory.precedence import Precedence
 from runner.inventory.source import ALL, UNGROUPED, InventorySource, Located
-from runner.inventory.vars_files import VarsFiles, load_vars_files
+from runner.inventory.vars_files import VarsFiles, load_vars_files, merge_vars_files
 from runner.inventory.yaml_inventory import parse_yaml_inventory
+from runner.yamlpos import load_yaml
 
 YAML_SUFFIXES = (".yml", ".yaml", ".json")
 IMPLICIT_PATH = "(implicit localhost)"
 
 
-def load_inventory(path: str | Path) -> Inventory:
-    """Read an inventory file (YAML by extension .yml/.yaml/.json, else INI) and its vars files."""
+def load_inventory(path: str | Path | Sequence[str | Path]) -> Inventory:
+    """Read one inventory file, or several merged as Ansible merges `-i a -i b`.
+
+    YAML by extension (.yml/.yaml/.json), INI by any other; a file without an extension is
+    YAML when it reads as a YAML mapping, else INI (Ansible tries its YAML plugin first).
+    Each file's `group_vars/` and `host_vars/` apply, a later file's winning.
+    """
+    paths = [path] if isinstance(path, (str, Path)) else list(path)
+    if not paths:
+        raise InputError.at("-i", 1, 1, "no inventory given")
+    sources, problems = [], []
+    for each in paths:
+        try:
+            sources.append(_read_source(each))
+        except InputError as exc:
+            problems.extend(exc.diagnostics)
+    if problems:
+        raise InputError(problems)
+    display = ",".join(str(p) for p in paths)
+    source = merge_sources(display, sources)
+    layers: list[VarsFiles] = []
+    for folder in dict.fromkeys(Path(p).parent for p in paths):
+        try:
+            layers.append(load_vars_files(folder, source.groups, source.hosts))
+        except InputError as exc:
+            problems.extend(exc.diagnostics)
+    if problems:
+        raise InputError([*source.problems, *problems])
+    return assemble(source, merge_vars_files(layers))
+
+
+def _read_source(path: str | Path) -> InventorySource:
     display, file = str(path), Path(path)
     if file.is_dir():
         raise InputError.at(
@@ -29,18 +62,24 @@ def load_inventory(path: str | Path) -> Inventory:
     if not file.exists():
         raise InputError.at(display, 1, 1, "file not found")
     if file.suffix.lower() in YAML_SUFFIXES:
-        source = parse_yaml_inventory(display)
-    else:
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError.at(display, 1, 1, f"cannot read file: {exc}") from None
-        source = parse_ini_inventory(display, text)
+        return parse_yaml_inventory(display)
     try:
-        files = load_vars_files(file.parent, source.groups, source.hosts)
-    except InputError as exc:
-        raise InputError([*source.problems, *exc.diagnostics]) from None
-    return assemble(source, files)
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError.at(display, 1, 1, f"cannot read file: {exc}") from None
+    if not file.suffix and _reads_as_yaml_mapping(display, text):
+        return parse_yaml_inventory(display, text)
+    return parse_ini_inventory(display, text)
+
+
+def _reads_as_yaml_mapping(display: str, text: str) -> bool:
+    """Whether an extensionless file is a YAML inventory: a mapping of groups to mappings."""
+    try:
+        doc = load_yaml(display, text, yaml11=True)
+    except InputError:
+        return False
+    value = doc.value
+    return isinstance(value, dict) and all(v is None or isinstance(v, dict) for v in value.values())
 
 
 def implicit_localhost() -> Inventory:

@@ -46,17 +46,29 @@ class Inventory:
         return select_hosts(self, pattern)
 
     def group_members(self, name: str) -> list[str]:
-        """Names of the hosts in group `name` or any group below it, in file order."""
+        """Names of the hosts in group `name` or any group below it, in Ansible's order.
+
+        `all` lists every host in the order the inventory defines them. Any other group
+        lists its own hosts first, then its child groups' hosts, one level of children at
+        a time, each level in the order the groups were written (Ansible's
+        `Group.get_hosts()`, whose order below the first level of children it leaves to
+        a set's iteration; ours is the written order).
+        """
         if name not in self.groups:
             raise KeyError(f"no group named {name!r} in {self.path}")
-        members: set[str] = set()
-        seen: set[str] = set()
-        todo = [name]
-        while todo:
-            group = self.groups[todo.pop()]
-            if group.name in seen:
-                continue
-            seen.add(group.name)
-            members.update(group.hosts)
-            todo.extend(group.children)
-        return [host for host in self.hosts if host in members]
+        if name == "all":
+            return list(self.hosts)
+        members: dict[str, None] = {}
+        seen = {name}
+        level = [name]
+        while level:
+            below: list[str] = []
+            for group_name in level:
+                group = self.groups[group_name]
+                members.update(dict.fromkeys(group.hosts))
+                for child in group.children:
+                    if child not in seen:
+                        seen.add(child)
+                        below.append(child)
+            level = below
+        return list(members)

@@ -1,9 +1,12 @@
-"""Ansible host patterns: `all`, names, globs, `~regex`, `a:b`, `a,b`, `a:&b`, `a:!b`.
+"""Ansible host patterns: `all`, names, globs, `~regex`, `a:b`, `a,b`, `a:&b`, `a:!b`, and
+subscripts `web[0]`, `web[-1]`, `web[0:2]`, `web[1:]`.
 
 As in Ansible, union terms apply first, then intersections (`&`), then exclusions (`!`),
 whatever order they were written in; a pattern of only `&`/`!` terms starts from `all`.
-The result keeps inventory (file) order. A plain name that matches nothing is an error
-here (Ansible only warns), because a typo in a drill must not silently target nobody.
+Hosts come out in Ansible's order: union terms in the order written, each term's hosts in
+its group's order (see `Inventory.group_members`), without duplicates. A plain name that
+matches nothing is an error here (Ansible only warns), because a typo in a drill must not
+silently target nobody.
 """
 
 from __future__ import annotations
@@ -22,7 +25,14 @@ from runner.inventory.model import Host
 if TYPE_CHECKING:
     from runner.inventory.model import Inventory
 
-_GLOB_CHARS = frozenset("*?[")
+# Characters that make a term search host names even when it matched a group (Ansible's
+# list: a '.' is there because host names such as web1.example.com carry one).
+_HOST_SEARCH_CHARS = frozenset("*?[.")
+# `expr[3]`, `expr[-1]`, `expr[0:2]`, `expr[1:]` (Ansible's PATTERN_WITH_SUBSCRIPT, less
+# the `[x-y]` form Ansible has removed, which reads here as the glob it looks like).
+_SUBSCRIPT = re.compile(
+    r"^(?P<expr>.+)\[(?:(?P<index>-?[0-9]+)|(?P<start>[0-9]+):(?P<end>[0-9]*))\]$"
+)
 
 
 class PatternError(ValueError):
@@ -73,43 +83,77 @@ def _split_colons(piece: str, pattern: str) -> list[str]:
 
 
 def select_hosts(inventory: Inventory, pattern: str) -> list[Host]:
-    """The hosts `pattern` selects from `inventory`, in inventory order, without duplicates."""
+    """The hosts `pattern` selects from `inventory`, in Ansible's order, without duplicates."""
     terms = split_pattern(pattern)
-    unions = [t for t in terms if t[0] not in "&!"]
-    wanted: set[str] = set()
-    extra: list[Host] = []  # implicit localhost, when the inventory has no such host
-    for term in unions or ["all"]:
-        names, implicit = _match_term(inventory, term)
-        wanted.update(names)
-        if implicit is not None and implicit.name not in {h.name for h in extra}:
-            extra.append(implicit)
-    for term in terms:
+    unions = [t for t in terms if t[0] not in "&!"] or ["all"]
+    ordered = [*unions, *(t for t in terms if t[0] == "&"), *(t for t in terms if t[0] == "!")]
+    selected: dict[str, Host] = {}
+    for term in ordered:
         if term[0] == "&":
-            wanted &= set(_match_term(inventory, term[1:])[0])
-    for term in terms:
-        if term[0] == "!":
-            wanted -= set(_match_term(inventory, term[1:])[0])
-    return [host for name, host in inventory.hosts.items() if name in wanted] + extra
+            keep = {h.name for h in _match_term(inventory, term[1:])}
+            selected = {name: host for name, host in selected.items() if name in keep}
+        elif term[0] == "!":
+            drop = {h.name for h in _match_term(inventory, term[1:])}
+            selected = {name: host for name, host in selected.items() if name not in drop}
+        elif term in inventory.hosts:  # a plain host name is that host, as in Ansible
+            selected.setdefault(term, inventory.hosts[term])
+        else:
+            for host in _match_term(inventory, term):
+                selected.setdefault(host.name, host)
+    return list(selected.values())
 
 
-def _match_term(inventory: Inventory, term: str) -> tuple[list[str], Host | None]:
-    """Host names one term matches, in the way Ansible matches it."""
+def _match_term(inventory: Inventory, term: str) -> list[Host]:
+    """The hosts one term (operator removed) selects, subscript applied."""
+    expr, subscript = _split_subscript(term)
+    hosts = _enumerate(inventory, expr)
+    if subscript is None:
+        return hosts
+    start, end = subscript
+    try:
+        if end is None:
+            return [hosts[start]]
+        return hosts[start : (len(hosts) if end == -1 else end + 1)]
+    except IndexError:
+        raise PatternError(
+            f"host pattern {term!r}: index {start} is outside the {len(hosts)} host(s) "
+            f"that {expr!r} selects (the first is [0], the last [-1])"
+        ) from None
+
+
+def _split_subscript(term: str) -> tuple[str, tuple[int, int | None] | None]:
+    """`web[1:]` → ('web', (1, -1)); a regex term keeps its brackets (as in Ansible)."""
+    if term.startswith("~"):
+        return term, None
+    match = _SUBSCRIPT.match(term)
+    if match is None:
+        return term, None
+    if match.group("index") is not None:
+        return match.group("expr"), (int(match.group("index")), None)
+    end = match.group("end")
+    return match.group("expr"), (int(match.group("start")), int(end) if end else -1)
+
+
+def _enumerate(inventory: Inventory, term: str) -> list[Host]:
+    """Hosts one term matches, in the way Ansible matches it (`_enumerate_matches`)."""
     matcher = _matcher(term)
-    wildcard = term.startswith("~") or bool(_GLOB_CHARS & set(term))
     groups = [g for g in inventory.groups if matcher(g)]
-    names: list[str] = []
+    names: dict[str, None] = {}
     for group in groups:
-        names.extend(inventory.group_members(group))
+        names.update(dict.fromkeys(inventory.group_members(group)))
     # A name that is a group means the group; hosts are searched when no group matched,
-    # or when the term is a glob/regex that may cover both.
-    if not groups or wildcard:
-        names.extend(h for h in inventory.hosts if matcher(h))
-    if names or groups or wildcard:
-        return names, None
+    # or when the term is a glob/regex (or a dotted name) that may cover both.
+    searches_hosts = term.startswith("~") or bool(_HOST_SEARCH_CHARS & set(term))
+    if not groups or searches_hosts:
+        names.update(dict.fromkeys(h for h in inventory.hosts if matcher(h)))
+    if names:
+        return [inventory.hosts[name] for name in names]
     if term in LOCALHOST_NAMES:
         # As Ansible: another spelling of this machine, else the implicit localhost.
         local = [h for h in inventory.hosts if h in LOCALHOST_NAMES]
-        return (local[:1], None) if local else ([], _implicit_localhost(inventory, term))
+        return [inventory.hosts[local[0]]] if local else [_implicit_localhost(inventory, term)]
+    if groups or searches_hosts:
+        return []
     raise PatternError(_unknown(inventory, term))
 
 

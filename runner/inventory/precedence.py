@@ -2,19 +2,24 @@
 
 1. group `all` in the inventory file, then `group_vars/all`;
 2. every other group of the host in the inventory file, shallow groups first (a child
-   group beats its parent; siblings at the same depth apply in alphabetical order);
+   group beats its parent; at the same depth a higher `ansible_group_priority` wins, then
+   the name: siblings apply in alphabetical order);
 3. the same groups' `group_vars/` files, in the same order, so a file beats any group
    written in the inventory file (Ansible's `groups_inventory` < `groups_plugins_inventory`);
 4. the host's own variables in the inventory file, then `host_vars/`.
 
-Merging is shallow (Ansible's default `hash_behaviour=replace`).
+Merging is shallow (Ansible's default `hash_behaviour=replace`). As in Ansible,
+`ansible_group_priority` is read only from the inventory file (not from `group_vars/`) and is
+a property of the group, not a variable of its hosts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cache
+from typing import Any
 
+from runner.errors import InputError
 from runner.inventory.source import ALL, InventorySource, Located
 from runner.inventory.vars_files import VarsFiles
 
@@ -30,6 +35,7 @@ class Precedence:
             for child in group.children:
                 self.parents[child].append(name)
         self.depth = cache(self._depth)
+        self.priority = {name: _priority(group.vars) for name, group in source.groups.items()}
 
     def _depth(self, group: str) -> int:
         """Longest chain of parents up to `all` (which is 0; groups under it are 1)."""
@@ -47,19 +53,26 @@ class Precedence:
                 found.add(name)
                 todo.extend(self.parents[name])
         found.discard(ALL)
-        return [ALL, *sorted(found, key=lambda g: (self.depth(g), g))]
+        return [ALL, *sorted(found, key=lambda g: (self.depth(g), self.priority[g], g))]
 
     def group_vars(self, group: str) -> dict[str, Located]:
         """A group's own variables: the inventory file's, overridden by its vars files."""
-        return {**self.source.groups[group].vars, **self.files.groups.get(group, {})}
+        return {**self._inline(group), **self.files.groups.get(group, {})}
+
+    def _inline(self, group: str) -> Mapping[str, Located]:
+        """A group's variables written in the inventory file, less its priority."""
+        written = self.source.groups[group].vars
+        if PRIORITY not in written:
+            return written
+        return {key: item for key, item in written.items() if key != PRIORITY}
 
     def host_vars(self, host: str) -> dict[str, Located]:
         """The final variables of `host`, each with the place that set it."""
         groups = self.host_groups(host)[1:]
         layers: list[Mapping[str, Located]] = [
-            self.source.groups[ALL].vars,
+            self._inline(ALL),
             self.files.groups.get(ALL, {}),
-            *(self.source.groups[g].vars for g in groups),
+            *(self._inline(g) for g in groups),
             *(self.files.groups.get(g, {}) for g in groups),
             self.source.hosts[host].vars,
             self.files.hosts.get(host, {}),
@@ -68,3 +81,20 @@ class Precedence:
         for layer in layers:
             merged.update(layer)
         return merged
+
+
+PRIORITY = "ansible_group_priority"
+
+
+def _priority(written: Mapping[str, Located]) -> int:
+    """A group's `ansible_group_priority` (default 1, as Ansible); anything but a whole
+    number is bad input, since a guessed priority would silently change which value wins."""
+    item = written.get(PRIORITY)
+    if item is None:
+        return 1
+    value: Any = item.value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError([item.origin.diag(f"{PRIORITY} must be a whole number, got {value!r}")])
+    return value

@@ -32,6 +32,18 @@ def load_vars_files(inventory_dir: Path, groups: Iterable[str], hosts: Iterable[
     return VarsFiles(found_groups, found_hosts)
 
 
+def merge_vars_files(layers: Iterable[VarsFiles]) -> VarsFiles:
+    """Vars files of several inventory folders, a later folder's variable winning."""
+    groups: dict[str, dict[str, Located]] = {}
+    hosts: dict[str, dict[str, Located]] = {}
+    for layer in layers:
+        for name, found in layer.groups.items():
+            groups.setdefault(name, {}).update(found)
+        for name, found in layer.hosts.items():
+            hosts.setdefault(name, {}).update(found)
+    return VarsFiles(groups, hosts)
+
+
 def _load_all(
     folder: Path, names: Iterable[str], problems: list[Diagnostic]
 ) -> dict[str, Mapping[str, Located]]:
@@ -94,7 +106,7 @@ def _load_one(file: Path) -> dict[str, Located]:
             "Ansible Vault files are not supported: keep secrets out of vars "
             "files and pass them as drill secrets",
         )
-    doc = load_yaml(file, text)
+    doc = load_yaml(file, text, yaml11=True)
     if doc.value is None:
         return {}
     if not isinstance(doc.value, dict):

@@ -22,7 +22,7 @@ def parse_yaml_inventory(path: str | Path, text: str | None = None) -> Inventory
     Unreadable YAML and schema violations raise InputError; problems in names, ranges and
     group links are returned in `problems`, so the loader can report them with the rest.
     """
-    doc = load_yaml(path, text)
+    doc = load_yaml(path, text, yaml11=True)
     problems = validate_document(doc, INVENTORY_SCHEMA)
     if problems:
         raise InputError(problems)

@@ -3,6 +3,8 @@
 Stdlib only and no imports from the rest of `runner`: it must run wherever a bare Python does
 (SSH lab hosts, containers). Its command line lives in `runner.lab.cli`.
 
+`GET /metrics` exposes Prometheus metrics (runner/lab/metrics.py; needs prometheus-client).
+
 The `/admin/*` endpoints make it a source of ground truth for measuring the measurements:
 `POST /admin/outage?seconds=D` fails `/health` for exactly D seconds, `POST /admin/lose?count=K`
 deletes the K newest acknowledged ledger records, and `GET /admin/truth` tells when and what.
@@ -32,6 +34,7 @@ from typing import cast
 from urllib.parse import parse_qs, urlsplit
 
 from runner.lab.ledger import Ledger
+from runner.lab.metrics import CONTENT_TYPE, LabMetrics
 from runner.lab.truth import Body, GroundTruth
 
 MODES = ("good", "bad", "slow")
@@ -133,7 +136,23 @@ class LabServer(ThreadingHTTPServer):
         self.ledger = ledger
         self.truth = GroundTruth()
         self.in_flight = InFlight()
+        self.metrics = LabMetrics(config.version, config.mode, self.healthy)
         super().__init__((config.bind, config.port), LabHandler)
+
+    def healthy(self) -> bool:
+        """Whether /health answers 200 at this moment."""
+        return self.failing_reason() is None
+
+    def failing_reason(self) -> str | None:
+        """Why /health fails at this moment, or None while it answers 200."""
+        # The clock is read once, here: the answer is the state at the moment of asking.
+        now = time.monotonic()
+        if self.config.mode == "bad":
+            return f"release {self.config.version} is broken (started with --mode bad)"
+        outage = self.truth.outage_at(now)
+        if outage is not None:
+            return f"admin outage of {outage.seconds:g}s, {outage.end_mono - now:.3f}s left"
+        return None
 
 
 class LabHandler(BaseHTTPRequestHandler):
@@ -178,6 +197,9 @@ class LabHandler(BaseHTTPRequestHandler):
 
     def _dispatch(self, method: str) -> None:
         url = urlsplit(self.path)
+        if url.path == "/metrics" and method == "GET":  # text, not JSON: answered apart
+            self._reply_metrics()
+            return
         methods = self._routes().get(url.path)
         if methods is None:
             self._reply(404, {"error": f"no such endpoint: {url.path}"})
@@ -188,10 +210,13 @@ class LabHandler(BaseHTTPRequestHandler):
             self._reply(405, {"error": f"{url.path} accepts {allowed}"}, {"Allow": allowed})
             return
         with self.lab.in_flight.request():
+            started = time.monotonic()
             # Ground-truth controls act when asked, whatever the release under test does.
             if self.lab.config.mode == "slow" and not url.path.startswith("/admin/"):
                 time.sleep(self.lab.config.slow_ms / 1000)
-            self._reply(*self._answer(endpoint, url.query))
+            status, body = self._answer(endpoint, url.query)
+            self.lab.metrics.observe(url.path, status, time.monotonic() - started)
+            self._reply(status, body)
 
     def _answer(self, endpoint: Callable[[str], Reply], query: str) -> Reply:
         try:
@@ -203,17 +228,11 @@ class LabHandler(BaseHTTPRequestHandler):
             return 500, {"error": f"ledger error: {exc}"}
 
     def _health(self, _query: str) -> Reply:
-        # The clock is read once, here: the answer is the state at the moment of handling.
-        now = time.monotonic()
-        config = self.lab.config
-        if config.mode == "bad":
-            reason = f"release {config.version} is broken (started with --mode bad)"
-            return 503, {"status": "failing", "version": config.version, "reason": reason}
-        outage = self.lab.truth.outage_at(now)
-        if outage is not None:
-            reason = f"admin outage of {outage.seconds:g}s, {outage.end_mono - now:.3f}s left"
-            return 503, {"status": "failing", "version": config.version, "reason": reason}
-        return 200, {"status": "ok", "version": config.version}
+        version = self.lab.config.version
+        reason = self.lab.failing_reason()
+        if reason is not None:
+            return 503, {"status": "failing", "version": version, "reason": reason}
+        return 200, {"status": "ok", "version": version}
 
     def _version(self, _query: str) -> Reply:
         return 200, {"version": self.lab.config.version, "mode": self.lab.config.mode}
@@ -243,6 +262,22 @@ class LabHandler(BaseHTTPRequestHandler):
 
     def _truth(self, _query: str) -> Reply:
         return 200, self.lab.truth.as_json()
+
+    def _reply_metrics(self) -> None:
+        text = self.lab.metrics.render()
+        if text is None:
+            self._reply(
+                501, {"error": "metrics need prometheus-client: pip install prometheus-client"}
+            )
+            return
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", CONTENT_TYPE)
+            self.send_header("Content-Length", str(len(text)))
+            self.end_headers()
+            self.wfile.write(text)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     def _requested_seq(self, query: str) -> int:
         from_query = parse_qs(query).get("seq")

@@ -51,7 +51,7 @@ def test_a_regex_after_tilde_matches_from_the_start_of_the_name(fleet: Inventory
 
 
 def test_union_with_colon_and_with_comma_are_the_same(fleet: Inventory) -> None:
-    assert names(fleet, "web:db1") == ["db1", "web01", "web02"]
+    assert names(fleet, "web:db1") == ["web01", "web02", "db1"]
     assert names(fleet, "web,db1") == names(fleet, "web:db1")
     assert names(fleet, " web , db1 ") == names(fleet, "web:db1")
 
@@ -72,8 +72,17 @@ def test_unions_apply_first_then_intersections_then_exclusions(fleet: Inventory)
     assert names(fleet, "gateway:!gw1:db") == ["gw2", "db1", "db2"]
 
 
-def test_result_follows_file_order_without_duplicates(fleet: Inventory) -> None:
-    assert names(fleet, "web:db:gateway:gw1:trading") == EVERYONE
+def test_union_follows_the_terms_order_without_duplicates_as_ansible(fleet: Inventory) -> None:
+    # Ansible: each union term's hosts in turn, a host once (where it first appeared).
+    assert names(fleet, "web:db:gateway:gw1:trading") == [
+        "web01",
+        "web02",
+        "db1",
+        "db2",
+        "gw1",
+        "gw2",
+    ]
+    assert names(fleet, "all") == EVERYONE  # `all` is the file order
 
 
 def test_a_name_that_matches_nothing_is_an_error_with_a_suggestion(fleet: Inventory) -> None:
@@ -119,6 +128,21 @@ def test_pattern_errors_are_value_errors() -> None:
 def test_localhost_not_in_the_inventory_is_the_implicit_local_host(fleet: Inventory) -> None:
     selected = fleet.select("localhost:gw1")
 
-    assert [h.name for h in selected] == ["gw1", "localhost"]
-    assert selected[1].connection == "local"
+    assert [h.name for h in selected] == ["localhost", "gw1"]
+    assert selected[0].connection == "local"
     assert names(fleet, "all") == EVERYONE  # `all` never includes the implicit localhost
+
+
+def test_subscripts_pick_from_a_group_in_its_order(fleet: Inventory) -> None:
+    assert names(fleet, "trading[0]") == ["gw1"]
+    assert names(fleet, "trading[-1]") == ["db2"]
+    assert names(fleet, "trading[1:2]") == ["gw2", "db1"]
+    assert names(fleet, "trading[2:]") == ["db1", "db2"]
+    assert names(fleet, "gateway[0]:web[1]") == ["gw1", "web02"]
+
+
+def test_a_subscript_past_the_end_is_an_error_naming_the_count(fleet: Inventory) -> None:
+    with pytest.raises(PatternError, match="outside the 2 host"):
+        fleet.select("gateway[2]")
+    with pytest.raises(PatternError, match="outside the 2 host"):
+        fleet.select("gateway[-3]")

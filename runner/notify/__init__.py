@@ -1,0 +1,1 @@
+"""Notifications from the procedure's communication plan: who hears what, when, and how."""

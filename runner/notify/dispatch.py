@@ -1,0 +1,168 @@
+"""Deliver messages through Apprise without ever holding up the drill.
+
+Each channel sends on its own worker thread; the drill only enqueues. A delivery that fails
+or outlasts the plan's timeout is recorded as failed (in the journal, through `record`)
+and the drill goes on; `close()` waits at most one timeout in all for what is in flight.
+Secrets are masked before a message leaves, and in every record of it.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from runner.notify.messages import DEFAULT_TEMPLATES, Message, fields_for
+from runner.notify.plan import NotifyPlan
+
+Record = Callable[[str, dict[str, Any]], None]  # (event kind, fields) into the journal
+
+
+class Renderer(Protocol):
+    def render_text(self, text: str, variables: Mapping[str, Any]) -> str: ...
+
+
+class Mask(Protocol):
+    def mask(self, text: str) -> str: ...
+
+
+class Sender(Protocol):
+    """Sends one message to one URL; True when the channel accepted it."""
+
+    def __call__(self, url: str, title: str, body: str, timeout_s: float) -> bool: ...
+
+
+def apprise_send(url: str, title: str, body: str, timeout_s: float) -> bool:
+    """One delivery through Apprise (imported only when a drill notifies)."""
+    import apprise
+
+    client = apprise.Apprise()
+    if not client.add(url):
+        return False
+    return bool(client.notify(title=title, body=body, timeout=timeout_s))
+
+
+@dataclass(frozen=True)
+class Delivery:
+    channel: str
+    message: Message
+
+
+class Notifier:
+    """Renders and sends one drill's messages; safe to call from any thread.
+
+    Each channel has its own worker, so a channel that hangs delays only its own messages.
+    """
+
+    def __init__(
+        self,
+        plan: NotifyPlan,
+        base_fields: Mapping[str, Any],
+        renderer: Renderer,
+        mask: Mask,
+        record: Record,
+        send: Sender = apprise_send,
+    ) -> None:
+        self.plan = plan
+        self.base = dict(base_fields)
+        self.renderer = renderer
+        self.mask = mask
+        self.record = record
+        self.send = send
+        self._lock = threading.Lock()
+        self._pending = dict.fromkeys(plan.channels, 0)
+        self._queues: dict[str, queue.Queue[Delivery | None]] = {}
+        self._workers: list[threading.Thread] = []
+        for channel in plan.channels:
+            self._queues[channel] = queue.Queue()
+            worker = threading.Thread(
+                target=self._work, args=(channel,), name=f"drillctl-notify-{channel}", daemon=True
+            )
+            worker.start()
+            self._workers.append(worker)
+
+    def event(self, event: str, **fields: Any) -> None:
+        """Queue `event`'s message for every channel, if the plan wants that event."""
+        if event not in self.plan.events:
+            return
+        try:
+            message = self._message(event, fields)
+        except Exception as exc:  # a bad template must not stop the drill; it is recorded
+            self.record(
+                "notify_failed",
+                {"notify_event": event, "channel": "*", "error": self.mask.mask(str(exc))},
+            )
+            return
+        for channel, pending in self._queues.items():
+            with self._lock:
+                self._pending[channel] += 1
+            pending.put(Delivery(channel, message))
+
+    def close(self) -> None:
+        """Give what is still queued at most one timeout in all, then record what was not sent."""
+        deadline = time.monotonic() + self.plan.timeout_s
+        for pending in self._queues.values():
+            pending.put(None)
+        for worker in self._workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            left = {channel: n for channel, n in self._pending.items() if n}
+        for channel, count in left.items():
+            self.record(
+                "notify_failed",
+                {
+                    "notify_event": "*",
+                    "channel": channel,
+                    "error": f"{count} message(s) not sent before the drill ended",
+                },
+            )
+
+    def _message(self, event: str, extra: Mapping[str, Any]) -> Message:
+        fields = fields_for(event, self.base, extra)
+        title_t, body_t = DEFAULT_TEMPLATES[event]
+        body_t = self.plan.templates.get(event, body_t)
+        title = self.renderer.render_text(title_t, fields)
+        body = self.renderer.render_text(body_t, fields)
+        return Message(event, self.mask.mask(title), self.mask.mask(body))
+
+    def _work(self, channel: str) -> None:
+        pending = self._queues[channel]
+        while True:
+            item = pending.get()
+            if item is None:
+                return
+            try:
+                self._deliver(item)
+            finally:
+                with self._lock:
+                    self._pending[channel] -= 1
+
+    def _deliver(self, item: Delivery) -> None:
+        url = self.plan.channels[item.channel]
+        to = list(self.plan.audience.get(item.channel, ()))
+        body = item.message.body + (f"\nTo: {', '.join(to)}" if to else "")
+        outcome: dict[str, Any] = {}
+
+        def attempt() -> None:
+            try:
+                outcome["ok"] = self.send(url, item.message.title, body, self.plan.timeout_s)
+            except Exception as exc:  # the channel's failure is reported, never raised
+                outcome["error"] = str(exc) or type(exc).__name__
+
+        started = time.monotonic()
+        sender = threading.Thread(target=attempt, name="drillctl-notify-send", daemon=True)
+        sender.start()
+        sender.join(self.plan.timeout_s)
+        took = round(time.monotonic() - started, 3)
+        fields = {"notify_event": item.message.event, "channel": item.channel, "took_s": took}
+        if sender.is_alive():
+            error = f"no answer within {self.plan.timeout_s:g}s"
+        elif outcome.get("ok"):
+            self.record("notify_sent", {**fields, "to": to, "title": item.message.title})
+            return
+        else:
+            error = outcome.get("error") or "the channel refused the message"
+        self.record("notify_failed", {**fields, "error": self.mask.mask(str(error))})
