@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -57,6 +58,13 @@ def _run_options(p: argparse.ArgumentParser, *, with_out: bool) -> None:
         p.add_argument("--change-id", default="", help="change ticket this drill is evidence for")
         p.add_argument("-v", "--verbose", action="count", default=0, help="show command output")
         p.add_argument("--check", action="store_true", help="print the plan and touch nothing")
+        p.add_argument(
+            "--pushgateway",
+            metavar="URL",
+            default=os.environ.get("DRILLCTL_PUSHGATEWAY"),
+            help="push the run's figures to this Prometheus Pushgateway "
+            "(default $DRILLCTL_PUSHGATEWAY; see docs/monitoring.md)",
+        )
         p.add_argument(
             "--history",
             metavar="PATH|URL",

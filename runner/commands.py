@@ -53,7 +53,19 @@ def run(args: argparse.Namespace, *, check: bool) -> int:
     from runner.history import record_run
 
     record_run(None, run_dir, args.history)  # a failure to record warns; the drill stands
+    if getattr(args, "pushgateway", None):
+        push_figures(run_dir, args.pushgateway)
     return outcome.exit_code
+
+
+def push_figures(run_dir: Path, gateway: str) -> None:
+    """Push the run's figures; a gateway that fails warns and leaves the drill's verdict."""
+    from runner.report.pushgateway import PushError, push_run
+
+    try:
+        push_run(json.loads((run_dir / "result.json").read_text()), gateway)
+    except (PushError, OSError, ValueError) as exc:
+        print(f"warning: figures not pushed: {exc}", file=sys.stderr)
 
 
 def lint(args: argparse.Namespace) -> int:
