@@ -2,7 +2,8 @@
 
 Not a test. Brings up an SSH lab (one sshd per address, 127.0.0.2 upward) in a temporary
 directory, runs every contender in its own process against it, interleaved per repetition
-(A B C D, A B C D, …) to spread machine noise, and prints medians and the issue's targets.
+in a fresh random order (seed printed) to spread machine noise, and prints medians and the
+issue's targets.
 
     python bench/fanout.py --quick                 # smoke: 3 hosts x 3 steps, once
     python bench/fanout.py                         # 10 hosts x 20 steps, forks 10, 5 repeats
@@ -20,6 +21,7 @@ import argparse
 import ctypes
 import json
 import os
+import random
 import resource
 import shutil
 import signal
@@ -156,11 +158,15 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 def run_rounds(
     contenders: Sequence[Contender], target: Target, repeat: int, work: Path, lab_root: Path
 ) -> list[Series]:
-    """Run every contender `repeat` times, interleaved: A B C, A B C, …"""
+    """Run every contender `repeat` times, interleaved, each repetition in a fresh random
+    order (seeded; the seed is printed), so nobody always runs first on a warm machine."""
     hosts = len(target.addresses)
     series = [Series(c, hosts, target.steps) for c in contenders]
+    seed = random.randrange(2**32)
+    rng = random.Random(seed)
+    print(f"  order seed {seed}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for rep in range(1, repeat + 1):
-        for s in series:
+        for s in rng.sample(series, len(series)):
             run_dir = work / "runs" / f"{hosts}h-{s.contender.key}-{rep}"
             run_dir.mkdir(parents=True)
             inv = s.contender.build(target, run_dir)

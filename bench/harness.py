@@ -1,0 +1,213 @@
+"""Shared bench harness: contenders side by side, in random interleaved order, honestly.
+
+Every repetition runs every contender once, in an order shuffled per repetition (seeded
+and printed), so neither a warm cache nor a drifting machine favours whoever goes first.
+Each contender runs at least 5 times; the figures are medians with min and max, printed
+with the load average before and after, and written to bench/results/NAME.json and into
+bench/README.md between `<!-- bench:NAME -->` markers, so the README quotes the bench's own
+output, never a typed-in number.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+RESULTS = BENCH / "results"
+MIN_REPEAT = 5
+
+
+@dataclass(frozen=True)
+class Run:
+    """One timed run: wall seconds and, when the contender reports it, its own figure."""
+
+    wall_s: float
+    inner_s: float | None = None
+
+
+@dataclass
+class Contender:
+    key: str
+    label: str
+    run: Callable[[int], Run]  # repetition number → one timed run
+    runs: list[Run] = field(default_factory=list)
+
+    def median(self, inner: bool = False) -> float:
+        values = [r.inner_s if inner else r.wall_s for r in self.runs]
+        return statistics.median(v for v in values if v is not None)
+
+    def spread(self, inner: bool = False) -> tuple[float, float]:
+        values = [v for r in self.runs if (v := r.inner_s if inner else r.wall_s) is not None]
+        return min(values), max(values)
+
+
+def timed(argv: Sequence[str], *, cwd: Path = REPO, env: dict[str, str] | None = None) -> Run:
+    """Wall time of one whole process; a failure stops the bench (no silent bad figure)."""
+    started = time.perf_counter()
+    done = subprocess.run(list(argv), cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    took = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(
+            f"{argv[0]} {' '.join(argv[1:3])}… failed (exit {done.returncode}):\n"
+            f"{done.stdout[-1500:]}\n{done.stderr[-1500:]}"
+        )
+    return Run(took)
+
+
+def child_env() -> dict[str, str]:
+    path = [str(REPO), os.environ.get("PYTHONPATH", "")]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, path)), "NO_COLOR": "1"}
+
+
+def interleave(contenders: Sequence[Contender], repeat: int, seed: int | None = None) -> int:
+    """Run all contenders `repeat` times, each repetition in a fresh random order."""
+    repeat = max(repeat, MIN_REPEAT)
+    seed = random.randrange(2**32) if seed is None else seed
+    rng = random.Random(seed)
+    print(f"seed {seed}; {repeat} repetitions; load average {_load()}", flush=True)
+    for rep in range(1, repeat + 1):
+        order = rng.sample(list(contenders), len(contenders))
+        for contender in order:
+            run = contender.run(rep)
+            contender.runs.append(run)
+            inner = f"  (own figure {run.inner_s:.3f}s)" if run.inner_s is not None else ""
+            print(f"  rep {rep}/{repeat}  {contender.label:<40} {run.wall_s:8.3f}s{inner}")
+    return seed
+
+
+@dataclass(frozen=True)
+class Target:
+    """One ratio the issue sets: `numerator / denominator` compared with `limit`."""
+
+    label: str
+    numerator: str
+    denominator: str
+    limit: float
+    at_most: bool = True  # False: the ratio must be at least `limit`
+    inner: bool = False  # compare the contenders' own figures instead of wall time
+
+
+@dataclass(frozen=True)
+class Limit:
+    """An absolute target: the median wall time of one contender, at most `seconds`."""
+
+    label: str
+    key: str
+    seconds: float
+
+
+def report(
+    name: str,
+    title: str,
+    contenders: Sequence[Contender],
+    targets: Sequence[Target],
+    seed: int,
+    limits: Sequence[Limit] = (),
+) -> bool:
+    """Print the table and the targets; write results JSON and the README section."""
+    by_key = {c.key: c for c in contenders}
+    lines = [
+        f"{title}",
+        "",
+        "| contender | median s | min s | max s | runs |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for c in contenders:
+        lo, hi = c.spread()
+        lines.append(f"| {c.label} | {c.median():.3f} | {lo:.3f} | {hi:.3f} | {len(c.runs)} |")
+    lines += ["", "| ratio | measured | target | |", "|---|---:|---|---|"]
+    all_hold = True
+    figures = []
+    for t in targets:
+        num = by_key[t.numerator].median(t.inner)
+        den = by_key[t.denominator].median(t.inner)
+        ratio = num / den
+        holds = ratio <= t.limit if t.at_most else ratio >= t.limit
+        all_hold &= holds
+        sign = "≤" if t.at_most else "≥"
+        verdict = "holds" if holds else "**missed**"
+        lines.append(f"| {t.label} | {ratio:.2f}x | {sign} {t.limit:g}x | {verdict} |")
+        figures.append(
+            {
+                "target": t.label,
+                "ratio": round(ratio, 4),
+                "limit": t.limit,
+                "at_most": t.at_most,
+                "holds": holds,
+            }
+        )
+    for limit in limits:
+        median = by_key[limit.key].median()
+        holds = median <= limit.seconds
+        all_hold &= holds
+        verdict = "holds" if holds else "**missed**"
+        lines.append(f"| {limit.label} | {median:.2f}s | ≤ {limit.seconds:g}s | {verdict} |")
+        figures.append(
+            {
+                "target": limit.label,
+                "seconds": round(median, 4),
+                "limit_s": limit.seconds,
+                "holds": holds,
+            }
+        )
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines += [
+        "",
+        f"{when}; {os.cpu_count()} cores, {platform.python_implementation()} "
+        f"{platform.python_version()}; load average at the end {_load()}; seed {seed}; "
+        "contenders in random order per repetition.",
+    ]
+    text = "\n".join(lines)
+    print("\n" + text)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(
+        json.dumps(
+            {
+                "bench": name,
+                "when": when,
+                "seed": seed,
+                "load_average": os.getloadavg(),
+                "contenders": {
+                    c.key: {
+                        "label": c.label,
+                        "wall_s": [r.wall_s for r in c.runs],
+                        "inner_s": [r.inner_s for r in c.runs],
+                    }
+                    for c in contenders
+                },
+                "targets": figures,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    _update_readme(name, text)
+    return all_hold
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _update_readme(name: str, text: str) -> None:
+    readme = BENCH / "README.md"
+    start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+    body = readme.read_text()
+    block = f"{start}\n{text}\n{end}"
+    if start in body and end in body:
+        before, rest = body.split(start, 1)
+        body = before + block + rest.split(end, 1)[1]
+    else:
+        body = body.rstrip("\n") + f"\n\n## Latest `{name}` figures\n\n{block}\n"
+    readme.write_text(body)
