@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from runner.journal_events import Event
 from runner.playbook.secrets import SecretMask
 
 GENESIS = "0" * 64
@@ -63,7 +64,7 @@ class Journal:
             journal._prev = str(last["hash"])
         return journal
 
-    def record(self, event: str, **fields: Any) -> dict[str, Any]:
+    def record(self, event: Event, **fields: Any) -> dict[str, Any]:
         """Write one event durably and return it as written (masked)."""
         with self._lock:
             entry: dict[str, Any] = {

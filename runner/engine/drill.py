@@ -35,6 +35,7 @@ from runner.engine.steps import StepEnvironment, StepRunner
 from runner.engine.undo import UndoStack
 from runner.faults.blast import select_targets
 from runner.journal import Journal, utc_now
+from runner.journal_events import Event
 from runner.measure.figures import DrillFigures, measure_drill
 from runner.measure.timeline import Timeline
 from runner.measure.triggers import Fired
@@ -178,7 +179,7 @@ class DrillRun:
         self.state.decision = decision
         self.state.decided_mono = decision.decided_mono
         self.journal.record(
-            "decision",
+            Event.DECISION,
             decision="rollback" if decision.proceed else "no rollback",
             mode=decision.mode,
             approved_by=decision.approved_by,
@@ -211,11 +212,11 @@ class DrillRun:
 
     def _fire(self, trigger: Trigger) -> None:
         self.state.trigger = trigger
-        self.journal.record("trigger_fired", **trigger.__dict__)
+        self.journal.record(Event.TRIGGER_FIRED, **trigger.__dict__)
         self.hooks.notice(f"rollback triggered: {trigger.detail or trigger.kind}")
 
     def _skip(self, phase: str, why: str) -> None:
-        self.journal.record("phase_skipped", phase=phase, reason=why)
+        self.journal.record(Event.PHASE_SKIPPED, phase=phase, reason=why)
         self.hooks.phase_skipped(phase, why)
         self.state.phases.append(PhaseResult(phase, (), utc_now(), time.monotonic(), 0.0, why))
 
@@ -224,7 +225,7 @@ class DrillRun:
     ) -> PhaseResult:
         plans = self.plan.steps.get(phase, ()) if plans is None else plans
         started_at, started = utc_now(), time.monotonic()
-        self.journal.record("phase_started", phase=phase)
+        self.journal.record(Event.PHASE_STARTED, phase=phase)
         self.hooks.phase_started(phase)
         self.state.current_phase = phase
         if phase == "deploy":
@@ -240,7 +241,10 @@ class DrillRun:
             if plan.step.action == "fault" and isinstance(plan.step.args, dict):
                 hosts, seed = select_targets(hosts, plan.step.args)
                 self.journal.record(
-                    "fault_targets", step=plan.step.name, hosts=[h.name for h in hosts], seed=seed
+                    Event.FAULT_TARGETS,
+                    step=plan.step.name,
+                    hosts=[h.name for h in hosts],
+                    seed=seed,
                 )
             if not hosts:
                 continue
@@ -275,7 +279,7 @@ class DrillRun:
             phase, tuple(results), started_at, started, time.monotonic() - started
         )
         self.journal.record(
-            "phase_finished",
+            Event.PHASE_FINISHED,
             phase=phase,
             status="failed" if outcome.failed else "ok",
             duration_s=round(outcome.duration_s, 6),

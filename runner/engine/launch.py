@@ -22,6 +22,7 @@ from runner.engine.variables import RunInfo
 from runner.errors import InputError, TargetEnvironmentError
 from runner.inventory import Inventory, implicit_localhost, load_inventory
 from runner.journal import JOURNAL_NAME, Journal
+from runner.journal_events import Event
 from runner.playbook.loader import load_playbook
 from runner.playbook.model import Playbook
 from runner.playbook.secrets import SecretMask
@@ -166,7 +167,7 @@ def _execute_locked(
     )
     pb = prepared.playbook
     journal.record(
-        "run_started",
+        Event.RUN_STARTED,
         run_id=prepared.run.run_id,
         drill=pb.drill,
         component=pb.component,
@@ -213,7 +214,7 @@ def _execute_locked(
     write_json(run_dir / "result.json", result, prepared.mask)
     write_reports(run_dir, result, prepared.mask)
     # An interrupted run's journal ends with `interrupted`, so a reader sees it last.
-    final = "interrupted" if outcome.status == "interrupted" else "run_finished"
+    final = Event.INTERRUPTED if outcome.status == "interrupted" else Event.RUN_FINISHED
     journal.record(
         final, status=outcome.status, reason=outcome.reason, signal=outcome.interrupted_by
     )

@@ -22,6 +22,7 @@ from runner.durations import parse_duration
 from runner.engine.interrupts import Interrupts
 from runner.engine.plan import DrillPlan
 from runner.journal import Journal, utc_now
+from runner.journal_events import Event
 from runner.measure.probes import ProbeInstance, ProbeRunner
 from runner.measure.triggers import Fired, TriggerWatch, parse_rules
 from runner.playbook.model import Decision, Playbook
@@ -115,7 +116,7 @@ class DrillMonitor:
 
     def _fired(self, fired: Fired) -> None:
         self.journal.record(
-            "trigger_evidence",
+            Event.TRIGGER_EVIDENCE,
             probe=fired.probe,
             rule=fired.rule.describe(),
             samples=[[round(s.t, 6), s.ok, s.latency_s, s.error[:120]] for s in fired.samples],
@@ -133,7 +134,9 @@ class DrillMonitor:
             f"`drillctl approve {self.run_dir}` (times out in {timeout:g}s, then "
             f"{decision.on_timeout})"
         )
-        self.journal.record("decision_requested", timeout_s=timeout, on_timeout=decision.on_timeout)
+        self.journal.record(
+            Event.DECISION_REQUESTED, timeout_s=timeout, on_timeout=decision.on_timeout
+        )
         approved = _wait_for_approval(self.run_dir, timeout, self.interrupts)
         now = time.monotonic()
         if approved is None:
