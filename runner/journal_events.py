@@ -72,6 +72,7 @@ FIELDS: dict[Event, frozenset[str]] = {
             "environment",
             "rollback_type",
             "hosts",
+            "provenance",
         }
     ),
     Event.RUN_FINISHED: frozenset({"status", "reason", "signal"}),
@@ -109,7 +110,9 @@ FIELDS: dict[Event, frozenset[str]] = {
     Event.TRIGGER_EVIDENCE: frozenset({"probe", "rule", "samples"}),
     Event.TRIGGER_FIRED: frozenset(_TRIGGER),
     Event.DECISION_REQUESTED: frozenset({"timeout_s", "on_timeout"}),
-    Event.DECISION: frozenset({"decision", "mode", "approved_by", "timed_out"}),
+    Event.DECISION: frozenset(
+        {"decision", "mode", "approved_by", "approved_at", "approved_via", "timed_out"}
+    ),
     Event.FAULT_TARGETS: frozenset({"step", "hosts", "seed"}),
     Event.FAULT_INTENT: frozenset({"fault_id", "host", "kind", "summary", "plan"}),
     Event.FAULT_INJECT_FAILED: frozenset({"fault_id", "reason"}),

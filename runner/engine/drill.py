@@ -183,6 +183,8 @@ class DrillRun:
             decision="rollback" if decision.proceed else "no rollback",
             mode=decision.mode,
             approved_by=decision.approved_by,
+            approved_at=decision.approved_at,
+            approved_via=decision.approved_via,
             timed_out=decision.timed_out,
         )
         if not decision.proceed:
@@ -316,6 +318,7 @@ class DrillRun:
             faults=tuple(self.ledger.records),
             figures=figures,
             confirmations=dict(self.checkpoints.confirmed) if self.checkpoints else {},
+            approvals=self.monitor.approvals(s.decision),
         )
 
     def _verdict(self, rollback_ok: bool | None) -> tuple[str, str]:

@@ -22,6 +22,7 @@ from runner.measure.probes import ProbeLog
 from runner.measure.samples import AvailabilitySample, ReadBack, WriteAttempt
 from runner.measure.timeline import Timeline
 from runner.playbook.model import BUDGETS_S
+from runner.provenance import provenance_from_journal
 from runner.report.result_json import SCHEMA_VERSION, verdict
 
 RESULT_NAME = "result.json"
@@ -163,6 +164,7 @@ def rebuild_result(events: list[dict[str, Any]], why: str = "") -> dict[str, Any
         "phases": phases,
         "steps": _steps(events),
         "rebuilt_from": {"journal": JOURNAL_NAME, "why": why, "events": len(events)},
+        "provenance": provenance_from_journal(events),
     }
 
 

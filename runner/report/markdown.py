@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from runner.playbook.secrets import MASK
+from runner.report.provenance_view import provenance_items
 
 NOT_MEASURED = "not measured"
 # Host statuses that make a step fail (runner.engine.results.HostResult.failed).
@@ -242,6 +243,8 @@ def render(result: dict[str, Any]) -> str:
         ("duration", format_seconds(result.get("duration_s"))),
     ]
     lines += ["", " · ".join(f"{k} `{_code(v)}`" for k, v in ident if v is not None)]
+    lines += ["", "### Provenance", ""]
+    lines += [f"- {item.label}: {_md(item.text, 300)}" for item in provenance_items(result)]
     return "\n".join(lines) + "\n"
 
 
