@@ -137,7 +137,6 @@ def prepare(request: RunRequest, *, run_dir: Path | None = None) -> Prepared:
         run,
         plan,
         inventory_path or "",
-        provenance=collect_provenance(request.playbook, inventory_path, run.operator),
         sign_key=key,
     )
 
@@ -165,6 +164,10 @@ def execute(prepared: Prepared, view: TerminalView) -> tuple[DrillOutcome, Path]
         prepared.playbook,
         prepared.inventory,
         Permissions(request.allow_production, request.allow_irreversible, request.change_id),
+    )
+    # Provenance is taken for a run only (not for `plan`): the files as this run reads them.
+    prepared.provenance = collect_provenance(
+        request.playbook, prepared.inventory_file or None, prepared.run.operator
     )
     lock = InventoryLock(prepared.inventory_key, prepared.run.run_id, prepared.run.operator)
     lock.acquire()
