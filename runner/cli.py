@@ -84,6 +84,11 @@ def _run_options(p: argparse.ArgumentParser, *, with_out: bool) -> None:
             help="confirm a checklist item by its id (repeatable); on a terminal you are asked",
         )
         p.add_argument(
+            "--sign-key",
+            metavar="KEY.pem",
+            help="sign the journal's head with this ed25519 private key (see drillctl keygen)",
+        )
+        p.add_argument(
             "--allow-irreversible",
             action="store_true",
             help="allow the deploy of a rollback_type 5 (point of no return) drill",
@@ -204,18 +209,41 @@ def build_parser(*, full: bool = True) -> argparse.ArgumentParser:
 
     verify = sub.add_parser(
         "verify",
-        help="check a run's journal hash chain",
-        description="Recompute the SHA-256 chain of RUN_DIR/journal.jsonl. "
-        "Exit 0 when intact, 1 when a line was changed, removed or torn.",
+        help="check a run's journal: hash chain, final event, signature",
+        description="Recompute the SHA-256 chain of RUN_DIR/journal.jsonl; check that a "
+        "finished run's journal ends with its final event and that its hash is the head "
+        "result.json records; check journal.sig when the run was signed. Exit 0 when the "
+        "evidence holds, 1 when a line was changed, removed, cut or torn, or the signature "
+        "does not hold.",
+        epilog="examples:\n  drillctl verify drills/runs/20261121T101500Z-quickstart\n"
+        "  drillctl verify RUN_DIR --pubkey drill-signing.pem.pub",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     verify.add_argument("run_dir")
+    verify.add_argument(
+        "--pubkey",
+        metavar="PUB.pem",
+        help="ed25519 public key the run must be signed with (refuses an unsigned run)",
+    )
+
+    keygen = sub.add_parser(
+        "keygen",
+        help="make an ed25519 key pair to sign journals",
+        description="Write an unencrypted ed25519 private key (PEM, mode 0600) for "
+        "`run --sign-key` and its public key (PEM) for `verify --pubkey`. Never overwrites.",
+        epilog="example:\n  drillctl keygen drill-signing.pem  # and drill-signing.pem.pub",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    keygen.add_argument("private_key", help="where to write the private key")
+    keygen.add_argument("public_key", nargs="?", help="the public key (default PRIVATE.pub)")
 
     appr = sub.add_parser(
         "approve",
         help="approve the rollback of a drill waiting for a manual decision",
         description="Record an operator's go-ahead in RUN_DIR; a drill with "
         "`decision: {manual: true}` waiting there starts its rollback and records who "
-        "decided and when (the time to decide).",
+        "decided and when (the time to decide). Exit 2 when the run is not waiting for a "
+        "decision (not asked yet, already decided, finished, or its runner is gone).",
     )
     appr.add_argument("run_dir")
     appr.add_argument("--operator", default="", help="who decides (default: login name)")
@@ -312,16 +340,13 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "inventory":
         return commands.inventory(args)
     if command == "verify":
-        return commands.verify(Path(args.run_dir))
+        return commands.verify(Path(args.run_dir), args.pubkey)
+    if command == "keygen":
+        return commands.keygen(args.private_key, args.public_key)
     if command == "exec":
         return commands.adhoc(args)
     if command == "approve":
-        from runner.engine.monitor import approve
-
-        if not Path(args.run_dir).is_dir():
-            raise InputError.at(args.run_dir, 1, 1, "no such run directory")
-        print(f"approved: {approve(Path(args.run_dir), args.operator)}")
-        return ExitCode.PASSED
+        return commands.approve(Path(args.run_dir), args.operator)
     if command == "recover":
         return commands.recover(Path(args.run_dir), args.force)
     raise AssertionError(command)

@@ -6,8 +6,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runner.errors import ExitCode, InputError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 
 def extra_vars(items: list[str]) -> dict[str, object]:
@@ -37,6 +41,7 @@ def run(args: argparse.Namespace, *, check: bool) -> int:
         allow_production=getattr(args, "allow_production", False),
         allow_irreversible=getattr(args, "allow_irreversible", False),
         confirm=tuple(getattr(args, "confirm", ())),
+        sign_key=getattr(args, "sign_key", None),
     )
     prepared = prepare(request)
     if check:
@@ -147,17 +152,58 @@ def recover(run_dir: Path, force: bool) -> int:
     return ExitCode.FAILED if report.failed else ExitCode.PASSED
 
 
-def verify(run_dir: Path) -> int:
-    from runner.journal import JOURNAL_NAME, verify_chain
+def verify(run_dir: Path, pubkey: str | None = None) -> int:
+    """Exit 0 when the run's evidence holds, 1 naming the first line that does not."""
+    from runner.journal import JOURNAL_NAME
+    from runner.verify_run import verify_run
 
     path = run_dir / JOURNAL_NAME if run_dir.is_dir() else run_dir
     if not path.is_file():
         raise InputError.at(
             str(path), 1, 1, "no journal here; give a run directory or its journal.jsonl"
         )
-    check = verify_chain(path)
-    if check.ok:
-        print(f"{path}: hash chain intact ({check.events} events)")
+    public = _public_key(pubkey) if pubkey else None
+    report = verify_run(run_dir, public)
+    if report.ok:
+        print(f"{path}: " + "; ".join(report.notes))
         return ExitCode.PASSED
-    print(f"{path}:{check.line}:1: {check.problem} ({check.events} events verified before it)")
+    for line, why in report.problems:
+        print(f"{path}:{line}:1: {why}")
     return ExitCode.FAILED
+
+
+def _public_key(path: str) -> Ed25519PublicKey:
+    from runner.signing import KeyFileError, load_public_key
+
+    try:
+        return load_public_key(Path(path))
+    except KeyFileError as exc:
+        raise InputError.at(path, 1, 1, str(exc)) from None
+
+
+def approve(run_dir: Path, operator: str) -> int:
+    """Approve a rollback waiting for a manual decision; exit 2 when nothing is waiting."""
+    from runner.engine.monitor import approve, waiting_for_decision
+
+    if not run_dir.is_dir():
+        raise InputError.at(str(run_dir), 1, 1, "no such run directory")
+    why_not = waiting_for_decision(run_dir)
+    if why_not:
+        raise InputError.at(str(run_dir), 1, 1, f"nothing to approve: {why_not}")
+    print(f"approved: {approve(run_dir, operator)}")
+    return ExitCode.PASSED
+
+
+def keygen(private: str, public: str | None) -> int:
+    """Write an ed25519 key pair for `run --sign-key` and `verify --pubkey`."""
+    from runner.signing import KeyFileError, generate_key_pair
+
+    public = public or f"{private}.pub"
+    try:
+        kid = generate_key_pair(Path(private), Path(public))
+    except KeyFileError as exc:
+        raise InputError.at(private, 1, 1, str(exc)) from None
+    except OSError as exc:
+        raise InputError.at(private, 1, 1, f"cannot write the key: {exc.strerror or exc}") from None
+    print(f"private key {private} (keep it secret), public key {public}: {kid}")
+    return ExitCode.PASSED

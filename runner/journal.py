@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from runner.journal_events import Event
 from runner.playbook.secrets import SecretMask
 
 GENESIS = "0" * 64
@@ -63,7 +64,7 @@ class Journal:
             journal._prev = str(last["hash"])
         return journal
 
-    def record(self, event: str, **fields: Any) -> dict[str, Any]:
+    def record(self, event: Event, **fields: Any) -> dict[str, Any]:
         """Write one event durably and return it as written (masked)."""
         with self._lock:
             entry: dict[str, Any] = {
@@ -84,6 +85,17 @@ class Journal:
             self._seq += 1
             return {**entry, "hash": digest}
 
+    @property
+    def head(self) -> str:
+        """The hash of the last line written (GENESIS before the first)."""
+        with self._lock:
+            return self._prev
+
+    @property
+    def events(self) -> int:
+        with self._lock:
+            return self._seq
+
     def close(self) -> None:
         with self._lock:
             if self._fd >= 0:
@@ -97,6 +109,7 @@ class ChainCheck:
     events: int
     problem: str = ""
     line: int = 0
+    head: str = ""  # the last verified line's hash
 
 
 def verify_chain(path: Path) -> ChainCheck:
@@ -127,7 +140,7 @@ def verify_chain(path: Path) -> ChainCheck:
         count += 1
     if count == 0:
         return ChainCheck(False, 0, "journal is empty", 1)
-    return ChainCheck(True, count)
+    return ChainCheck(True, count, head=prev)
 
 
 def _own_hash(raw: bytes, digest: str) -> str:

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Iterable
 
 from runner.journal import Journal, utc_now
+from runner.journal_events import Event
 from runner.playbook.checklists import ChecklistItem, Confirmation
 
 
@@ -51,7 +52,7 @@ class Checkpoints:
     def _record(self, item_id: str, by: str, how: str) -> None:
         at = utc_now()
         self.confirmed[item_id] = Confirmation(item_id, by, at)
-        self.journal.record("checklist_confirmed", id=item_id, by=by, via=how)
+        self.journal.record(Event.CHECKLIST_CONFIRMED, id=item_id, by=by, via=how)
 
 
 def _interactive() -> bool:

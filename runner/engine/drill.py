@@ -37,6 +37,7 @@ from runner.engine.steps import StepEnvironment, StepRunner
 from runner.engine.undo import UndoStack
 from runner.faults.blast import select_targets
 from runner.journal import Journal, utc_now
+from runner.journal_events import Event
 from runner.measure.figures import DrillFigures, measure_drill
 from runner.measure.timeline import Timeline
 from runner.measure.triggers import Fired
@@ -194,10 +195,12 @@ class DrillRun:
         self.state.decision = decision
         self.state.decided_mono = decision.decided_mono
         self.journal.record(
-            "decision",
+            Event.DECISION,
             decision="rollback" if decision.proceed else "no rollback",
             mode=decision.mode,
             approved_by=decision.approved_by,
+            approved_at=decision.approved_at,
+            approved_via=decision.approved_via,
             timed_out=decision.timed_out,
         )
         if not decision.proceed:
@@ -231,11 +234,11 @@ class DrillRun:
 
     def _fire(self, trigger: Trigger) -> None:
         self.state.trigger = trigger
-        self.journal.record("trigger_fired", **trigger.__dict__)
+        self.journal.record(Event.TRIGGER_FIRED, **trigger.__dict__)
         self.hooks.notice(f"rollback triggered: {trigger.detail or trigger.kind}")
 
     def _skip(self, phase: str, why: str) -> None:
-        self.journal.record("phase_skipped", phase=phase, reason=why)
+        self.journal.record(Event.PHASE_SKIPPED, phase=phase, reason=why)
         self.hooks.phase_skipped(phase, why)
         self.state.phases.append(PhaseResult(phase, (), utc_now(), time.monotonic(), 0.0, why))
 
@@ -244,7 +247,7 @@ class DrillRun:
     ) -> PhaseResult:
         plans = self.plan.steps.get(phase, ()) if plans is None else plans
         started_at, started = utc_now(), time.monotonic()
-        self.journal.record("phase_started", phase=phase)
+        self.journal.record(Event.PHASE_STARTED, phase=phase)
         self.hooks.phase_started(phase)
         self.state.current_phase = phase
         self.interrupts.enter(phase)
@@ -261,7 +264,10 @@ class DrillRun:
             if plan.step.action == "fault" and isinstance(plan.step.args, dict):
                 hosts, seed = select_targets(hosts, plan.step.args)
                 self.journal.record(
-                    "fault_targets", step=plan.step.name, hosts=[h.name for h in hosts], seed=seed
+                    Event.FAULT_TARGETS,
+                    step=plan.step.name,
+                    hosts=[h.name for h in hosts],
+                    seed=seed,
                 )
             if not hosts:
                 continue
@@ -296,7 +302,7 @@ class DrillRun:
             phase, tuple(results), started_at, started, time.monotonic() - started
         )
         self.journal.record(
-            "phase_finished",
+            Event.PHASE_FINISHED,
             phase=phase,
             status="failed" if outcome.failed else "ok",
             duration_s=round(outcome.duration_s, 6),
@@ -333,6 +339,7 @@ class DrillRun:
             faults=tuple(self.ledger.records),
             figures=figures,
             confirmations=dict(self.checkpoints.confirmed) if self.checkpoints else {},
+            approvals=self.monitor.approvals(s.decision),
         )
 
     def _verdict(self, rollback_ok: bool | None) -> tuple[str, str]:

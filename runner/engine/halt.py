@@ -24,6 +24,7 @@ from typing import Any
 
 from runner.errors import InputError, TargetEnvironmentError
 from runner.journal import JOURNAL_NAME, read_events, utc_now
+from runner.journal_events import FINAL_EVENTS, Event
 
 HALT_FILE = "halt.json"  # written into the run directory before the signal is sent
 POLL_S = 0.1
@@ -102,13 +103,13 @@ def drill_at(run_dir: Path) -> RunningDrill:
     if not journal.is_file():
         raise InputError.at(str(run_dir), 1, 1, "no journal.jsonl here; give a run directory")
     events = _events(journal)
-    started = events[0] if events and events[0].get("event") == "run_started" else None
+    started = events[0] if events and events[0].get("event") == Event.RUN_STARTED else None
     if started is None or not isinstance(started.get("pid"), int):
         raise InputError.at(str(journal), 1, 1, "the journal has no run_started with a pid")
     drill = inspect(started["pid"], run_dir)
     if drill is None:
         pid, last = started["pid"], events[-1].get("event", "?")
-        if last in ("run_finished", "interrupted"):
+        if last in FINAL_EVENTS:
             why = f"it has ended (last event: {last})"
         elif Path(f"/proc/{pid}").exists():
             why = f"pid {pid} is not this drill's runner (nothing was signalled)"
@@ -131,7 +132,7 @@ def inspect(pid: int, run_dir: Path | None = None) -> RunningDrill | None:
             continue
         events = _events(journal)
         started = events[0] if events else {}
-        if started.get("event") != "run_started" or started.get("pid") != pid:
+        if started.get("event") != Event.RUN_STARTED or started.get("pid") != pid:
             continue
         return RunningDrill(
             pid,
@@ -231,7 +232,7 @@ def _events(journal: Path) -> list[dict[str, Any]]:
 
 
 def _already_stopping(run_dir: Path, events: list[dict[str, Any]]) -> str:
-    signals = [e for e in events if e.get("event") == "interrupt_received"]
+    signals = [e for e in events if e.get("event") == Event.INTERRUPT_RECEIVED]
     if signals:
         first = signals[0]
         return f"it received {first.get('signal')} during {first.get('phase') or 'start-up'}"

@@ -7,10 +7,12 @@ import getpass
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from runner.connections.pool import ConnectionPool
 from runner.console import TerminalView
@@ -24,12 +26,22 @@ from runner.engine.variables import RunInfo
 from runner.errors import InputError, TargetEnvironmentError
 from runner.inventory import Inventory, implicit_localhost, load_inventory
 from runner.journal import JOURNAL_NAME, Journal
+from runner.journal_events import Event
 from runner.playbook.loader import load_playbook
 from runner.playbook.model import Playbook
 from runner.playbook.secrets import SecretMask
 from runner.playbook.templating import Templar
+from runner.provenance import JournalSeal, Provenance, RunEvidence
+from runner.provenance import collect as collect_provenance
 from runner.report.result_json import RunIdentity, build_result, write_json
 from runner.report.writer import write_reports
+from runner.signing import (
+    KeyFileError,
+    load_private_key,
+    sign_head,
+    signing_key_id,
+    write_signature,
+)
 from runner.yamlpos import YamlDocument
 
 DEFAULT_RUNS_DIR = Path("drills/runs")
@@ -50,6 +62,7 @@ class RunRequest:
     allow_production: bool = False
     allow_irreversible: bool = False
     confirm: tuple[str, ...] = ()
+    sign_key: str | None = None  # ed25519 private key (PEM) to sign the journal's head
 
 
 @dataclass
@@ -64,6 +77,8 @@ class Prepared:
     run: RunInfo
     plan: DrillPlan
     inventory_file: str = ""  # as given with -i, or the playbook's default; "" for localhost
+    provenance: Provenance | None = None
+    sign_key: Ed25519PrivateKey | None = None
 
     @property
     def inventory_key(self) -> str:
@@ -114,7 +129,26 @@ def prepare(request: RunRequest, *, run_dir: Path | None = None) -> Prepared:
             )
     planner = Planner(playbook, doc, inventory, templar, run, request.extra_vars)
     plan = planner.plan(limit=request.limit, tags=request.tags, skip_tags=request.skip_tags)
-    return Prepared(request, playbook, doc, inventory, templar, run, plan, inventory_path or "")
+    key = _signing_key(request.sign_key) if request.sign_key else None
+    return Prepared(
+        request,
+        playbook,
+        doc,
+        inventory,
+        templar,
+        run,
+        plan,
+        inventory_path or "",
+        sign_key=key,
+    )
+
+
+def _signing_key(path: str) -> Ed25519PrivateKey:
+    """The key for `--sign-key`, loaded before anything runs: a bad key is bad input."""
+    try:
+        return load_private_key(Path(path))
+    except KeyFileError as exc:
+        raise InputError.at(path, 1, 1, f"--sign-key: {exc}") from None
 
 
 def _operator() -> str:
@@ -137,6 +171,10 @@ def execute(
         prepared.inventory,
         Permissions(request.allow_production, request.allow_irreversible, request.change_id),
     )
+    # Provenance is taken for a run only (not for `plan`): the files as this run reads them.
+    prepared.provenance = collect_provenance(
+        request.playbook, prepared.inventory_file or None, prepared.run.operator
+    )
     lock = InventoryLock(prepared.inventory_key, prepared.run.run_id, prepared.run.operator)
     lock.acquire()
     try:
@@ -150,7 +188,7 @@ def _journal_signals(journal: Journal) -> Callable[[str, str, int], None]:
 
     def record(name: str, phase: str, count: int) -> None:
         with contextlib.suppress(OSError):  # the journal is closed: its evidence is complete
-            journal.record("interrupt_received", signal=name, phase=phase, count=count)
+            journal.record(Event.INTERRUPT_RECEIVED, signal=name, phase=phase, count=count)
 
     return record
 
@@ -184,7 +222,7 @@ def _execute_locked(
     )
     pb = prepared.playbook
     journal.record(
-        "run_started",
+        Event.RUN_STARTED,
         run_id=prepared.run.run_id,
         drill=pb.drill,
         component=pb.component,
@@ -198,6 +236,7 @@ def _execute_locked(
         environment=prepared.run.environment,
         rollback_type=pb.rollback_type,
         hosts=[h.name for h in prepared.plan.all_hosts()],
+        provenance=_started_provenance(prepared),
     )
     view.run_started(pb.drill, len(prepared.plan.all_hosts()), str(run_dir))
     try:
@@ -228,14 +267,37 @@ def _execute_locked(
         prepared.run.change_id,
         prepared.inventory.path,
     )
-    result = build_result(pb, outcome, ident)
-    write_json(run_dir / "result.json", result, prepared.mask)
-    write_reports(run_dir, result, prepared.mask)
-    # An interrupted run's journal ends with `interrupted`, so a reader sees it last.
-    final = "interrupted" if outcome.status == "interrupted" else "run_finished"
+    # The final event first: its hash is the head result.json and the signature name, so
+    # `drillctl verify` can tell a journal cut at a line boundary from a finished one.
+    final = Event.INTERRUPTED if outcome.status == "interrupted" else Event.RUN_FINISHED
     journal.record(
         final, status=outcome.status, reason=outcome.reason, signal=outcome.interrupted_by
     )
     journal.close()
-    interrupts.uninstall()
+    try:
+        seal = JournalSeal(JOURNAL_NAME, journal.head, journal.events, None)
+        if prepared.sign_key is not None:
+            signature = sign_head(prepared.sign_key, seal.head, seal.events)
+            seal = replace(seal, signature=write_signature(run_dir, signature).name)
+            seal = replace(seal, key_id=signature.key_id)
+        result = build_result(pb, outcome, ident, _evidence(prepared, outcome, seal))
+        write_json(run_dir / "result.json", result, prepared.mask)
+        write_reports(run_dir, result, prepared.mask)
+    finally:
+        # Only now: a signal must not cut the evidence short (`drillctl halt` relies on it).
+        interrupts.uninstall()
     return outcome, run_dir
+
+
+def _started_provenance(prepared: Prepared) -> dict[str, Any]:
+    """run_started's copy of the provenance, so a rebuild from the journal has it too."""
+    facts = prepared.provenance.as_json() if prepared.provenance else {}
+    key = prepared.sign_key
+    return {**facts, "signing_key": signing_key_id(key) if key is not None else None}
+
+
+def _evidence(prepared: Prepared, outcome: DrillOutcome, seal: JournalSeal) -> RunEvidence:
+    facts = prepared.provenance or collect_provenance(
+        prepared.request.playbook, prepared.inventory_file or None, prepared.run.operator
+    )
+    return RunEvidence(facts, outcome.approvals, seal)

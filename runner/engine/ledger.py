@@ -20,6 +20,7 @@ from runner.faults.base import FaultPlan, FaultUnsupported
 from runner.faults.ops import run_op
 from runner.inventory.model import Host
 from runner.journal import Journal, utc_now
+from runner.journal_events import Event
 
 REVERT_ATTEMPTS = 3
 
@@ -105,7 +106,7 @@ class FaultLedger:
                 raise FaultUnsupported(f"host {plan.host}: {plan.precheck_error} ({detail})")
         record = FaultRecord(fault_id, plan)
         self.journal.record(
-            "fault_intent",
+            Event.FAULT_INTENT,
             fault_id=fault_id,
             host=plan.host,
             kind=plan.kind,
@@ -121,7 +122,7 @@ class FaultLedger:
                 reason = (
                     f"inject failed: {op.display()}: rc {result.rc} {result.stderr.strip()[-300:]}"
                 )
-                self.journal.record("fault_inject_failed", fault_id=fault_id, reason=reason)
+                self.journal.record(Event.FAULT_INJECT_FAILED, fault_id=fault_id, reason=reason)
                 self.revert(fault_id, "inject failed")
                 raise FaultInjectError(reason)
         record.injected_at, record.injected_mono = utc_now(), time.monotonic()
@@ -129,7 +130,11 @@ class FaultLedger:
         if plan.check is not None:
             in_effect = run_op(plan.check, host, self.pool, CancelToken()).rc == 0
         self.journal.record(
-            "fault_injected", fault_id=fault_id, host=plan.host, kind=plan.kind, in_effect=in_effect
+            Event.FAULT_INJECTED,
+            fault_id=fault_id,
+            host=plan.host,
+            kind=plan.kind,
+            in_effect=in_effect,
         )
         if plan.duration_s is not None:
             timer = threading.Timer(plan.duration_s, self.revert, (fault_id, "duration elapsed"))
@@ -148,19 +153,19 @@ class FaultLedger:
             timer.cancel()
         if record is None:
             return True
-        self.journal.record("fault_revert_started", fault_id=fault_id, reason=reason)
+        self.journal.record(Event.FAULT_REVERT_STARTED, fault_id=fault_id, reason=reason)
         result = revert_plan(record.plan, self.hosts[record.plan.host], self.pool)
         if result.ok:
             record.reverted_at = utc_now()
             self.journal.record(
-                "fault_reverted", fault_id=fault_id, checked=True, detail=result.detail
+                Event.FAULT_REVERTED, fault_id=fault_id, checked=True, detail=result.detail
             )
             return True
         record.revert_failed = True
         record.notes.append(result.detail)
         manual = record.plan.manual or " ; ".join(op.display() for op in record.plan.revert)
         self.journal.record(
-            "fault_revert_failed", fault_id=fault_id, detail=result.detail, manual=manual
+            Event.FAULT_REVERT_FAILED, fault_id=fault_id, detail=result.detail, manual=manual
         )
         self.notify(
             f"FAULT NOT REVERTED on {record.plan.host}: {record.plan.summary}: {result.detail}. "

@@ -21,11 +21,13 @@ from runner.connections.pool import ConnectionPool
 from runner.durations import parse_duration
 from runner.engine.interrupts import Interrupts
 from runner.engine.plan import DrillPlan
-from runner.journal import Journal, utc_now
+from runner.journal import JOURNAL_NAME, Journal, read_events, utc_now
+from runner.journal_events import FINAL_EVENTS, Event
 from runner.measure.probes import ProbeInstance, ProbeRunner
 from runner.measure.triggers import Fired, TriggerWatch, parse_rules
 from runner.playbook.model import Decision, Playbook
 from runner.playbook.templating import Templar
+from runner.provenance import Approval
 
 APPROVAL_FILE = "approval.json"
 
@@ -35,6 +37,8 @@ class DecisionRecord:
     mode: str  # auto | manual
     decided_mono: float
     approved_by: str = ""
+    approved_at: str = ""  # UTC, when the approval was given
+    approved_via: str = ""  # "approve" (drillctl approve) or "terminal"
     timed_out: bool = False
     proceed: bool = True  # False: no approval and on_timeout says abort
 
@@ -117,7 +121,7 @@ class DrillMonitor:
 
     def _fired(self, fired: Fired) -> None:
         self.journal.record(
-            "trigger_evidence",
+            Event.TRIGGER_EVIDENCE,
             probe=fired.probe,
             rule=fired.rule.describe(),
             samples=[[round(s.t, 6), s.ok, s.latency_s, s.error[:120]] for s in fired.samples],
@@ -135,18 +139,29 @@ class DrillMonitor:
             f"`drillctl approve {self.run_dir}` (times out in {timeout:g}s, then "
             f"{decision.on_timeout})"
         )
-        self.journal.record("decision_requested", timeout_s=timeout, on_timeout=decision.on_timeout)
+        self.journal.record(
+            Event.DECISION_REQUESTED, timeout_s=timeout, on_timeout=decision.on_timeout
+        )
         approved = _wait_for_approval(self.run_dir, timeout, self.interrupts)
         now = time.monotonic()
         if approved is None:
             proceed = decision.on_timeout == "rollback"
             self.notice(f"no decision within {timeout:g}s: {decision.on_timeout}")
             return DecisionRecord("manual", now, timed_out=True, proceed=proceed)
-        return DecisionRecord("manual", now, approved_by=approved)
+        by, at, via = approved
+        return DecisionRecord("manual", now, approved_by=by, approved_at=at, approved_via=via)
+
+    def approvals(self, record: DecisionRecord | None) -> tuple[Approval, ...]:
+        """Who approved the rollback and when, for the run's provenance."""
+        if record is None or not record.approved_by:
+            return ()
+        return (Approval(record.approved_by, record.approved_at, record.approved_via),)
 
 
-def _wait_for_approval(run_dir: Path, timeout: float, interrupts: Interrupts) -> str | None:
-    """The approver's name, from `drillctl approve` or the terminal; None on timeout."""
+def _wait_for_approval(
+    run_dir: Path, timeout: float, interrupts: Interrupts
+) -> tuple[str, str, str] | None:
+    """(approver, when, how), from `drillctl approve` or the terminal; None on timeout."""
     answer: dict[str, str] = {}
     if sys.stdin is not None and sys.stdin.isatty():
 
@@ -154,6 +169,7 @@ def _wait_for_approval(run_dir: Path, timeout: float, interrupts: Interrupts) ->
             for line in sys.stdin:
                 if line.strip().lower() in ("rollback", "yes", "y"):
                     answer["by"] = f"{_user()} (terminal)"
+                    answer["at"] = utc_now()
                     return
 
         threading.Thread(target=read_terminal, daemon=True).start()
@@ -161,18 +177,60 @@ def _wait_for_approval(run_dir: Path, timeout: float, interrupts: Interrupts) ->
     path = run_dir / APPROVAL_FILE
     while time.monotonic() < deadline and not interrupts.interrupted():
         if "by" in answer:
-            return answer["by"]
+            return answer["by"], answer.get("at") or utc_now(), "terminal"
         if path.exists():
             try:
-                return str(json.loads(path.read_text()).get("operator", "unknown"))
+                given = json.loads(path.read_text())
             except ValueError:
-                pass  # being written; next poll
+                given = None  # being written; next poll
+            if isinstance(given, dict):
+                # The time the operator approved, as `drillctl approve` wrote it.
+                at = str(given.get("at") or utc_now())
+                return str(given.get("operator", "unknown")), at, "approve"
         time.sleep(0.05)
     return None
 
 
 def _user() -> str:
     return os.environ.get("USER") or os.environ.get("LOGNAME") or "operator"
+
+
+def waiting_for_decision(run_dir: Path) -> str:
+    """'' when the run in `run_dir` waits for a manual decision now, else why it does not."""
+    path = run_dir / JOURNAL_NAME
+    if not path.is_file():
+        return "no journal.jsonl here; give the directory of a running drill"
+    waiting = False
+    started: dict[str, object] = {}
+    for event in read_events(path):
+        kind = event.get("event")
+        if kind == Event.RUN_STARTED:
+            started = event
+        elif kind == Event.DECISION_REQUESTED:
+            waiting = True
+        elif kind == Event.DECISION:
+            waiting = False
+        elif kind in FINAL_EVENTS:
+            return "the run has finished"
+    if (run_dir / APPROVAL_FILE).exists() and not waiting:
+        return "the rollback was already decided"
+    if not waiting:
+        return "the run is not waiting for a decision (no rollback is asking for approval)"
+    if not _process_alive(started.get("pid")):
+        return "the run's process is gone (it died while waiting); see `drillctl recover`"
+    return ""
+
+
+def _process_alive(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
 
 
 def approve(run_dir: Path, operator: str) -> Path:

@@ -11,6 +11,7 @@ from runner.errors import ExitCode
 from runner.measure.figures import DrillFigures
 from runner.playbook.checklists import Confirmation
 from runner.playbook.model import Playbook
+from runner.provenance import Approval
 
 PASSED, FAILED, ERROR, INTERRUPTED = "passed", "failed", "error", "interrupted"
 EXIT_CODES = {
@@ -52,6 +53,7 @@ class DrillOutcome:
     faults: tuple[FaultRecord, ...] = ()
     figures: DrillFigures | None = None
     confirmations: dict[str, Confirmation] = field(default_factory=dict)
+    approvals: tuple[Approval, ...] = ()  # who approved the rollback, when
 
     @property
     def exit_code(self) -> int:

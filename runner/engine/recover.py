@@ -18,6 +18,7 @@ from runner.errors import InputError
 from runner.faults.base import FaultPlan
 from runner.inventory import Inventory, implicit_localhost, load_inventory
 from runner.journal import JOURNAL_NAME, Journal, read_events
+from runner.journal_events import Event
 from runner.playbook.secrets import SecretMask
 
 
@@ -33,9 +34,9 @@ def pending_faults(events: list[dict[str, Any]]) -> dict[str, FaultPlan]:
     intents = {
         e["fault_id"]: FaultPlan.from_json(e["plan"])
         for e in events
-        if e["event"] == "fault_intent"
+        if e["event"] == Event.FAULT_INTENT
     }
-    done = {e["fault_id"] for e in events if e["event"] == "fault_reverted"}
+    done = {e["fault_id"] for e in events if e["event"] == Event.FAULT_REVERTED}
     return {fid: plan for fid, plan in intents.items() if fid not in done}
 
 
@@ -55,7 +56,7 @@ def recover(run_dir: Path, *, force: bool = False) -> RecoverReport:
     if not path.is_file():
         raise InputError.at(str(run_dir), 1, 1, "no journal.jsonl here; give a run directory")
     events = list(read_events(path))
-    started = next((e for e in events if e.get("event") == "run_started"), None)
+    started = next((e for e in events if e.get("event") == Event.RUN_STARTED), None)
     if started is None:
         raise InputError.at(str(path), 1, 1, "the journal has no run_started event")
     if _runner_alive(started) and not force:
@@ -72,7 +73,7 @@ def recover(run_dir: Path, *, force: bool = False) -> RecoverReport:
         return report
     inventory = _inventory(started)
     journal = Journal.resume(path, SecretMask())
-    journal.record("recover_started", pending=list(pending), pid=os.getpid())
+    journal.record(Event.RECOVER_STARTED, pending=list(pending), pid=os.getpid())
     pool = ConnectionPool()
     try:
         for fault_id in reversed(list(pending)):  # newest first, as the runner would
@@ -81,16 +82,18 @@ def recover(run_dir: Path, *, force: bool = False) -> RecoverReport:
             if host is None:
                 why = f"host {plan.host} is not in the run's inventory"
                 report.failed.append((fault_id, why, plan.manual))
-                journal.record("fault_revert_failed", fault_id=fault_id, detail=why, by="recover")
+                journal.record(
+                    Event.FAULT_REVERT_FAILED, fault_id=fault_id, detail=why, by="recover"
+                )
                 continue
             result = revert_plan(plan, host, pool)
             if result.ok:
                 report.reverted.append(fault_id)
-                journal.record("fault_reverted", fault_id=fault_id, checked=True, by="recover")
+                journal.record(Event.FAULT_REVERTED, fault_id=fault_id, checked=True, by="recover")
             else:
                 report.failed.append((fault_id, result.detail, plan.manual))
                 journal.record(
-                    "fault_revert_failed",
+                    Event.FAULT_REVERT_FAILED,
                     fault_id=fault_id,
                     detail=result.detail,
                     manual=plan.manual,
@@ -99,7 +102,7 @@ def recover(run_dir: Path, *, force: bool = False) -> RecoverReport:
     finally:
         pool.close_all()
         journal.record(
-            "recover_finished", reverted=report.reverted, failed=[f[0] for f in report.failed]
+            Event.RECOVER_FINISHED, reverted=report.reverted, failed=[f[0] for f in report.failed]
         )
         journal.close()
     return report

@@ -24,6 +24,7 @@ from runner.engine.results import (
 from runner.faults.base import FaultInjector
 from runner.inventory.model import Host
 from runner.journal import Journal, utc_now
+from runner.journal_events import Event
 from runner.playbook.model import Step
 from runner.playbook.templating import Templar, TemplateError
 
@@ -95,7 +96,7 @@ class StepRunner:
         targets = hosts[:1] if step.run_once else hosts
         started_at, started = utc_now(), time.monotonic()
         self.env.journal.record(
-            "step_started",
+            Event.STEP_STARTED,
             phase=step.phase,
             index=step.index,
             step=step.name,
@@ -126,7 +127,7 @@ class StepRunner:
             self.env.max_fail_percentage,
         )
         self.env.journal.record(
-            "step_finished",
+            Event.STEP_FINISHED,
             phase=step.phase,
             index=step.index,
             step=step.name,
@@ -160,7 +161,7 @@ class StepRunner:
                 duration_s=time.monotonic() - started,
             )
         self.env.journal.record(
-            "host_result",
+            Event.HOST_RESULT,
             phase=step.phase,
             index=step.index,
             step=step.name,

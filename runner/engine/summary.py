@@ -7,6 +7,7 @@ from pathlib import Path
 from runner.console import TerminalView
 from runner.durations import format_duration
 from runner.engine.outcome import DrillOutcome
+from runner.measure.figures import DrillFigures
 from runner.playbook.model import Playbook
 
 _STYLE = {
@@ -15,6 +16,10 @@ _STYLE = {
     "error": "bold red",
     "interrupted": "bold yellow",
 }
+
+
+def rpo_lower_bound(figures: DrillFigures) -> bool:
+    return any(d.rpo_lower_bound for d in figures.data)
 
 
 def print_summary(
@@ -33,7 +38,10 @@ def print_summary(
     if figures is not None:
         measured = figures.as_result()
         for label, key in (("measured RTO", "rto_s"), ("downtime", "downtime_s"), ("RPO", "rpo_s")):
-            view.say(f"  {label:<17} {format_duration(measured[key])}")
+            shown = format_duration(measured[key])
+            if key == "rpo_s" and measured[key] is not None and rpo_lower_bound(figures):
+                shown = "≥ " + shown  # the true RPO is at least this (docs/result-json.md)
+            view.say(f"  {label:<17} {shown}")
         lost = measured["lost_writes"]
         view.say(f"  lost writes       {'n/a' if lost is None else lost}")
         for probe, cmp in figures.baseline:

@@ -9,6 +9,7 @@ from runner.engine.plan import StepPlan
 from runner.engine.results import StepResult
 from runner.inventory.model import Host
 from runner.journal import Journal
+from runner.journal_events import Event
 from runner.playbook.model import Step
 
 
@@ -23,7 +24,7 @@ class UndoStack:
             for undo in host_result.undos:
                 self.entries.append((hosts[host_result.host], undo, result.step))
                 journal.record(
-                    "undo_recorded",
+                    Event.UNDO_RECORDED,
                     step=result.step.name,
                     host=host_result.host,
                     action=undo.action,

@@ -97,6 +97,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        2,
+        "the journal's head hash of each run",
+        ("ALTER TABLE runs ADD COLUMN journal_head TEXT",),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -16,16 +16,16 @@ from typing import Any
 from runner.errors import InputError
 from runner.history.rows import SOURCE_JOURNAL, SOURCE_RESULT
 from runner.journal import JOURNAL_NAME, read_events, verify_chain
+from runner.journal_events import ENVELOPE, FINAL_EVENTS, Event
 from runner.measure.figures import measure_drill
 from runner.measure.probes import ProbeLog
 from runner.measure.samples import AvailabilitySample, ReadBack, WriteAttempt
 from runner.measure.timeline import Timeline
 from runner.playbook.model import BUDGETS_S
+from runner.provenance import provenance_from_journal
 from runner.report.result_json import SCHEMA_VERSION, verdict
 
 RESULT_NAME = "result.json"
-# Journal bookkeeping that is not part of what an event says.
-_ENVELOPE = frozenset({"seq", "event", "time", "mono", "prev", "hash"})
 
 
 @dataclass(frozen=True)
@@ -99,25 +99,23 @@ def _read_result(path: Path) -> tuple[dict[str, Any] | None, str]:
 
 
 def _body(event: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in event.items() if k not in _ENVELOPE}
+    return {k: v for k, v in event.items() if k not in ENVELOPE}
 
 
 def rebuild_result(events: list[dict[str, Any]], why: str = "") -> dict[str, Any]:
     """result.json's shape, from journal events (run_started first)."""
-    if not events or events[0].get("event") != "run_started":
+    if not events or events[0].get("event") != Event.RUN_STARTED:
         raise InputError.at(JOURNAL_NAME, 1, 1, "the journal does not start with run_started")
     start, last = events[0], events[-1]
     by_kind: dict[str, list[dict[str, Any]]] = {}
     for e in events:
         by_kind.setdefault(str(e.get("event")), []).append(e)
-    finish = next(
-        (e for e in reversed(events) if e["event"] in ("run_finished", "interrupted")), None
-    )
+    finish = next((e for e in reversed(events) if e["event"] in FINAL_EVENTS), None)
     phases = _phases(events)
     rollback = next(
         (p for p in phases if p["phase"] == "rollback" and p["status"] != "skipped"), None
     )
-    fired = by_kind.get("trigger_fired", [])
+    fired = by_kind.get(Event.TRIGGER_FIRED, [])
     trigger_event = fired[0] if fired else None
     trigger = None
     if trigger_event is not None:
@@ -166,6 +164,7 @@ def rebuild_result(events: list[dict[str, Any]], why: str = "") -> dict[str, Any
         "phases": phases,
         "steps": _steps(events),
         "rebuilt_from": {"journal": JOURNAL_NAME, "why": why, "events": len(events)},
+        "provenance": provenance_from_journal(events),
     }
 
 
@@ -173,7 +172,7 @@ def _phases(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     phases: list[dict[str, Any]] = []
     for e in events:
         kind = e.get("event")
-        if kind == "phase_started":
+        if kind == Event.PHASE_STARTED:
             phases.append(
                 {
                     "phase": e["phase"],
@@ -182,10 +181,10 @@ def _phases(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "duration_s": None,
                 }
             )
-        elif kind == "phase_finished" and phases and phases[-1]["phase"] == e.get("phase"):
+        elif kind == Event.PHASE_FINISHED and phases and phases[-1]["phase"] == e.get("phase"):
             # A phase without phase_finished was cut short by the runner's death: failed.
             phases[-1].update(status=e.get("status", "ok"), duration_s=e.get("duration_s"))
-        elif kind == "phase_skipped":
+        elif kind == Event.PHASE_SKIPPED:
             phases.append(
                 {
                     "phase": e["phase"],
@@ -205,7 +204,7 @@ def _steps(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     actions = {
         (e.get("phase"), e.get("index")): e.get("action")
         for e in events
-        if e.get("event") == "step_started"
+        if e.get("event") == Event.STEP_STARTED
     }
     return [
         {
@@ -221,14 +220,14 @@ def _steps(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "msg": e.get("msg", ""),
         }
         for e in events
-        if e.get("event") == "host_result"
+        if e.get("event") == Event.HOST_RESULT
     ]
 
 
 def _faults(by_kind: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    injected = {e["fault_id"]: e["time"] for e in by_kind.get("fault_injected", [])}
-    reverted = {e["fault_id"]: e["time"] for e in by_kind.get("fault_reverted", [])}
-    failed = {e["fault_id"] for e in by_kind.get("fault_revert_failed", [])}
+    injected = {e["fault_id"]: e["time"] for e in by_kind.get(Event.FAULT_INJECTED, [])}
+    reverted = {e["fault_id"]: e["time"] for e in by_kind.get(Event.FAULT_REVERTED, [])}
+    failed = {e["fault_id"] for e in by_kind.get(Event.FAULT_REVERT_FAILED, [])}
     return [
         {
             "kind": e.get("kind"),
@@ -239,7 +238,7 @@ def _faults(by_kind: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
             # A later successful revert (e.g. by `drillctl recover`) clears an earlier failure.
             "revert_failed": e["fault_id"] in failed and e["fault_id"] not in reverted,
         }
-        for e in by_kind.get("fault_intent", [])
+        for e in by_kind.get(Event.FAULT_INTENT, [])
         if e["fault_id"] in injected
     ]
 
@@ -260,12 +259,12 @@ def _measure(
     detected = None
     if trigger is not None and trigger.get("kind") in ("probe", "step_failed"):
         detected = float(trigger["mono"])
-    decisions = by_kind.get("decision", [])
+    decisions = by_kind.get(Event.DECISION, [])
     decided = float(decisions[0]["mono"]) if decisions and detected is not None else None
-    finished = [e for e in by_kind.get("phase_finished", []) if e.get("phase") == "rollback"]
+    finished = [e for e in by_kind.get(Event.PHASE_FINISHED, []) if e.get("phase") == "rollback"]
     rollback_s = float(finished[0]["duration_s"]) if finished else None
-    rollback_started = _mono(events, "phase_started", "rollback")
-    if "probes_started" not in by_kind:
+    rollback_started = _mono(events, Event.PHASE_STARTED, "rollback")
+    if Event.PROBES_STARTED not in by_kind:
         decide = None if decided is None or detected is None else max(0.0, decided - detected)
         return {
             "time_to_detect_s": None,
@@ -276,13 +275,15 @@ def _measure(
             "lost_writes": None,
             "rpo_s": None,
         }
-    reads = by_kind.get("probe_read_back", [])
+    reads = by_kind.get(Event.PROBE_READ_BACK, [])
     verify_ended = (
-        float(reads[0]["mono"]) if reads else _mono(events, "phase_finished", "verify", last=True)
+        float(reads[0]["mono"])
+        if reads
+        else _mono(events, Event.PHASE_FINISHED, "verify", last=True)
     )
-    injected = [float(e["mono"]) for e in by_kind.get("fault_injected", [])]
+    injected = [float(e["mono"]) for e in by_kind.get(Event.FAULT_INJECTED, [])]
     times = Timeline(  # the drill's times; each probe adds its samples
-        deploy_started=_mono(events, "phase_started", "deploy"),
+        deploy_started=_mono(events, Event.PHASE_STARTED, "deploy"),
         first_fault_injected=min(injected, default=None),
         detected=detected,
         decided=decided,
@@ -298,17 +299,17 @@ def _measure(
 
 def _probe_log(by_kind: dict[str, list[dict[str, Any]]]) -> ProbeLog:
     log = ProbeLog()
-    for e in by_kind.get("probe_samples", []):
+    for e in by_kind.get(Event.PROBE_SAMPLES, []):
         for t, ok, latency_ms, error in e.get("rows", []):
             latency = None if latency_ms is None else float(latency_ms) / 1000
             log.availability.append(
                 AvailabilitySample(e["probe"], float(t), bool(ok), latency, error or "")
             )
-    for e in by_kind.get("probe_writes", []):
+    for e in by_kind.get(Event.PROBE_WRITES, []):
         for seq, sent, acked, ok in e.get("rows", []):
             ack = float(acked) if ok and acked is not None else None
             log.writes.append(WriteAttempt(e["probe"], int(seq), float(sent), ack, ack is not None))
-    for e in by_kind.get("probe_read_back", []):
+    for e in by_kind.get(Event.PROBE_READ_BACK, []):
         label = f"{e.get('probe')}@{e.get('host')}"
         seqs = tuple(int(s) for s in e.get("seqs", []))
         log.reads.append(

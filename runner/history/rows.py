@@ -62,9 +62,11 @@ class RunRow:
     plan_entry: str | None
     source: str
     recorded_at: str
+    journal_head: str | None = None  # the journal's head hash (migration 2)
 
 
-# Column order of the `runs` table (migration 1), then the full JSON as its last column.
+# Column order of the `runs` table (migration 1, then journal_head of migration 2); the full
+# JSON is stored beside them.
 RUN_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(RunRow))
 _BOOL_COLUMNS = frozenset({"rolled_back", "rollback_succeeded"})
 STEP_COLUMNS = (
@@ -169,7 +171,14 @@ def flatten(
         plan_entry=plan_entry,
         source=source,
         recorded_at=utc_now(),
+        journal_head=_journal_head(result),
     )
+
+
+def _journal_head(result: dict[str, Any]) -> str | None:
+    """The journal's head hash result.json records (provenance.journal.head), if any."""
+    journal = _block(_block(result, "provenance"), "journal")
+    return _str(journal.get("head"))
 
 
 def step_rows(result: dict[str, Any]) -> list[tuple[Any, ...]]:

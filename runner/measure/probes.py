@@ -22,6 +22,7 @@ from runner.connections.pool import ConnectionPool, HostUnreachable
 from runner.durations import parse_duration
 from runner.inventory.model import Host
 from runner.journal import Journal
+from runner.journal_events import Event
 from runner.measure.samples import AvailabilitySample, ReadBack, WriteAttempt
 from runner.playbook.templating import Templar, TemplateError
 
@@ -102,7 +103,7 @@ class ProbeRunner:
         if not self.instances:
             return
         self.journal.record(
-            "probes_started",
+            Event.PROBES_STARTED,
             probes=[
                 {"probe": i.name, "host": i.host.name, "every_s": i.every_s} for i in self.instances
             ],
@@ -134,7 +135,7 @@ class ProbeRunner:
             back = ReadBack(instance.label, time.monotonic(), seqs, "" if ok else output[-300:])
             self.log.reads.append(back)
             self.journal.record(
-                "probe_read_back",
+                Event.PROBE_READ_BACK,
                 probe=instance.name,
                 host=instance.host.name,
                 ok=ok,
@@ -254,11 +255,14 @@ class ProbeRunner:
             data = label in {i.label for i in self.instances if i.is_data}
             if data:
                 self.journal.record(
-                    "probe_writes", probe=label, fields=["seq", "sent", "acked", "ok"], rows=rows
+                    Event.PROBE_WRITES,
+                    probe=label,
+                    fields=["seq", "sent", "acked", "ok"],
+                    rows=rows,
                 )
             else:
                 self.journal.record(
-                    "probe_samples",
+                    Event.PROBE_SAMPLES,
                     probe=label,
                     fields=["t", "ok", "latency_ms", "error"],
                     rows=rows,

@@ -15,10 +15,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from runner.journal_events import Event
 from runner.notify.messages import DEFAULT_TEMPLATES, Message, fields_for
 from runner.notify.plan import NotifyPlan
 
-Record = Callable[[str, dict[str, Any]], None]  # (event kind, fields) into the journal
+Record = Callable[[Event, dict[str, Any]], None]  # (event kind, fields) into the journal
 
 
 class Renderer(Protocol):
@@ -92,7 +93,7 @@ class Notifier:
             message = self._message(event, fields)
         except Exception as exc:  # a bad template must not stop the drill; it is recorded
             self.record(
-                "notify_failed",
+                Event.NOTIFY_FAILED,
                 {"notify_event": event, "channel": "*", "error": self.mask.mask(str(exc))},
             )
             return
@@ -112,7 +113,7 @@ class Notifier:
             left = {channel: n for channel, n in self._pending.items() if n}
         for channel, count in left.items():
             self.record(
-                "notify_failed",
+                Event.NOTIFY_FAILED,
                 {
                     "notify_event": "*",
                     "channel": channel,
@@ -161,8 +162,8 @@ class Notifier:
         if sender.is_alive():
             error = f"no answer within {self.plan.timeout_s:g}s"
         elif outcome.get("ok"):
-            self.record("notify_sent", {**fields, "to": to, "title": item.message.title})
+            self.record(Event.NOTIFY_SENT, {**fields, "to": to, "title": item.message.title})
             return
         else:
             error = outcome.get("error") or "the channel refused the message"
-        self.record("notify_failed", {**fields, "error": self.mask.mask(str(error))})
+        self.record(Event.NOTIFY_FAILED, {**fields, "error": self.mask.mask(str(error))})

@@ -16,6 +16,7 @@ from runner.report.markdown import (
     step_counts,
     trigger_text,
 )
+from runner.report.provenance_view import provenance_items
 from runner.report.timeline_svg import _GREY, _e, _offset, _parse, timeline_svg
 from runner.report.timeline_svg import STATUS_COLOUR as STATUS_COLOUR
 
@@ -197,6 +198,14 @@ def _checklists(result: dict[str, Any]) -> str:
     return f"<h2>Checklists</h2><table>{head}{''.join(rows)}</table>"
 
 
+def _provenance(result: dict[str, Any]) -> str:
+    rows = "".join(
+        f"<tr><th>{_e(item.label)}</th><td>{_e(item.text)}</td></tr>"
+        for item in provenance_items(result)
+    )
+    return f'<h2>Provenance</h2><table class="doc">{rows}</table>'
+
+
 def render(result: dict[str, Any]) -> str:
     """The full drill report as one self-contained HTML document."""
     title = f"{str(result.get('status', '')).upper()} — {result.get('drill', 'drill')}"
@@ -216,6 +225,7 @@ def render(result: dict[str, Any]) -> str:
                 _phases(result),
                 _faults(result),
                 _steps(result),
+                _provenance(result),
             )
         )
         + f"\n<footer>drillctl · {_e(ident)} · figures marked “{NOT_MEASURED}” were not measured"

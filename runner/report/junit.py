@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from runner.report.markdown import FAILING, format_seconds, objective_rows
+from runner.report.provenance_view import provenance_properties
 
 # Characters XML 1.0 forbids (control characters from command output would make the file
 # unparsable for every CI server).
@@ -122,6 +123,8 @@ def _properties(suite: ET.Element, result: dict[str, Any]) -> None:
     ):
         if result.get(key) is not None:
             ET.SubElement(props, "property", {"name": key, "value": _text(result[key])})
+    for name, value in provenance_properties(result):
+        ET.SubElement(props, "property", {"name": name, "value": _text(value)})
 
 
 def _count(suite: ET.Element, time: Any = None) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from runner.playbook.secrets import MASK
+from runner.report.provenance_view import provenance_items
 
 NOT_MEASURED = "not measured"
 # Host statuses that make a step fail (runner.engine.results.HostResult.failed).
@@ -63,6 +64,16 @@ def format_seconds(value: Any) -> str:
     return f"{hours} h" if rest == 0 else f"{hours} h {rest:02d} min"
 
 
+LOWER_BOUND = "≥ "
+
+
+def rpo_is_lower_bound(result: dict[str, Any]) -> bool:
+    """The measured RPO is only a lower bound when any data probe's figure is one: the true
+    RPO is at least the figure shown (see docs/result-json.md)."""
+    data = result.get("data") or []
+    return any(isinstance(d, dict) and d.get("rpo_lower_bound") is True for d in data)
+
+
 def _limit(value: Any) -> str:
     return "none set" if value is None else format_seconds(value)
 
@@ -79,6 +90,8 @@ def objective_rows(result: dict[str, Any]) -> list[ObjectiveRow]:
 
     def row(key: str, label: str, objective: str, figure: Any, verdict: Any = None) -> ObjectiveRow:
         shown = NOT_MEASURED if figure is None else format_seconds(figure)
+        if figure is not None and key == "rpo" and rpo_is_lower_bound(result):
+            shown = LOWER_BOUND + shown
         return ObjectiveRow(key, label, objective, shown, verdict, figure is not None)
 
     return [
@@ -242,6 +255,8 @@ def render(result: dict[str, Any]) -> str:
         ("duration", format_seconds(result.get("duration_s"))),
     ]
     lines += ["", " · ".join(f"{k} `{_code(v)}`" for k, v in ident if v is not None)]
+    lines += ["", "### Provenance", ""]
+    lines += [f"- {item.label}: {_md(item.text, 300)}" for item in provenance_items(result)]
     return "\n".join(lines) + "\n"
 
 

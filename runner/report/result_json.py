@@ -19,6 +19,7 @@ from runner.measure.figures import (
 from runner.playbook.checklists import evaluate
 from runner.playbook.model import Playbook
 from runner.playbook.secrets import SecretMask
+from runner.provenance import RunEvidence
 
 SCHEMA_VERSION = 1
 
@@ -64,7 +65,13 @@ def verdict(measured: float | None, limit: float | None) -> str | None:
     return "met" if measured <= limit else "missed"
 
 
-def build_result(playbook: Playbook, outcome: DrillOutcome, ident: RunIdentity) -> dict[str, Any]:
+def build_result(
+    playbook: Playbook,
+    outcome: DrillOutcome,
+    ident: RunIdentity,
+    evidence: RunEvidence | None = None,
+) -> dict[str, Any]:
+    """result.json's content; `evidence` is the run's provenance (None only in unit tests)."""
     measured = measurements(outcome)
     trigger = outcome.trigger
     return {
@@ -143,6 +150,7 @@ def build_result(playbook: Playbook, outcome: DrillOutcome, ident: RunIdentity) 
             for s in outcome.steps()
             for h in s.hosts
         ],
+        "provenance": evidence.as_json() if evidence is not None else None,
     }
 
 

@@ -24,6 +24,7 @@ import pytest
 import yaml
 
 from runner.history import Quarter, open_store, record_run
+from runner.history.migrations import LATEST
 from tests.conftest import REPO, child_env, drillctl_argv, free_port
 
 pytestmark = pytest.mark.integration
@@ -373,7 +374,7 @@ def test_sqlite_and_postgresql_give_the_same_quarterly_report(
     assert reports[0] == reports[1]
     assert reports[0]["previous_runs"] > 0 and reports[0]["total"]["runs"] > 0
     with open_store(postgres) as store:
-        assert store.version == 1
+        assert store.version == LATEST
         assert len(store.runs()) == 61
 
 
