@@ -21,9 +21,11 @@ from runner.engine.outcome import (
     ERROR,
     FAILED,
     INTERRUPTED,
+    NO_CHANGE_REASON,
     PASSED,
     DrillOutcome,
     Trigger,
+    change_ran,
     failure_reason,
     objectives_verdict,
     only_unreachable,
@@ -339,6 +341,8 @@ class DrillRun:
                 f"rollback took {s.rollback.duration_s:.1f}s, over the type "
                 f"{self.playbook.rollback_type} budget of {budget:g}s",
             )
+        if not change_ran(s.phases):
+            return FAILED, NO_CHANGE_REASON
         if s.rollback is not None:
             return PASSED, f"rolled back in {s.rollback.duration_s:.2f}s and verified"
         return PASSED, "verified; no rollback was needed"

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from runner.engine.ledger import FaultRecord
-from runner.engine.results import UNREACHABLE, HostResult, PhaseResult, StepResult
+from runner.engine.results import SKIPPED, UNREACHABLE, HostResult, PhaseResult, StepResult
 from runner.errors import ExitCode
 from runner.measure.figures import DrillFigures
 from runner.playbook.checklists import Confirmation
@@ -81,6 +81,23 @@ def only_unreachable(phases: Sequence[PhaseResult]) -> bool:
     """Every host failure of the run was an unreachable target."""
     failures = host_failures(phases)
     return bool(failures) and all(h.status == UNREACHABLE for h in failures)
+
+
+NO_CHANGE_REASON = (
+    "no change step ran (nothing in deploy or inject was executed; see --tags, --skip-tags "
+    "and `when`): the drill proved nothing"
+)
+
+
+def change_ran(phases: Sequence[PhaseResult]) -> bool:
+    """A step of deploy or inject ran on some host (skipped by `when` does not count)."""
+    return any(
+        h.status != SKIPPED
+        for p in phases
+        if p.phase in ("deploy", "inject")
+        for st in p.steps
+        for h in st.hosts
+    )
 
 
 def failure_reason(prefix: str, phase: PhaseResult | None) -> str:
