@@ -22,6 +22,7 @@ from runner.measure.samples import AvailabilitySample, ReadBack, WriteAttempt
 from runner.measure.timeline import Timeline
 from runner.playbook.model import BUDGETS_S
 from runner.report.result_json import SCHEMA_VERSION, verdict
+from runner.report.verdict import issues_block
 
 RESULT_NAME = "result.json"
 # Journal bookkeeping that is not part of what an event says.
@@ -133,7 +134,7 @@ def rebuild_result(events: list[dict[str, Any]], why: str = "") -> dict[str, Any
             f"the runner stopped before the end: the journal ends at event {last.get('seq')} "
             f"({last.get('event')})"
         )
-    return {
+    result: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "run_id": start.get("run_id"),
         "drill": start.get("drill", ""),
@@ -167,6 +168,8 @@ def rebuild_result(events: list[dict[str, Any]], why: str = "") -> dict[str, Any
         "steps": _steps(events),
         "rebuilt_from": {"journal": JOURNAL_NAME, "why": why, "events": len(events)},
     }
+    result["issues"] = issues_block(result)
+    return result
 
 
 def _phases(events: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from runner.playbook.secrets import MASK
+from runner.report.verdict import FAILING, verdict_of
+from runner.report.verdict import NOT_MEASURED as NOT_MEASURED
 
-NOT_MEASURED = "not measured"
-# Host statuses that make a step fail (runner.engine.results.HostResult.failed).
-FAILING = ("failed", "unreachable", "interrupted")
 MAX_FAILURES_LISTED = 10
 _MAX_CELL = 160
 
@@ -219,7 +218,16 @@ def render(result: dict[str, Any]) -> str:
         "",
         f"{total} step runs (one per step and host)" + (f": {summary}" if summary else ""),
     ]
-    failures = failed_steps(result)
+    lines += ["", "### Issues found", ""]
+    issues = verdict_of(result).issues
+    others = [i for i in issues if i.kind != "step"]
+    if not issues:
+        lines.append("None.")
+    # Every objective and the run's reason; failed steps up to a limit (report.html has all).
+    lines += [f"- {_md(i.text, 400)}" for i in others[:MAX_FAILURES_LISTED]]
+    if len(others) > MAX_FAILURES_LISTED:
+        lines.append(f"- … and {len(others) - MAX_FAILURES_LISTED} more (see report.html)")
+    failures = failed_steps(result)  # the verdict's step issues, one per step and host
     if failures:
         shown = failures[:MAX_FAILURES_LISTED]
         lines += ["", f"**Failed** ({len(shown)} of {len(failures)}):", ""]

@@ -19,6 +19,7 @@ from runner.measure.figures import (
 from runner.playbook.checklists import evaluate
 from runner.playbook.model import Playbook
 from runner.playbook.secrets import SecretMask
+from runner.report.verdict import issues_block
 
 SCHEMA_VERSION = 1
 
@@ -67,7 +68,7 @@ def verdict(measured: float | None, limit: float | None) -> str | None:
 def build_result(playbook: Playbook, outcome: DrillOutcome, ident: RunIdentity) -> dict[str, Any]:
     measured = measurements(outcome)
     trigger = outcome.trigger
-    return {
+    result: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "run_id": ident.run_id,
         "drill": playbook.drill,
@@ -144,6 +145,9 @@ def build_result(playbook: Playbook, outcome: DrillOutcome, ident: RunIdentity) 
             for h in s.hosts
         ],
     }
+    # What every report lists under "Issues found", from the same verdict they all show.
+    result["issues"] = issues_block(result)
+    return result
 
 
 def _step_statuses(outcome: DrillOutcome) -> dict[str, list[str]]:

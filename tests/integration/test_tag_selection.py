@@ -115,6 +115,12 @@ def test_a_run_in_which_no_change_step_ran_fails(write_playbook: Any, tmp_path: 
     assert result["status"] == "failed"
     assert "no change step ran" in result["reason"]
     assert {"rolled-back", "verified", "cleaned"} <= touched(tmp_path)
+    # verify itself passed; the reports still carry the run's verdict, never "Pass".
+    assert [p["status"] for p in result["phases"] if p["phase"] == "verify"] == ["ok"]
+    page = (tmp_path / "run" / "report.html").read_text()
+    assert "<th>Final validation</th><td>Fail (failed): no change step ran" in page
+    assert "Pass" not in (tmp_path / "run" / "report.md").read_text()
+    assert result["issues"][0]["kind"] == "run"
 
 
 def test_a_change_skipped_by_when_is_no_change_either(write_playbook: Any, tmp_path: Path) -> None:
