@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
-from runner.errors import TargetEnvironmentError
+from runner.errors import Diagnostic, InputError, TargetEnvironmentError
 from runner.history.backends import Database, connect
 from runner.history.migrations import migrate
 from runner.history.quarter import Quarter
@@ -32,6 +32,13 @@ from runner.history.rows import (
 DEFAULT_HISTORY = Path("drills/history.db")
 
 Recorded = Literal["added", "replaced", "kept"]
+
+
+class RunIdCollision(InputError):
+    """Two different runs under one run id: an error, never a silent replace or ignore."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__([Diagnostic("<history>", 1, 1, message)])
 
 
 def _insert(table: str, columns: tuple[str, ...]) -> str:
@@ -97,10 +104,18 @@ class HistoryStore:
     ) -> Recorded:
         row = flatten(result, run_dir, source=source, plan_entry=plan_entry)
         existing = self.db.execute(
-            "SELECT source, plan_entry FROM runs WHERE run_id = ?", (row.run_id,)
+            "SELECT source, plan_entry, started_at, run_dir FROM runs WHERE run_id = ?",
+            (row.run_id,),
         )
         if existing:
-            old_source, old_entry = existing[0]
+            old_source, old_entry, old_start, old_dir = existing[0]
+            if old_start != row.started_at and (old_dir is None or old_dir != row.run_dir):
+                # Same id, another run: replacing it would drop a run from the history.
+                raise RunIdCollision(
+                    f"run id {row.run_id!r} is already in the history ({self.where}) for "
+                    f"another run (started {old_start or 'at an unknown time'}, evidence "
+                    f"{old_dir or 'unknown'}); refusing to replace it"
+                )
             if source == SOURCE_JOURNAL and old_source == SOURCE_RESULT:
                 return "kept"
             if row.plan_entry is None and old_entry is not None:
