@@ -45,6 +45,8 @@ class RunRequest:
     out: str | None = None
     operator: str = ""
     change_id: str = ""
+    kind: str = "drill"  # or "incident": a real rollback, kept apart from drills in reports
+    plan_entry: str = ""  # `2026Q4/<id>` when `drillctl drill run` makes the run
     verbose: int = 0
     allow_production: bool = False
     allow_irreversible: bool = False
@@ -184,6 +186,8 @@ def _execute_locked(
         operator=prepared.run.operator,
         change_id=prepared.run.change_id,
         environment=prepared.run.environment,
+        kind=prepared.request.kind,
+        plan_entry=prepared.request.plan_entry,
         rollback_type=pb.rollback_type,
         hosts=[h.name for h in prepared.plan.all_hosts()],
     )
@@ -214,6 +218,8 @@ def _execute_locked(
         prepared.run.operator,
         prepared.run.change_id,
         prepared.inventory.path,
+        kind=prepared.request.kind,
+        plan_entry=prepared.request.plan_entry,
     )
     result = build_result(pb, outcome, ident)
     write_json(run_dir / "result.json", result, prepared.mask)

@@ -97,6 +97,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        2,
+        "run kind and voided runs",
+        (
+            "ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'drill'",
+            "ALTER TABLE runs ADD COLUMN voided_at TEXT",
+            "ALTER TABLE runs ADD COLUMN void_reason TEXT",
+            "ALTER TABLE runs ADD COLUMN voided_by TEXT",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -158,6 +158,8 @@ def rebuild_result(events: list[dict[str, Any]], why: str = "") -> dict[str, Any
         "environment": start.get("environment") or None,
         "operator": start.get("operator", ""),
         "change_id": start.get("change_id") or None,
+        "kind": start.get("kind") or "drill",
+        "plan_entry": start.get("plan_entry") or None,
         "status": status,
         "reason": reason,
         "started_at": started_at,

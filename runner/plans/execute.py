@@ -52,8 +52,12 @@ def _stamp() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
-def drill_argv(entry: PlanEntry, run_dir: Path, vars_file: Path, extra: Sequence[str]) -> list[str]:
+def drill_argv(
+    entry: PlanEntry, run_dir: Path, vars_file: Path, extra: Sequence[str], plan_key: str = ""
+) -> list[str]:
     argv = [sys.executable, "-m", "runner", "run", entry.playbook, "-i", entry.inventory]
+    if plan_key:  # the run records the entry it is made for, in its journal and result.json
+        argv += ["--plan-entry", plan_key]
     argv += ["-e", f"@{vars_file}"]
     for item in extra:  # the command line's -e come last and win over the plan's
         argv += ["-e", item]
@@ -81,7 +85,7 @@ def run_plan(
         last_stamp = stamp
         run_dir = runs_dir / f"{stamp}-{entry.id}"
         say(f"== drill {n}/{len(entries)}: {entry.id} ({entry.playbook}, owner {entry.owner})")
-        code, interrupted = _run_one(entry, run_dir, extra_vars)
+        code, interrupted = _run_one(entry, run_dir, extra_vars, plan.key(entry))
         outcome = _record(plan, entry, store, run_dir, code)
         outcomes.append(outcome)
         say(f"== {entry.id}: {outcome.status or 'no result'} (exit {code}){outcome.note}")
@@ -91,7 +95,9 @@ def run_plan(
     return outcomes
 
 
-def _run_one(entry: PlanEntry, run_dir: Path, extra: Sequence[str]) -> tuple[int, bool]:
+def _run_one(
+    entry: PlanEntry, run_dir: Path, extra: Sequence[str], plan_key: str
+) -> tuple[int, bool]:
     """Exit code of the drill's process, and whether the operator pressed Ctrl-C."""
     with tempfile.TemporaryDirectory(prefix="drillctl-plan-") as tmp:
         # JSON is YAML: the entry's variables keep their types through `-e @file`.
@@ -99,7 +105,7 @@ def _run_one(entry: PlanEntry, run_dir: Path, extra: Sequence[str]) -> tuple[int
         vars_file.write_text(json.dumps(entry.extra_vars), encoding="utf-8")
         # The plan records each run itself, under its entry: the child must not also do so.
         env = {**os.environ, "DRILLCTL_HISTORY": "off"}
-        proc = subprocess.Popen(drill_argv(entry, run_dir, vars_file, extra), env=env)
+        proc = subprocess.Popen(drill_argv(entry, run_dir, vars_file, extra, plan_key), env=env)
         interrupted = False
         while True:
             try:

@@ -31,6 +31,8 @@ class RunIdentity:
     operator: str
     change_id: str
     inventory: str
+    kind: str = "drill"
+    plan_entry: str = ""
 
 
 def _round(value: float | None) -> float | None:
@@ -78,6 +80,8 @@ def build_result(playbook: Playbook, outcome: DrillOutcome, ident: RunIdentity) 
         "environment": ident.environment or None,
         "operator": ident.operator,
         "change_id": ident.change_id or None,
+        "kind": ident.kind,
+        "plan_entry": ident.plan_entry or None,
         "status": outcome.status,
         "reason": outcome.reason,
         "started_at": outcome.started_at,

@@ -24,6 +24,7 @@ import pytest
 import yaml
 
 from runner.history import Quarter, open_store, record_run
+from runner.history.migrations import LATEST
 from tests.conftest import REPO, child_env, drillctl_argv, free_port
 
 pytestmark = pytest.mark.integration
@@ -373,11 +374,13 @@ def test_sqlite_and_postgresql_give_the_same_quarterly_report(
             "quarterly", "2026Q4", "--format", "json", "--history", target, history="off"
         )
         assert proc.returncode == 0, proc.stderr
-        reports.append(json.loads(proc.stdout))
+        report = json.loads(proc.stdout)
+        assert report.pop("generated_at") and report["drillctl_version"]  # when, and by what
+        reports.append(report)
     assert reports[0] == reports[1]
     assert reports[0]["previous_runs"] > 0 and reports[0]["total"]["runs"] > 0
     with open_store(postgres) as store:
-        assert store.version == 1
+        assert store.version == LATEST
         assert len(store.runs()) == 61
 
 
@@ -418,6 +421,10 @@ def test_drill_run_runs_every_planned_drill_and_quarterly_counts_them(tmp_path: 
     assert status.returncode == 0, status.stderr
     states = {d["entry_id"]: d["state"] for d in json.loads(status.stdout)["drills"]}
     assert states == dict.fromkeys(ids, "done")
+    # Each run recorded the entry it was made for, in its own evidence.
+    for run_dir in (tmp_path / "runs").iterdir():
+        entry = result_of(run_dir)["plan_entry"]
+        assert entry in {f"{quarter}/{i}" for i in ids}, run_dir
 
     report = drillctl(
         "quarterly", str(quarter), "--plan", str(plan), "--format", "json", "--history", str(db),
