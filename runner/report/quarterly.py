@@ -13,9 +13,7 @@ must not read as a quarter of good incident response. Voided runs are listed, ne
 
 from __future__ import annotations
 
-import os
 import statistics
-import urllib.parse
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -25,11 +23,12 @@ from typing import Any
 
 from runner import __version__
 from runner.history.quarter import Quarter
-from runner.history.rows import DRILL, INCIDENT, RunRow
+from runner.history.rows import INCIDENT, RunRow
 from runner.plans.status import EntryStatus
-
-# The evidence a run's link points at: the first of these its run directory holds.
-EVIDENCE_FILES = ("report.html", "result.json", "journal.jsonl")
+from runner.report.listed_runs import Evidence as Evidence
+from runner.report.listed_runs import FailedRun as FailedRun
+from runner.report.listed_runs import VoidedRun as VoidedRun
+from runner.report.listed_runs import failed_runs, voided_runs
 
 ALL = "all components"
 # Trigger kinds that are no fault of the change: a rehearsal or an operator's Ctrl-C.
@@ -114,44 +113,6 @@ class Change:
     unit: str
     current: float | None
     previous: float | None
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """A link to a run's evidence: `href` relative to where the report is written (URL-quoted),
-    `name` the file it opens; `missing` when the run directory holds none of it any more."""
-
-    href: str | None
-    name: str
-    missing: bool = False
-
-
-@dataclass(frozen=True)
-class FailedRun:
-    run_id: str
-    drill: str
-    component: str
-    status: str
-    started_at: str | None
-    reason: str
-    report: str | None  # path of its evidence file, relative to where the report is written
-    kind: str = DRILL
-    evidence: Evidence | None = None
-
-
-@dataclass(frozen=True)
-class VoidedRun:
-    """A run taken out of every figure, with who voided it, when and why."""
-
-    run_id: str
-    drill: str
-    kind: str
-    status: str
-    started_at: str | None
-    voided_at: str
-    voided_by: str
-    reason: str
-    evidence: Evidence | None
 
 
 @dataclass(frozen=True)
@@ -309,58 +270,6 @@ def changes(current: Figures, previous: Figures) -> tuple[Change, ...]:
         pair("time to roll back p90", "seconds", lambda f: f.rollback.p90),
         pair("time to roll back mean", "seconds", lambda f: f.rollback.mean),
         pair("time to recover p90", "seconds", lambda f: f.recover.p90),
-    )
-
-
-def evidence(run_dir: str | None, link_base: Path | None) -> Evidence | None:
-    """A working link to the run's evidence, from the directory the report is written to."""
-    if not run_dir:
-        return None
-    found = next((n for n in EVIDENCE_FILES if os.path.isfile(os.path.join(run_dir, n))), None)
-    target = os.path.join(run_dir, found or EVIDENCE_FILES[0])
-    path = target if link_base is None else os.path.relpath(target, link_base)
-    href = urllib.parse.quote(Path(path).as_posix(), safe="/.-_~")
-    return Evidence(href, found or EVIDENCE_FILES[0], missing=found is None)
-
-
-def failed_runs(runs: Sequence[RunRow], link_base: Path | None) -> tuple[FailedRun, ...]:
-    """Runs that did not pass, each with a link to its evidence from `link_base`."""
-    out = []
-    for r in runs:
-        if r.status == "passed":
-            continue
-        link = evidence(r.run_dir, link_base)
-        out.append(
-            FailedRun(
-                r.run_id,
-                r.drill,
-                r.component or "",
-                r.status,
-                r.started_at,
-                r.reason or "",
-                None if link is None else link.href,
-                r.kind,
-                link,
-            )
-        )
-    return tuple(out)
-
-
-def voided_runs(runs: Sequence[RunRow], link_base: Path | None) -> tuple[VoidedRun, ...]:
-    return tuple(
-        VoidedRun(
-            r.run_id,
-            r.drill,
-            r.kind,
-            r.status,
-            r.started_at,
-            r.voided_at or "",
-            r.voided_by or "",
-            r.void_reason or "",
-            evidence(r.run_dir, link_base),
-        )
-        for r in runs
-        if r.voided
     )
 
 
