@@ -64,7 +64,14 @@ def _issues(view: TerminalView, run_dir: Path) -> None:
         result: dict[str, Any] = json.loads((run_dir / "result.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return  # no result.json: the journal is the evidence, and the line above says why
-    issues = [i for i in verdict_of(result).issues if i.kind != "run"]
+    verdict = verdict_of(result)
+    # The reason is the line above. On a passed run a failed change step is what started the
+    # rollback, shown as it ran; objectives (one not measured, say) are always worth a line.
+    issues = [
+        i
+        for i in verdict.issues
+        if i.kind == "objective" or (i.kind != "run" and not verdict.passed)
+    ]
     for issue in issues[:MAX_ISSUES_SHOWN]:
         view.say(f"  issue: {issue.text}", "yellow")
     if len(issues) > MAX_ISSUES_SHOWN:
