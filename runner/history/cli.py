@@ -93,7 +93,7 @@ def register(subparsers: Any) -> None:
     """Add `history` (list, show, import) to drillctl's subcommands."""
     history = subparsers.add_parser(
         "history",
-        help="the run history: list, show, import runs",
+        help="the run history: list, show, import and void runs",
         description="Every `drillctl run` is recorded in the run history (SQLite by default, "
         "or PostgreSQL). List and show recorded runs, or import run directories: from their "
         "result.json, or rebuilt from journal.jsonl when that is missing or damaged.",
