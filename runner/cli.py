@@ -56,6 +56,19 @@ def _run_options(p: argparse.ArgumentParser, *, with_out: bool) -> None:
         )
         p.add_argument("--operator", default="", help="who runs the drill (default: login name)")
         p.add_argument("--change-id", default="", help="change ticket this drill is evidence for")
+        p.add_argument(
+            "--kind",
+            choices=["drill", "incident"],
+            default="drill",
+            help="drill (a rehearsal, the default) or incident (a real rollback run with "
+            "drillctl); the quarterly report keeps them apart",
+        )
+        p.add_argument(
+            "--plan-entry",
+            default="",
+            metavar="QUARTER/ID",
+            help="the drill plan entry this run is made for (set by `drillctl drill run`)",
+        )
         p.add_argument("-v", "--verbose", action="count", default=0, help="show command output")
         p.add_argument("--check", action="store_true", help="print the plan and touch nothing")
         p.add_argument(

@@ -37,6 +37,8 @@ def run(args: argparse.Namespace, *, check: bool) -> int:
         out=getattr(args, "out", None),
         operator=getattr(args, "operator", ""),
         change_id=getattr(args, "change_id", ""),
+        kind=getattr(args, "kind", "drill"),
+        plan_entry=getattr(args, "plan_entry", ""),
         verbose=getattr(args, "verbose", 0),
         allow_production=getattr(args, "allow_production", False),
         allow_irreversible=getattr(args, "allow_irreversible", False),

@@ -46,6 +46,7 @@ class Event(str, Enum):
     INTERRUPT_RECEIVED = "interrupt_received"
     NOTIFY_SENT = "notify_sent"
     NOTIFY_FAILED = "notify_failed"
+    MEASURED = "run_measured"
 
     def __str__(self) -> str:
         return self.value
@@ -73,6 +74,8 @@ FIELDS: dict[Event, frozenset[str]] = {
             "operator",
             "change_id",
             "environment",
+            "kind",
+            "plan_entry",
             "rollback_type",
             "hosts",
             "provenance",
@@ -86,9 +89,9 @@ FIELDS: dict[Event, frozenset[str]] = {
     Event.PROBE_READ_BACK: frozenset(
         {"probe", "host", "ok", "count", "seqs", "duration_s", "error"}
     ),
-    Event.PHASE_STARTED: frozenset({"phase"}),
+    Event.PHASE_STARTED: frozenset({"phase", "started_at"}),
     Event.PHASE_FINISHED: frozenset({"phase", "status", "duration_s"}),
-    Event.PHASE_SKIPPED: frozenset({"phase", "reason"}),
+    Event.PHASE_SKIPPED: frozenset({"phase", "reason", "started_at"}),
     Event.STEP_STARTED: frozenset({"phase", "index", "step", "action", "hosts"}),
     Event.STEP_FINISHED: frozenset({"phase", "index", "step", "status", "duration_s"}),
     Event.HOST_RESULT: frozenset(
@@ -117,6 +120,23 @@ FIELDS: dict[Event, frozenset[str]] = {
         {"decision", "mode", "approved_by", "approved_at", "approved_via", "timed_out"}
     ),
     Event.FAULT_TARGETS: frozenset({"step", "hosts", "seed"}),
+    Event.MEASURED: frozenset(
+        {
+            "status",
+            "reason",
+            "started_at",
+            "ended_at",
+            "started_mono",
+            "ended_mono",
+            "decided_mono",
+            "objectives",
+            "budget_s",
+            "timeline",
+            "healthy_after",
+            "figures",
+            "baseline",
+        }
+    ),
     Event.INTERRUPT_RECEIVED: frozenset({"signal", "phase", "count"}),
     Event.NOTIFY_SENT: frozenset({"notify_event", "channel", "took_s", "to", "title"}),
     Event.NOTIFY_FAILED: frozenset({"notify_event", "channel", "took_s", "error"}),

@@ -23,10 +23,14 @@ from runner.engine.outcome import (
     ERROR,
     FAILED,
     INTERRUPTED,
+    MEASURED_EVENT,
+    NO_CHANGE_REASON,
     PASSED,
     DrillOutcome,
     Trigger,
+    change_ran,
     failure_reason,
+    measured_record,
     objectives_verdict,
     only_unreachable,
     unsupported_reason,
@@ -107,6 +111,7 @@ class DrillRun:
         )
         self.state = _State()
         self.checkpoints = checkpoints
+        self._times: Timeline | None = None  # the drill's times, once measured
 
     def _checkpoint(self, list_name: str) -> None:
         if self.checkpoints is not None and not self.interrupts.interrupted():
@@ -238,16 +243,17 @@ class DrillRun:
         self.hooks.notice(f"rollback triggered: {trigger.detail or trigger.kind}")
 
     def _skip(self, phase: str, why: str) -> None:
-        self.journal.record(Event.PHASE_SKIPPED, phase=phase, reason=why)
+        at = utc_now()
+        self.journal.record(Event.PHASE_SKIPPED, phase=phase, reason=why, started_at=at)
         self.hooks.phase_skipped(phase, why)
-        self.state.phases.append(PhaseResult(phase, (), utc_now(), time.monotonic(), 0.0, why))
+        self.state.phases.append(PhaseResult(phase, (), at, time.monotonic(), 0.0, why))
 
     def _phase(
         self, runner: StepRunner, phase: str, plans: tuple[StepPlan, ...] | None = None
     ) -> PhaseResult:
         plans = self.plan.steps.get(phase, ()) if plans is None else plans
         started_at, started = utc_now(), time.monotonic()
-        self.journal.record(Event.PHASE_STARTED, phase=phase)
+        self.journal.record(Event.PHASE_STARTED, phase=phase, started_at=started_at)
         self.hooks.phase_started(phase)
         self.state.current_phase = phase
         self.interrupts.enter(phase)
@@ -305,7 +311,7 @@ class DrillRun:
             Event.PHASE_FINISHED,
             phase=phase,
             status="failed" if outcome.failed else "ok",
-            duration_s=round(outcome.duration_s, 6),
+            duration_s=outcome.duration_s,  # unrounded: result.json rounds this very number
         )
         self.state.phases.append(outcome)
         return outcome
@@ -323,7 +329,7 @@ class DrillRun:
             status, reason = ERROR, unsupported
         elif status == FAILED and only_unreachable(self.state.phases):
             status = ERROR  # the targets could not be reached: exit 3
-        return DrillOutcome(
+        outcome = DrillOutcome(
             status=status,
             reason=reason,
             phases=tuple(s.phases),
@@ -341,6 +347,9 @@ class DrillRun:
             confirmations=dict(self.checkpoints.confirmed) if self.checkpoints else {},
             approvals=self.monitor.approvals(s.decision),
         )
+        record = measured_record(outcome, self.playbook, self._times, self._healthy_after())
+        self.journal.record(MEASURED_EVENT, **record)
+        return outcome
 
     def _verdict(self, rollback_ok: bool | None) -> tuple[str, str]:
         s = self.state
@@ -367,6 +376,8 @@ class DrillRun:
                 f"rollback took {s.rollback.duration_s:.1f}s, over the type "
                 f"{self.playbook.rollback_type} budget of {budget:g}s",
             )
+        if not change_ran(s.phases):
+            return FAILED, NO_CHANGE_REASON
         if s.rollback is not None:
             return PASSED, f"rolled back in {s.rollback.duration_s:.2f}s and verified"
         return PASSED, "verified; no rollback was needed"
@@ -375,7 +386,7 @@ class DrillRun:
         s = self.state
         injected = [r.injected_mono for r in self.ledger.records if r.injected_mono is not None]
         trigger = s.trigger if s.trigger and s.trigger.kind in ("probe", "step_failed") else None
-        times = Timeline(  # the drill's times; each probe adds its samples
+        self._times = times = Timeline(  # the drill's times; each probe adds its samples
             deploy_started=self.monitor.deploy_started,
             first_fault_injected=min(injected, default=None),
             detected=trigger.mono if trigger else None,
@@ -384,10 +395,12 @@ class DrillRun:
             rollback_ended=s.rollback.started_mono + s.rollback.duration_s if s.rollback else None,
             verify_ended=self.monitor.verify_ended,
         )
-        healthy_after = {
+        return measure_drill(self.monitor.probes.log, times, self._healthy_after())
+
+    def _healthy_after(self) -> dict[str, int]:
+        return {
             name: int(spec.get("healthy_after", 3)) for name, spec in self.playbook.probes.items()
         }
-        return measure_drill(self.monitor.probes.log, times, healthy_after)
 
     def _change_began(self) -> bool:
         return any(p.ran for p in self.state.phases if p.phase in ("deploy", "inject"))

@@ -6,6 +6,7 @@ import contextlib
 import getpass
 import os
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -58,6 +59,8 @@ class RunRequest:
     out: str | None = None
     operator: str = ""
     change_id: str = ""
+    kind: str = "drill"  # or "incident": a real rollback, kept apart from drills in reports
+    plan_entry: str = ""  # `2026Q4/<id>` when `drillctl drill run` makes the run
     verbose: int = 0
     allow_production: bool = False
     allow_irreversible: bool = False
@@ -91,9 +94,11 @@ class Prepared:
 
 
 def new_run_id(playbook_path: str) -> str:
+    """`<UTC second>-<playbook stem>-<6 random hex digits>`: readable, sortable by start, and
+    unique however many runs start in one second, in one process or many."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(playbook_path).stem)
-    return f"{stamp}-{stem}"
+    return f"{stamp}-{stem}-{secrets.token_hex(3)}"
 
 
 def prepare(request: RunRequest, *, run_dir: Path | None = None) -> Prepared:
@@ -105,13 +110,10 @@ def prepare(request: RunRequest, *, run_dir: Path | None = None) -> Prepared:
     for name in playbook.secrets:
         if name in request.extra_vars:
             templar.secrets.add(request.extra_vars[name])
-    run_id = run_dir.name if run_dir else new_run_id(request.playbook)
-    if run_dir is None and not request.out:
-        # Two runs of one playbook in the same second get distinct ids and directories.
-        base, n = run_id, 1
-        while (DEFAULT_RUNS_DIR / run_id).exists():
-            n += 1
-            run_id = f"{base}-{n}"
+    # A fresh id even with --out: a directory's name (`run`, `out`) says nothing unique.
+    run_id = new_run_id(request.playbook)
+    while run_dir is None and not request.out and (DEFAULT_RUNS_DIR / run_id).exists():
+        run_id = new_run_id(request.playbook)
     run_dir = run_dir or (Path(request.out) if request.out else DEFAULT_RUNS_DIR / run_id)
     run = RunInfo(
         run_id=run_id,
@@ -202,6 +204,12 @@ def _execute_locked(
     try:
         run_dir.mkdir(parents=True, exist_ok=False)
     except FileExistsError:
+        if not prepared.request.out:
+            # Another run took this id's directory between preflight and now: never share it.
+            raise TargetEnvironmentError(
+                f"run directory {run_dir} appeared before this run could create it; "
+                "start the run again (it gets a new id)"
+            ) from None
         if any(run_dir.iterdir()):
             raise InputError.at(
                 str(run_dir), 1, 1, "run directory exists and is not empty"
@@ -234,6 +242,8 @@ def _execute_locked(
         operator=prepared.run.operator,
         change_id=prepared.run.change_id,
         environment=prepared.run.environment,
+        kind=prepared.request.kind,
+        plan_entry=prepared.request.plan_entry,
         rollback_type=pb.rollback_type,
         hosts=[h.name for h in prepared.plan.all_hosts()],
         provenance=_started_provenance(prepared),
@@ -266,6 +276,8 @@ def _execute_locked(
         prepared.run.operator,
         prepared.run.change_id,
         prepared.inventory.path,
+        kind=prepared.request.kind,
+        plan_entry=prepared.request.plan_entry,
     )
     # The final event first: its hash is the head result.json and the signature name, so
     # `drillctl verify` can tell a journal cut at a line boundary from a finished one.

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from runner.engine.ledger import FaultRecord
-from runner.engine.results import UNREACHABLE, HostResult, PhaseResult, StepResult
+from runner.engine.results import SKIPPED, UNREACHABLE, HostResult, PhaseResult, StepResult
 from runner.errors import ExitCode
-from runner.measure.figures import DrillFigures
+from runner.journal_events import Event
+from runner.measure.figures import DrillFigures, baseline_verdict
+from runner.measure.timeline import Timeline
 from runner.playbook.checklists import Confirmation
 from runner.playbook.model import Playbook
 from runner.provenance import Approval
@@ -85,6 +88,23 @@ def only_unreachable(phases: Sequence[PhaseResult]) -> bool:
     return bool(failures) and all(h.status == UNREACHABLE for h in failures)
 
 
+NO_CHANGE_REASON = (
+    "no change step ran (nothing in deploy or inject was executed; see --tags, --skip-tags "
+    "and `when`): the drill proved nothing"
+)
+
+
+def change_ran(phases: Sequence[PhaseResult]) -> bool:
+    """A step of deploy or inject ran on some host (skipped by `when` does not count)."""
+    return any(
+        h.status != SKIPPED
+        for p in phases
+        if p.phase in ("deploy", "inject")
+        for st in p.steps
+        for h in st.hosts
+    )
+
+
 def failure_reason(prefix: str, phase: PhaseResult | None) -> str:
     step = phase.first_failure() if phase else None
     if step is None:
@@ -105,3 +125,36 @@ def objectives_verdict(playbook: Playbook, figures: DrillFigures, reason: str) -
         if objective is not None and value is not None and value > objective:
             return FAILED, f"measured {name} {value:.2f}s is over the objective of {objective:g}s"
     return PASSED, reason
+
+
+# The journal event that holds the runner's own numbers (see `measured_record`).
+MEASURED_EVENT = Event.MEASURED
+
+
+def measured_record(
+    outcome: DrillOutcome, playbook: Playbook, times: Timeline | None, healthy_after: dict[str, int]
+) -> dict[str, Any]:
+    """What the runner measured with, for the journal: one clock for result.json and rebuilds.
+
+    The run's start and end, the drill's times and the figures exactly as the runner had
+    them (monotonic seconds, unrounded), so a result rebuilt from the journal reads these
+    numbers instead of re-deriving them from the moments events were written.
+    """
+    timeline = None
+    if times is not None:
+        timeline = {k: v for k, v in asdict(times).items() if k not in ("samples", "probe")}
+    return {
+        "status": outcome.status,
+        "reason": outcome.reason,
+        "started_at": outcome.started_at,
+        "ended_at": outcome.ended_at,
+        "started_mono": outcome.started_mono,
+        "ended_mono": outcome.ended_mono,
+        "decided_mono": outcome.decided_mono,
+        "objectives": {"rto_s": playbook.objectives.rto_s, "rpo_s": playbook.objectives.rpo_s},
+        "budget_s": playbook.budget_s,
+        "timeline": timeline,
+        "healthy_after": healthy_after,
+        "figures": None if outcome.figures is None else outcome.figures.as_result(),
+        "baseline": baseline_verdict(outcome.figures),
+    }

@@ -51,20 +51,61 @@ class DrillPlan:
         return list(seen.values())
 
 
+# Ansible's special tags: `always` runs unless skipped by name, `never` only when asked for,
+# `all` asks for every step but the `never` ones.
+SPECIAL_TAGS = ("always", "never", "all")
+# The change under test: what --tags may pick from.
+CHANGE_PHASES = ("deploy", "inject")
+# Once a change ran these undo and check it, so tags never select them away: a drill whose
+# rollback, verify or cleanup was skipped by a tag would prove nothing (and leave debris).
+PROTECTED_PHASES = ("rollback", "verify", "cleanup")
+
+
+def known_tags(playbook: Playbook) -> list[str]:
+    """Every tag a step of the playbook carries, plus Ansible's special ones, sorted."""
+    return sorted({t for s in playbook.all_steps() for t in s.tags} | set(SPECIAL_TAGS))
+
+
+def check_tags(playbook: Playbook, tags: Iterable[str], skip_tags: Iterable[str]) -> None:
+    """A tag no step carries is a typo, and would silently select nothing: bad input."""
+    known = set(known_tags(playbook))
+    diags = [
+        Diagnostic(
+            "<command line>",
+            1,
+            1,
+            f"{option} {tag}: no step of {playbook.path} has this tag "
+            f"(known tags: {', '.join(known_tags(playbook))})",
+        )
+        for option, given in (("--tags", tags), ("--skip-tags", skip_tags))
+        for tag in given
+        if tag not in known
+    ]
+    if diags:
+        raise InputError(diags)
+
+
 def select_steps(
     playbook: Playbook, tags: Iterable[str], skip_tags: Iterable[str]
 ) -> dict[str, list[Step]]:
+    """The steps a run executes: tags select in prepare, deploy and inject (as in Ansible);
+    rollback, verify and cleanup always run whole."""
     wanted, skipped = set(tags), set(skip_tags)
+    check_tags(playbook, wanted, skipped)
 
     def selected(step: Step) -> bool:
         mine = set(step.tags)
+        if mine & skipped:
+            return False
         if "always" in mine:
             return True
-        if wanted and not mine & wanted:
-            return False
-        return not mine & skipped
+        if "never" in mine:
+            return bool(mine & (wanted - {"never"})) or "never" in wanted
+        return not wanted or "all" in wanted or bool(mine & wanted)
 
-    return {p: [s for s in playbook.steps(p) if selected(s)] for p in PHASES}
+    return {
+        p: [s for s in playbook.steps(p) if p in PROTECTED_PHASES or selected(s)] for p in PHASES
+    }
 
 
 def select_hosts(inventory: Inventory, pattern: str, limit: str | None) -> list[Host]:

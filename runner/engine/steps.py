@@ -132,7 +132,7 @@ class StepRunner:
             index=step.index,
             step=step.name,
             status=result.status,
-            duration_s=round(result.duration_s, 6),
+            duration_s=result.duration_s,
         )
         return result
 
@@ -172,7 +172,7 @@ class StepRunner:
             summary=result.summary,
             attempts=result.attempts,
             started_at=result.started_at,
-            duration_s=round(result.duration_s, 6),
+            duration_s=result.duration_s,
             stdout=result.stdout[-OUTPUT_KEEP:],
             stderr=result.stderr[-OUTPUT_KEEP:],
         )

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from runner.console import TerminalView
 from runner.durations import format_duration
 from runner.engine.outcome import DrillOutcome
 from runner.measure.figures import DrillFigures
 from runner.playbook.model import Playbook
+from runner.report.verdict import verdict_of
+
+MAX_ISSUES_SHOWN = 10
 
 _STYLE = {
     "passed": "bold green",
@@ -28,6 +33,7 @@ def print_summary(
     rollback = outcome.phase("rollback")
     view.say("")
     view.say(f"{outcome.status.upper()}: {outcome.reason}", _STYLE[outcome.status])
+    _issues(view, run_dir)
     if rollback is not None:
         budget = playbook.budget_s
         limit = (
@@ -58,3 +64,23 @@ def print_summary(
             view.say(f"  report: {run_dir / name}")
             break
     view.say(f"  evidence: {run_dir}")
+
+
+def _issues(view: TerminalView, run_dir: Path) -> None:
+    """The issues every report lists, read from the result.json the reports were made from."""
+    try:
+        result: dict[str, Any] = json.loads((run_dir / "result.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # no result.json: the journal is the evidence, and the line above says why
+    verdict = verdict_of(result)
+    # The reason is the line above. On a passed run a failed change step is what started the
+    # rollback, shown as it ran; objectives (one not measured, say) are always worth a line.
+    issues = [
+        i
+        for i in verdict.issues
+        if i.kind == "objective" or (i.kind != "run" and not verdict.passed)
+    ]
+    for issue in issues[:MAX_ISSUES_SHOWN]:
+        view.say(f"  issue: {issue.text}", "yellow")
+    if len(issues) > MAX_ISSUES_SHOWN:
+        view.say(f"  … and {len(issues) - MAX_ISSUES_SHOWN} more issues (see report.html)")

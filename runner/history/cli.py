@@ -1,4 +1,4 @@
-"""`drillctl history list|show|import`, and recording each finished run.
+"""`drillctl history list|show|import|void`, and recording each finished run.
 
 The history lives in `drills/history.db` under the current directory unless `--history`
 (or the DRILLCTL_HISTORY environment variable) names another SQLite file or a
@@ -93,7 +93,7 @@ def register(subparsers: Any) -> None:
     """Add `history` (list, show, import) to drillctl's subcommands."""
     history = subparsers.add_parser(
         "history",
-        help="the run history: list, show, import runs",
+        help="the run history: list, show, import and void runs",
         description="Every `drillctl run` is recorded in the run history (SQLite by default, "
         "or PostgreSQL). List and show recorded runs, or import run directories: from their "
         "result.json, or rebuilt from journal.jsonl when that is missing or damaged.",
@@ -122,6 +122,19 @@ def register(subparsers: Any) -> None:
     imp.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
     add_history_option(imp)
     imp.set_defaults(handler=history_import)
+    void = sub.add_parser(
+        "void",
+        help="take a run out of every figure, with the reason (it stays listed)",
+        description="Mark a recorded run void: a drill run against the wrong lab, a test of "
+        "drillctl itself. The run and its evidence stay in the history and are listed in the "
+        "quarterly report with who voided it, when and why; no figure, plan status or metric "
+        "counts it. A run is voided once.",
+    )
+    void.add_argument("run_id")
+    void.add_argument("--reason", required=True, help="why the run does not count")
+    void.add_argument("--by", default="", help="who decides (default: login name)")
+    add_history_option(void)
+    void.set_defaults(handler=history_void)
 
 
 def _s(value: float | None) -> str:
@@ -139,7 +152,9 @@ def history_list(args: argparse.Namespace) -> int:
             r.run_id,
             (r.started_at or "")[:16].replace("T", " "),
             r.component or "—",
-            r.status,
+            r.status
+            + (" (incident)" if r.kind == "incident" else "")
+            + (" VOID" if r.voided else ""),
             _s(r.time_to_rollback_s),
             _s(r.rto_s),
             "—" if r.lost_writes is None else str(r.lost_writes),
@@ -183,12 +198,27 @@ def history_show(args: argparse.Namespace) -> int:
             f"{_s(r.rto_s)} (objective {_s(r.objective_rto_s)}, {r.verdict_rto or '—'})",
         ),
         ("lost writes", "—" if r.lost_writes is None else str(r.lost_writes)),
+        ("kind", r.kind),
+        ("voided", f"{r.voided_at} by {r.voided_by}: {r.void_reason}" if r.voided else "no"),
         ("plan entry", r.plan_entry or "—"),
         ("recorded from", r.source),
         ("evidence", r.run_dir or "—"),
     ]
     for name, value in fields:
         print(f"{name:<18} {value}")
+    return ExitCode.PASSED
+
+
+def history_void(args: argparse.Namespace) -> int:
+    import getpass
+
+    store = open_for_reading(args.history)
+    if store is None:
+        where = history_target(args.history)
+        raise InputError.at("<command line>", 1, 1, f"no run {args.run_id!r} in {where}")
+    with store:
+        row = store.void(args.run_id, args.reason, args.by or getpass.getuser())
+    print(f"voided: {row.run_id} ({row.status}) at {row.voided_at} by {row.voided_by}")
     return ExitCode.PASSED
 
 

@@ -99,6 +99,16 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         2,
+        "run kind and voided runs",
+        (
+            "ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'drill'",
+            "ALTER TABLE runs ADD COLUMN voided_at TEXT",
+            "ALTER TABLE runs ADD COLUMN void_reason TEXT",
+            "ALTER TABLE runs ADD COLUMN voided_by TEXT",
+        ),
+    ),
+    Migration(
+        3,
         "the journal's head hash of each run",
         ("ALTER TABLE runs ADD COLUMN journal_head TEXT",),
     ),

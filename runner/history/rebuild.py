@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runner.engine.outcome import MEASURED_EVENT
 from runner.errors import InputError
 from runner.history.rows import SOURCE_JOURNAL, SOURCE_RESULT
 from runner.journal import JOURNAL_NAME, read_events, verify_chain
@@ -24,6 +25,7 @@ from runner.measure.timeline import Timeline
 from runner.playbook.model import BUDGETS_S
 from runner.provenance import provenance_from_journal
 from runner.report.result_json import SCHEMA_VERSION, verdict
+from runner.report.verdict import issues_block
 
 RESULT_NAME = "result.json"
 
@@ -120,9 +122,22 @@ def rebuild_result(events: list[dict[str, Any]], why: str = "") -> dict[str, Any
     trigger = None
     if trigger_event is not None:
         trigger = {k: v for k, v in _body(trigger_event).items() if v != ""}
-    measured = _measure(events, by_kind, trigger_event)
+    # The runner's own numbers, when it lived to measure (one clock: see `measured_record`).
+    own = next(iter(by_kind.get(MEASURED_EVENT, [])), None)
+    if own is not None:
+        measured = _measured_of(own, by_kind, trigger_event)
+    else:
+        measured = _measure(events, by_kind, trigger_event)
     rollback_type = start.get("rollback_type")
     budget = BUDGETS_S.get(rollback_type) if isinstance(rollback_type, int) else None
+    objectives: dict[str, Any] = {"rto_s": None, "rpo_s": None}
+    started_at, ended_at = start.get("time"), last.get("time")
+    duration_s = round(float(last["mono"]) - float(start["mono"]), 3)
+    if own is not None:
+        objectives = dict(own.get("objectives") or objectives)
+        budget = own.get("budget_s", budget)
+        started_at, ended_at = own["started_at"], own["ended_at"]
+        duration_s = round(float(own["ended_mono"]) - float(own["started_mono"]), 3)
     if finish is not None:
         status, reason = str(finish.get("status", "error")), str(finish.get("reason", ""))
     else:
@@ -131,7 +146,7 @@ def rebuild_result(events: list[dict[str, Any]], why: str = "") -> dict[str, Any
             f"the runner stopped before the end: the journal ends at event {last.get('seq')} "
             f"({last.get('event')})"
         )
-    return {
+    result: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "run_id": start.get("run_id"),
         "drill": start.get("drill", ""),
@@ -141,21 +156,24 @@ def rebuild_result(events: list[dict[str, Any]], why: str = "") -> dict[str, Any
         "environment": start.get("environment") or None,
         "operator": start.get("operator", ""),
         "change_id": start.get("change_id") or None,
+        "kind": start.get("kind") or "drill",
+        "plan_entry": start.get("plan_entry") or None,
         "status": status,
         "reason": reason,
-        "started_at": start.get("time"),
-        "ended_at": last.get("time"),
-        "duration_s": round(float(last["mono"]) - float(start["mono"]), 3),
+        "started_at": started_at,
+        "ended_at": ended_at,
+        "duration_s": duration_s,
         "rollback_type": rollback_type,
-        # The playbook's objectives are not journaled: unknown, never re-read from a file
-        # that may have changed since the run.
-        "objectives": {"rto_s": None, "rpo_s": None},
+        # Journaled by a run that lived to its end; else unknown, never re-read from a
+        # playbook that may have changed since the run.
+        "objectives": objectives,
         "budget_s": budget,
         "measured": measured,
         "verdicts": {
-            "rto": None,
-            "rpo": None,
+            "rto": verdict(measured["rto_s"], objectives.get("rto_s")),
+            "rpo": verdict(measured["rpo_s"], objectives.get("rpo_s")),
             "budget": verdict(measured["time_to_rollback_s"], budget),
+            "baseline": None if own is None else own.get("baseline"),
         },
         "rolled_back": rollback is not None,
         "rollback_succeeded": None if rollback is None else rollback["status"] == "ok",
@@ -166,6 +184,8 @@ def rebuild_result(events: list[dict[str, Any]], why: str = "") -> dict[str, Any
         "rebuilt_from": {"journal": JOURNAL_NAME, "why": why, "events": len(events)},
         "provenance": provenance_from_journal(events),
     }
+    result["issues"] = issues_block(result)
+    return result
 
 
 def _phases(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -177,7 +197,7 @@ def _phases(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 {
                     "phase": e["phase"],
                     "status": "failed",
-                    "started_at": e["time"],
+                    "started_at": e.get("started_at", e["time"]),
                     "duration_s": None,
                 }
             )
@@ -189,7 +209,7 @@ def _phases(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 {
                     "phase": e["phase"],
                     "status": "skipped",
-                    "started_at": e["time"],
+                    "started_at": e.get("started_at", e["time"]),
                     "duration_s": 0.0,
                     "skipped_reason": e.get("reason", ""),
                 }
@@ -241,6 +261,30 @@ def _faults(by_kind: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
         for e in by_kind.get(Event.FAULT_INTENT, [])
         if e["fault_id"] in injected
     ]
+
+
+def _measured_of(
+    own: dict[str, Any], by_kind: dict[str, list[dict[str, Any]]], trigger: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The `measured` block from the runner's own record, as result.json has it."""
+    figures = own.get("figures")
+    if isinstance(figures, dict):
+        return dict(figures)
+    # No probes: the runner's figures come from its trigger, decision and rollback phase.
+    detected = float(trigger["mono"]) if trigger and trigger.get("mono") else None
+    decided = own.get("decided_mono")
+    decide = None if detected is None or decided is None else max(0.0, decided - detected)
+    finished = [e for e in by_kind.get(Event.PHASE_FINISHED, []) if e.get("phase") == "rollback"]
+    rollback_s = float(finished[-1]["duration_s"]) if finished else None
+    return {
+        "time_to_detect_s": None,
+        "time_to_decide_s": None if decide is None else round(decide, 3),
+        "time_to_rollback_s": None if rollback_s is None else round(rollback_s, 3),
+        "rto_s": None,
+        "downtime_s": None,
+        "lost_writes": None,
+        "rpo_s": None,
+    }
 
 
 def _mono(

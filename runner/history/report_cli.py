@@ -24,7 +24,9 @@ def register(subparsers: Any) -> None:
         description="Drills planned vs run, and per component: RTO/RPO attainment, p50/p90/max "
         "of the time to detect, decide, roll back and recover, rollback success, data-loss "
         "incidents and repeat rollbacks, against the rollback procedures' targets and the "
-        "previous quarter. Failed drills link to their report.html.",
+        "previous quarter; real incidents (run --kind incident) apart from drills; voided runs "
+        "listed, not counted. Failed runs link to their evidence. States when and by which "
+        "drillctl version it was made.",
         epilog="example:\n  drillctl quarterly 2026Q4 --format html --out drills/2026Q4.html",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

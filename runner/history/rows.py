@@ -62,11 +62,24 @@ class RunRow:
     plan_entry: str | None
     source: str
     recorded_at: str
-    journal_head: str | None = None  # the journal's head hash (migration 2)
+    # Migration 2: a drill (rehearsal) or a real incident's rollback; and a void, with why.
+    kind: str = "drill"
+    voided_at: str | None = None
+    void_reason: str | None = None
+    voided_by: str | None = None
+    journal_head: str | None = None  # the journal's head hash (migration 3)
+
+    @property
+    def voided(self) -> bool:
+        return self.voided_at is not None
 
 
-# Column order of the `runs` table (migration 1, then journal_head of migration 2); the full
-# JSON is stored beside them.
+# Run kinds: a drill rehearses a rollback; an incident is a real one, run with drillctl.
+DRILL, INCIDENT = "drill", "incident"
+KINDS = (DRILL, INCIDENT)
+
+# Column order of the `runs` table (migrations 1, 2 and 3), then the full JSON as its last
+# column.
 RUN_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(RunRow))
 _BOOL_COLUMNS = frozenset({"rolled_back", "rollback_succeeded"})
 STEP_COLUMNS = (
@@ -168,9 +181,11 @@ def flatten(
         trigger_phase=_str(trigger.get("phase")),
         trigger_detail=_str(trigger.get("detail")),
         run_dir=None if run_dir is None else str(Path(run_dir).resolve()),
-        plan_entry=plan_entry,
+        # The entry the run itself recorded (`drill run`), unless the caller names one.
+        plan_entry=plan_entry or _str(result.get("plan_entry")),
         source=source,
         recorded_at=utc_now(),
+        kind=result["kind"] if result.get("kind") in KINDS else DRILL,
         journal_head=_journal_head(result),
     )
 

@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
-from runner.errors import TargetEnvironmentError
+from runner.errors import Diagnostic, InputError, TargetEnvironmentError
 from runner.history.backends import Database, connect
 from runner.history.migrations import migrate
 from runner.history.quarter import Quarter
@@ -27,11 +27,19 @@ from runner.history.rows import (
     from_db,
     step_rows,
     to_db,
+    utc_now,
 )
 
 DEFAULT_HISTORY = Path("drills/history.db")
 
 Recorded = Literal["added", "replaced", "kept"]
+
+
+class RunIdCollision(InputError):
+    """Two different runs under one run id: an error, never a silent replace or ignore."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__([Diagnostic("<history>", 1, 1, message)])
 
 
 def _insert(table: str, columns: tuple[str, ...]) -> str:
@@ -97,14 +105,25 @@ class HistoryStore:
     ) -> Recorded:
         row = flatten(result, run_dir, source=source, plan_entry=plan_entry)
         existing = self.db.execute(
-            "SELECT source, plan_entry FROM runs WHERE run_id = ?", (row.run_id,)
+            "SELECT source, plan_entry, started_at, run_dir, voided_at, void_reason, voided_by "
+            "FROM runs WHERE run_id = ?",
+            (row.run_id,),
         )
         if existing:
-            old_source, old_entry = existing[0]
+            old_source, old_entry, old_start, old_dir, *void = existing[0]
+            if old_start != row.started_at and (old_dir is None or old_dir != row.run_dir):
+                # Same id, another run: replacing it would drop a run from the history.
+                raise RunIdCollision(
+                    f"run id {row.run_id!r} is already in the history ({self.where}) for "
+                    f"another run (started {old_start or 'at an unknown time'}, evidence "
+                    f"{old_dir or 'unknown'}); refusing to replace it"
+                )
             if source == SOURCE_JOURNAL and old_source == SOURCE_RESULT:
                 return "kept"
             if row.plan_entry is None and old_entry is not None:
                 row = replace(row, plan_entry=old_entry)
+            # A void is a decision about the run, not part of its evidence: re-recording keeps it.
+            row = replace(row, voided_at=void[0], void_reason=void[1], voided_by=void[2])
             # Children first: the delete does not rely on ON DELETE CASCADE being enabled.
             for table in ("steps", "faults", "runs"):
                 self.db.execute(f"DELETE FROM {table} WHERE run_id = ?", (row.run_id,))
@@ -157,6 +176,26 @@ class HistoryStore:
             return None
         values = tuple(rows[0])
         return StoredRun(from_db(values[:-1]), json.loads(values[-1]))
+
+    def void(self, run_id: str, reason: str, by: str) -> RunRow:
+        """Mark a run void (listed in reports, counted nowhere); InputError if it cannot be."""
+        if not reason.strip():
+            raise InputError.at("<command line>", 1, 1, "--reason: say why the run is void")
+        with self.db.transaction():
+            rows = self.db.execute("SELECT voided_at FROM runs WHERE run_id = ?", (run_id,))
+            if not rows:
+                raise InputError.at("<command line>", 1, 1, f"no run {run_id!r} in {self.where}")
+            if rows[0][0] is not None:
+                raise InputError.at(
+                    "<command line>", 1, 1, f"run {run_id!r} was already voided at {rows[0][0]}"
+                )
+            self.db.execute(
+                "UPDATE runs SET voided_at = ?, void_reason = ?, voided_by = ? WHERE run_id = ?",
+                (utc_now(), reason.strip(), by, run_id),
+            )
+        stored = self.get(run_id)
+        assert stored is not None
+        return stored.row
 
     def step_count(self, run_id: str) -> int:
         rows = self.db.execute("SELECT COUNT(*) FROM steps WHERE run_id = ?", (run_id,))

@@ -51,8 +51,10 @@ def register(subparsers: Any) -> None:
     status = sub.add_parser(
         "status",
         help="per drill: done, failed, overdue or pending",
-        description="done: a passed run this quarter; failed: its last run failed; overdue: "
-        "due date passed and not done; pending: not run yet.",
+        description="done: a passed run made under the entry this quarter (`drill run`), "
+        "marked late when it came after the due date; failed: run under the entry, none "
+        "passed; overdue: due date passed and not done; pending: not run yet. Runs started "
+        "by hand are shown as unplanned and do not count; voided runs count for nothing.",
     )
     status.add_argument("plan")
     status.add_argument("--format", choices=["text", "json"], default="text")
@@ -83,14 +85,18 @@ def drill_status(args: argparse.Namespace) -> int:
         print(json.dumps({"quarter": str(plan.quarter), "drills": rows}, indent=2))
         return ExitCode.PASSED
     width = max((len(s.entry_id) for s in statuses), default=2)
-    print(f"{'DRILL':<{width}}  STATE     DUE         OWNER / LAST RUN")
+    print(f"{'DRILL':<{width}}  {'STATE':<15}  DUE         OWNER / LAST RUN")
     for s in statuses:
         state = s.state + ("!" if s.overdue and s.state != "overdue" else "")
+        state += " (late)" if s.late else ""
         last = f"{s.last_run_id} ({s.last_status})" if s.last_run_id else "never run"
-        print(f"{s.entry_id:<{width}}  {state:<8}  {s.due}  {s.owner} / {last}")
+        if s.unplanned_runs:
+            last += f"; {s.unplanned_runs} unplanned run(s) by hand, not counted"
+        print(f"{s.entry_id:<{width}}  {state:<15}  {s.due}  {s.owner} / {last}")
     counts = {k: sum(1 for s in statuses if s.state == k) for k in ("done", "failed", "overdue")}
+    late = sum(1 for s in statuses if s.late)
     print(
-        f"{plan.quarter}: {len(statuses)} planned, {counts['done']} done, "
+        f"{plan.quarter}: {len(statuses)} planned, {counts['done']} done ({late} late), "
         f"{counts['failed']} failed, {counts['overdue']} overdue"
     )
     return ExitCode.PASSED

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -52,8 +52,25 @@ def _stamp() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
-def drill_argv(entry: PlanEntry, run_dir: Path, vars_file: Path, extra: Sequence[str]) -> list[str]:
+def _new_run_dir(runs_dir: Path, entry: PlanEntry) -> Path:
+    """`<UTC stamp>-<id>`, created here so that no other run (another `drill run` of the same
+    plan, at the same second) can share it; a suffix keeps a taken name free."""
+    name = f"{_stamp()}-{entry.id}"
+    while True:
+        run_dir = runs_dir / name
+        try:
+            run_dir.mkdir(parents=True)
+            return run_dir
+        except FileExistsError:
+            name = f"{_stamp()}-{entry.id}-{secrets.token_hex(2)}"
+
+
+def drill_argv(
+    entry: PlanEntry, run_dir: Path, vars_file: Path, extra: Sequence[str], plan_key: str = ""
+) -> list[str]:
     argv = [sys.executable, "-m", "runner", "run", entry.playbook, "-i", entry.inventory]
+    if plan_key:  # the run records the entry it is made for, in its journal and result.json
+        argv += ["--plan-entry", plan_key]
     argv += ["-e", f"@{vars_file}"]
     for item in extra:  # the command line's -e come last and win over the plan's
         argv += ["-e", item]
@@ -73,15 +90,10 @@ def run_plan(
 ) -> list[DrillRunOutcome]:
     """Run `entries` one after another; stops early only on Ctrl-C (after that drill ends)."""
     outcomes: list[DrillRunOutcome] = []
-    last_stamp = ""
     for n, entry in enumerate(entries, start=1):
-        # Run ids are `<UTC second>-<playbook stem>`: never start two in the same second.
-        while (stamp := _stamp()) == last_stamp:
-            time.sleep(0.05)
-        last_stamp = stamp
-        run_dir = runs_dir / f"{stamp}-{entry.id}"
+        run_dir = _new_run_dir(runs_dir, entry)
         say(f"== drill {n}/{len(entries)}: {entry.id} ({entry.playbook}, owner {entry.owner})")
-        code, interrupted = _run_one(entry, run_dir, extra_vars)
+        code, interrupted = _run_one(entry, run_dir, extra_vars, plan.key(entry))
         outcome = _record(plan, entry, store, run_dir, code)
         outcomes.append(outcome)
         say(f"== {entry.id}: {outcome.status or 'no result'} (exit {code}){outcome.note}")
@@ -91,7 +103,9 @@ def run_plan(
     return outcomes
 
 
-def _run_one(entry: PlanEntry, run_dir: Path, extra: Sequence[str]) -> tuple[int, bool]:
+def _run_one(
+    entry: PlanEntry, run_dir: Path, extra: Sequence[str], plan_key: str
+) -> tuple[int, bool]:
     """Exit code of the drill's process, and whether the operator pressed Ctrl-C."""
     with tempfile.TemporaryDirectory(prefix="drillctl-plan-") as tmp:
         # JSON is YAML: the entry's variables keep their types through `-e @file`.
@@ -99,7 +113,7 @@ def _run_one(entry: PlanEntry, run_dir: Path, extra: Sequence[str]) -> tuple[int
         vars_file.write_text(json.dumps(entry.extra_vars), encoding="utf-8")
         # The plan records each run itself, under its entry: the child must not also do so.
         env = {**os.environ, "DRILLCTL_HISTORY": "off"}
-        proc = subprocess.Popen(drill_argv(entry, run_dir, vars_file, extra), env=env)
+        proc = subprocess.Popen(drill_argv(entry, run_dir, vars_file, extra, plan_key), env=env)
         interrupted = False
         while True:
             try:
@@ -113,8 +127,10 @@ def _run_one(entry: PlanEntry, run_dir: Path, extra: Sequence[str]) -> tuple[int
 def _record(
     plan: DrillPlan, entry: PlanEntry, store: HistoryStore, run_dir: Path, code: int
 ) -> DrillRunOutcome:
-    if not run_dir.is_dir():
+    if not run_dir.is_dir() or not any(run_dir.iterdir()):
         # Bad input or an environment error before the run began: nothing ran, nothing to keep.
+        if run_dir.is_dir():
+            run_dir.rmdir()
         return DrillRunOutcome(entry.id, code, run_dir, None, None, " — nothing ran")
     try:
         row, _ = store.import_run(run_dir, plan_entry=plan.key(entry))

@@ -46,7 +46,8 @@ STEP_KEYWORDS: dict[str, Any] = {
     },
     "tags": {
         "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
-        "description": "Select with --tags / --skip-tags.",
+        "description": "Select with --tags / --skip-tags in prepare, deploy and inject "
+        "(always, never, all as in Ansible); rollback, verify and cleanup always run.",
     },
     "loop": {
         "oneOf": [{"type": "array"}, {"type": "string"}],

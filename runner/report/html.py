@@ -10,7 +10,6 @@ from typing import Any
 
 from runner.report.markdown import (
     NOT_MEASURED,
-    failed_steps,
     format_seconds,
     objective_rows,
     step_counts,
@@ -19,8 +18,10 @@ from runner.report.markdown import (
 from runner.report.provenance_view import provenance_items
 from runner.report.timeline_svg import _GREY, _e, _offset, _parse, timeline_svg
 from runner.report.timeline_svg import STATUS_COLOUR as STATUS_COLOUR
+from runner.report.verdict import verdict_of
 
 _MAX_MSG = 2000
+_MAX_ISSUES = 60
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#212121;
@@ -71,24 +72,17 @@ def _documentation(result: dict[str, Any]) -> str:
     else:
         outcome = "succeeded" if result.get("rollback_succeeded") else "FAILED"
         rollback = f"{format_seconds(measured.get('time_to_rollback_s'))} — rollback {outcome}"
-    failures = failed_steps(result)
-    if failures:
-        items = "".join(
-            f"<li>{_e(s.get('phase'))} / <b>{_e(s.get('name'))}</b> [{_e(s.get('host'))}] "
-            f"{_e(s.get('status'))}: {_e(str(s.get('msg') or '')[:300])}</li>"
-            for s in failures[:50]
-        )
-        if len(failures) > 50:
-            items += f"<li>… and {len(failures) - 50} more (see Steps)</li>"
+    verdict = verdict_of(result)
+    if verdict.issues:
+        shown = verdict.issues[:_MAX_ISSUES]
+        items = "".join(f"<li>{_e(i.text[:400])}</li>" for i in shown)
+        if len(verdict.issues) > len(shown):
+            items += f"<li>… and {len(verdict.issues) - len(shown)} more (see Steps)</li>"
         issues = f"<ul>{items}</ul>"
     else:
         issues = "none"
-    verify: dict[str, Any] = next(
-        (p for p in result.get("phases") or [] if p.get("phase") == "verify"), {}
-    )
-    validation = {"ok": "Pass", "failed": "Fail"}.get(verify.get("status", ""), "Not run")
-    if verify.get("skipped_reason"):
-        validation += f" ({verify['skipped_reason']})"
+    # The run's verdict, never the verify phase's alone: verify can pass on a failed drill.
+    validation = verdict.final_validation
     change = result.get("change_id")
     rows = [
         ("Rollback procedure tested", _e(result.get("started_at") or "not recorded")),

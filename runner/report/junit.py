@@ -11,8 +11,9 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from runner.report.markdown import FAILING, format_seconds, objective_rows
+from runner.report.markdown import format_seconds, objective_rows
 from runner.report.provenance_view import provenance_properties
+from runner.report.verdict import FAILING, NOT_MEASURED
 
 # Characters XML 1.0 forbids (control characters from command output would make the file
 # unparsable for every CI server).
@@ -84,7 +85,12 @@ def _objective_cases(suite: ET.Element, classname: str, result: dict[str, Any]) 
             continue
         case = _case(suite, classname, row.key)
         summary = f"{row.label}: measured {row.measured}, objective {row.objective}"
-        if row.verdict == "missed":
+        objective = (result.get("objectives") or {}).get(f"{row.key}_s")
+        # An objective set but not measured was not met: it fails, as in the run's verdict.
+        unmeasured = row.verdict == NOT_MEASURED or (
+            row.key != "budget" and objective is not None and not row.measured_known
+        )
+        if row.verdict == "missed" or unmeasured:
             failure = ET.SubElement(case, "failure", {"message": summary, "type": "objective"})
             failure.text = summary
         elif row.verdict is None:

@@ -14,10 +14,9 @@ from typing import Any
 
 from runner.playbook.secrets import MASK
 from runner.report.provenance_view import provenance_items
+from runner.report.verdict import FAILING, verdict_of
+from runner.report.verdict import NOT_MEASURED as NOT_MEASURED
 
-NOT_MEASURED = "not measured"
-# Host statuses that make a step fail (runner.engine.results.HostResult.failed).
-FAILING = ("failed", "unreachable", "interrupted")
 MAX_FAILURES_LISTED = 10
 _MAX_CELL = 160
 
@@ -232,10 +231,20 @@ def render(result: dict[str, Any]) -> str:
         "",
         f"{total} step runs (one per step and host)" + (f": {summary}" if summary else ""),
     ]
-    failures = failed_steps(result)
+    lines += ["", "### Issues found", ""]
+    issues = verdict_of(result).issues
+    others = [i for i in issues if i.kind != "step"]
+    if not issues:
+        lines.append("None.")
+    # Every objective and the run's reason; failed steps up to a limit (report.html has all).
+    lines += [f"- {_md(i.text, 400)}" for i in others[:MAX_FAILURES_LISTED]]
+    if len(others) > MAX_FAILURES_LISTED:
+        lines.append(f"- … and {len(others) - MAX_FAILURES_LISTED} more (see report.html)")
+    failures = failed_steps(result)  # the verdict's step issues, one per step and host
     if failures:
         shown = failures[:MAX_FAILURES_LISTED]
-        lines += ["", f"**Failed** ({len(shown)} of {len(failures)}):", ""]
+        # A list may follow its lead-in line directly (CommonMark): one line less in a PR.
+        lines += ["", f"**Failed** ({len(shown)} of {len(failures)}):"]
         for s in shown:
             rc = f" (rc {s['rc']})" if s.get("rc") is not None else ""
             msg = f": {_md(s['msg'])}" if s.get("msg") else ""
@@ -256,7 +265,9 @@ def render(result: dict[str, Any]) -> str:
     ]
     lines += ["", " · ".join(f"{k} `{_code(v)}`" for k, v in ident if v is not None)]
     lines += ["", "### Provenance", ""]
-    lines += [f"- {item.label}: {_md(item.text, 300)}" for item in provenance_items(result)]
+    # The operator is on the run line above already: the comment stays short.
+    items = [i for i in provenance_items(result) if i.key != "operator"]
+    lines += [f"- {item.label}: {_md(item.text, 300)}" for item in items]
     return "\n".join(lines) + "\n"
 
 

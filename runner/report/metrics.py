@@ -118,7 +118,8 @@ def render_prometheus(runs: Sequence[RunRow], quarter: str | None = None) -> str
     """Every metric family with HELP and TYPE, its samples together, one per line."""
     base = {"quarter": quarter} if quarter else {}
     lines: list[str] = []
-    for fam in _families(runs, base):
+    live = [r for r in runs if not r.voided]  # a voided run is listed in reports, counted nowhere
+    for fam in _families(live, base):
         lines.append(f"# HELP {fam.name} {fam.help}")
         lines.append(f"# TYPE {fam.name} {fam.kind}")
         lines.extend(

@@ -5,21 +5,30 @@ time to complete the rollback, rollback success rate, data-loss incidents and re
 rollbacks, against the targets below, plus RTO/RPO attainment per component. Durations are
 given as p50/p90/max (and mean, which the "average" target needs): one slow rollback is the
 finding, and a mean alone would hide it. Renderers live in quarterly_md and quarterly_html.
+
+Drills (rehearsals) and incidents (real rollbacks run with drillctl, `run --kind incident`) are
+figured apart: the procedures' metrics concern real rollbacks, and a quarter of green drills
+must not read as a quarter of good incident response. Voided runs are listed, never counted.
 """
 
 from __future__ import annotations
 
-import os
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from runner import __version__
 from runner.history.quarter import Quarter
-from runner.history.rows import RunRow
+from runner.history.rows import INCIDENT, RunRow
 from runner.plans.status import EntryStatus
+from runner.report.listed_runs import Evidence as Evidence
+from runner.report.listed_runs import FailedRun as FailedRun
+from runner.report.listed_runs import VoidedRun as VoidedRun
+from runner.report.listed_runs import failed_runs, voided_runs
 
 ALL = "all components"
 # Trigger kinds that are no fault of the change: a rehearsal or an operator's Ctrl-C.
@@ -107,17 +116,6 @@ class Change:
 
 
 @dataclass(frozen=True)
-class FailedRun:
-    run_id: str
-    drill: str
-    component: str
-    status: str
-    started_at: str | None
-    reason: str
-    report: str | None  # path of its report.html, relative to where the report is written
-
-
-@dataclass(frozen=True)
 class QuarterlyReport:
     quarter: str
     previous_quarter: str
@@ -128,6 +126,12 @@ class QuarterlyReport:
     previous_runs: int
     failed: tuple[FailedRun, ...]
     plan: tuple[EntryStatus, ...] | None
+    # Real rollbacks, apart from the drills above; None when the quarter had none.
+    incidents: Figures | None = None
+    incident_targets: tuple[TargetCheck, ...] = ()
+    voided: tuple[VoidedRun, ...] = ()
+    generated_at: str = ""
+    drillctl_version: str = __version__
 
 
 def spread(values: Sequence[float | None]) -> Spread:
@@ -147,8 +151,24 @@ def _r(value: float) -> float:
     return round(value, 3)
 
 
-def _attainment(runs: Sequence[RunRow], verdict: Callable[[RunRow], str | None]) -> Ratio:
-    judged = [verdict(r) for r in runs if verdict(r) in ("met", "missed")]
+def objective_verdict(verdict: str | None, objective: float | None, figure: float | None) -> str:
+    """met, missed, not measured (an objective set that the run could not measure: not met,
+    as it fails the run), or '' when the run set no objective to judge."""
+    if verdict in ("met", "missed"):
+        return verdict
+    if verdict == "not measured" or (objective is not None and figure is None):
+        return "not measured"
+    return ""
+
+
+def _attainment(runs: Sequence[RunRow], key: str) -> Ratio:
+    judged = [
+        objective_verdict(
+            getattr(r, f"verdict_{key}"), getattr(r, f"objective_{key}_s"), getattr(r, f"{key}_s")
+        )
+        for r in runs
+    ]
+    judged = [v for v in judged if v]
     return Ratio.of(judged.count("met"), len(judged))
 
 
@@ -180,8 +200,8 @@ def figures(component: str, runs: Sequence[RunRow]) -> Figures:
         component=component,
         runs=len(runs),
         by_status=dict(sorted(Counter(r.status for r in runs).items())),
-        rto_attainment=_attainment(runs, lambda r: r.verdict_rto),
-        rpo_attainment=_attainment(runs, lambda r: r.verdict_rpo),
+        rto_attainment=_attainment(runs, "rto"),
+        rpo_attainment=_attainment(runs, "rpo"),
         detect=spread([r.time_to_detect_s for r in runs]),
         decide=spread([r.time_to_decide_s for r in runs]),
         rollback=spread([r.time_to_rollback_s for r in runs]),
@@ -253,24 +273,6 @@ def changes(current: Figures, previous: Figures) -> tuple[Change, ...]:
     )
 
 
-def failed_runs(runs: Sequence[RunRow], link_base: Path | None) -> tuple[FailedRun, ...]:
-    """Runs that did not pass, each with the path to its report.html from `link_base`."""
-    out = []
-    for r in runs:
-        if r.status == "passed":
-            continue
-        report = None
-        if r.run_dir:
-            target = os.path.join(r.run_dir, "report.html")
-            report = target if link_base is None else os.path.relpath(target, link_base)
-        out.append(
-            FailedRun(
-                r.run_id, r.drill, r.component or "", r.status, r.started_at, r.reason or "", report
-            )
-        )
-    return tuple(out)
-
-
 def build(
     quarter: Quarter,
     runs: Sequence[RunRow],
@@ -278,29 +280,41 @@ def build(
     *,
     plan: Sequence[EntryStatus] | None = None,
     link_base: Path | None = None,
+    generated_at: str | None = None,
 ) -> QuarterlyReport:
-    """The report of `quarter` from its runs and the previous quarter's."""
+    """The report of `quarter` from its runs and the previous quarter's (voided runs listed,
+    not counted; drills and incidents figured apart)."""
+    live = [r for r in runs if not r.voided]
+    drills = [r for r in live if r.kind != INCIDENT]
+    incidents = [r for r in live if r.kind == INCIDENT]
+    previous_drills = [r for r in previous if not r.voided and r.kind != INCIDENT]
     by_component: dict[str, list[RunRow]] = defaultdict(list)
-    for run in runs:
+    for run in drills:
         by_component[run.component or "(no component)"].append(run)
-    total = figures(ALL, runs)
+    total = figures(ALL, drills)
+    incident_figures = figures(ALL, incidents) if incidents else None
+    when = generated_at or datetime.now(timezone.utc).isoformat(timespec="seconds")
     return QuarterlyReport(
         quarter=str(quarter),
         previous_quarter=str(quarter.previous()),
         total=total,
         components=tuple(figures(c, rs) for c, rs in sorted(by_component.items())),
-        targets=targets(total, runs),
-        changes=changes(total, figures(ALL, previous)),
-        previous_runs=len(previous),
-        failed=failed_runs(runs, link_base),
+        targets=targets(total, drills),
+        changes=changes(total, figures(ALL, previous_drills)),
+        previous_runs=len(previous_drills),
+        failed=failed_runs([*drills, *incidents], link_base),
         plan=None if plan is None else tuple(plan),
+        incidents=incident_figures,
+        incident_targets=() if incident_figures is None else targets(incident_figures, incidents),
+        voided=voided_runs(runs, link_base),
+        generated_at=when.replace("+00:00", "Z"),
     )
 
 
 def to_json(report: QuarterlyReport) -> dict[str, Any]:
-    """A plain, deterministic dict (no timestamps of its own): same runs, same JSON."""
+    """A plain dict: the same runs give the same JSON, apart from `generated_at`."""
     data = asdict(report)
-    for fig in (data["total"], *data["components"]):
+    for fig in (data["total"], *data["components"], *filter(None, [data["incidents"]])):
         fig["repeat_rollbacks"] = sum(len(r["run_ids"]) - 1 for r in fig["repeats"])
     if data["plan"] is not None:
         for entry in data["plan"]:

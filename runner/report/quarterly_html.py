@@ -11,10 +11,12 @@ from html import escape
 
 from runner.report.html import CSS, STATUS_COLOUR
 from runner.report.markdown import format_seconds
-from runner.report.quarterly import ALL, Figures, QuarterlyReport
+from runner.report.quarterly import ALL, Evidence, Figures, QuarterlyReport, TargetCheck
 from runner.report.quarterly_md import (
     change_text,
+    incidents_text,
     listed,
+    made_text,
     plural,
     previous_text,
     ratio_text,
@@ -119,17 +121,65 @@ def _charts(r: QuarterlyReport) -> str:
     return f"<h2>Charts</h2>{times}{attainment}"
 
 
-def _targets(r: QuarterlyReport) -> str:
-    rows = [
+def _target_rows(checks: Sequence[TargetCheck]) -> list[list[str]]:
+    return [
         [
             _e(t.name),
             _e(t.target),
             _e(target_actual(t)),
             _badge(_MET_WORD[t.met], _MET_COLOUR[t.met]),
         ]
-        for t in r.targets
+        for t in checks
     ]
-    return "<h2>Targets</h2>" + _table(["metric", "target", "this quarter", "verdict"], rows)
+
+
+def _targets(r: QuarterlyReport) -> str:
+    return (
+        "<h2>Targets</h2><p>From the rollback procedures, over the quarter's drills "
+        "(rehearsals). The procedures judge real rollbacks: see Real incidents.</p>"
+        + _table(["metric", "target", "drills this quarter", "verdict"], _target_rows(r.targets))
+    )
+
+
+def _incidents(r: QuarterlyReport) -> str:
+    if r.incidents is None:
+        return (
+            "<h2>Real incidents</h2><p>None recorded this quarter: the targets were not "
+            "judged on real rollbacks.</p>"
+        )
+    return (
+        "<h2>Real incidents</h2><p>Rollbacks run for real incidents, apart from drills; the "
+        "procedures' targets:</p>"
+        + _table(["metric", "target", "this quarter", "verdict"], _target_rows(r.incident_targets))
+        + _components([r.incidents], "")
+    )
+
+
+def _link(link: Evidence | None) -> str:
+    if link is None or link.href is None:
+        return "—"
+    html = f'<a href="{_e(link.href)}">{_e(link.name)}</a>'
+    return html + ' <span class="muted">(missing)</span>' if link.missing else html
+
+
+def _voided(r: QuarterlyReport) -> str:
+    if not r.voided:
+        return ""
+    rows = [
+        [
+            _e(v.run_id),
+            _e(v.drill),
+            _e(v.kind),
+            _e(v.status),
+            _e(f"{v.voided_at} by {v.voided_by}"),
+            f'<span class="msg">{_e(v.reason)}</span>',
+            _link(v.evidence),
+        ]
+        for v in r.voided
+    ]
+    return "<h2>Voided runs</h2><p>Listed for the record; counted in no figure above.</p>" + _table(
+        ["run", "drill", "kind", "status", "voided", "reason", "evidence"], rows
+    )
 
 
 def _plan(r: QuarterlyReport) -> str:
@@ -143,19 +193,23 @@ def _plan(r: QuarterlyReport) -> str:
             _e(e.owner),
             _e(e.due),
             _badge(e.state, colours.get(e.state, _GREY))
-            + (" overdue" if e.overdue and e.state != "overdue" else ""),
-            _e(e.runs),
+            + (" overdue" if e.overdue and e.state != "overdue" else "")
+            + (" late" if e.late else ""),
+            _e(e.runs) + (f" (+{e.unplanned_runs} unplanned)" if e.unplanned_runs else ""),
             _e(e.last_run_id or "—"),
         ]
         for e in r.plan
     ]
     ran = sum(1 for e in r.plan if e.runs)
-    return f"<h2>Drills planned and run</h2><p>{len(r.plan)} planned, {ran} run.</p>" + _table(
-        ["drill", "playbook", "owner", "due", "state", "runs", "last run"], rows
+    note = (
+        "An entry is done only by a passed run made under it (<code>drillctl drill run</code>); "
+        "runs by hand are unplanned and not counted."
     )
+    head = f"<h2>Drills planned and run</h2><p>{len(r.plan)} planned, {ran} run. {note}</p>"
+    return head + _table(["drill", "playbook", "owner", "due", "state", "runs", "last run"], rows)
 
 
-def _components(figs: Sequence[Figures]) -> str:
+def _components(figs: Sequence[Figures], title: str = "<h2>Per component</h2>") -> str:
     rows, times = [], []
     for f in figs:
         name = f"<b>{_e(f.component)}</b>" if f.component == ALL else _e(f.component)
@@ -175,7 +229,7 @@ def _components(figs: Sequence[Figures]) -> str:
         )
     head = ["component", "runs", "RTO met", "RPO met", "rollback success", "data loss", "repeats"]
     return (
-        "<h2>Per component</h2>"
+        title
         + _table(head, rows)
         + '<p class="muted">Times as p50 / p90 / max over the runs that measured them.</p>'
         + _table(["component", "detect", "decide", "roll back", "recover (RTO)"], times)
@@ -216,9 +270,10 @@ def _failed(r: QuarterlyReport) -> str:
             _e(f.run_id),
             _e(f.drill),
             _e(f.component),
-            _badge(f.status, STATUS_COLOUR.get(f.status, _GREY)),
+            _badge(f.status, STATUS_COLOUR.get(f.status, _GREY))
+            + (" incident" if f.kind == "incident" else ""),
             f'<span class="msg">{_e(f.reason)}</span>',
-            f'<a href="{_e(f.report)}">report.html</a>' if f.report else "—",
+            _link(f.evidence),
         ]
         for f in r.failed
     ]
@@ -235,19 +290,22 @@ def render(report: QuarterlyReport) -> str:
             f"<h1>Quarterly rollback report — {_e(report.quarter)}</h1>",
             f"<p>{plural(t.runs, 'drill run')} of {plural(len(report.components), 'component')} "
             f"({_e(statuses)}); {_e(report.previous_quarter)} had "
-            f"{plural(report.previous_runs, 'run')}.</p>",
+            f"{plural(report.previous_runs, 'drill run')}. {_e(incidents_text(report))}</p>",
+            f"<p>{_e(made_text(report))}</p>",
             _targets(report),
+            _incidents(report),
             _plan(report),
             _charts(report),
             _components([*report.components, t]),
             _changes(report),
             _repeats(report),
             _failed(report),
+            _voided(report),
         ]
     )
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>Quarterly rollback report {_e(report.quarter)}</title>"
         f"<style>{CSS}</style></head><body>{body}"
-        "<footer>drillctl quarterly report</footer></body></html>\n"
+        f"<footer>drillctl quarterly report · {_e(made_text(report))}</footer></body></html>\n"
     )

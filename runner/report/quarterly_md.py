@@ -13,6 +13,7 @@ from runner.report.markdown import NOT_MEASURED, format_seconds
 from runner.report.quarterly import (
     ALL,
     Change,
+    Evidence,
     Figures,
     QuarterlyReport,
     Ratio,
@@ -92,6 +93,25 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return [*lines, *("| " + " | ".join(row) + " |" for row in rows), ""]
 
 
+def made_text(r: QuarterlyReport) -> str:
+    """When and by what the report was made: a report is evidence too."""
+    return f"Made {r.generated_at or 'at an unrecorded time'} by drillctl {r.drillctl_version}."
+
+
+def incidents_text(r: QuarterlyReport) -> str:
+    n = 0 if r.incidents is None else r.incidents.runs
+    voided = f"; {plural(len(r.voided), 'voided run')} listed, not counted" if r.voided else ""
+    return f"{plural(n, 'real incident')} (rollbacks run with `--kind incident`){voided}."
+
+
+def evidence_link(link: Evidence | None) -> str:
+    """A Markdown link to a run's evidence, or why there is none."""
+    if link is None or link.href is None:
+        return "—"
+    text = f"[{link.name}](<{link.href}>)"
+    return text + " (missing)" if link.missing else text
+
+
 def _summary(r: QuarterlyReport) -> list[str]:
     t = r.total
     statuses = ", ".join(f"{n} {s}" for s, n in t.by_status.items()) or "no runs"
@@ -99,19 +119,71 @@ def _summary(r: QuarterlyReport) -> list[str]:
         f"# Quarterly rollback report — {r.quarter}",
         "",
         f"{plural(t.runs, 'drill run')} of {plural(len(r.components), 'component')} "
-        f"({statuses}); {r.previous_quarter} had {plural(r.previous_runs, 'run')}.",
+        f"({statuses}); {r.previous_quarter} had {plural(r.previous_runs, 'drill run')}. "
+        + incidents_text(r),
+        "",
+        made_text(r),
         "",
     ]
 
 
+def _target_rows(checks: tuple[TargetCheck, ...]) -> list[list[str]]:
+    return [[cell(t.name), t.target, target_actual(t), MET_TEXT[t.met]] for t in checks]
+
+
 def _targets(r: QuarterlyReport) -> list[str]:
-    rows = [[cell(t.name), t.target, target_actual(t), MET_TEXT[t.met]] for t in r.targets]
     return [
         "## Targets",
         "",
-        'From the rollback procedures ("TARGET METRICS"), over every run of the quarter.',
+        'From the rollback procedures ("TARGET METRICS"), over the quarter\'s drills: '
+        "rehearsals. The procedures judge real rollbacks: see Real incidents.",
         "",
-        *_table(["metric", "target", "this quarter", "verdict"], rows),
+        *_table(["metric", "target", "drills this quarter", "verdict"], _target_rows(r.targets)),
+    ]
+
+
+def _incidents(r: QuarterlyReport) -> list[str]:
+    head = ["## Real incidents", ""]
+    if r.incidents is None:
+        return [
+            *head,
+            "None recorded this quarter: the targets were not judged on real rollbacks.",
+            "",
+        ]
+    outcome, times = _component_rows([r.incidents])
+    return [
+        *head,
+        "Rollbacks run for real incidents, apart from drills; the procedures' targets:",
+        "",
+        *_table(["metric", "target", "this quarter", "verdict"], _target_rows(r.incident_targets)),
+        *_table(
+            ["", "runs", "RTO met", "RPO met", "rollback success", "data loss", "repeats"], outcome
+        ),
+        *_table(["", "detect", "decide", "roll back", "recover (RTO)"], times),
+    ]
+
+
+def _voided(r: QuarterlyReport) -> list[str]:
+    if not r.voided:
+        return []
+    rows = [
+        [
+            cell(v.run_id),
+            cell(v.drill),
+            v.kind,
+            v.status,
+            cell(f"{v.voided_at} by {v.voided_by}"),
+            cell(v.reason, 200),
+            evidence_link(v.evidence),
+        ]
+        for v in r.voided
+    ]
+    return [
+        "## Voided runs",
+        "",
+        "Listed for the record; counted in no figure above.",
+        "",
+        *_table(["run", "drill", "kind", "status", "voided", "reason", "evidence"], rows),
     ]
 
 
@@ -126,8 +198,10 @@ def _plan(r: QuarterlyReport) -> list[str]:
             cell(e.entry_id),
             cell(e.owner),
             str(e.due),
-            e.state + (" (overdue)" if e.overdue and e.state != "overdue" else ""),
-            str(e.runs),
+            e.state
+            + (" (overdue)" if e.overdue and e.state != "overdue" else "")
+            + (" (late)" if e.late else ""),
+            str(e.runs) + (f" (+{e.unplanned_runs} unplanned)" if e.unplanned_runs else ""),
             cell(e.last_run_id or "—"),
         ]
         for e in r.plan
@@ -135,7 +209,8 @@ def _plan(r: QuarterlyReport) -> list[str]:
     return [
         "## Drills planned and run",
         "",
-        f"{len(r.plan)} planned, {ran} run: {counts}.",
+        f"{len(r.plan)} planned, {ran} run: {counts}. An entry is done only by a passed run "
+        "made under it (`drillctl drill run`); runs by hand are unplanned and not counted.",
         "",
         *_table(["drill", "owner", "due", "state", "runs", "last run"], rows),
     ]
@@ -205,9 +280,9 @@ def _failed(r: QuarterlyReport) -> list[str]:
             cell(f.run_id),
             cell(f.drill),
             cell(f.component),
-            f.status,
+            f.status + (" (incident)" if f.kind == "incident" else ""),
             cell(f.reason, 160),
-            f"[report.html](<{f.report}>)" if f.report else "—",
+            evidence_link(f.evidence),
         ]
         for f in r.failed
     ]
@@ -222,10 +297,12 @@ def render(report: QuarterlyReport) -> str:
     lines = [
         *_summary(report),
         *_targets(report),
+        *_incidents(report),
         *_plan(report),
         *_components(report),
         *_changes(report),
         *_repeats(report),
         *_failed(report),
+        *_voided(report),
     ]
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -20,6 +20,7 @@ from runner.playbook.checklists import evaluate
 from runner.playbook.model import Playbook
 from runner.playbook.secrets import SecretMask
 from runner.provenance import RunEvidence
+from runner.report.verdict import issues_block
 
 SCHEMA_VERSION = 1
 
@@ -31,6 +32,8 @@ class RunIdentity:
     operator: str
     change_id: str
     inventory: str
+    kind: str = "drill"
+    plan_entry: str = ""
 
 
 def _round(value: float | None) -> float | None:
@@ -74,7 +77,7 @@ def build_result(
     """result.json's content; `evidence` is the run's provenance (None only in unit tests)."""
     measured = measurements(outcome)
     trigger = outcome.trigger
-    return {
+    result: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "run_id": ident.run_id,
         "drill": playbook.drill,
@@ -84,6 +87,8 @@ def build_result(
         "environment": ident.environment or None,
         "operator": ident.operator,
         "change_id": ident.change_id or None,
+        "kind": ident.kind,
+        "plan_entry": ident.plan_entry or None,
         "status": outcome.status,
         "reason": outcome.reason,
         "started_at": outcome.started_at,
@@ -152,6 +157,9 @@ def build_result(
         ],
         "provenance": evidence.as_json() if evidence is not None else None,
     }
+    # What every report lists under "Issues found", from the same verdict they all show.
+    result["issues"] = issues_block(result)
+    return result
 
 
 def _step_statuses(outcome: DrillOutcome) -> dict[str, list[str]]:

@@ -270,3 +270,25 @@ def test_tags_select_steps(write_playbook: Any, tmp_path: Path) -> None:
     assert rc == 0, output
     assert (tmp_path / "fast").exists() and (tmp_path / "always").exists()
     assert not (tmp_path / "slow").exists()
+
+
+def test_terminal_lists_the_same_issues_as_the_reports(write_playbook: Any, tmp_path: Path) -> None:
+    rc, output, result, out = run(
+        write_playbook,
+        tmp_path,
+        """\
+        drill: d
+        rollback_type: 2
+        deploy:
+          - {name: ship it, shell: "true"}
+        rollback:
+          - {name: undo, shell: "exit 3"}
+        verify:
+          - {name: check, shell: "true"}
+        """,
+    )
+    assert rc == 1, output
+    issue = "rollback / undo [localhost] failed (rc 3): exit code 3"
+    assert f"issue: {issue}" in output
+    assert {"kind": "step", "text": issue} in result["issues"]
+    assert issue in (out / "report.html").read_text()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import textwrap
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -98,10 +99,18 @@ def test_one_slow_rollback_shows_in_p90_and_max_not_only_in_the_mean() -> None:
 # -- per component -------------------------------------------------------------------------
 
 
-def test_attainment_counts_only_runs_whose_objective_was_judged() -> None:
+def test_attainment_counts_an_objective_set_but_not_measured_as_not_met() -> None:
     runs = [run("a", rto_s=30.0), run("b", rto_s=90.0), run("c", rto_s=None)]
     f = quarterly.figures("gateway", runs)
-    assert (f.rto_attainment.hits, f.rto_attainment.total, f.rto_attainment.value) == (1, 2, 0.5)
+    assert (f.rto_attainment.hits, f.rto_attainment.total) == (1, 3)
+    assert f.rto_attainment.value == round(1 / 3, 4)
+
+
+def test_attainment_leaves_out_runs_that_set_no_objective() -> None:
+    unjudged = run("c", rto_s=None)
+    unjudged = replace(unjudged, objective_rto_s=None, verdict_rto=None)
+    f = quarterly.figures("gateway", [run("a", rto_s=30.0), unjudged])
+    assert (f.rto_attainment.hits, f.rto_attainment.total) == (1, 1)
 
 
 def test_rollback_success_and_data_loss_incidents() -> None:
@@ -230,23 +239,85 @@ def test_plan_status_done_failed_overdue_pending(tmp_path: Path) -> None:
     path.write_text(PLAN)
     plan = load_plan(path, check_files=False)
     runs = [
-        run("gw-1", status="failed", plan_entry="2026Q4/gw"),
-        run("gw-2", plan_entry="2026Q4/gw", started_at="2026-11-03T00:00:00Z"),
-        run("flags-1", status="failed", plan_entry="2026Q4/flags"),
-        # Started by hand (not through `drill run`): counts by playbook and inventory.
-        run("late-1", playbook="pb/late.yml", status="error"),
+        run(
+            "gw-1",
+            status="failed",
+            plan_entry="2026Q4/gw",
+            playbook="pb/gw.yml",
+            started_at="2026-10-20T00:00:00Z",
+        ),
+        run(
+            "gw-2", plan_entry="2026Q4/gw", started_at="2026-10-30T00:00:00Z", playbook="pb/gw.yml"
+        ),
+        run("flags-1", status="failed", plan_entry="2026Q4/flags", playbook="pb/flags.yml"),
+        # Started by hand (not through `drill run`): listed, but it does not make it done.
+        run("late-1", playbook="pb/late.yml"),
     ]
     status = {s.entry_id: s for s in plan_status(plan, runs, today=date(2026, 11, 20))}
     assert {k: s.state for k, s in status.items()} == {
         "gw": "done",
         "orders": "pending",
         "flags": "failed",
-        "late": "failed",
+        "late": "overdue",
     }
     assert status["flags"].overdue and not status["orders"].overdue
-    assert (status["gw"].runs, status["gw"].last_run_id) == (2, "gw-2")
+    assert (status["gw"].runs, status["gw"].last_run_id, status["gw"].done_by) == (
+        2,
+        "gw-2",
+        "gw-2",
+    )
+    assert not status["gw"].late
+    assert (status["late"].runs, status["late"].unplanned_runs) == (0, 1)
     after_due = plan_status(plan, [], today=date(2026, 12, 2))
     assert {s.state for s in after_due} == {"overdue"}
+
+
+def _plan(tmp_path: Path) -> Any:
+    path = tmp_path / "2026Q4.yml"
+    path.write_text(PLAN)
+    return load_plan(path, check_files=False)
+
+
+def test_a_failed_or_voided_run_never_makes_an_entry_done(tmp_path: Path) -> None:
+    plan = _plan(tmp_path)
+    failed = run("gw-1", status="failed", plan_entry="2026Q4/gw", playbook="pb/gw.yml")
+    voided = replace(
+        run("gw-2", plan_entry="2026Q4/gw", playbook="pb/gw.yml"),
+        voided_at="2026-11-05T00:00:00Z",
+        void_reason="wrong lab",
+    )
+    [gw, *_] = plan_status(plan, [failed, voided], today=date(2026, 10, 20))
+    assert (gw.state, gw.runs, gw.done_by) == ("failed", 1, None)
+
+
+def test_a_passed_run_after_the_due_date_is_done_but_late(tmp_path: Path) -> None:
+    plan = _plan(tmp_path)
+    on_time = run(
+        "a", plan_entry="2026Q4/gw", playbook="pb/gw.yml", started_at="2026-11-01T23:00:00Z"
+    )
+    late = run("b", plan_entry="2026Q4/gw", playbook="pb/gw.yml", started_at="2026-11-02T00:00:00Z")
+    assert not plan_status(plan, [on_time], today=date(2026, 12, 1))[0].late
+    [gw, *_] = plan_status(plan, [late], today=date(2026, 12, 1))
+    assert (gw.state, gw.late, gw.overdue) == ("done", True, False)
+
+
+def test_a_run_under_the_entry_counts_only_with_its_files_by_resolved_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    plan = _plan(tmp_path)
+    (tmp_path / "pb").mkdir()
+    (tmp_path / "pb" / "gw.yml").write_text("drill: gw\n")
+    (tmp_path / "alias.yml").symlink_to(tmp_path / "pb" / "gw.yml")
+    spelled_otherwise = [
+        run("a", plan_entry="2026Q4/gw", playbook="./pb/../pb/gw.yml"),
+        run("b", plan_entry="2026Q4/gw", playbook=str(tmp_path / "alias.yml")),
+    ]
+    [gw, *_] = plan_status(plan, spelled_otherwise, today=date(2026, 10, 20))
+    assert (gw.state, gw.runs) == ("done", 2)
+    other_playbook = run("c", plan_entry="2026Q4/gw", playbook="pb/other.yml")
+    [gw, *_] = plan_status(plan, [other_playbook], today=date(2026, 10, 20))
+    assert (gw.state, gw.runs) == ("pending", 0)
 
 
 def test_plan_errors_are_located(tmp_path: Path) -> None:

@@ -270,12 +270,24 @@ def test_junit_missed_objective_and_failed_drill_are_failures() -> None:
     assert objectives.get("failures") == "2"
 
 
-def test_junit_unmeasured_objectives_are_skipped_not_passed() -> None:
+def test_junit_objectives_set_but_not_measured_fail_never_pass_or_skip() -> None:
     objectives = _suite(_junit(_unmeasured()), ": objectives")
-    for name in ("rto", "rpo", "budget"):
-        skipped = _case(objectives, name).find("skipped")
-        assert skipped is not None and skipped.get("message") == "not measured"
-    assert objectives.get("skipped") == "3"
+    for name in ("rto", "rpo"):
+        failure = _case(objectives, name).find("failure")
+        assert failure is not None and "not measured" in failure.get("message", "")
+    # No rollback time to judge: the budget is not an objective the drill set out to prove.
+    skipped = _case(objectives, "budget").find("skipped")
+    assert skipped is not None and skipped.get("message") == "not measured"
+    assert (objectives.get("failures"), objectives.get("skipped")) == ("2", "1")
+
+
+def test_junit_skips_an_unmeasured_figure_without_an_objective() -> None:
+    result = _unmeasured()
+    result["objectives"] = {"rto_s": None, "rpo_s": None}
+    objectives = _suite(_junit(result), ": objectives")
+    for name in ("rto", "rpo"):
+        assert _case(objectives, name).find("skipped") is not None
+        assert _case(objectives, name).find("failure") is None
 
 
 def test_junit_environment_error_is_an_error_not_a_failure() -> None:
@@ -374,5 +386,83 @@ def test_every_report_renders_an_error_run_that_recorded_almost_nothing(tmp_path
     }
     assert markdown.render(result).startswith("## ⚠️ ERROR — bare")
     assert _junit(result).get("errors") == "1"
-    assert "Final validation</th><td>Not run" in html.render(result)
+    assert "Final validation</th><td>Fail (error): no Docker engine" in html.render(result)
     assert len(write_reports(tmp_path, result, SecretMask())) == 3
+
+
+# --- one verdict ----------------------------------------------------------------------------
+
+
+def _verify_passed_but_rto_missed() -> dict[str, Any]:
+    """verify itself passed; the run failed on its RTO objective."""
+    result = _result(
+        status="failed",
+        reason="measured RTO 412.00s is over the objective of 300s",
+        verdicts={"rto": "missed", "rpo": "met", "budget": "met"},
+    )
+    result["measured"]["rto_s"] = 412.0
+    return result
+
+
+def _rpo_not_measured() -> dict[str, Any]:
+    result = _result(
+        status="failed",
+        reason="RPO not measured",
+        verdicts={"rto": "met", "rpo": "not measured", "budget": "met"},
+    )
+    result["measured"]["rpo_s"] = None
+    result["measured"]["lost_writes"] = None
+    return result
+
+
+@pytest.mark.parametrize(
+    "make", [_verify_passed_but_rto_missed, _rpo_not_measured, _failed_verify, _two_hundred_steps]
+)
+def test_a_failed_run_never_says_pass_in_any_report(make: Any) -> None:
+    result = make()
+    page = html.render(result)
+    text = markdown.render(result)
+    assert "Final validation</th><td>Fail (failed): " in page
+    assert ">Pass<" not in page and "Pass" not in text
+    assert "PASSED" not in page and "PASSED" not in text
+    assert _case(_suite(_junit(result), ": objectives"), "drill status").find("failure") is not None
+
+
+def test_final_validation_is_pass_only_on_a_passed_run() -> None:
+    assert "Final validation</th><td>Pass</td>" in html.render(_result())
+
+
+def test_issues_found_lists_every_missed_or_unmeasured_objective_and_failed_step() -> None:
+    result = _verify_passed_but_rto_missed()
+    result["verdicts"]["rpo"] = "not measured"
+    result["measured"]["rpo_s"] = None
+    result["verdicts"]["budget"] = "missed"
+    result["measured"]["time_to_rollback_s"] = 400.0
+    page = html.render(result)
+    issues = page.split("<th>Issues found</th><td>", 1)[1].split("</td>", 1)[0]
+    text = markdown.render(result)
+    md_issues = text.split("### Issues found", 1)[1]
+    for expected in (
+        "failed: measured RTO 412.00s is over the objective of 300s",
+        "RTO missed: measured 412 s, objective 300 s",
+        "RPO not measured (objective 0 s)",
+        "time to roll back 400 s is over the type 2 budget of 300 s",
+        "deploy / health check [web2] failed (rc 1): HTTP 503 from /health",
+    ):
+        assert expected in issues, expected
+    for expected in ("RTO missed", "RPO not measured", "over the type 2 budget"):
+        assert expected in md_issues, expected
+    assert "health check" in md_issues and "HTTP 503 from /health" in md_issues
+
+
+def test_an_objective_set_but_not_measured_is_an_issue_even_when_the_verdict_is_null() -> None:
+    issues = html.render(_unmeasured()).split("<th>Issues found</th><td>", 1)[1]
+    assert "RTO not measured (objective 300 s)" in issues
+    assert "RPO not measured (objective 0 s)" in issues
+
+
+def test_a_passed_run_without_issues_says_none() -> None:
+    result = _result()
+    result["steps"] = [s for s in result["steps"] if s["status"] != "failed"]
+    assert "<th>Issues found</th><td>none</td>" in html.render(result)
+    assert "### Issues found\n\nNone." in markdown.render(result)
