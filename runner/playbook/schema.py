@@ -73,6 +73,62 @@ def _steps() -> dict[str, Any]:
     return {"type": "array", "items": {"$ref": "#/$defs/step"}}
 
 
+def _data_call(
+    purpose: str, timeout_default: str, shell_example: str, extra: dict[str, Any]
+) -> dict[str, Any]:
+    """A data probe's write or read-back: `shell` on the host or `http` from the controller."""
+    return {
+        "type": "object",
+        "description": f"{purpose}: exactly one of `shell` (on the probe's host) or `http` "
+        "(from the controller).",
+        "additionalProperties": False,
+        "properties": {
+            "shell": {
+                "type": "string",
+                "description": "A shell command on the probe's host.",
+                "examples": [shell_example],
+            },
+            "http": {
+                "$ref": "#/$defs/http_request",
+                "description": "An HTTP request from the controller, with the arguments of "
+                "the `http` action.",
+                "examples": [{"url": "http://{{ host.address }}:8080/ledger"}],
+            },
+            "timeout": {
+                **DURATION_SCHEMA,
+                "default": timeout_default,
+                "description": "Longest one call may take; a slower call has failed.",
+                "examples": [timeout_default],
+            },
+            **extra,
+        },
+    }
+
+
+_READ_OPTIONS: dict[str, Any] = {
+    "format": {
+        "enum": ["lines", "json"],
+        "default": "lines",
+        "examples": ["json"],
+        "description": "How the output lists the sequence numbers present: `lines`, one "
+        "integer per line; `json`, a JSON array of integers (or an object whose `seqs` is "
+        "one). Anything else fails the read, naming the line.",
+    },
+    "pattern": {
+        "type": "string",
+        "description": "Instead of `format`: a regular expression with one group, searched "
+        "in every non-blank line; the group is the sequence number.",
+        "examples": ["seq:(\\d+)$"],
+    },
+    "deadline": {
+        **DURATION_SCHEMA,
+        "default": "30s",
+        "examples": ["2m"],
+        "description": "A failed read (error, timeout, unparsable output) is retried until "
+        "this long after the first attempt; then data loss and RPO are not measured.",
+    },
+}
+
 PROBE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "A background probe: availability (http, tcp, command) or data (RPO).",
@@ -103,10 +159,34 @@ PROBE_SCHEMA: dict[str, Any] = {
             "type": "object",
             "additionalProperties": False,
             "required": ["write", "read"],
-            "properties": {"write": {"type": "object"}, "read": {"type": "object"}},
+            "properties": {
+                "write": _data_call(
+                    "One numbered write (`{{ seq }}`)",
+                    "5s",
+                    "psql -Atc 'insert into drill_ledger values ({{ seq }})'",
+                    {},
+                ),
+                "read": _data_call(
+                    "The read-back, after verify: prints the sequence numbers present",
+                    "10s",
+                    "psql -Atc 'select seq from drill_ledger'",
+                    _READ_OPTIONS,
+                ),
+            },
             "description": "Numbered writes (`{{ seq }}`) and a read-back of those present.",
         },
-        "every": {**DURATION_SCHEMA, "default": "1s", "description": "Sampling interval."},
+        "every": {
+            **DURATION_SCHEMA,
+            "default": "1s",
+            "description": "Sampling interval, at least 50ms.",
+        },
+        "timeout": {
+            **DURATION_SCHEMA,
+            "default": "1s",
+            "examples": ["500ms"],
+            "description": "Longest one availability check may take (for `http`, also "
+            "`http.timeout`); a slower check has failed.",
+        },
         "hosts": {"type": "string", "description": "Run the probe per host of this pattern."},
         "healthy_after": {"type": "integer", "minimum": 1, "default": 3},
     },
@@ -224,6 +304,14 @@ def playbook_schema() -> dict[str, Any]:
                 "additionalProperties": PROBE_SCHEMA,
             },
             "triggers": {"type": "array", "items": TRIGGER_SCHEMA},
+            "measure_from": {
+                "enum": ["deploy", "prepare"],
+                "default": "deploy",
+                "examples": ["prepare"],
+                "description": "When availability and data judging start: when the change "
+                "begins (`deploy`; what prepare does to bring the baseline is no incident), or "
+                "when prepare begins (`prepare`).",
+            },
             "decision": {
                 "oneOf": [
                     {"const": "auto"},
@@ -246,7 +334,7 @@ def playbook_schema() -> dict[str, Any]:
             },
             **phase_props,
         },
-        "$defs": {"step": step_schema()},
+        "$defs": {"step": step_schema(), "http_request": ACTIONS["http"].schema},
     }
 
 
