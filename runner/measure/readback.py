@@ -76,7 +76,8 @@ def _json(output: str) -> tuple[int, ...]:
             raise ReadBackFormatError(
                 f"{_line_of(output, item)}item {index} is {_json_type(item)} "
                 f"{_quote(json.dumps(item))}, not a non-negative integer (format json reads "
-                "integers only; a read printing strings needs `pattern:` on lines instead)"
+                "integers only; for a read that prints strings, print one per line and give "
+                "`pattern:`)"
             )
         seqs.append(item)
     return tuple(seqs)

@@ -36,6 +36,7 @@ from runner.playbook.probes import (
 from runner.yamlpos import YamlDocument
 
 Path = tuple[str | int, ...]
+_DATA_CALL_KEYS = frozenset({*DATA_CALL_KINDS, "timeout", "format", "pattern", "deadline"})
 _MISSING = object()
 
 
@@ -155,6 +156,8 @@ class ProbeLoader:
         if not isinstance(raw, dict):
             return None
         kinds = [k for k in DATA_CALL_KINDS if k in raw]
+        if not kinds and any(k not in _DATA_CALL_KEYS for k in raw):
+            return None  # the schema reports the unknown key, which is the mistake
         if len(kinds) != 1:
             found = ", ".join(kinds) if kinds else "neither"
             self.problem(
