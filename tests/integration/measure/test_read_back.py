@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +113,12 @@ def test_a_read_back_that_always_fails_leaves_the_data_figures_null(
     code, result, output = run(tmp_path, playbook(tmp_path, read))
     assert_not_measured(code, result, output, why)
     assert "attempt(s)" in result["measured"]["reasons"]["rpo_s"]
+    # Every report says so: the objective is a failure, not a pass nor a skip.
+    [out] = tmp_path.glob("run-*")
+    junit = ET.parse(out / "junit.xml").getroot()
+    [rpo] = [c for c in junit.iter("testcase") if c.get("name") == "rpo"]
+    assert rpo.find("failure") is not None and rpo.find("skipped") is None
+    assert "| RPO | 0.00 s | not measured | ❌ not measured |" in (out / "report.md").read_text()
 
 
 def test_a_read_back_that_always_fails_over_ssh_leaves_the_figures_null(
@@ -236,6 +243,7 @@ def test_every_0s_is_a_located_error_in_lint_and_plan(tmp_path: Path) -> None:
 
 KILL_A_WORKER = """
 import sys
+import xml.etree.ElementTree as ET
 import runner.measure.probes as probes
 
 original = probes.ProbeRunner._sample
