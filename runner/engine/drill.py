@@ -101,7 +101,14 @@ class DrillRun:
         self.ledger = FaultLedger(journal, pool, self.hosts, hooks.notice)
         self.env.injector = self.ledger
         self.monitor = DrillMonitor(
-            plan, templar, journal, pool, interrupts, self._probe_fired, hooks.notice
+            plan,
+            templar,
+            journal,
+            pool,
+            interrupts,
+            self._probe_fired,
+            hooks.notice,
+            on_broken=self._probe_broken,
         )
         self.state = _State()
         self.checkpoints = checkpoints
@@ -209,6 +216,17 @@ class DrillRun:
         )
         self._fire(trigger)
         self.interrupts.abort_change(fired.detail)
+
+    def _probe_broken(self, why: str) -> None:
+        """From a probe thread: a worker died. A change that is no longer watched must not
+        go on: stop it and roll back (the run ends as an error whatever follows)."""
+        if self.state.trigger is not None or self.interrupts.interrupted():
+            return
+        if self.state.current_phase not in ("deploy", "inject"):
+            return
+        phase = self.state.current_phase
+        self._fire(Trigger("probe_failed", phase, detail=why, at=utc_now(), mono=time.monotonic()))
+        self.interrupts.abort_change(why)
 
     def _fire(self, trigger: Trigger) -> None:
         self.state.trigger = trigger

@@ -59,6 +59,7 @@ class DrillMonitor:
         interrupts: Interrupts,
         on_fire: Callable[[Fired], None],
         notice: Callable[[str], None],
+        on_broken: Callable[[str], None] | None = None,
     ) -> None:
         self.playbook: Playbook = plan.playbook
         self.journal = journal
@@ -73,8 +74,9 @@ class DrillMonitor:
             templar,
             journal,
             self.watch.observe,
-            on_failure=lambda why: notice(f"measurement broken: {why}"),
+            on_failure=self._broken,
         )
+        self._on_broken = on_broken
         self.deploy_started: float | None = None
         self.verify_ended: float | None = None
         self._stopped = False
@@ -115,6 +117,12 @@ class DrillMonitor:
         self.watch.disarm()
         self.probes.stop()
         self.probes.read_back()
+
+    def _broken(self, why: str) -> None:
+        """From a probe thread: a worker died or hung; the drill decides what to stop."""
+        self.notice(f"measurement broken: {why}")
+        if self._on_broken is not None:
+            self._on_broken(why)
 
     def _fired(self, fired: Fired) -> None:
         self.journal.record(

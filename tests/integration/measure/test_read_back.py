@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -243,6 +244,7 @@ def test_every_0s_is_a_located_error_in_lint_and_plan(tmp_path: Path) -> None:
 
 KILL_A_WORKER = """
 import sys
+import time
 import xml.etree.ElementTree as ET
 import runner.measure.probes as probes
 
@@ -270,12 +272,13 @@ def test_a_probe_worker_killed_mid_run_makes_the_run_an_error(tmp_path: Path) ->
         "rollback_type": 2,
         "hosts": "all",
         "probes": {"health": {"command": "true", "every": "100ms"}},
-        "deploy": [{"name": "the change", "shell": "sleep 1.5"}],
-        "rollback": [{"name": "undo", "shell": "true"}],
+        "deploy": [{"name": "the change", "shell": "sleep 30"}],
+        "rollback": [{"name": "undo", "shell": f"touch {tmp_path}/rolled-back"}],
     }
     path = tmp_path / "drill.yml"
     path.write_text(yaml.safe_dump(book))
     out = tmp_path / "run"
+    started = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-c", KILL_A_WORKER, "run", str(path), "--out", str(out)],
         cwd=REPO,
@@ -284,9 +287,14 @@ def test_a_probe_worker_killed_mid_run_makes_the_run_an_error(tmp_path: Path) ->
         text=True,
         timeout=120,
     )
+    took = time.monotonic() - started
     assert proc.returncode == 3, proc.stdout + proc.stderr
     result = json.loads((out / "result.json").read_text())
     assert result["status"] == "error"
+    # The change nobody watched any more was stopped and rolled back.
+    assert took < 20, "the dead worker should have stopped the 30 s deploy step"
+    assert result["trigger"]["kind"] == "probe_failed" and result["trigger"]["phase"] == "deploy"
+    assert (tmp_path / "rolled-back").exists()
     assert "probe worker probe-health@localhost died" in result["reason"]
     assert "killed by the test" in result["reason"]
     assert "measurement broken" in proc.stdout + proc.stderr
