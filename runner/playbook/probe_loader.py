@@ -164,8 +164,19 @@ class ProbeLoader:
                 path, f"{'.'.join(map(str, path))}: give exactly one of shell or http ({found})"
             )
             return None
-        timeout = self.seconds((*path, "timeout"), raw.get("timeout"), default_timeout)
-        return DataCall(kinds[0], raw[kinds[0]], timeout)
+        kind = kinds[0]
+        own = raw[kind].get("timeout", _MISSING) if isinstance(raw[kind], dict) else _MISSING
+        if own is not _MISSING and "timeout" in raw:
+            self.problem(
+                (*path, "timeout"),
+                f"{'.'.join(map(str, path))}: give the timeout once, here or as {kind}.timeout",
+                at_key=True,
+            )
+        if own is not _MISSING:
+            timeout = self.seconds((*path, kind, "timeout"), own, default_timeout)
+        else:
+            timeout = self.seconds((*path, "timeout"), raw.get("timeout"), default_timeout)
+        return DataCall(kind, raw[kind], timeout)
 
     def read_format(self, path: Path, raw: dict[str, Any]) -> ReadFormat | None:
         pattern = raw.get("pattern")

@@ -97,7 +97,8 @@ def _data_call(
             "timeout": {
                 **DURATION_SCHEMA,
                 "default": timeout_default,
-                "description": "Longest one call may take; a slower call has failed.",
+                "description": "Longest one call may take (for `http`, also `http.timeout`); "
+                "a slower call has failed.",
                 "examples": [timeout_default],
             },
             **extra,

@@ -114,6 +114,21 @@ def test_timings_formats_and_trigger_windows_are_read_as_written(tmp_path: Path)
     assert playbook.measure_from == "prepare"
 
 
+def test_an_http_data_call_may_give_its_timeout_inside_http(tmp_path: Path) -> None:
+    playbook = load(
+        tmp_path,
+        """\
+        probes:
+          ledger:
+            data:
+              write: {http: {url: "http://x/l?seq={{ seq }}", method: POST, timeout: 30s}}
+              read: {http: {url: "http://x/l", timeout: 20s}, format: json}
+        """,
+    )
+    data = playbook.probes["ledger"].data
+    assert data is not None and (data.write.timeout_s, data.read.timeout_s) == (30.0, 20.0)
+
+
 @pytest.mark.parametrize(
     ("every", "ok"), [("0s", False), ("0", False), ("49ms", False), ("50ms", True), ("1s", True)]
 )
@@ -229,6 +244,12 @@ def test_the_probe_interval_has_a_50ms_minimum(tmp_path: Path, every: str, ok: b
             "a trigger needs exactly one of consecutive_failures, error_rate or latency_p",
         ),
         ("measure_from: verify\n", (1, "verify"), "measure_from: 'verify' is not one of"),
+        (
+            "probes:\n  d:\n    data:\n      write: {shell: w}\n"
+            "      read: {timeout: 5s, http: {url: 'http://x/', timeout: 5s}}\n",
+            (5, "timeout"),
+            "probes.d.data.read: give the timeout once, here or as http.timeout",
+        ),
     ],
 )
 def test_a_bad_probe_or_trigger_is_one_located_error(
