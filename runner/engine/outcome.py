@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from runner.engine.ledger import FaultRecord
 from runner.engine.results import UNREACHABLE, HostResult, PhaseResult, StepResult
 from runner.errors import ExitCode
-from runner.measure.figures import DrillFigures, measured_without_probes
+from runner.measure.figures import DrillFigures, measured_without_probes, unrecovered_instance
 from runner.playbook.checklists import Confirmation
 from runner.playbook.model import Playbook
 
@@ -116,7 +116,7 @@ def objectives_verdict(
     """A drill that rolled back but missed its RTO or RPO objective, or could not measure
     it, has failed; the reason names every objective that was not met, and why."""
     worst = figures.worst() if figures is not None else None
-    if worst is not None and worst.incident_start is not None and worst.recovered_at is None:
+    if worst is not None and unrecovered_instance(worst):
         return FAILED, f"no lasting recovery observed by {worst.probe} after the incident"
     measured = figures.as_result() if figures is not None else measured_without_probes(None, None)
     problems = []

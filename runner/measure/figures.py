@@ -37,15 +37,15 @@ class DrillFigures:
     times: Timeline | None = None
 
     def worst(self) -> Measurement | None:
-        """The instance that stands for the service: one that had an incident and did not
-        recover (its RTO is unknown, so no other instance's RTO may stand in for it), else
+        """The instance that stands for the service: one that failed and did not recover
+        (its RTO is unknown, so no other instance's RTO may stand in for it), else
         the one with the longest RTO (then downtime). A rollback is only as good as the
         slowest host's recovery."""
         if not self.availability:
             return None
 
         def rank(m: Measurement) -> tuple[int, float, float]:
-            unrecovered = m.incident_start is not None and m.rto_s is None
+            unrecovered = unrecovered_instance(m)
             return (2 if unrecovered else 1 if m.rto_s is not None else 0), *(
                 (m.rto_s or 0.0, m.downtime_s or 0.0)
             )
@@ -114,6 +114,12 @@ class DrillFigures:
             "rpo_s": max(known_rpo) if len(known_rpo) == len(rpos) else None,
             "rpo_lower_bound": worst.rpo_lower_bound if len(known_rpo) == len(rpos) else None,
         }
+
+
+def unrecovered_instance(m: Measurement) -> bool:
+    """The instance failed in the window and no lasting recovery followed. (One that never
+    failed, even after a fault on another host, had no outage: its RTO does not apply.)"""
+    return m.first_failed_sample is not None and m.recovered_at is None
 
 
 def measured_without_probes(decide_s: float | None, rollback_s: float | None) -> dict[str, Any]:

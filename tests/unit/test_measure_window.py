@@ -100,6 +100,19 @@ def test_an_instance_that_never_recovered_stands_for_the_service() -> None:
     assert figures.as_result()["rto_s"] is None  # never the other host's 0.5 s
 
 
+def test_an_instance_that_never_failed_does_not_stand_for_the_service() -> None:
+    # A fault on host a at t=1.0: a fails and recovers, b serves throughout.
+    victim = [AvailabilitySample("h@a", t / 10, not 10 <= t < 15, 0.01) for t in range(40)]
+    bystander = [AvailabilitySample("h@b", t / 10, True, 0.01) for t in range(40)]
+    times = Timeline(deploy_started=0.5, first_fault_injected=1.0, verify_ended=4.0)
+    figures = measure_drill(ProbeLog(availability=victim + bystander), times)
+    worst = figures.worst()
+    assert worst is not None and worst.probe == "h@a"
+    assert figures.as_result()["rto_s"] == pytest.approx(0.5)
+    status, _ = objectives_verdict(playbook(rto=1.0), figures, "ok")
+    assert status == PASSED
+
+
 @pytest.mark.parametrize(
     ("measured", "objective", "lower_bound", "verdict"),
     [
