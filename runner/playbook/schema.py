@@ -11,6 +11,19 @@ from typing import Any
 from runner.actions import ACTIONS
 from runner.actions.base import DURATION_SCHEMA
 from runner.playbook.checklists import CHECKLISTS_SCHEMA
+from runner.playbook.probes import (
+    DEFAULT_CHECK_TIMEOUT_S,
+    DEFAULT_EVERY_S,
+    DEFAULT_HEALTHY_AFTER,
+    DEFAULT_LATENCY_ABOVE_S,
+    DEFAULT_MEASURE_FROM,
+    DEFAULT_READ_DEADLINE_S,
+    DEFAULT_READ_TIMEOUT_S,
+    DEFAULT_TRIGGER_WINDOW_S,
+    DEFAULT_WRITE_TIMEOUT_S,
+    MIN_EVERY_S,
+    ReadFormat,
+)
 
 PHASES = ("prepare", "deploy", "inject", "rollback", "verify", "cleanup")
 SCHEMA_ID = "https://drillctl.dev/schema/playbook.schema.json"
@@ -73,6 +86,11 @@ def _steps() -> dict[str, Any]:
     return {"type": "array", "items": {"$ref": "#/$defs/step"}}
 
 
+def _seconds(value: float) -> str:
+    """A default duration as the docs show it: 1s, 30s (the constants are in seconds)."""
+    return f"{value:g}s"
+
+
 def _data_call(
     purpose: str, timeout_default: str, shell_example: str, extra: dict[str, Any]
 ) -> dict[str, Any]:
@@ -109,7 +127,7 @@ def _data_call(
 _READ_OPTIONS: dict[str, Any] = {
     "format": {
         "enum": ["lines", "json"],
-        "default": "lines",
+        "default": ReadFormat().kind,
         "examples": ["json"],
         "description": "How the output lists the sequence numbers present: `lines`, one "
         "integer per line; `json`, a JSON array of integers (or an object whose `seqs` is "
@@ -123,7 +141,7 @@ _READ_OPTIONS: dict[str, Any] = {
     },
     "deadline": {
         **DURATION_SCHEMA,
-        "default": "30s",
+        "default": _seconds(DEFAULT_READ_DEADLINE_S),
         "examples": ["2m"],
         "description": "A failed read (error, timeout, unparsable output) is retried until "
         "this long after the first attempt; then data loss and RPO are not measured.",
@@ -163,13 +181,13 @@ PROBE_SCHEMA: dict[str, Any] = {
             "properties": {
                 "write": _data_call(
                     "One numbered write (`{{ seq }}`)",
-                    "5s",
+                    _seconds(DEFAULT_WRITE_TIMEOUT_S),
                     "psql -Atc 'insert into drill_ledger values ({{ seq }})'",
                     {},
                 ),
                 "read": _data_call(
                     "The read-back, after verify: prints the sequence numbers present",
-                    "10s",
+                    _seconds(DEFAULT_READ_TIMEOUT_S),
                     "psql -Atc 'select seq from drill_ledger'",
                     _READ_OPTIONS,
                 ),
@@ -178,18 +196,18 @@ PROBE_SCHEMA: dict[str, Any] = {
         },
         "every": {
             **DURATION_SCHEMA,
-            "default": "1s",
-            "description": "Sampling interval, at least 50ms.",
+            "default": _seconds(DEFAULT_EVERY_S),
+            "description": f"Sampling interval, at least {MIN_EVERY_S * 1000:g}ms.",
         },
         "timeout": {
             **DURATION_SCHEMA,
-            "default": "1s",
+            "default": _seconds(DEFAULT_CHECK_TIMEOUT_S),
             "examples": ["500ms"],
             "description": "Longest one availability check may take (for `http`, also "
             "`http.timeout`); a slower check has failed.",
         },
         "hosts": {"type": "string", "description": "Run the probe per host of this pattern."},
-        "healthy_after": {"type": "integer", "minimum": 1, "default": 3},
+        "healthy_after": {"type": "integer", "minimum": 1, "default": DEFAULT_HEALTHY_AFTER},
     },
 }
 
@@ -206,8 +224,8 @@ TRIGGER_SCHEMA: dict[str, Any] = {
                 "consecutive_failures": {"type": "integer", "minimum": 1},
                 "error_rate": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
                 "latency_p": {"type": "number", "minimum": 0, "maximum": 100},
-                "above": DURATION_SCHEMA,
-                "window": DURATION_SCHEMA,
+                "above": {**DURATION_SCHEMA, "default": _seconds(DEFAULT_LATENCY_ABOVE_S)},
+                "window": {**DURATION_SCHEMA, "default": _seconds(DEFAULT_TRIGGER_WINDOW_S)},
             },
         },
     ],
@@ -307,7 +325,7 @@ def playbook_schema() -> dict[str, Any]:
             "triggers": {"type": "array", "items": TRIGGER_SCHEMA},
             "measure_from": {
                 "enum": ["deploy", "prepare"],
-                "default": "deploy",
+                "default": DEFAULT_MEASURE_FROM,
                 "examples": ["prepare"],
                 "description": "When availability and data judging start: when the change "
                 "begins (`deploy`; what prepare does to bring the baseline is no incident), or "
