@@ -16,7 +16,7 @@ when a figure misses its bound:
 
     python bench/accuracy.py                                    # D 1,3,10 s x K 0,5,50
     python bench/accuracy.py --durations 1 --losses 5 --repeat 5
-    python bench/accuracy.py --interval 50ms --write-interval 20ms --keep /tmp/acc
+    python bench/accuracy.py --interval 50ms --write-interval 50ms --keep /tmp/acc
 
 The service and drillctl run on the same machine, and both time with time.monotonic()
 (CLOCK_MONOTONIC: one clock per machine on Linux), so besides durations the bench compares
@@ -108,7 +108,7 @@ def playbook(case: Case, port: int) -> dict[str, Any]:
             "ledger": {
                 "data": {
                     "write": {"http": {"url": "{{ url }}/ledger?seq={{ seq }}", "method": "POST"}},
-                    "read": {"http": {"url": "{{ url }}/ledger"}},
+                    "read": {"http": {"url": "{{ url }}/ledger"}, "format": "json"},
                 },
                 "every": f"{write_ms}ms",
             },

@@ -22,6 +22,8 @@ class Event(str, Enum):
     PROBE_SAMPLES = "probe_samples"
     PROBE_WRITES = "probe_writes"
     PROBE_READ_BACK = "probe_read_back"
+    PROBE_READ_FAILED = "probe_read_failed"
+    PROBE_FAILED = "probe_worker_died"
     PHASE_STARTED = "phase_started"
     PHASE_FINISHED = "phase_finished"
     PHASE_SKIPPED = "phase_skipped"
@@ -87,8 +89,10 @@ FIELDS: dict[Event, frozenset[str]] = {
     Event.PROBE_SAMPLES: frozenset({"probe", "fields", "rows"}),
     Event.PROBE_WRITES: frozenset({"probe", "fields", "rows"}),
     Event.PROBE_READ_BACK: frozenset(
-        {"probe", "host", "ok", "count", "seqs", "duration_s", "error"}
+        {"probe", "host", "ok", "attempts", "count", "seqs", "duration_s", "error"}
     ),
+    Event.PROBE_READ_FAILED: frozenset({"probe", "host", "attempt", "duration_s", "error"}),
+    Event.PROBE_FAILED: frozenset({"probe", "error"}),
     Event.PHASE_STARTED: frozenset({"phase", "started_at"}),
     Event.PHASE_FINISHED: frozenset({"phase", "status", "duration_s"}),
     Event.PHASE_SKIPPED: frozenset({"phase", "reason", "started_at"}),

@@ -46,6 +46,7 @@ from runner.measure.figures import DrillFigures, measure_drill
 from runner.measure.timeline import Timeline
 from runner.measure.triggers import Fired
 from runner.playbook.model import ROLLBACK_STARTERS, Playbook
+from runner.playbook.probes import healthy_after_of
 from runner.playbook.templating import Templar
 
 
@@ -107,7 +108,14 @@ class DrillRun:
         self.ledger = FaultLedger(journal, pool, self.hosts, hooks.notice)
         self.env.injector = self.ledger
         self.monitor = DrillMonitor(
-            plan, templar, journal, pool, interrupts, self._probe_fired, hooks.notice
+            plan,
+            templar,
+            journal,
+            pool,
+            interrupts,
+            self._probe_fired,
+            hooks.notice,
+            on_broken=self._probe_broken,
         )
         self.state = _State()
         self.checkpoints = checkpoints
@@ -237,6 +245,17 @@ class DrillRun:
         self._fire(trigger)
         self.interrupts.abort_change(fired.detail)
 
+    def _probe_broken(self, why: str) -> None:
+        """From a probe thread: a worker died. A change that is no longer watched must not
+        go on: stop it and roll back (the run ends as an error whatever follows)."""
+        if self.state.trigger is not None or self.interrupts.interrupted():
+            return
+        if self.state.current_phase not in ("deploy", "inject"):
+            return
+        phase = self.state.current_phase
+        self._fire(Trigger("probe_failed", phase, detail=why, at=utc_now(), mono=time.monotonic()))
+        self.interrupts.abort_change(why)
+
     def _fire(self, trigger: Trigger) -> None:
         self.state.trigger = trigger
         self.journal.record(Event.TRIGGER_FIRED, **trigger.__dict__)
@@ -321,10 +340,14 @@ class DrillRun:
         rollback_ok = None if s.rollback is None else not s.rollback.failed
         status, reason = self._verdict(rollback_ok)
         figures = self._figures() if self.monitor.probes.instances else None
-        if status == PASSED and figures is not None:
+        if status == PASSED:
             status, reason = objectives_verdict(self.playbook, figures, reason)
         unsupported = unsupported_reason(self.state.phases)
-        if unsupported and status != INTERRUPTED:
+        broken = self.monitor.probe_failure()
+        if broken and status != INTERRUPTED:
+            # A dead probe worker leaves figures that stopped telling the truth: exit 3.
+            status, reason = ERROR, f"measurement broken: {broken}"
+        elif unsupported and status != INTERRUPTED:
             # The drill could not be carried out as designed, whatever followed: exit 3.
             status, reason = ERROR, unsupported
         elif status == FAILED and only_unreachable(self.state.phases):
@@ -394,16 +417,22 @@ class DrillRun:
             rollback_started=s.rollback.started_mono if s.rollback else None,
             rollback_ended=s.rollback.started_mono + s.rollback.duration_s if s.rollback else None,
             verify_ended=self.monitor.verify_ended,
+            window_from=self._window_from(),
         )
         return measure_drill(self.monitor.probes.log, times, self._healthy_after())
 
     def _healthy_after(self) -> dict[str, int]:
-        return {
-            name: int(spec.get("healthy_after", 3)) for name, spec in self.playbook.probes.items()
-        }
+        return healthy_after_of(self.playbook.probes)
 
     def _change_began(self) -> bool:
         return any(p.ran for p in self.state.phases if p.phase in ("deploy", "inject"))
+
+    def _window_from(self) -> float | None:
+        """`measure_from: prepare` judges from the start of prepare (else: from deploy)."""
+        prepare = self._phase_result("prepare")
+        if self.playbook.measure_from == "prepare" and prepare is not None:
+            return prepare.started_mono
+        return None
 
     def _phase_result(self, name: str) -> PhaseResult | None:
         return next((p for p in self.state.phases if p.phase == name and p.ran), None)

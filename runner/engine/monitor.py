@@ -18,13 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.connections.pool import ConnectionPool
-from runner.durations import parse_duration
 from runner.engine.interrupts import Interrupts
 from runner.engine.plan import DrillPlan
 from runner.journal import JOURNAL_NAME, Journal, read_events, utc_now
 from runner.journal_events import FINAL_EVENTS, Event
 from runner.measure.probes import ProbeInstance, ProbeRunner
-from runner.measure.triggers import Fired, TriggerWatch, parse_rules
+from runner.measure.triggers import Fired, TriggerWatch
 from runner.playbook.model import Decision, Playbook
 from runner.playbook.templating import Templar
 from runner.provenance import Approval
@@ -49,11 +48,8 @@ def probe_instances(plan: DrillPlan, templar: Templar) -> list[ProbeInstance]:
     for name, spec in plan.playbook.probes.items():
         for host in plan.probe_hosts.get(name, ()):
             variables = plan.host_vars[host.name]
-            rendered = {
-                k: (v if k == "data" else templar.render(v, variables)) for k, v in spec.items()
-            }
-            every = parse_duration(spec.get("every", "1s"))
-            instances.append(ProbeInstance(name, host, rendered, every, variables))
+            request = None if spec.is_data else templar.render(spec.request, variables)
+            instances.append(ProbeInstance(spec, host, request, variables))
     return instances
 
 
@@ -67,6 +63,7 @@ class DrillMonitor:
         interrupts: Interrupts,
         on_fire: Callable[[Fired], None],
         notice: Callable[[str], None],
+        on_broken: Callable[[str], None] | None = None,
     ) -> None:
         self.playbook: Playbook = plan.playbook
         self.journal = journal
@@ -74,10 +71,16 @@ class DrillMonitor:
         self.notice = notice
         self.run_dir = Path(str(next(iter(plan.host_vars.values()), {}).get("run_dir", ".")))
         self._on_fire = on_fire
-        self.watch = TriggerWatch(parse_rules(self.playbook.triggers), self._fired)
+        self.watch = TriggerWatch(self.playbook.triggers, self._fired)
         self.probes = ProbeRunner(
-            probe_instances(plan, templar), pool, templar, journal, self.watch.observe
+            probe_instances(plan, templar),
+            pool,
+            templar,
+            journal,
+            self.watch.observe,
+            on_failure=self._broken,
         )
+        self._on_broken = on_broken
         self.deploy_started: float | None = None
         self.verify_ended: float | None = None
         self._stopped = False
@@ -85,14 +88,16 @@ class DrillMonitor:
     def settle_s(self) -> float:
         """How long probing continues after verify: enough for every probe's healthy streak."""
         spans = [
-            (int(i.spec.get("healthy_after", 3)) + 1) * i.every_s
-            for i in self.probes.instances
-            if not i.is_data
+            (i.spec.healthy_after + 1) * i.every_s for i in self.probes.instances if not i.is_data
         ]
         return min(max(spans, default=0.0), 10.0)
 
     def start(self) -> None:
         self.probes.start()
+
+    def probe_failure(self) -> str:
+        """Why the probes' evidence cannot be trusted: a worker died or hung ('' if none)."""
+        return self.probes.failure()
 
     def change_begins(self) -> None:
         self.deploy_started = time.monotonic()
@@ -118,6 +123,12 @@ class DrillMonitor:
         self.watch.disarm()
         self.probes.stop()
         self.probes.read_back()
+
+    def _broken(self, why: str) -> None:
+        """From a probe thread: a worker died or hung; the drill decides what to stop."""
+        self.notice(f"measurement broken: {why}")
+        if self._on_broken is not None:
+            self._on_broken(why)
 
     def _fired(self, fired: Fired) -> None:
         self.journal.record(

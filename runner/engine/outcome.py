@@ -10,7 +10,12 @@ from runner.engine.ledger import FaultRecord
 from runner.engine.results import SKIPPED, UNREACHABLE, HostResult, PhaseResult, StepResult
 from runner.errors import ExitCode
 from runner.journal_events import Event
-from runner.measure.figures import DrillFigures, baseline_verdict
+from runner.measure.figures import (
+    DrillFigures,
+    baseline_verdict,
+    measured_without_probes,
+    unrecovered_instance,
+)
 from runner.measure.timeline import Timeline
 from runner.playbook.checklists import Confirmation
 from runner.playbook.model import Playbook
@@ -114,16 +119,49 @@ def failure_reason(prefix: str, phase: PhaseResult | None) -> str:
     return f"{prefix}: step {step.step.name!r}{where}"
 
 
-def objectives_verdict(playbook: Playbook, figures: DrillFigures, reason: str) -> tuple[str, str]:
-    """A drill that rolled back but missed its RTO or RPO objective has failed."""
-    worst = figures.worst()
-    if worst is not None and worst.incident_start is not None and worst.recovered_at is None:
+MET, MISSED, NOT_MEASURED = "met", "missed", "not measured"
+
+
+def objective_verdict(
+    measured: float | None, objective: float | None, *, lower_bound: bool = False
+) -> str | None:
+    """An objective's verdict: None without an objective; `met` only when the drill measured
+    a figure within it; `missed` when the figure (even a lower bound) is over it; else `not
+    measured`, which fails the drill like a miss (it did not prove the objective)."""
+    if objective is None:
+        return None
+    if measured is None:
+        return NOT_MEASURED
+    if measured > objective:
+        return MISSED
+    return NOT_MEASURED if lower_bound else MET
+
+
+def objectives_verdict(
+    playbook: Playbook, figures: DrillFigures | None, reason: str
+) -> tuple[str, str]:
+    """A drill that rolled back but missed its RTO or RPO objective, or could not measure
+    it, has failed; the reason names every objective that was not met, and why."""
+    worst = figures.worst() if figures is not None else None
+    if worst is not None and unrecovered_instance(worst):
         return FAILED, f"no lasting recovery observed by {worst.probe} after the incident"
-    measured = figures.as_result()
+    measured = figures.as_result() if figures is not None else measured_without_probes(None, None)
+    problems = []
     for name, objective in (("RTO", playbook.objectives.rto_s), ("RPO", playbook.objectives.rpo_s)):
-        value = measured[f"{name.lower()}_s"]
-        if objective is not None and value is not None and value > objective:
-            return FAILED, f"measured {name} {value:.2f}s is over the objective of {objective:g}s"
+        key = f"{name.lower()}_s"
+        value = measured[key]
+        bound = name == "RPO" and bool(measured.get("rpo_lower_bound"))
+        verdict = objective_verdict(value, objective, lower_bound=bound)
+        if verdict == MISSED:
+            shown = f"≥ {value:.2f}s" if bound else f"{value:.2f}s"
+            problems.append(f"measured {name} {shown} is over the objective of {objective:g}s")
+        elif verdict == NOT_MEASURED:
+            why = measured["reasons"].get(key, "")
+            if value is not None:  # a lower bound within the objective proves nothing
+                why = f"only a lower bound (≥ {value:.2f}s) was measured"
+            problems.append(f"{name} objective of {objective:g}s not measured: {why}")
+    if problems:
+        return FAILED, "; ".join(problems)
     return PASSED, reason
 
 

@@ -17,6 +17,7 @@ from runner.errors import Diagnostic, InputError
 from runner.inventory import Inventory, PatternError
 from runner.inventory.model import Host
 from runner.playbook.model import PHASES, Playbook, Step
+from runner.playbook.probes import ProbeSpec
 from runner.playbook.templating import Templar, TemplateError
 from runner.yamlpos import YamlDocument
 
@@ -171,8 +172,8 @@ class Planner:
             )
         return hosts
 
-    def _probe_hosts(self, name: str, spec: dict[str, Any], limit: str | None) -> list[Host]:
-        pattern = str(spec.get("hosts") or self.playbook.hosts)
+    def _probe_hosts(self, name: str, spec: ProbeSpec, limit: str | None) -> list[Host]:
+        pattern = spec.hosts or self.playbook.hosts
         try:
             return select_hosts(self.inventory, pattern, limit)
         except PatternError as exc:

@@ -7,8 +7,6 @@ clock, no threads. A figure that cannot be measured is None with a note saying w
 
 from runner.measure.baseline import BaselineComparison, compare_to_baseline, latencies
 from runner.measure.budget import (
-    ProbeSpec,
-    TriggerSpec,
     budget_overrun,
     detection_worst_case,
     worst_case_recovery,
@@ -27,6 +25,7 @@ from runner.measure.timeline import (
     time_to_detect,
     time_to_rollback,
 )
+from runner.playbook.probes import ProbeSpec, TriggerRule
 
 __all__ = [
     "AvailabilitySample",
@@ -36,7 +35,7 @@ __all__ = [
     "ProbeSpec",
     "ReadBack",
     "Timeline",
-    "TriggerSpec",
+    "TriggerRule",
     "WriteAttempt",
     "budget_overrun",
     "compare_to_baseline",

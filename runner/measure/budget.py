@@ -34,49 +34,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+
+from runner.playbook.probes import ProbeSpec, TriggerRule
 
 EPSILON = 1e-9  # durations are decimal seconds: 0.3 / 0.1 must count as 3, not 2.999…
-KINDS = ("consecutive_failures", "error_rate", "latency", "step_failed")
-
-
-@dataclass(frozen=True)
-class ProbeSpec:
-    """A probe's schedule: a check is due every `every_s`, and lasts at most `timeout_s`."""
-
-    name: str
-    every_s: float
-    timeout_s: float
-
-    def __post_init__(self) -> None:
-        if not (self.every_s > 0 and self.timeout_s > 0):
-            raise ValueError(f"probe {self.name}: every and timeout must be > 0 seconds")
-
-
-@dataclass(frozen=True)
-class TriggerSpec:
-    """One trigger, with the fields of `runner.measure.triggers.TriggerRule`.
-
-    `kind` is one of `KINDS`. `step_timeout_s` is, for `step_failed`, the timeout of the
-    step whose failure would trigger the rollback (None: no timeout, no bound).
-    """
-
-    kind: str
-    probe: str = ""
-    consecutive_failures: int = 0
-    error_rate: float = 0.0
-    window_s: float = 0.0
-    latency_p: float = 0.0
-    above_s: float = 0.0
-    step_timeout_s: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"unknown trigger kind {self.kind!r}; expected one of {KINDS}")
-        if self.kind == "consecutive_failures" and self.consecutive_failures < 1:
-            raise ValueError("consecutive_failures must be at least 1")
-        if self.kind in ("error_rate", "latency") and self.window_s <= 0:
-            raise ValueError(f"a {self.kind} trigger needs a window > 0 seconds")
 
 
 def check_spacing(probe: ProbeSpec) -> float:
@@ -84,7 +45,7 @@ def check_spacing(probe: ProbeSpec) -> float:
     return probe.every_s * (math.floor(probe.timeout_s / probe.every_s + EPSILON) + 1)
 
 
-def detection_worst_case(trigger: TriggerSpec, probes: Iterable[ProbeSpec]) -> float | None:
+def detection_worst_case(trigger: TriggerRule, probes: Iterable[ProbeSpec]) -> float | None:
     """The longest a trigger can take to fire after the fault starts (module docstring).
 
     None when it cannot be bounded: a step without a timeout, a probe not among `probes`,

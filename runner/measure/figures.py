@@ -7,6 +7,7 @@ slowest host's recovery.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +17,12 @@ from runner.measure.probes import ProbeLog
 from runner.measure.rpo import DataLoss, data_loss
 from runner.measure.samples import AvailabilitySample
 from runner.measure.timeline import Measurement, Timeline, measure
+from runner.playbook.probes import DEFAULT_HEALTHY_AFTER
+
+NO_AVAILABILITY_PROBE = "not measured: the playbook has no availability probe (http, tcp, command)"
+NO_DATA_PROBE = "not measured: the playbook has no data probe"
+NO_PROBES = "not measured: the playbook has no probes"
+AVAILABILITY_FIGURES = ("time_to_detect_s", "rto_s", "downtime_s", "resolution_s")
 
 
 @dataclass(frozen=True)
@@ -26,40 +33,133 @@ class DrillFigures:
     notes: tuple[str, ...] = field(default_factory=tuple)
     # Per availability probe instance: (start, end, ok) runs of equal verdicts, monotonic.
     strips: tuple[tuple[str, tuple[tuple[float, float, bool], ...]], ...] = ()
+    # The drill's own times: what can be measured without samples (decide, roll back).
+    times: Timeline | None = None
 
     def worst(self) -> Measurement | None:
-        """The instance with the longest RTO (or downtime) stands for the service."""
+        """The instance that stands for the service: one that failed and did not recover
+        (its RTO is unknown, so no other instance's RTO may stand in for it), else
+        the one with the longest RTO (then downtime). A rollback is only as good as the
+        slowest host's recovery."""
         if not self.availability:
             return None
-        return max(self.availability, key=lambda m: (m.rto_s or 0.0, m.downtime_s or 0.0))
+
+        def rank(m: Measurement) -> tuple[int, float, float]:
+            unrecovered = unrecovered_instance(m)
+            return (2 if unrecovered else 1 if m.rto_s is not None else 0), *(
+                (m.rto_s or 0.0, m.downtime_s or 0.0)
+            )
+
+        return max(self.availability, key=rank)
 
     def as_result(self) -> dict[str, Any]:
-        """The `measured` block of result.json, plus the T0 and recovery timestamps."""
+        """The `measured` block of result.json: the figures, and `reasons`, which says for
+        each figure that is null why it was not measured."""
         m = self.worst()
+        if m is None:
+            own = measure(self.times) if self.times is not None else None
+            timing = {
+                "time_to_decide_s": own.time_to_decide_s if own else None,
+                "time_to_rollback_s": own.time_to_rollback_s if own else None,
+            }
+            reasons = dict(own.reasons) if own else {}
+            figures: dict[str, Any] = {**dict.fromkeys(AVAILABILITY_FIGURES), **timing}
+            reasons.update(dict.fromkeys(AVAILABILITY_FIGURES, NO_AVAILABILITY_PROBE))
+        else:
+            figures = {
+                "time_to_detect_s": m.time_to_detect_s,
+                "time_to_decide_s": m.time_to_decide_s,
+                "time_to_rollback_s": m.time_to_rollback_s,
+                "rto_s": m.rto_s,
+                "downtime_s": m.downtime_s,
+                "resolution_s": m.resolution_s,
+            }
+            reasons = {k: f"{m.probe}: {v}" for k, v in m.reasons.items()}
+            if m.resolution_s is None:
+                reasons["resolution_s"] = f"{m.probe}: no availability samples in the window"
+        figures.update(self._data(reasons))
+        ordered = (
+            "time_to_detect_s",
+            "time_to_decide_s",
+            "time_to_rollback_s",
+            "rto_s",
+            "downtime_s",
+            "lost_writes",
+            "rpo_s",
+            "resolution_s",
+        )
+        result: dict[str, Any] = {
+            k: figures[k] if k == "lost_writes" else _r(figures[k]) for k in ordered
+        }
+        result["rpo_lower_bound"] = figures["rpo_lower_bound"]
+        result["reasons"] = {k: reasons[k] for k in ordered if result[k] is None and k in reasons}
+        return result
+
+    def _data(self, reasons: dict[str, str]) -> dict[str, Any]:
+        """lost_writes (summed), rpo_s (the worst) over the data probes; None when any
+        probe's figure is None, since the sum or worst of the others would understate it."""
+        if not self.data:
+            reasons.update(lost_writes=NO_DATA_PROBE, rpo_s=NO_DATA_PROBE)
+            return {"lost_writes": None, "rpo_s": None, "rpo_lower_bound": None}
         lost = [d.lost_writes for d in self.data]
         rpos = [d.rpo_s for d in self.data]
+        for d in self.data:
+            for name, why in d.reasons.items():
+                reasons.setdefault(name, why)
+        known_lost = [x for x in lost if x is not None]
+        known_rpo = [x for x in rpos if x is not None]
+        worst = max(self.data, key=lambda d: d.rpo_s or 0.0)
         return {
-            "time_to_detect_s": _r(m.time_to_detect_s) if m else None,
-            "time_to_decide_s": _r(m.time_to_decide_s) if m else None,
-            "time_to_rollback_s": _r(m.time_to_rollback_s) if m else None,
-            "rto_s": _r(m.rto_s) if m else None,
-            "downtime_s": _r(m.downtime_s) if m else None,
-            "lost_writes": None
-            if not lost or None in lost
-            else sum(x for x in lost if x is not None),
-            "rpo_s": None
-            if not rpos or None in rpos
-            else _r(max(x for x in rpos if x is not None)),
-            "resolution_s": _r(m.resolution_s) if m else None,
+            "lost_writes": sum(known_lost) if len(known_lost) == len(lost) else None,
+            "rpo_s": max(known_rpo) if len(known_rpo) == len(rpos) else None,
+            "rpo_lower_bound": worst.rpo_lower_bound if len(known_rpo) == len(rpos) else None,
         }
+
+
+def unrecovered_instance(m: Measurement) -> bool:
+    """The instance failed in the window and no lasting recovery followed. (One that never
+    failed, even after a fault on another host, had no outage: its RTO does not apply.)"""
+    return m.first_failed_sample is not None and m.recovered_at is None
+
+
+def measured_without_probes(decide_s: float | None, rollback_s: float | None) -> dict[str, Any]:
+    """The `measured` block of a drill without probes: only the drill's own times."""
+    result: dict[str, Any] = {
+        "time_to_detect_s": None,
+        "time_to_decide_s": _r(decide_s),
+        "time_to_rollback_s": _r(rollback_s),
+        "rto_s": None,
+        "downtime_s": None,
+        "lost_writes": None,
+        "rpo_s": None,
+        "resolution_s": None,
+        "rpo_lower_bound": None,
+    }
+    result["reasons"] = {
+        k: NO_PROBES for k, v in result.items() if v is None and k != "rpo_lower_bound"
+    }
+    if rollback_s is None:
+        result["reasons"]["time_to_rollback_s"] = "not measured: no rollback ran"
+    if decide_s is None:
+        result["reasons"]["time_to_decide_s"] = (
+            "not measured: no trigger and decision were recorded"
+        )
+    return result
 
 
 def _r(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
-def measure_drill(log: ProbeLog, times: Timeline, healthy_after: dict[str, int]) -> DrillFigures:
-    """Measure every probe instance against the drill's own times (`times`, without samples)."""
+def measure_drill(
+    log: ProbeLog, times: Timeline, healthy_after: Mapping[str, int] | None = None
+) -> DrillFigures:
+    """Measure every probe instance against the drill's own times (`times`, without samples).
+
+    Writes are judged from the window's opening on (`Timeline.window_opens`): what prepare
+    did before it, to bring the baseline, is not data loss.
+    """
+    healthy_after = healthy_after or {}
     labels = sorted({s.probe for s in log.availability})
     availability = tuple(
         measure(
@@ -67,13 +167,16 @@ def measure_drill(log: ProbeLog, times: Timeline, healthy_after: dict[str, int])
                 times,
                 samples=tuple(s for s in log.availability if s.probe == label),
                 probe=label,
-                healthy_after=healthy_after.get(label.split("@", 1)[0], 3),
+                healthy_after=healthy_after.get(label.split("@", 1)[0], DEFAULT_HEALTHY_AFTER),
             )
         )
         for label in labels
     )
     data = tuple(
-        data_loss([w for w in log.writes if w.probe == read.probe], read) for read in log.reads
+        data_loss(
+            [w for w in log.writes if w.probe == read.probe], read, window_opens=times.window_opens
+        )
+        for read in log.reads
     )
     baseline = []
     for label in labels:
@@ -91,7 +194,7 @@ def measure_drill(log: ProbeLog, times: Timeline, healthy_after: dict[str, int])
     strips = tuple(
         (label, _runs([s for s in log.availability if s.probe == label])) for label in labels
     )
-    return DrillFigures(availability, data, tuple(baseline), strips=strips)
+    return DrillFigures(availability, data, tuple(baseline), strips=strips, times=times)
 
 
 def _runs(samples: list[AvailabilitySample]) -> tuple[tuple[float, float, bool], ...]:
@@ -149,11 +252,13 @@ def timeline_block(figures: DrillFigures, started_at: str, started_mono: float) 
 
 
 def data_block(figures: DrillFigures) -> list[dict[str, Any]]:
+    """Per data probe: the write classes (null, like the figures, when the read-back failed:
+    no write was judged, so none is stable, lost or failed), and why."""
     return [
         {
             "probe": d.probe,
             **{
-                name: len(getattr(d, name))
+                name: len(getattr(d, name)) if d.judged else None
                 for name in (
                     "stable",
                     "lost",
@@ -164,11 +269,12 @@ def data_block(figures: DrillFigures) -> list[dict[str, Any]]:
                     "not_judged",
                 )
             },
-            "lost_seqs": list(d.lost[:100]),
+            "lost_seqs": list(d.lost[:100]) if d.judged else None,
             "lost_writes": d.lost_writes,
             "rpo_s": _r(d.rpo_s),
             "rpo_lower_bound": d.rpo_lower_bound,
             "notes": list(d.notes),
+            "reasons": dict(d.reasons),
         }
         for d in figures.data
     ]

@@ -7,8 +7,6 @@ in batches (one fsync per batch, not per sample: 50 ms probing stays cheap).
 
 from __future__ import annotations
 
-import json
-import re
 import socket
 import threading
 import time
@@ -16,29 +14,39 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from runner.actions.base import ActionArgError
 from runner.actions.http import check_response, plan_http, send
 from runner.connections.base import CancelToken, CommandSpec
 from runner.connections.pool import ConnectionPool, HostUnreachable
-from runner.durations import parse_duration
 from runner.inventory.model import Host
 from runner.journal import Journal
 from runner.journal_events import Event
+from runner.measure.readback import ReadBackFormatError, parse_read_back
 from runner.measure.samples import AvailabilitySample, ReadBack, WriteAttempt
+from runner.playbook.probes import READ_RETRY_PAUSE_S, DataProbe, ProbeSpec
 from runner.playbook.templating import Templar, TemplateError
 
 FLUSH_EVERY_S = 0.5
-DEFAULT_TIMEOUT_S = 1.0
+STOP_JOIN_S = 10.0  # a probe worker still running this long after stop has hung
 
 
 @dataclass(frozen=True)
 class ProbeInstance:
-    """One probe on one host, its templates rendered with that host's variables."""
+    """One probe on one host. `request` is the availability check's request rendered with
+    that host's variables (None for a data probe, whose calls render per attempt)."""
 
-    name: str
+    spec: ProbeSpec
     host: Host
-    spec: Mapping[str, Any]
-    every_s: float
+    request: Any
     variables: Mapping[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def every_s(self) -> float:
+        return self.spec.every_s
 
     @property
     def label(self) -> str:
@@ -46,7 +54,7 @@ class ProbeInstance:
 
     @property
     def is_data(self) -> bool:
-        return "data" in self.spec
+        return self.spec.is_data
 
 
 @dataclass
@@ -61,22 +69,6 @@ class ProbeLog:
 Listener = Callable[[AvailabilitySample], None]
 
 
-def parse_seqs(output: str) -> tuple[int, ...]:
-    """Sequence numbers from a read-back: JSON `{"seqs": [...]}` or a JSON list, else every
-    integer in the text (one per line is the usual shape of a shell read-back)."""
-    try:
-        data = json.loads(output)
-    except ValueError:
-        return tuple(int(n) for n in re.findall(r"-?\d+", output))
-    if isinstance(data, dict):
-        data = data.get("seqs", data.get("items", []))
-    if isinstance(data, list):
-        return tuple(
-            int(x) for x in data if isinstance(x, (int, str)) and str(x).lstrip("-").isdigit()
-        )
-    return ()
-
-
 class ProbeRunner:
     def __init__(
         self,
@@ -85,13 +77,18 @@ class ProbeRunner:
         templar: Templar,
         journal: Journal,
         listener: Listener | None = None,
+        on_failure: Callable[[str], None] | None = None,
     ) -> None:
         self.instances = instances
         self.pool = pool
         self.templar = templar
         self.journal = journal
         self.listener = listener
+        self.on_failure = on_failure
         self.log = ProbeLog()
+        # A worker that died or hung: label -> why. Its figures would rest on a log that
+        # stopped (or never started) telling the truth, so the run is an error.
+        self.failures: dict[str, str] = {}
         self._stop = CancelToken()
         self._threads: list[threading.Thread] = []
         self._pending: dict[str, list[list[Any]]] = {}
@@ -105,12 +102,19 @@ class ProbeRunner:
         self.journal.record(
             Event.PROBES_STARTED,
             probes=[
-                {"probe": i.name, "host": i.host.name, "every_s": i.every_s} for i in self.instances
+                {
+                    "probe": i.name,
+                    "host": i.host.name,
+                    "every_s": i.every_s,
+                    "timeout_s": i.spec.timeout_s,
+                    "healthy_after": i.spec.healthy_after,
+                }
+                for i in self.instances
             ],
         )
         for instance in self.instances:
             thread = threading.Thread(
-                target=self._loop, args=(instance,), daemon=True, name=f"probe-{instance.label}"
+                target=self._worker, args=(instance,), daemon=True, name=f"probe-{instance.label}"
             )
             self._threads.append(thread)
             thread.start()
@@ -121,31 +125,37 @@ class ProbeRunner:
     def stop(self) -> None:
         self._stop.cancel()
         for thread in self._threads:
-            thread.join(timeout=10)
+            thread.join(timeout=STOP_JOIN_S)
+            if thread.is_alive():
+                self._failed(thread.name, f"did not stop within {STOP_JOIN_S:g}s of the end")
         self._flush()
+
+    def failure(self) -> str:
+        """Why the probes cannot be trusted ('' when every worker lived to the end)."""
+        with self._lock:
+            return "; ".join(f"probe worker {k} {v}" for k, v in sorted(self.failures.items()))
+
+    def _failed(self, name: str, why: str) -> None:
+        with self._lock:
+            self.failures[name] = why
+        self.journal.record(Event.PROBE_FAILED, probe=name, error=why[:300])
+        if self.on_failure is not None:
+            self.on_failure(f"probe worker {name} {why}")
 
     def read_back(self) -> None:
         """After recovery: read which data-probe records are present, per data probe."""
         for instance in self.instances:
-            if not instance.is_data:
-                continue
-            started = time.monotonic()
-            ok, output = self._run(instance, instance.spec["data"]["read"], {})
-            seqs = parse_seqs(output) if ok else ()
-            back = ReadBack(instance.label, time.monotonic(), seqs, "" if ok else output[-300:])
-            self.log.reads.append(back)
-            self.journal.record(
-                Event.PROBE_READ_BACK,
-                probe=instance.name,
-                host=instance.host.name,
-                ok=ok,
-                count=len(seqs),
-                seqs=list(seqs),
-                duration_s=round(time.monotonic() - started, 6),
-                error="" if ok else output[-300:],
-            )
+            if instance.spec.data is not None:
+                self.log.reads.append(read_back(self, instance, instance.spec.data))
 
     # -- sampling -----------------------------------------------------------------
+    def _worker(self, instance: ProbeInstance) -> None:
+        """A probe's thread: sample until stopped; an exception ends it as a failure."""
+        try:
+            self._loop(instance)
+        except Exception as exc:
+            self._failed(f"probe-{instance.label}", f"died: {type(exc).__name__}: {exc}")
+
     def _loop(self, instance: ProbeInstance) -> None:
         start = time.monotonic()
         k = 0
@@ -184,31 +194,33 @@ class ProbeRunner:
             self.listener(sample)
 
     def _check(self, instance: ProbeInstance) -> tuple[bool, str, float | None]:
-        spec = instance.spec
+        spec, request = instance.spec, instance.request
         started = time.monotonic()
-        if "http" in spec:
-            params = plan_http(spec["http"])
-            resp = send(params)
+        if spec.kind == "http":
+            params = plan_http(request)
+            resp = send(params, spec.timeout_s)
             problem = check_response(resp, params)
             return not problem, problem, resp.elapsed_s if resp.status is not None else None
-        if "tcp" in spec:
-            tcp = spec["tcp"]
-            timeout = parse_duration(tcp.get("timeout", DEFAULT_TIMEOUT_S))
+        if spec.kind == "tcp":
+            address = (str(request.get("host", instance.host.address)), int(request["port"]))
             try:
-                with socket.create_connection(
-                    (str(tcp.get("host", instance.host.address)), int(tcp["port"])), timeout
-                ):
+                with socket.create_connection(address, spec.timeout_s):
                     return True, "", time.monotonic() - started
             except OSError as exc:
                 return False, str(exc), None
-        ok, output = self._run(instance, {"shell": spec["command"]}, {})
+        ok, output = self.call(instance, "shell", request, {}, spec.timeout_s, self._stop)
         return ok, "" if ok else output[-200:], time.monotonic() - started
 
     def _write(self, instance: ProbeInstance) -> None:
+        data = instance.spec.data
+        assert data is not None  # only data probes write
         seq = self._seq.get(instance.label, 0) + 1
         self._seq[instance.label] = seq
         sent = time.monotonic()
-        ok, output = self._run(instance, instance.spec["data"]["write"], {"seq": seq})
+        write = data.write
+        ok, output = self.call(
+            instance, write.kind, write.request, {"seq": seq}, write.timeout_s, self._stop
+        )
         acked = time.monotonic() if ok else None
         attempt = WriteAttempt(instance.label, seq, sent, acked, ok, "" if ok else output[-200:])
         with self._lock:
@@ -217,18 +229,29 @@ class ProbeRunner:
                 [seq, round(sent, 6), None if acked is None else round(acked, 6), ok]
             )
 
-    def _run(
-        self, instance: ProbeInstance, call: Mapping[str, Any], extra: Mapping[str, Any]
+    def call(
+        self,
+        instance: ProbeInstance,
+        kind: str,
+        request: Any,
+        extra: Mapping[str, Any],
+        timeout: float,
+        cancel: CancelToken,
     ) -> tuple[bool, str]:
-        """A data-probe or command call: `shell` on the host, or `http` from the controller."""
+        """A data call or command check: `shell` on the host, or `http` from the controller.
+
+        (ok, output): the output is the body or stdout+stderr, or what went wrong.
+        """
         variables = {**instance.variables, **extra}
         try:
-            rendered = self.templar.render(dict(call), variables)
+            rendered = self.templar.render({kind: request}, variables)[kind]
         except TemplateError as exc:
             return False, str(exc)
-        timeout = parse_duration(instance.spec.get("timeout", DEFAULT_TIMEOUT_S))
-        if "http" in rendered:
-            params = plan_http(rendered["http"])
+        if kind == "http":
+            try:
+                params = plan_http(rendered)
+            except ActionArgError as exc:
+                return False, str(exc)
             resp = send(params, timeout)
             problem = check_response(resp, params)
             return not problem, problem or resp.body
@@ -236,10 +259,10 @@ class ProbeRunner:
             conn = self.pool.get(instance.host)
         except HostUnreachable as exc:
             return False, str(exc)
-        result = conn.run(
-            CommandSpec(shell=str(rendered["shell"])), timeout=timeout, cancel=self._stop
-        )
-        return result.rc == 0 and not result.timed_out, result.stdout + result.stderr
+        result = conn.run(CommandSpec(shell=str(rendered)), timeout=timeout, cancel=cancel)
+        if result.timed_out:
+            return False, f"timed out after {timeout:g}s: {(result.stdout + result.stderr)[-200:]}"
+        return result.rc == 0, result.stdout + result.stderr
 
     # -- journaling -----------------------------------------------------------------
     def _flush_loop(self) -> None:
@@ -267,3 +290,73 @@ class ProbeRunner:
                     fields=["t", "ok", "latency_ms", "error"],
                     rows=rows,
                 )
+
+
+def read_back(runner: ProbeRunner, instance: ProbeInstance, data: DataProbe) -> ReadBack:
+    """Read which records are present, retrying a failed read until the deadline.
+
+    A read fails when its call fails, times out, or prints output that is not in the
+    declared format. Each attempt is journaled. Attempts start until `read_deadline_s`
+    after the first, each bounded by the read's timeout and by what is left of the
+    deadline; the last failure is the ReadBack's error, and no write is judged on it.
+    """
+    started = time.monotonic()
+    deadline = started + data.read_deadline_s
+    cancel = CancelToken()  # the probes' own token is already cancelled: they have stopped
+    attempt, error = 0, "no attempt"
+    while True:
+        attempt += 1
+        left = deadline - time.monotonic()
+        timeout = min(data.read.timeout_s, max(left, 0.001))
+        t0 = time.monotonic()
+        ok, output = runner.call(instance, data.read.kind, data.read.request, {}, timeout, cancel)
+        seqs: tuple[int, ...] = ()
+        if ok:
+            try:
+                seqs = parse_read_back(output, data.read_format)
+                error = ""
+            except ReadBackFormatError as exc:
+                error = f"unreadable output ({data.read_format.describe()}): {exc}"
+        else:
+            error = output[-300:] or "the read failed without output"
+        duration = round(time.monotonic() - t0, 6)
+        if not error:
+            runner.journal.record(
+                Event.PROBE_READ_BACK,
+                probe=instance.name,
+                host=instance.host.name,
+                ok=True,
+                attempts=attempt,
+                count=len(seqs),
+                seqs=list(seqs),
+                duration_s=duration,
+                error="",
+            )
+            return ReadBack(instance.label, time.monotonic(), seqs)
+        if time.monotonic() + READ_RETRY_PAUSE_S >= deadline:
+            why = (
+                f"{attempt} attempt(s) over {time.monotonic() - started:.1f}s "
+                f"(deadline {data.read_deadline_s:g}s), last: {error}"
+            )
+            runner.journal.record(
+                Event.PROBE_READ_BACK,
+                probe=instance.name,
+                host=instance.host.name,
+                ok=False,
+                attempts=attempt,
+                count=0,
+                seqs=[],
+                duration_s=duration,
+                error=why,
+            )
+            return ReadBack(instance.label, time.monotonic(), (), why)
+        # A failed attempt is evidence too: journaled, then retried.
+        runner.journal.record(
+            Event.PROBE_READ_FAILED,
+            probe=instance.name,
+            host=instance.host.name,
+            attempt=attempt,
+            duration_s=duration,
+            error=error,
+        )
+        time.sleep(READ_RETRY_PAUSE_S)

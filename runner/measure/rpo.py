@@ -12,7 +12,9 @@ Each write attempt is put in one class by its outcome and the read-back:
 
 and `duplicated` lists the sequence numbers present more than once, whatever their class.
 
-A read-back can only judge writes that were over before it: a write sent after the read
+Only writes sent inside the measurement window are judged: one sent before it opened
+(while prepare brought the baseline, which may reset the store) is `not_judged`. And a
+read-back can only judge writes that were over before it: a write sent after the read
 (`ReadBack.t`) is not judged at all (`not_judged`), and one acknowledged after it counts as
 of unknown outcome, since its absence may only mean the read came first.
 
@@ -28,9 +30,10 @@ That figure is a lower bound of the true RPO, and `rpo_lower_bound` says so.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from runner.measure.samples import ReadBack, WriteAttempt
 
@@ -60,6 +63,13 @@ class DataLoss:
     rpo_to: float | None
     rpo_lower_bound: bool
     notes: tuple[str, ...]
+    # Why `lost_writes` or `rpo_s` is None, by result.json name.
+    reasons: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def judged(self) -> bool:
+        """Whether the read-back could judge the writes at all (it did not fail)."""
+        return "lost_writes" not in self.reasons
 
     @property
     def counts(self) -> dict[str, int]:
@@ -67,10 +77,13 @@ class DataLoss:
         return {name: len(getattr(self, name)) for name in CLASSES}
 
 
-def data_loss(writes: Iterable[WriteAttempt], read: ReadBack) -> DataLoss:
+def data_loss(
+    writes: Iterable[WriteAttempt], read: ReadBack, *, window_opens: float | None = None
+) -> DataLoss:
     """Classify the writes of `read.probe` against the read-back, and measure the RPO.
 
-    Writes of other probes are ignored. Each sequence number must be attempted once.
+    Writes of other probes are ignored, and so are (as `not_judged`) those sent before
+    `window_opens`. Each sequence number must be attempted once.
     """
     attempts: dict[int, WriteAttempt] = {}
     for w in writes:
@@ -82,10 +95,15 @@ def data_loss(writes: Iterable[WriteAttempt], read: ReadBack) -> DataLoss:
     if read.error:
         note = f"data loss not measured: the read-back of {read.probe} failed: {read.error}"
         nothing: tuple[int, ...] = ()  # seven classes of nothing: no sequence number is judged
-        return DataLoss(read.probe, *(nothing,) * 7, None, None, None, None, False, (note,))
+        reasons = {"lost_writes": note, "rpo_s": note}
+        return DataLoss(
+            read.probe, *(nothing,) * 7, None, None, None, None, False, (note,), reasons
+        )
 
     present = Counter(read.seqs)
-    judged = {s: w for s, w in attempts.items() if w.t_sent < read.t}
+    opens = -math.inf if window_opens is None else window_opens
+    early = {s for s, w in attempts.items() if w.t_sent < opens}
+    judged = {s: w for s, w in attempts.items() if opens <= w.t_sent < read.t}
     acked = {s: w for s, w in judged.items() if w.t_ack is not None and w.t_ack <= read.t}
     unknown = judged.keys() - acked.keys()
     stable = sorted(s for s in acked if s in present)
@@ -93,11 +111,15 @@ def data_loss(writes: Iterable[WriteAttempt], read: ReadBack) -> DataLoss:
     notes = []
     if not attempts:
         notes.append(f"no write attempts of {read.probe} to judge")
-    if len(judged) < len(attempts):
+    if early:
         notes.append(
-            f"{len(attempts) - len(judged)} write(s) sent after the read-back were not judged"
+            f"{len(early)} write(s) sent before the measurement window opened were not judged"
         )
+    late = len(attempts) - len(judged) - len(early)
+    if late:
+        notes.append(f"{late} write(s) sent after the read-back were not judged")
     rpo, start, end, lower_bound = _rpo(acked, stable, lost, notes)
+    reasons = {} if rpo is not None else {"rpo_s": notes[-1]}
     return DataLoss(
         probe=read.probe,
         stable=tuple(stable),
@@ -113,6 +135,7 @@ def data_loss(writes: Iterable[WriteAttempt], read: ReadBack) -> DataLoss:
         rpo_to=end,
         rpo_lower_bound=lower_bound,
         notes=tuple(notes),
+        reasons=reasons,
     )
 
 

@@ -2,10 +2,11 @@
 definitions"). Each figure is a difference of two recorded monotonic times or a sum of
 sample intervals; one that cannot be measured is None and `Measurement.notes` says why.
 
-The measured window opens at the earlier of deploy start and first fault (at the first
-sample when neither was recorded) and closes at the end of verify (at the last sample when
-that was not recorded). Samples outside it are no evidence: a failure while the baseline
-was being prepared is not part of the incident.
+The measured window opens at the earlier of deploy start and first fault, or earlier where
+the playbook says so (`measure_from: prepare` sets `window_from` to the start of prepare);
+at the first sample when none was recorded. It closes at the end of verify (at the last
+sample when that was not recorded). Samples outside it are no evidence: a failure while
+the baseline was being prepared is not part of the incident.
 
 Sampling resolution: a sample's verdict stands for the state of the service from its own
 time until the next sample (the last one: until the window closes), so an outage edge is
@@ -18,11 +19,13 @@ from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import NamedTuple
 
 from runner.measure.samples import AvailabilitySample
+from runner.playbook.probes import DEFAULT_HEALTHY_AFTER
 
 NO_INCIDENT = (
     "no incident: no fault was injected and no availability sample failed after the change "
@@ -52,7 +55,8 @@ class Timeline:
     rollback_started: float | None = None
     rollback_ended: float | None = None
     verify_ended: float | None = None
-    healthy_after: int = 3
+    healthy_after: int = DEFAULT_HEALTHY_AFTER
+    window_from: float | None = None  # measure_from: prepare opens the window this early
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "samples", tuple(self.samples))
@@ -64,8 +68,10 @@ class Timeline:
 
     @cached_property
     def window_opens(self) -> float | None:
-        """The earlier of deploy start and first fault; None: from the first sample."""
-        known = [t for t in (self.deploy_started, self.first_fault_injected) if t is not None]
+        """The earliest of `window_from`, deploy start and first fault; None: from the first
+        sample."""
+        starts = (self.window_from, self.deploy_started, self.first_fault_injected)
+        known = [t for t in starts if t is not None]
         return min(known) if known else None
 
     @cached_property
@@ -257,6 +263,8 @@ class Measurement:
     resolution_s: float | None
     no_incident: bool
     notes: tuple[str, ...]
+    # Why each figure of this record that is None was not measured, by result.json name.
+    reasons: Mapping[str, str] = field(default_factory=dict)
 
 
 def measure(tl: Timeline) -> Measurement:
@@ -294,4 +302,15 @@ def measure(tl: Timeline) -> Measurement:
         resolution_s=resolution,
         no_incident=t0.value is None,
         notes=tuple(dict.fromkeys(notes)),
+        reasons={
+            name: figure.note or "not measured"
+            for name, figure in (
+                ("time_to_detect_s", detect),
+                ("time_to_decide_s", decide),
+                ("time_to_rollback_s", rollback),
+                ("rto_s", rto),
+                ("downtime_s", down),
+            )
+            if figure.value is None
+        },
     )

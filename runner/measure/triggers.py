@@ -1,6 +1,7 @@
 """Triggers: the conditions on probe samples that decide an automatic rollback.
 
-Armed when the change begins (deploy). The first condition to come true fires once,
+The rules are the playbook's `TriggerRule`s, built when it loads. Armed when the change
+begins (deploy). The first condition to come true fires once,
 with the samples that made it true, so the journal shows why the rollback started.
 """
 
@@ -9,69 +10,11 @@ from __future__ import annotations
 import math
 import threading
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from runner.durations import parse_duration
 from runner.measure.samples import AvailabilitySample
-
-
-@dataclass(frozen=True)
-class TriggerRule:
-    kind: str  # consecutive_failures | error_rate | latency | step_failed
-    probe: str = ""
-    consecutive_failures: int = 0
-    error_rate: float = 0.0
-    window_s: float = 0.0
-    latency_p: float = 0.0
-    above_s: float = 0.0
-
-    def describe(self) -> str:
-        if self.kind == "consecutive_failures":
-            return f"{self.probe}: {self.consecutive_failures} consecutive failures"
-        if self.kind == "error_rate":
-            return f"{self.probe}: error rate over {self.error_rate:.0%} in {self.window_s:g}s"
-        if self.kind == "latency":
-            p, above, window = self.latency_p, self.above_s, self.window_s
-            return f"{self.probe}: p{p:g} latency above {above:g}s in {window:g}s"
-        return "a step failed"
-
-
-def parse_rules(raw: Sequence[Any]) -> list[TriggerRule]:
-    """Rules from the playbook's `triggers:` (already schema-validated)."""
-    rules = []
-    for item in raw:
-        if item == "step_failed":
-            rules.append(TriggerRule("step_failed"))
-            continue
-        window = parse_duration(item.get("window", "10s"))
-        if "consecutive_failures" in item:
-            rules.append(
-                TriggerRule(
-                    "consecutive_failures", item["probe"], int(item["consecutive_failures"])
-                )
-            )
-        elif "error_rate" in item:
-            rules.append(
-                TriggerRule(
-                    "error_rate",
-                    item["probe"],
-                    error_rate=float(item["error_rate"]),
-                    window_s=window,
-                )
-            )
-        elif "latency_p" in item:
-            rules.append(
-                TriggerRule(
-                    "latency",
-                    item["probe"],
-                    window_s=window,
-                    latency_p=float(item["latency_p"]),
-                    above_s=parse_duration(item.get("above", "1s")),
-                )
-            )
-    return rules
+from runner.playbook.probes import TriggerRule
 
 
 @dataclass(frozen=True)
@@ -159,8 +102,3 @@ class TriggerWatch:
                 rule, sample.probe, sample.t, f"{rule.describe()} (measured {shown})", window
             )
         return None
-
-
-def probe_specs(probes: Mapping[str, Any]) -> dict[str, float]:
-    """Sampling interval of each probe, seconds."""
-    return {name: parse_duration(spec.get("every", "1s")) for name, spec in probes.items()}

@@ -11,6 +11,8 @@ from runner.durations import parse_duration
 from runner.errors import Diagnostic, InputError
 from runner.playbook.checklists import parse_checklists
 from runner.playbook.model import PHASES, Decision, Location, Objectives, Playbook, Step
+from runner.playbook.probe_loader import load_probes
+from runner.playbook.probes import DEFAULT_MEASURE_FROM
 from runner.playbook.schema import STEP_KEYWORDS, playbook_schema
 from runner.playbook.templating import Templar
 from runner.validation import validate_document
@@ -50,6 +52,8 @@ class _Builder:
         self.data: dict[str, Any] = doc.value
         self.diags: list[Diagnostic] = []
         self.templar = Templar()
+        self.probes, self.triggers, probe_diags = load_probes(doc, self.data)
+        self.diags.extend(probe_diags)
 
     def build(self) -> Playbook:
         d = self.data
@@ -75,8 +79,9 @@ class _Builder:
             rollback_when=str(d.get("rollback_when", "always")),
             rollback_auto=d.get("rollback") == "auto",
             decision=self.decision(),
-            probes=_mapping(d.get("probes")),
-            triggers=tuple(d.get("triggers") or ()) if isinstance(d.get("triggers"), list) else (),
+            probes=self.probes,
+            triggers=self.triggers,
+            measure_from=str(d.get("measure_from", DEFAULT_MEASURE_FROM)),
             phases=phases,
             checklists=parse_checklists(d.get("checklists")),
             inventory=_relative_to(self.doc.path, d.get("inventory")),
@@ -183,7 +188,9 @@ def _may_be_templated(path: Sequence[str | int]) -> bool:
     """Action arguments and probe requests are rendered before use; step keywords and probe
     intervals are not (the engine reads them before it renders anything)."""
     if path and path[0] == "probes":
-        return len(path) >= 3 and path[2] in ("http", "tcp", "command", "data")
+        # Timings are scheduled before anything is rendered: never templates.
+        timing = path[-1] in ("timeout", "deadline") and path[-2] in ("http", "write", "read")
+        return len(path) >= 3 and path[2] in ("http", "tcp", "command", "data") and not timing
     return len(path) >= 3 and path[0] in PHASES and path[2] in ACTIONS
 
 

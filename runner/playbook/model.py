@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runner.playbook.checklists import ChecklistItem
+from runner.playbook.probes import DEFAULT_MEASURE_FROM, ProbeSpec, TriggerRule
 
 PHASES = ("prepare", "deploy", "inject", "rollback", "verify", "cleanup")
 # Phases whose failure starts the rollback (DESIGN.md).
@@ -82,8 +83,9 @@ class Playbook:
     rollback_when: str = "always"
     rollback_auto: bool = False
     decision: Decision = field(default_factory=Decision)
-    probes: Mapping[str, Any] = field(default_factory=dict)
-    triggers: tuple[Any, ...] = ()
+    probes: Mapping[str, ProbeSpec] = field(default_factory=dict)
+    triggers: tuple[TriggerRule, ...] = ()
+    measure_from: str = DEFAULT_MEASURE_FROM  # when availability and data judging start
     phases: Mapping[str, tuple[Step, ...]] = field(default_factory=dict)
     checklists: tuple[ChecklistItem, ...] = ()
     inventory: str = ""  # default inventory, resolved against the playbook's directory

@@ -11,6 +11,19 @@ from typing import Any
 from runner.actions import ACTIONS
 from runner.actions.base import DURATION_SCHEMA
 from runner.playbook.checklists import CHECKLISTS_SCHEMA
+from runner.playbook.probes import (
+    DEFAULT_CHECK_TIMEOUT_S,
+    DEFAULT_EVERY_S,
+    DEFAULT_HEALTHY_AFTER,
+    DEFAULT_LATENCY_ABOVE_S,
+    DEFAULT_MEASURE_FROM,
+    DEFAULT_READ_DEADLINE_S,
+    DEFAULT_READ_TIMEOUT_S,
+    DEFAULT_TRIGGER_WINDOW_S,
+    DEFAULT_WRITE_TIMEOUT_S,
+    MIN_EVERY_S,
+    ReadFormat,
+)
 
 PHASES = ("prepare", "deploy", "inject", "rollback", "verify", "cleanup")
 SCHEMA_ID = "https://drillctl.dev/schema/playbook.schema.json"
@@ -74,6 +87,68 @@ def _steps() -> dict[str, Any]:
     return {"type": "array", "items": {"$ref": "#/$defs/step"}}
 
 
+def _seconds(value: float) -> str:
+    """A default duration as the docs show it: 1s, 30s (the constants are in seconds)."""
+    return f"{value:g}s"
+
+
+def _data_call(
+    purpose: str, timeout_default: str, shell_example: str, extra: dict[str, Any]
+) -> dict[str, Any]:
+    """A data probe's write or read-back: `shell` on the host or `http` from the controller."""
+    return {
+        "type": "object",
+        "description": f"{purpose}: exactly one of `shell` (on the probe's host) or `http` "
+        "(from the controller).",
+        "additionalProperties": False,
+        "properties": {
+            "shell": {
+                "type": "string",
+                "description": "A shell command on the probe's host.",
+                "examples": [shell_example],
+            },
+            "http": {
+                "$ref": "#/$defs/http_request",
+                "description": "An HTTP request from the controller, with the arguments of "
+                "the `http` action.",
+                "examples": [{"url": "http://{{ host.address }}:8080/ledger"}],
+            },
+            "timeout": {
+                **DURATION_SCHEMA,
+                "default": timeout_default,
+                "description": "Longest one call may take (for `http`, also `http.timeout`); "
+                "a slower call has failed.",
+                "examples": [timeout_default],
+            },
+            **extra,
+        },
+    }
+
+
+_READ_OPTIONS: dict[str, Any] = {
+    "format": {
+        "enum": ["lines", "json"],
+        "default": ReadFormat().kind,
+        "examples": ["json"],
+        "description": "How the output lists the sequence numbers present: `lines`, one "
+        "integer per line; `json`, a JSON array of integers (or an object whose `seqs` is "
+        "one). Anything else fails the read, naming the line.",
+    },
+    "pattern": {
+        "type": "string",
+        "description": "Instead of `format`: a regular expression with one group, searched "
+        "in every non-blank line; the group is the sequence number.",
+        "examples": ["seq:(\\d+)$"],
+    },
+    "deadline": {
+        **DURATION_SCHEMA,
+        "default": _seconds(DEFAULT_READ_DEADLINE_S),
+        "examples": ["2m"],
+        "description": "A failed read (error, timeout, unparsable output) is retried until "
+        "this long after the first attempt; then data loss and RPO are not measured.",
+    },
+}
+
 PROBE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "A background probe: availability (http, tcp, command) or data (RPO).",
@@ -104,12 +179,36 @@ PROBE_SCHEMA: dict[str, Any] = {
             "type": "object",
             "additionalProperties": False,
             "required": ["write", "read"],
-            "properties": {"write": {"type": "object"}, "read": {"type": "object"}},
+            "properties": {
+                "write": _data_call(
+                    "One numbered write (`{{ seq }}`)",
+                    _seconds(DEFAULT_WRITE_TIMEOUT_S),
+                    "psql -Atc 'insert into drill_ledger values ({{ seq }})'",
+                    {},
+                ),
+                "read": _data_call(
+                    "The read-back, after verify: prints the sequence numbers present",
+                    _seconds(DEFAULT_READ_TIMEOUT_S),
+                    "psql -Atc 'select seq from drill_ledger'",
+                    _READ_OPTIONS,
+                ),
+            },
             "description": "Numbered writes (`{{ seq }}`) and a read-back of those present.",
         },
-        "every": {**DURATION_SCHEMA, "default": "1s", "description": "Sampling interval."},
+        "every": {
+            **DURATION_SCHEMA,
+            "default": _seconds(DEFAULT_EVERY_S),
+            "description": f"Sampling interval, at least {MIN_EVERY_S * 1000:g}ms.",
+        },
+        "timeout": {
+            **DURATION_SCHEMA,
+            "default": _seconds(DEFAULT_CHECK_TIMEOUT_S),
+            "examples": ["500ms"],
+            "description": "Longest one availability check may take (for `http`, also "
+            "`http.timeout`); a slower check has failed.",
+        },
         "hosts": {"type": "string", "description": "Run the probe per host of this pattern."},
-        "healthy_after": {"type": "integer", "minimum": 1, "default": 3},
+        "healthy_after": {"type": "integer", "minimum": 1, "default": DEFAULT_HEALTHY_AFTER},
     },
 }
 
@@ -126,8 +225,8 @@ TRIGGER_SCHEMA: dict[str, Any] = {
                 "consecutive_failures": {"type": "integer", "minimum": 1},
                 "error_rate": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
                 "latency_p": {"type": "number", "minimum": 0, "maximum": 100},
-                "above": DURATION_SCHEMA,
-                "window": DURATION_SCHEMA,
+                "above": {**DURATION_SCHEMA, "default": _seconds(DEFAULT_LATENCY_ABOVE_S)},
+                "window": {**DURATION_SCHEMA, "default": _seconds(DEFAULT_TRIGGER_WINDOW_S)},
             },
         },
     ],
@@ -225,6 +324,14 @@ def playbook_schema() -> dict[str, Any]:
                 "additionalProperties": PROBE_SCHEMA,
             },
             "triggers": {"type": "array", "items": TRIGGER_SCHEMA},
+            "measure_from": {
+                "enum": ["deploy", "prepare"],
+                "default": DEFAULT_MEASURE_FROM,
+                "examples": ["prepare"],
+                "description": "When availability and data judging start: when the change "
+                "begins (`deploy`; what prepare does to bring the baseline is no incident), or "
+                "when prepare begins (`prepare`).",
+            },
             "decision": {
                 "oneOf": [
                     {"const": "auto"},
@@ -247,7 +354,7 @@ def playbook_schema() -> dict[str, Any]:
             },
             **phase_props,
         },
-        "$defs": {"step": step_schema()},
+        "$defs": {"step": step_schema(), "http_request": ACTIONS["http"].schema},
     }
 
 

@@ -26,7 +26,7 @@ STATUS_BANNER = {
     "error": "⚠️ ERROR",
     "interrupted": "⏹️ INTERRUPTED",
 }
-VERDICT_MARK = {"met": "✅ met", "missed": "❌ missed"}
+VERDICT_MARK = {"met": "✅ met", "missed": "❌ missed", "not measured": "❌ not measured"}
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class ObjectiveRow:
     label: str
     objective: str
     measured: str
-    verdict: str | None  # 'met' | 'missed' | None (not judged)
+    verdict: str | None  # 'met' | 'missed' | 'not measured' | None (no objective)
     measured_known: bool
 
     @property

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runner.engine.outcome import DrillOutcome
+from runner.engine.outcome import DrillOutcome, objective_verdict
 from runner.measure.figures import (
     availability_block,
     baseline_block,
     baseline_verdict,
     data_block,
+    measured_without_probes,
     timeline_block,
 )
 from runner.playbook.checklists import evaluate
@@ -40,7 +41,7 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
-def measurements(outcome: DrillOutcome) -> dict[str, float | int | None]:
+def measurements(outcome: DrillOutcome) -> dict[str, Any]:
     """Figures measured from the run; a figure that was not measured is None, never a guess."""
     if outcome.figures is not None:
         return outcome.figures.as_result()
@@ -50,15 +51,7 @@ def measurements(outcome: DrillOutcome) -> dict[str, float | int | None]:
     decide = None
     if detected is not None and outcome.decided_mono is not None:
         decide = max(0.0, outcome.decided_mono - detected)
-    return {
-        "time_to_detect_s": None,  # needs T0 from a fault or an availability probe
-        "time_to_decide_s": _round(decide),
-        "time_to_rollback_s": _round(rollback.duration_s) if rollback else None,
-        "rto_s": None,
-        "downtime_s": None,
-        "lost_writes": None,
-        "rpo_s": None,
-    }
+    return measured_without_probes(decide, rollback.duration_s if rollback else None)
 
 
 def verdict(measured: float | None, limit: float | None) -> str | None:
@@ -99,8 +92,12 @@ def build_result(
         "budget_s": playbook.budget_s,
         "measured": measured,
         "verdicts": {
-            "rto": verdict(measured["rto_s"], playbook.objectives.rto_s),
-            "rpo": verdict(measured["rpo_s"], playbook.objectives.rpo_s),
+            "rto": objective_verdict(measured["rto_s"], playbook.objectives.rto_s),
+            "rpo": objective_verdict(
+                measured["rpo_s"],
+                playbook.objectives.rpo_s,
+                lower_bound=bool(measured.get("rpo_lower_bound")),
+            ),
             "budget": verdict(measured["time_to_rollback_s"], playbook.budget_s),
             "baseline": baseline_verdict(outcome.figures),
         },

@@ -16,6 +16,7 @@ STATUS_COLOUR = {
     "met": "#2e7d32",
     "failed": "#c62828",
     "missed": "#c62828",
+    "not measured": "#c62828",
     "unreachable": "#e65100",
     "interrupted": "#6a1b9a",
     "error": "#e65100",

@@ -348,21 +348,50 @@ def test_every_author_written_revert_argument_is_in_its_kinds_schema() -> None:
 
 
 @pytest.mark.parametrize(
-    "probe",
+    ("probe", "at", "message"),
     [
-        "{http: {url: 'http://127.0.0.1:1/h', timeout: '{{ t }}'}, every: 1s}",
-        "{http: {url: 'http://127.0.0.1:1/h', timeout: 0s}, every: 0s}",
+        (
+            "{http: {url: 'http://127.0.0.1:1/h', timeout: '{{ t }}'}, every: 1s}",
+            "'{{ t }}'",
+            "probes.health.http.timeout: expected a duration like 500ms",
+        ),
+        (
+            "{http: {url: 'http://127.0.0.1:1/h', timeout: 0s}, every: 1s}",
+            "0s}",
+            "probes.health.http.timeout: '0s' is too short; it must be more than 0s",
+        ),
+        (
+            "{http: {url: 'http://127.0.0.1:1/h', timeout: 1s}, every: 0s}",
+            "0s}",
+            "probes.health.every: '0s' is too short; it must be at least 50ms",
+        ),
+        (
+            "{http: {url: 'http://127.0.0.1:1/h', timeout: 1s}, every: 49ms}",
+            "49ms",
+            "probes.health.every: '49ms' is too short; it must be at least 50ms",
+        ),
     ],
-    ids=["templated", "zero"],
+    ids=["templated-timeout", "zero-timeout", "zero-interval", "below-minimum"],
 )
-def test_a_probe_timed_by_a_template_or_zero_is_not_held_to_the_budget(
-    tmp_path: Path, probe: str
+def test_a_probe_timed_by_a_template_or_too_short_is_a_located_error(
+    tmp_path: Path, probe: str, at: str, message: str
 ) -> None:
-    # Found by fuzzing: both used to escape lint as ValueError from the budget arithmetic.
-    text = PROBED.replace("RTO", "1s").replace(
+    # Found by fuzzing: these used to escape lint (first as a ValueError from the budget
+    # arithmetic, then by being left out of it); a probe's timings are checked at load.
+    text = PROBED.replace("RTO", "1m").replace(
         "{http: {url: 'http://127.0.0.1:1/h', timeout: 1s}, every: 1s}", probe
     )
     text = text.replace('version: "3.2.0"', 'version: "3.2.0"\n  t: 1s  # noqa: unused-variable')
+    [finding] = lint(tmp_path, text)
+    lines = textwrap.dedent(text).splitlines()
+    line = next(i for i, t in enumerate(lines, start=1) if t.startswith("  health:"))
+    assert (finding.line, finding.col) == (line, lines[line - 1].index(at) + 1)
+    assert finding.message.startswith(message), finding.message
+    assert finding.severity == "error"
+
+
+def test_the_probe_interval_minimum_is_50ms_on_the_boundary(tmp_path: Path) -> None:
+    text = PROBED.replace("RTO", "1m").replace("every: 1s}", "every: 50ms}")
     assert lint(tmp_path, text) == []
 
 

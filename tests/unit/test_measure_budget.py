@@ -10,21 +10,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runner.measure.budget import (
-    ProbeSpec,
-    TriggerSpec,
     budget_overrun,
     check_spacing,
     detection_worst_case,
     worst_case_recovery,
 )
 from runner.measure.samples import AvailabilitySample
-from runner.measure.triggers import Fired, TriggerRule, TriggerWatch
+from runner.measure.triggers import Fired, TriggerWatch
+from runner.playbook.probes import ProbeSpec, TriggerRule
 
 HEALTH = ProbeSpec("health", every_s=0.1, timeout_s=0.5)  # the DESIGN playbook's probe
 
 
-def failures(n: int, probe: str = "health") -> TriggerSpec:
-    return TriggerSpec("consecutive_failures", probe, consecutive_failures=n)
+def failures(n: int, probe: str = "health") -> TriggerRule:
+    return TriggerRule("consecutive_failures", probe, consecutive_failures=n)
 
 
 @pytest.mark.parametrize(
@@ -52,27 +51,27 @@ def test_hung_checks_are_spaced_by_the_slots_they_make_the_probe_skip() -> None:
 
 
 def test_error_rate_over_a_window_worst_case() -> None:
-    rate = TriggerSpec("error_rate", "health", error_rate=0.2, window_s=5.0)
+    rate = TriggerRule("error_rate", "health", error_rate=0.2, window_s=5.0)
     # Failing checks go out 0.1 + 0.6 j after the last healthy one; the first one that is
     # at least 5 s after it (j = 9, t = 5.5, for any fault in the first 0.1 s) ends 0.5 s later.
     assert detection_worst_case(rate, [HEALTH]) == pytest.approx(6.0)
 
 
 def test_a_window_trigger_on_a_fast_probe_costs_window_plus_one_interval_plus_timeout() -> None:
-    rate = TriggerSpec("error_rate", "health", error_rate=0.5, window_s=10.0)
+    rate = TriggerRule("error_rate", "health", error_rate=0.5, window_s=10.0)
     assert detection_worst_case(rate, [ProbeSpec("health", 1.0, 0.2)]) == pytest.approx(11.2)
-    latency = TriggerSpec("latency", "health", window_s=10.0, latency_p=99, above_s=0.1)
+    latency = TriggerRule("latency", "health", window_s=10.0, latency_p=99, above_s=0.1)
     assert detection_worst_case(latency, [ProbeSpec("health", 1.0, 0.2)]) == pytest.approx(11.2)
 
 
 def test_an_error_rate_of_one_or_more_can_never_fire() -> None:
-    rate = TriggerSpec("error_rate", "health", error_rate=1.0, window_s=5.0)
+    rate = TriggerRule("error_rate", "health", error_rate=1.0, window_s=5.0)
     assert detection_worst_case(rate, [HEALTH]) is None
 
 
 def test_a_step_failure_is_detected_by_the_steps_timeout_if_it_has_one() -> None:
-    assert detection_worst_case(TriggerSpec("step_failed", step_timeout_s=30.0), []) == 30.0
-    assert detection_worst_case(TriggerSpec("step_failed"), []) is None
+    assert detection_worst_case(TriggerRule("step_failed", step_timeout_s=30.0), []) == 30.0
+    assert detection_worst_case(TriggerRule("step_failed"), []) is None
 
 
 def test_a_trigger_on_an_unknown_probe_has_no_bound() -> None:
@@ -81,11 +80,11 @@ def test_a_trigger_on_an_unknown_probe_has_no_bound() -> None:
 
 def test_malformed_specs_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown trigger kind"):
-        TriggerSpec("latency_p")
+        TriggerRule("latency_p")
     with pytest.raises(ValueError, match="at least 1"):
         failures(0)
     with pytest.raises(ValueError, match="window > 0"):
-        TriggerSpec("error_rate", "health", error_rate=0.2)
+        TriggerRule("error_rate", "health", error_rate=0.2)
     with pytest.raises(ValueError, match="must be > 0"):
         ProbeSpec("health", 0.0, 0.5)
 
@@ -159,18 +158,18 @@ def fault_times(probe: ProbeSpec, window_s: float, steps: int = 100) -> list[flo
     trigger=st.one_of(
         st.builds(failures, st.integers(1, 6)),
         st.builds(
-            lambda w, r: TriggerSpec("error_rate", "health", error_rate=r, window_s=w / 10),
+            lambda w, r: TriggerRule("error_rate", "health", error_rate=r, window_s=w / 10),
             st.integers(1, 80),
             st.sampled_from([0.1, 0.5, 0.9]),
         ),
         st.builds(
-            lambda w: TriggerSpec("latency", "health", window_s=w / 10, latency_p=95, above_s=1),
+            lambda w: TriggerRule("latency", "health", window_s=w / 10, latency_p=95, above_s=1),
             st.integers(1, 80),
         ),
     ),
 )
 def test_the_worst_case_is_the_supremum_over_when_the_fault_starts(
-    every_ms: int, timeout_ms: int, trigger: TriggerSpec
+    every_ms: int, timeout_ms: int, trigger: TriggerRule
 ) -> None:
     probe = ProbeSpec("health", every_ms / 1000, timeout_ms / 1000)
     rule = TriggerRule(**{k: v for k, v in asdict(trigger).items() if k != "step_timeout_s"})
@@ -190,7 +189,7 @@ def test_the_window_worst_case_matches_the_simulation_at_the_edges(
     every: float, timeout: float, window: float
 ) -> None:
     probe = ProbeSpec("health", every, timeout)
-    trigger = TriggerSpec("error_rate", "health", error_rate=0.5, window_s=window)
+    trigger = TriggerRule("error_rate", "health", error_rate=0.5, window_s=window)
     rule = TriggerRule("error_rate", "health", error_rate=0.5, window_s=window)
     simulated = max(simulated_detection(probe, rule, f) for f in fault_times(probe, window))
     assert simulated == pytest.approx(detection_worst_case(trigger, [probe]), abs=3 * DELTA)

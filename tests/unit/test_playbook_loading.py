@@ -126,8 +126,8 @@ probes:
     every: 500ms
   ledger:
     data:
-      write: {url: "{{ base_url }}/ledger", json: {seq: "{{ seq }}"}}
-      read: {url: "{{ base_url }}/ledger"}
+      write: {http: {url: "{{ base_url }}/ledger", json: {seq: "{{ seq }}"}}}
+      read: {http: {url: "{{ base_url }}/ledger"}, format: json, timeout: 10s}
 triggers:
   - step_failed
   - {probe: availability, consecutive_failures: 3}

@@ -5,59 +5,24 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from runner.durations import format_duration, parse_duration
+from runner.durations import format_duration
 from runner.errors import Diagnostic
-from runner.measure.budget import ProbeSpec, TriggerSpec, detection_worst_case
-from runner.measure.triggers import parse_rules
+from runner.measure.budget import detection_worst_case
 from runner.playbook.model import BUDGETS_S, Playbook
 from runner.playbook.rules.base import ERROR, LintContext, Rule
 
 RTO_BUDGET = "rto-budget"
 OVER_BUDGET = "objective-over-budget"
-DEFAULT_PROBE_TIMEOUT_S = 1.0
-
-
-def probe_specs(playbook: Playbook) -> list[ProbeSpec]:
-    """Interval and timeout of each probe. A probe whose interval or timeout is a template
-    (known only at run time) or zero is left out: no trigger on it is held to the budget."""
-    specs = []
-    for name, spec in playbook.probes.items():
-        every = _seconds(spec.get("every", "1s"))
-        timeout: float | None = DEFAULT_PROBE_TIMEOUT_S
-        for kind in ("http", "tcp"):
-            if isinstance(spec.get(kind), dict) and "timeout" in spec[kind]:
-                timeout = _seconds(spec[kind]["timeout"])
-        if "timeout" in spec:
-            timeout = _seconds(spec["timeout"])
-        if every and timeout:
-            specs.append(ProbeSpec(name, every, timeout))
-    return specs
-
-
-def _seconds(value: object) -> float | None:
-    try:
-        return parse_duration(value)
-    except (ValueError, OverflowError):
-        return None  # a template (checked once rendered), or past any float
 
 
 def worst_detection(playbook: Playbook) -> tuple[float, str] | None:
     """The earliest worst case over the probe triggers (the first to fire decides)."""
-    probes = probe_specs(playbook)
+    probes = list(playbook.probes.values())
     best: tuple[float, str] | None = None
-    for rule in parse_rules(playbook.triggers):
+    for rule in playbook.triggers:
         if rule.kind == "step_failed":
             continue
-        spec = TriggerSpec(
-            rule.kind,
-            rule.probe,
-            rule.consecutive_failures,
-            rule.error_rate,
-            rule.window_s,
-            rule.latency_p,
-            rule.above_s,
-        )
-        worst = detection_worst_case(spec, probes)
+        worst = detection_worst_case(rule, probes)
         if worst is not None and (best is None or worst < best[0]):
             best = (worst, rule.describe())
     return best
