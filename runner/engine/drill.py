@@ -32,7 +32,7 @@ from runner.engine.outcome import (
 from runner.engine.plan import DrillPlan, StepPlan
 from runner.engine.results import PhaseResult, StepResult
 from runner.engine.steps import StepEnvironment, StepRunner
-from runner.engine.undo import UndoStack
+from runner.engine.undo import UndoStack, keep_reason, release_run_state
 from runner.faults.blast import select_targets
 from runner.journal import Journal, utc_now
 from runner.measure.figures import DrillFigures, measure_drill
@@ -122,6 +122,7 @@ class DrillRun:
             self.ledger.revert_all("cleanup")  # no fault outlives the drill
             self._phase(runner, "cleanup")
             self.ledger.revert_all("end of run")
+            self._release_state()
             runner.close()
         return self._outcome(started_at, started)
 
@@ -192,6 +193,30 @@ class DrillRun:
         auto = self.state.undos.rollback_plans() if self.playbook.rollback_auto else None
         self.state.rollback = self._phase(runner, "rollback", auto)
 
+    def _release_state(self) -> None:
+        """Remove the snapshots and backups actions kept on the targets, unless still needed."""
+        s = self.state
+        wanted = s.trigger is not None and self.playbook.rollback_type != 5
+
+        def reason(host: str) -> str:
+            return keep_reason(
+                s.undos,
+                host,
+                rollback_wanted=wanted,
+                rollback=s.rollback,
+                final_verify=s.final_verify,
+            )
+
+        release_run_state(
+            s.undos,
+            self.hosts,
+            self.plan.host_vars,
+            self.env.pool,
+            self.journal,
+            reason,
+            self.hooks.notice,
+        )
+
     def _probe_fired(self, fired: Fired) -> None:
         """From a probe thread: a trigger came true; stop the change and roll back."""
         if self.state.trigger is not None or self.interrupts.interrupted():
@@ -248,6 +273,7 @@ class DrillRun:
             result = runner.run(plan.step, hosts)
             results.append(result)
             self.state.dropped.update(result.failed_hosts())
+            self.state.undos.note_state(result)
             if phase == "deploy":
                 self.state.undos.record(result, self.hosts, self.journal)
             if result.failed:
