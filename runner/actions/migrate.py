@@ -244,6 +244,9 @@ class MigrateAction(Action):
             "engine": engine,
             "database": dsn,
             "password": args.get("password") or password,
+            # The undo carries the connection as given: a password split off a secret DSN
+            # would be a new string that the secret mask does not know.
+            "given": {k: args[k] for k in ("database", "password") if args.get(k)},
             "direction": direction,
             "up": args.get("up"),
             "down": args.get("down"),
@@ -330,8 +333,8 @@ class MigrateAction(Action):
     def _undo(self, p: Mapping[str, Any], down: str | None, backup: str | None) -> Undo | None:
         if down is None and backup is None:
             return None
-        keep = ("engine", "database", "password", "backup_dir", "client")
-        args: dict[str, Any] = {k: p[k] for k in keep if p[k] is not None}
+        keep = ("engine", "backup_dir", "client")
+        args: dict[str, Any] = {k: p[k] for k in keep if p[k] is not None} | dict(p["given"])
         args["direction"] = "down"
         if down is not None:
             args["down"] = down
