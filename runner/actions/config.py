@@ -250,7 +250,10 @@ class ConfigAction(Action):
             body = self._body(p, ctx)
         except (OSError, TemplateError) as exc:
             return ActionOutcome(False, f"src {p['src']}: {exc}")
-        state = host_state_dir(ctx.variables)
+        try:
+            state = host_state_dir(ctx.variables)
+        except ValueError as exc:
+            return ActionOutcome(False, f"{exc}; {p['dest']} unchanged")
         name = unique_name(posixpath.basename(p["dest"]))
         new, bak = posixpath.join(state, f"{name}.new"), posixpath.join(state, f"{name}.bak")
         stage, stdin = "", None  # restore and state: absent stage nothing

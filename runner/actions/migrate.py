@@ -286,7 +286,10 @@ class MigrateAction(Action):
 
         if p["backup"]:
             base = posixpath.basename(p["database"]) if p["engine"] == "sqlite" else "pg"
-            state = host_state_dir(ctx.variables)
+            try:
+                state = host_state_dir(ctx.variables)
+            except ValueError as exc:
+                return ActionOutcome(False, f"{exc}; nothing changed", data=data)
             directory = p["backup_dir"] or state
             path = posixpath.join(directory, f"{unique_name(base)}.backup")
             # The run's state directory is made private on first use; a backup_dir is yours.

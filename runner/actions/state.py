@@ -31,9 +31,15 @@ def _component(value: str) -> str:
 
 
 def state_root(variables: Mapping[str, Any]) -> str:
-    """The directory under which every run keeps its state on this host."""
+    """The directory under which every run keeps its state on this host.
+
+    Raises ValueError for a relative path or one with a newline: it is never replaced by the
+    default behind the author's back.
+    """
     root = str(variables.get(ROOT_VAR) or DEFAULT_ROOT)
-    return posixpath.normpath(root) if posixpath.isabs(root) else DEFAULT_ROOT
+    if not posixpath.isabs(root) or "\n" in root or posixpath.normpath(root) == "/":
+        raise ValueError(f"{ROOT_VAR} must be an absolute directory other than /, got {root!r}")
+    return posixpath.normpath(root)
 
 
 def run_dir_on_target(variables: Mapping[str, Any]) -> str:

@@ -108,7 +108,10 @@ def release_run_state(
 ) -> None:
     """Remove each host's state directory for this run, or say why and where it stays."""
     for name in sorted(stack.stateful):
-        path = host_state_dir(host_vars.get(name, {}))
+        try:
+            path = host_state_dir(host_vars.get(name, {}))
+        except ValueError:
+            continue  # the actions refused to run with it: nothing was kept
         why = reason_for(name)
         if why:
             journal.record("run_state_kept", host=name, path=path, reason=why)
