@@ -86,12 +86,17 @@ echo "drillctl.changed=1"
 """
         )
     head += ensure_script(state) + "\n"
+    after = _in_place_check(p["validate"]) if p["validate"] and "%s" not in p["validate"] else ""
     if p["state"] == "absent":
         return (
             head
-            + """if [ ! -e "$dest" ] && [ ! -L "$dest" ]; then echo "drillctl.changed=0"; exit 0; fi
-cp -p "$dest" "$bak"; echo "drillctl.backup=$bak"; echo "drillctl.placing=1"
-rm -f "$dest"; echo "drillctl.changed=1"
+            + f"""if [ ! -e "$dest" ] && [ ! -L "$dest" ]; then
+  echo "drillctl.changed=0"; exit 0
+fi
+cp -p "$dest" "$bak"; had=1; echo "drillctl.backup=$bak"; echo "drillctl.placing=1"
+rm -f "$dest"
+{after}
+echo "drillctl.changed=1"
 """
         )
     if p["mode"]:
@@ -102,24 +107,13 @@ rm -f "$dest"; echo "drillctl.changed=1"
             'chown "$(stat -c %u:%g "$dest")" "$new" 2>/dev/null || true; '
             'else chmod 0644 "$new"; fi'
         )
-    check = p["validate"] or ""
-    before = after = ""
-    if "%s" in check:
-        check = check.replace("%s", q(new))
+    before = ""
+    if p["validate"] and "%s" in p["validate"]:
+        check = p["validate"].replace("%s", q(new))
         before = (
             f"/bin/sh -c {q(check)} || "
             f'{{ echo "validation failed: {check}" >&2; exit {VALIDATION_FAILED}; }}'
         )
-    elif check:
-        after = f"""if ! /bin/sh -c {q(check)}; then
-  echo "validation failed: {check}" >&2
-  if {_PUT_BACK}; then
-    rm -f "$bak"; echo "drillctl.restored=1"
-    echo "the old $dest was put back" >&2; exit {VALIDATION_FAILED}
-  fi
-  echo "validation failed and the old $dest could NOT be put back (snapshot: $bak)" >&2
-  exit {PUT_BACK_FAILED}
-fi"""
     return (
         head
         + f"""{stage}
@@ -136,6 +130,20 @@ cp -p "$new" "$hidden"; mv -fT "$hidden" "$dest"
 echo "drillctl.changed=1"
 """
     )
+
+
+def _in_place_check(check: str) -> str:
+    """sh: run `check` with the change at dest; if it fails, put the old state back and exit."""
+    q = shlex.quote
+    return f"""if ! /bin/sh -c {q(check)}; then
+  echo "validation failed: {check}" >&2
+  if {_PUT_BACK}; then
+    rm -f "$bak"; echo "drillctl.restored=1"
+    echo "the old $dest was put back" >&2; exit {VALIDATION_FAILED}
+  fi
+  echo "validation failed and the old $dest could NOT be put back (snapshot: $bak)" >&2
+  exit {PUT_BACK_FAILED}
+fi"""
 
 
 class ConfigAction(Action):
@@ -183,7 +191,8 @@ class ConfigAction(Action):
             },
             "state": {
                 "enum": ["absent"],
-                "description": "`absent` removes `dest` (after snapshotting it).",
+                "description": "`absent` removes `dest` (after snapshotting it); a `validate` "
+                "without `%s` then checks the configuration without it.",
             },
             "mode": {
                 "type": "string",
@@ -227,6 +236,8 @@ class ConfigAction(Action):
         validate = args.get("validate")
         if validate is not None and not str(validate).strip():
             raise ActionArgError("validate is empty: give the command that checks the file")
+        if validate is not None and "state" in args and "%s" in str(validate):
+            raise ActionArgError("with state: absent there is no new file for %s: check in place")
         if "restore" in args and not posixpath.isabs(str(args["restore"] or "")):
             raise ActionArgError(f"restore must be an absolute path, got {args['restore']!r}")
         params = {

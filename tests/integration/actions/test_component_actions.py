@@ -329,6 +329,20 @@ def test_config_failing_in_place_validation_puts_the_old_file_back(
     assert dest.read_bytes() == OLD_CONFIG
 
 
+def test_config_removal_that_fails_validation_is_put_back(local: Target, tmp_path: Path) -> None:
+    dest = tmp_path / "needed.conf"
+    dest.write_bytes(OLD_CONFIG)
+    args = {"dest": str(dest), "state": "absent", "validate": f"test -e {dest}"}
+    outcome = local.apply("config", args)
+    assert not outcome.ok and "put back" in outcome.msg and outcome.undo is None
+    assert dest.read_bytes() == OLD_CONFIG
+    with pytest.raises(ActionArgError):
+        ConfigAction().plan({**args, "validate": "check %s"}, LOCALHOST)
+    removed = local.apply("config", {**args, "validate": f"test ! -e {dest}"})
+    assert removed.ok and not dest.exists()
+    assert local.undo(removed).ok and dest.read_bytes() == OLD_CONFIG
+
+
 def test_config_same_content_changes_nothing(local: Target, tmp_path: Path) -> None:
     dest = tmp_path / "app.conf"
     dest.write_text("a=1\n")
