@@ -65,7 +65,8 @@ def replace_script(p: Mapping[str, Any], state: str, new: str, bak: str, stage: 
     """
     q, dest = shlex.quote, p["dest"]
     directory, base = posixpath.split(dest)
-    hidden = posixpath.join(directory, f".{base}.drillctl-{posixpath.basename(new)}")
+    # Short enough for any file name limit; unique per run of this script (its random part).
+    hidden = posixpath.join(directory, f".{base[:100]}.drillctl-{new.rsplit('.', 2)[-2]}")
     head = f"""set -eu
 dest={q(dest)}; new={q(new)}; bak={q(bak)}; hidden={q(hidden)}; had=
 trap 'rm -f "$new" "$hidden"' EXIT

@@ -134,7 +134,7 @@ def watching(server: Nginx) -> tuple[Watch, threading.Thread]:
     watch = Watch()
 
     def run() -> None:
-        while not watch.stop.is_set():
+        while not watch.stop.wait(0.001):
             watch.names.update(os.listdir(server.site.parent))
             answer = server.get()
             if not watch.answers or watch.answers[-1] != answer:
