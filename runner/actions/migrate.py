@@ -110,6 +110,8 @@ BEGIN
                           AND d.deptype = 'e')
   ) AS drops;
   FOREACH stmt IN ARRAY stmts LOOP EXECUTE stmt; END LOOP;
+  -- The backup re-creates its large objects by oid: the ones there now must go first.
+  PERFORM lo_unlink(oid) FROM pg_largeobject_metadata;
 END
 $drillctl$;
 """

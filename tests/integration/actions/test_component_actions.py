@@ -670,6 +670,7 @@ def pg_schema(dsn: str) -> str:
 
 
 BASELINE = """
+SELECT lo_unlink(oid) FROM pg_largeobject_metadata;
 DROP SCHEMA IF EXISTS billing, reports CASCADE;
 DROP TABLE IF EXISTS orders, audit, customers CASCADE;
 DROP VIEW IF EXISTS order_totals;
@@ -683,7 +684,12 @@ CREATE TABLE billing.invoices (id int PRIMARY KEY, order_id int REFERENCES publi
 INSERT INTO customers VALUES (1, 'ACME'), (2, 'Initech');
 INSERT INTO orders VALUES (1, 1, 9.5), (2, 2, 20);
 INSERT INTO billing.invoices VALUES (10, 1);
+SELECT lo_from_bytea(424242, 'receipt 10');
 """
+LARGE_OBJECTS = (
+    "SELECT string_agg(oid::text || '=' || encode(lo_get(oid), 'escape'), ',' ORDER BY oid) "
+    "FROM pg_largeobject_metadata"
+)
 
 
 def test_migrate_postgresql_restore_drops_what_up_added_with_foreign_keys_to_restored_tables(
@@ -691,7 +697,13 @@ def test_migrate_postgresql_restore_drops_what_up_added_with_foreign_keys_to_res
 ) -> None:
     psql(postgres, BASELINE)
     rows = "SELECT * FROM orders ORDER BY id"
-    before = (pg_schema(postgres), psql(postgres, rows), psql(postgres, "TABLE billing.invoices"))
+    before = (
+        pg_schema(postgres),
+        psql(postgres, rows),
+        psql(postgres, "TABLE billing.invoices"),
+        psql(postgres, LARGE_OBJECTS),
+    )
+    assert before[3] == "424242=receipt 10\n"
     up = """
         CREATE TYPE order_state AS ENUM ('new', 'paid');
         ALTER TABLE orders ADD COLUMN state order_state NOT NULL DEFAULT 'new';
@@ -701,6 +713,7 @@ def test_migrate_postgresql_restore_drops_what_up_added_with_foreign_keys_to_res
         CREATE SCHEMA reports;
         CREATE TABLE reports.daily (order_id int REFERENCES public.orders (id));
         CREATE FUNCTION audit_count() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM audit';
+        SELECT lo_from_bytea(0, 'made by up');
     """
     args = {
         "engine": "postgresql",
@@ -718,7 +731,12 @@ def test_migrate_postgresql_restore_drops_what_up_added_with_foreign_keys_to_res
 
     undone = local.undo(deployed)
     assert undone.ok, undone.msg
-    after = (pg_schema(postgres), psql(postgres, rows), psql(postgres, "TABLE billing.invoices"))
+    after = (
+        pg_schema(postgres),
+        psql(postgres, rows),
+        psql(postgres, "TABLE billing.invoices"),
+        psql(postgres, LARGE_OBJECTS),
+    )
     assert after == before
     assert psql(postgres, "SELECT to_regclass('audit'), to_regnamespace('reports')") == "|\n"
 
