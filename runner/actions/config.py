@@ -113,7 +113,7 @@ echo "drillctl.changed=1"
         check = p["validate"].replace("%s", q(new))
         before = (
             f"/bin/sh -c {q(check)} || "
-            f'{{ echo "validation failed: {check}" >&2; exit {VALIDATION_FAILED}; }}'
+            f"{{ echo 'validation failed: '{q(check)} >&2; exit {VALIDATION_FAILED}; }}"
         )
     return (
         head
@@ -137,7 +137,7 @@ def _in_place_check(check: str) -> str:
     """sh: run `check` with the change at dest; if it fails, put the old state back and exit."""
     q = shlex.quote
     return f"""if ! /bin/sh -c {q(check)}; then
-  echo "validation failed: {check}" >&2
+  echo 'validation failed: '{q(check)} >&2
   if {_PUT_BACK}; then
     rm -f "$bak"; echo "drillctl.restored=1"
     echo "the old $dest was put back" >&2; exit {VALIDATION_FAILED}

@@ -71,7 +71,7 @@ def ensure_script(state: str) -> str:
         f"{{ mkdir -m 1777 {q(root)} 2>/dev/null || [ -d {q(root)} ]; }} && "
         f"{{ mkdir -m 1777 {q(run)} 2>/dev/null || [ -d {q(run)} ]; }} && "
         f"{{ mkdir -m 700 {q(state)} 2>/dev/null || [ -d {q(state)} ]; }} || "
-        f"{{ echo 'cannot create the state directory {state}' >&2; exit 8; }}"
+        f"{{ echo 'cannot create the state directory '{q(state)} >&2; exit 8; }}"
     )
 
 
