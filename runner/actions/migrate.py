@@ -4,8 +4,8 @@ SQLite runs through the `sqlite3` CLI when the host has it, else through `python
 standard `sqlite3` module; PostgreSQL through `psql`, `pg_dump` and `pg_restore`. The
 password travels on the script's standard input (read into PGPASSWORD by the shell), never
 on a command line, where `ps` on the host would show it. Backups go to the run's state
-directory on the host (runner.actions.state), removed at the end of a run that rolled back
-and verified. The undo is this action with `direction: down`: it takes a fresh backup, runs
+directory on the host (runner.actions.state), removed at the end of a run once the rollback
+succeeded. The undo is this action with `direction: down`: it takes a fresh backup, runs
 the down script (carried inline, as it was when `up` ran) and its check, and names the
 pre-`up` backup, which `restore_backup: true` restores.
 
@@ -203,7 +203,7 @@ class MigrateAction(Action):
                 "type": "string",
                 "description": "Directory on the host for backups, which then stay there. "
                 "Default: the run's state directory on the host (`drillctl_state_dir`, "
-                "/var/tmp/drillctl), removed once the run rolled back and verified.",
+                "/var/tmp/drillctl), removed once the run's rollback succeeded.",
             },
             "backup_file": {"type": "string", "description": "Backup to restore (the undo's)."},
             "restore_backup": {

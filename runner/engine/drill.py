@@ -199,13 +199,7 @@ class DrillRun:
         wanted = s.trigger is not None and self.playbook.rollback_type != 5
 
         def reason(host: str) -> str:
-            return keep_reason(
-                s.undos,
-                host,
-                rollback_wanted=wanted,
-                rollback=s.rollback,
-                final_verify=s.final_verify,
-            )
+            return keep_reason(s.undos, host, rollback_wanted=wanted, rollback=s.rollback)
 
         release_run_state(
             s.undos,

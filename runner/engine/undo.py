@@ -72,28 +72,21 @@ class UndoStack:
 
 
 def keep_reason(
-    stack: UndoStack,
-    host: str,
-    *,
-    rollback_wanted: bool,
-    rollback: PhaseResult | None,
-    final_verify: PhaseResult | None,
+    stack: UndoStack, host: str, *, rollback_wanted: bool, rollback: PhaseResult | None
 ) -> str:
     """Why a host's state must outlive the run ("" when it can go).
 
-    A snapshot may be the only copy of what a change replaced: it stays until the run has
-    rolled back and verified, or the change stands (no rollback was wanted).
+    A snapshot may be the only copy of what a change replaced: it stays until the rollback
+    has succeeded, unless the change stands (no rollback was wanted).
     """
     if not any(h.name == host for h, _, _ in stack.entries):
         return ""  # nothing recorded an undo here: no rollback can need this state
     if rollback is None:
         return "the rollback did not run" if rollback_wanted else ""
+    if not rollback.ran:
+        return f"the rollback did not run ({rollback.skipped_reason})"
     if rollback.failed:
         return "the rollback failed"
-    if final_verify is None or not final_verify.ran:
-        return "the rollback was not verified"
-    if final_verify.failed:
-        return "verify failed after the rollback"
     return ""
 
 

@@ -44,7 +44,7 @@ def run(tmp_path: Path, rollback: str) -> tuple[dict[str, Any], list[dict[str, A
     return result, events(out), state / result["run_id"] / "web"
 
 
-def test_state_is_removed_after_a_rollback_that_verified(tmp_path: Path) -> None:
+def test_state_is_removed_after_a_rollback_that_succeeded(tmp_path: Path) -> None:
     result, journal, state = run(tmp_path, "auto")
     assert result["status"] == "passed", result["reason"]
     assert (tmp_path / "app.conf").read_text() == "mode=old\n"
