@@ -61,25 +61,35 @@ def ensure_script(state: str) -> str:
 
     The root and the run's directory are shared like /tmp (a step with `become` and one
     without may both keep state on one host); each host's directory is private to the user
-    that created it.
+    that created it. Another run may remove the empty default root between two of the
+    mkdirs (release_script): the sequence is tried again.
     """
     q = shlex.quote
     run = posixpath.dirname(state)
     root = posixpath.dirname(run)
-    return (
+    make = (
         f"mkdir -p {q(posixpath.dirname(root))} && "
         f"{{ mkdir -m 1777 {q(root)} 2>/dev/null || [ -d {q(root)} ]; }} && "
         f"{{ mkdir -m 1777 {q(run)} 2>/dev/null || [ -d {q(run)} ]; }} && "
-        f"{{ mkdir -m 700 {q(state)} 2>/dev/null || [ -d {q(state)} ]; }} || "
-        f"{{ echo 'cannot create the state directory '{q(state)} >&2; exit 8; }}"
+        f"{{ mkdir -m 700 {q(state)} 2>/dev/null || [ -d {q(state)} ]; }}"
+    )
+    return (
+        f"drillctl_try=0; until {make}; do drillctl_try=$((drillctl_try + 1)); "
+        f"[ $drillctl_try -lt 5 ] || "
+        f"{{ echo 'cannot create the state directory '{q(state)} >&2; exit 8; }}; done"
     )
 
 
 def release_script(state: str) -> str:
-    """POSIX sh that removes a host's state directory, and the run's when it is empty."""
+    """POSIX sh that removes a host's state directory, the run's when it is empty, and the
+    default root when no other run uses it (a root you chose stays)."""
     q = shlex.quote
     run = posixpath.dirname(state)
-    return f"rm -rf -- {q(state)} && {{ rmdir {q(run)} 2>/dev/null || true; }}"
+    root = posixpath.dirname(run)
+    tidy = f"rmdir {q(run)} 2>/dev/null"
+    if root == DEFAULT_ROOT:
+        tidy += f"; rmdir {q(root)} 2>/dev/null"
+    return f"rm -rf -- {q(state)} && {{ {tidy}; true; }}"
 
 
 def unique_name(label: str) -> str:
