@@ -120,6 +120,8 @@ def release_run_state(
             problem = "" if result.rc == 0 else (result.stderr.strip() or f"exit {result.rc}")
         except HostUnreachable as exc:
             problem = f"unreachable: {exc}"
+        except Exception as exc:  # this runs in the run's `finally`: report, never mask
+            problem = f"{type(exc).__name__}: {exc}"
         if problem:
             journal.record("run_state_kept", host=name, path=path, reason=problem)
             notice(f"{name}: could not remove {path}: {problem}")
