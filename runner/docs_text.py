@@ -222,10 +222,10 @@ KEY_EXAMPLES: dict[str, str] = {
     "docker.image:build_args": "{VERSION: 3.2.0}",
     "fault:kind": "network.partition",
     "fault:percent": "50",
-    "config:restore": "/srv/app/app.conf.bak",
+    "config:restore": "/var/tmp/drillctl/20261121T101500Z-app/web1/app.conf.20261121T1015Z.bak",
     "migrate:down_check": "SELECT count(*) = 0 FROM pragma_table_info('orders')",
     "migrate:backup_dir": "/var/backups/orders",
-    "migrate:backup_file": "/var/backups/orders/before-3.2.0.sql",
+    "migrate:backup_file": "/var/backups/orders/before-3.2.0.backup",
     "flag:read": "https://flags.internal/api/flags/new_pricing",
     "flag:headers": '{Authorization: "Bearer {{ flag_token }}"}',
     "pip:index_url": "https://pypi.internal/simple",
@@ -246,4 +246,5 @@ KEY_EXAMPLES: dict[str, str] = {
     "vars:ansible_ssh_port": "2222",
     "vars:ansible_ssh_user": "deploy",
     "vars:environment": "staging",
+    "vars:drillctl_state_dir": "/srv/drillctl-state",
 }

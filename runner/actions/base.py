@@ -90,6 +90,9 @@ class Action(ABC):
     controller_side: ClassVar[bool] = False
     # Actions that record an Undo when they change something (usable with rollback: auto).
     reversible: ClassVar[bool] = False
+    # Actions that keep snapshots or backups in the run's state directory on the target
+    # (runner.actions.state); the engine removes that directory when the run is over.
+    keeps_state: ClassVar[bool] = False
 
     @abstractmethod
     def plan(self, args: Any, host: Host) -> PlannedAction:

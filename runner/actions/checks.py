@@ -28,7 +28,7 @@ class AssertAction(Action):
     schema = {
         "description": description,
         "oneOf": [
-            {"type": "string"},
+            {"type": "string", "minLength": 1},
             {
                 "type": "object",
                 "additionalProperties": False,
@@ -36,8 +36,12 @@ class AssertAction(Action):
                 "properties": {
                     "that": {
                         "oneOf": [
-                            {"type": "string"},
-                            {"type": "array", "items": {"type": "string"}},
+                            {"type": "string", "minLength": 1},
+                            {
+                                "type": "array",
+                                "items": {"type": "string", "minLength": 1},
+                                "minItems": 1,
+                            },
                         ],
                         "description": "Jinja expression(s) that must all be true.",
                     },
@@ -53,8 +57,11 @@ class AssertAction(Action):
 
     def plan(self, args: Any, host: Host) -> PlannedAction:
         opts: dict[str, Any] = {"that": args} if isinstance(args, str) else dict(args)
-        that = opts["that"]
-        exprs = [that] if isinstance(that, str) else list(that)
+        that = opts.get("that")
+        exprs = [that] if isinstance(that, str) else list(that or [])
+        # Nothing to check would pass vacuously: an assert must assert something.
+        if not exprs or not all(isinstance(e, str) and e.strip() for e in exprs):
+            raise ActionArgError("assert needs at least one non-empty expression in `that`")
         return PlannedAction(self.name, " and ".join(exprs), params={**opts, "that": exprs})
 
     def execute(self, planned: PlannedAction, ctx: ActionContext) -> ActionOutcome:
@@ -65,12 +72,20 @@ class AssertAction(Action):
                 return ActionOutcome(False, f"{expr}: {exc}")
             if not ok:
                 default = f"assertion failed: {expr}"
-                msg = ctx.templar.render_text(
-                    planned.params.get("fail_msg", default), ctx.variables
-                )
+                msg = _message(ctx, planned.params.get("fail_msg"), default)
                 return ActionOutcome(False, msg, data={"failed_expression": expr})
-        msg = planned.params.get("success_msg", "all assertions passed")
-        return ActionOutcome(True, ctx.templar.render_text(msg, ctx.variables))
+        done = _message(ctx, planned.params.get("success_msg"), "all assertions passed")
+        return ActionOutcome(True, done)
+
+
+def _message(ctx: ActionContext, template: str | None, default: str) -> str:
+    """The rendered message; a message that cannot render says so instead of raising."""
+    if template is None:
+        return default
+    try:
+        return ctx.templar.render_text(template, ctx.variables)
+    except TemplateError as exc:
+        return f"{default} (message not rendered: {exc})"
 
 
 class PauseAction(Action):

@@ -1,10 +1,16 @@
-"""`config`: replace a configuration file atomically, validated first, with a snapshot to undo.
+"""`config`: replace a configuration file atomically, validated, with a snapshot to undo.
 
-New content goes to a temporary file beside `dest` (same file system, so the final `mv` is
-an atomic rename), is validated there, and only then replaces `dest`. The old file is first
-copied byte for byte, with its mode and owner, to `dest.drillctl-<UTC stamp>.bak`; the undo
-restores that snapshot through this same action (with the same restart), or removes `dest`
-when there was none.
+The new content is staged in the run's state directory on the target (runner.actions.state),
+never beside `dest`, where a glob such as nginx's `include sites-enabled/*` would load it.
+The old file is copied byte for byte, with its mode and owner, to a snapshot in that same
+directory. The new file then reaches `dest` through a hidden `.<name>.drillctl-…` copy in
+`dest`'s directory and a rename (atomic, same file system); globs skip dot files.
+
+`validate` with `%s` checks the staged file before anything changes. Without `%s` it checks
+the file in place (nginx -t reads the whole configuration, the new site file included): when
+it fails the old file is put back at once. Either way a failed validation fails the step and
+leaves the old file at `dest`. The undo restores the snapshot through this same action (with
+the same restart), or removes `dest` when there was none, and then deletes the snapshot.
 """
 
 from __future__ import annotations
@@ -15,8 +21,6 @@ import posixpath
 import re
 import shlex
 import tempfile
-import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -32,6 +36,7 @@ from runner.actions.base import (
     outcome_from_command,
 )
 from runner.actions.release import markers
+from runner.actions.state import ensure_script, host_state_dir, unique_name
 from runner.connections.base import CommandSpec, Connection
 from runner.inventory.model import Host
 from runner.playbook.templating import TemplateError
@@ -40,60 +45,117 @@ from runner.playbook.templating import TemplateError
 # copy) instead of base64 on the script's stdin.
 PUT_THRESHOLD = 256 * 1024
 _MODE = re.compile(r"^0?[0-7]{3}$")
+# Exit codes of the script, each with its own message on stderr.
+VALIDATION_FAILED, NO_SNAPSHOT, PUT_BACK_FAILED = 5, 6, 7
 
 
-def stamp() -> str:
-    """UTC time to the microsecond: a deploy and its undo in the same second get two names."""
-    now = time.time()
-    return time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}Z"
+# sh: put the snapshot (or the absence of a file) back at dest, atomically.
+_PUT_BACK = (
+    'if [ -n "$had" ]; then cp -p "$bak" "$hidden" && mv -fT "$hidden" "$dest"; '
+    'else rm -f "$dest"; fi'
+)
 
 
-def replace_script(p: Mapping[str, Any], tmp: str, bak: str, stage: str) -> str:
-    """POSIX sh: stage the new file at `tmp`, validate it, snapshot `dest`, rename into place."""
+def replace_script(p: Mapping[str, Any], state: str, new: str, bak: str, stage: str) -> str:
+    """POSIX sh: stage the new file in `state`, validate, snapshot `dest`, rename into place.
+
+    Markers on stdout say what happened: `backup=` (a snapshot exists) and `placing=1` are
+    printed before `dest` is touched, so a run cut short after them still records the undo;
+    `changed=`, and `restored=1` when a failed in-place validation put the old file back.
+    """
     q, dest = shlex.quote, p["dest"]
-    if p["state"] == "absent":
-        return f"""set -eu
-dest={q(dest)}; bak={q(bak)}
-if [ ! -e "$dest" ] && [ ! -L "$dest" ]; then echo "drillctl.changed=0"; exit 0; fi
-cp -p "$dest" "$bak"; echo "drillctl.backup=$bak"
-rm -f "$dest"; echo "drillctl.changed=1"
+    directory, base = posixpath.split(dest)
+    # Short enough for any file name limit; unique per run of this script (its random part).
+    hidden = posixpath.join(directory, f".{base[:100]}.drillctl-{new.rsplit('.', 2)[-2]}")
+    head = f"""set -eu
+dest={q(dest)}; new={q(new)}; bak={q(bak)}; hidden={q(hidden)}; had=
+trap 'rm -f "$new" "$hidden"' EXIT
 """
-    if p["mode"]:
-        mode = f'chmod {q(p["mode"])} "$tmp"'
-    elif p["restore"]:
-        mode = ":"  # cp -p kept the snapshot's mode and owner
-    else:  # keep the mode and owner of the file being replaced
-        mode = (
-            'if [ -e "$dest" ]; then chmod "$(stat -c %a "$dest")" "$tmp"; '
-            'chown "$(stat -c %u:%g "$dest")" "$tmp" 2>/dev/null || true; '
-            'else chmod 0644 "$tmp"; fi'
-        )
-    validate = ""
-    if p["validate"]:
-        check = p["validate"].replace("%s", q(tmp))
-        validate = f'/bin/sh -c {q(check)} || {{ echo "validation failed: {check}" >&2; exit 5; }}'
-    return f"""set -eu
-dest={q(dest)}; tmp={q(tmp)}; bak={q(bak)}
-trap 'rm -f "$tmp"' EXIT
-{stage}
-{mode}
-if [ -f "$dest" ] && cmp -s "$tmp" "$dest" \\
-   && [ "$(stat -c %a "$tmp")" = "$(stat -c %a "$dest")" ]; then
-  echo "drillctl.changed=0"; exit 0
+    if p["restore"]:
+        # The undo: put the snapshot back and delete it; no new snapshot (nothing undoes it).
+        return (
+            head
+            + f"""snap={q(p["restore"])}
+[ -f "$snap" ] || {{ echo "no snapshot $snap on this host" >&2; exit {NO_SNAPSHOT}; }}
+if [ -f "$dest" ] && cmp -s "$snap" "$dest" \\
+   && [ "$(stat -c %a "$snap")" = "$(stat -c %a "$dest")" ]; then
+  rm -f "$snap"; echo "drillctl.changed=0"; exit 0
 fi
-{validate}
-if [ -e "$dest" ]; then cp -p "$dest" "$bak"; echo "drillctl.backup=$bak"; fi
-mv -fT "$tmp" "$dest"
+cp -p "$snap" "$hidden"; mv -fT "$hidden" "$dest"
+rm -f "$snap"
 echo "drillctl.changed=1"
 """
+        )
+    head += ensure_script(state) + "\n"
+    after = _in_place_check(p["validate"]) if p["validate"] and "%s" not in p["validate"] else ""
+    if p["state"] == "absent":
+        return (
+            head
+            + f"""if [ ! -e "$dest" ] && [ ! -L "$dest" ]; then
+  echo "drillctl.changed=0"; exit 0
+fi
+cp -p "$dest" "$bak"; had=1; echo "drillctl.backup=$bak"; echo "drillctl.placing=1"
+rm -f "$dest"
+{after}
+echo "drillctl.changed=1"
+"""
+        )
+    if p["mode"]:
+        mode = f'chmod {q(p["mode"])} "$new"'
+    else:  # keep the mode and owner of the file being replaced
+        mode = (
+            'if [ -e "$dest" ]; then chmod "$(stat -c %a "$dest")" "$new"; '
+            'chown "$(stat -c %u:%g "$dest")" "$new" 2>/dev/null || true; '
+            'else chmod 0644 "$new"; fi'
+        )
+    before = ""
+    if p["validate"] and "%s" in p["validate"]:
+        check = p["validate"].replace("%s", q(new))
+        before = (
+            f"/bin/sh -c {q(check)} || "
+            f"{{ echo 'validation failed: '{q(check)} >&2; exit {VALIDATION_FAILED}; }}"
+        )
+    return (
+        head
+        + f"""{stage}
+{mode}
+if [ -f "$dest" ] && cmp -s "$new" "$dest" \
+   && [ "$(stat -c %a "$new")" = "$(stat -c %a "$dest")" ]; then
+  echo "drillctl.changed=0"; exit 0
+fi
+{before}
+if [ -e "$dest" ]; then cp -p "$dest" "$bak"; had=1; echo "drillctl.backup=$bak"; fi
+echo "drillctl.placing=1"
+cp -p "$new" "$hidden"; mv -fT "$hidden" "$dest"
+{after}
+echo "drillctl.changed=1"
+"""
+    )
+
+
+def _in_place_check(check: str) -> str:
+    """sh: run `check` with the change at dest; if it fails, put the old state back and exit."""
+    q = shlex.quote
+    return f"""if ! /bin/sh -c {q(check)}; then
+  echo 'validation failed: '{q(check)} >&2
+  if {_PUT_BACK}; then
+    rm -f "$bak"; echo "drillctl.restored=1"
+    echo "the old $dest was put back" >&2; exit {VALIDATION_FAILED}
+  fi
+  echo "validation failed and the old $dest could NOT be put back (snapshot: $bak)" >&2
+  exit {PUT_BACK_FAILED}
+fi"""
 
 
 class ConfigAction(Action):
     name = "config"
     reversible = True
+    keeps_state = True
     description = (
-        "Replace a configuration file atomically: upload beside it, validate, snapshot the old "
-        "file, rename into place, restart. The snapshot is restored byte for byte on rollback."
+        "Replace a configuration file atomically: stage it in the run's state directory, "
+        "validate, snapshot the old file there, rename into place, restart. A failed validation "
+        "fails the step and leaves the old file; the snapshot is restored byte for byte on "
+        "rollback, then deleted."
     )
     schema = {
         "type": "object",
@@ -125,11 +187,13 @@ class ConfigAction(Action):
             },
             "restore": {
                 "type": "string",
-                "description": "Snapshot file on the host to put back (what the undo uses).",
+                "description": "Snapshot file on the host to put back, then delete (what the "
+                "undo uses).",
             },
             "state": {
                 "enum": ["absent"],
-                "description": "`absent` removes `dest` (after snapshotting it).",
+                "description": "`absent` removes `dest` (after snapshotting it); a `validate` "
+                "without `%s` then checks the configuration without it.",
             },
             "mode": {
                 "type": "string",
@@ -139,9 +203,15 @@ class ConfigAction(Action):
             },
             "validate": {
                 "type": "string",
-                "description": "Command that must succeed on the new file before it is put in "
-                "place; `%s` is replaced by the (quoted) temporary file's path.",
-                "examples": ["nginx -t -c %s", "python3 -m json.tool %s"],
+                "description": "Shell command that must succeed for the new file to stay. With "
+                "`%s` (replaced by the quoted path of the staged file, in the run's state "
+                "directory) it runs before `dest` changes. Without `%s` it runs once the new "
+                "file is at `dest` (to check a whole configuration that includes it); if it "
+                "fails the old file is put back at once. Either way the step fails.",
+                "examples": [
+                    "python3 -m json.tool %s",
+                    "nginx -t -q -c /etc/nginx/nginx.conf",
+                ],
             },
             "restart": {
                 "type": "string",
@@ -165,8 +235,12 @@ class ConfigAction(Action):
         if mode is not None and not (isinstance(mode, str) and _MODE.match(mode)):
             raise ActionArgError(f"mode must be a quoted octal string like '0644', got {mode!r}")
         validate = args.get("validate")
-        if validate is not None and "%s" not in str(validate):
-            raise ActionArgError("validate must contain %s (the path of the file to check)")
+        if validate is not None and not str(validate).strip():
+            raise ActionArgError("validate is empty: give the command that checks the file")
+        if validate is not None and "state" in args and "%s" in str(validate):
+            raise ActionArgError("with state: absent there is no new file for %s: check in place")
+        if "restore" in args and not posixpath.isabs(str(args["restore"] or "")):
+            raise ActionArgError(f"restore must be an absolute path, got {args['restore']!r}")
         params = {
             "dest": dest,
             "state": "absent" if "state" in args else "file",
@@ -188,39 +262,56 @@ class ConfigAction(Action):
             body = self._body(p, ctx)
         except (OSError, TemplateError) as exc:
             return ActionOutcome(False, f"src {p['src']}: {exc}")
-        tmp = f"{p['dest']}.drillctl-tmp-{uuid.uuid4().hex[:12]}"
-        bak = f"{p['dest']}.drillctl-{stamp()}.bak"
-        stage, stdin = "", None  # state: absent stages nothing
-        if p["restore"]:
-            snap = shlex.quote(p["restore"])
-            stage = (
-                f'[ -f {snap} ] || {{ echo "no snapshot "{snap}" on this host" >&2; exit 6; }}\n'
-                f'cp -p {snap} "$tmp"'
+        try:
+            state = host_state_dir(ctx.variables)
+        except ValueError as exc:
+            return ActionOutcome(False, f"{exc}; {p['dest']} unchanged")
+        name = unique_name(posixpath.basename(p["dest"]))
+        new, bak = posixpath.join(state, f"{name}.new"), posixpath.join(state, f"{name}.bak")
+        stage, stdin = "", None  # restore and state: absent stage nothing
+        if body is not None and len(body) > PUT_THRESHOLD:
+            stage = '[ -f "$new" ]'  # already uploaded with put
+            made = conn.run(
+                CommandSpec(shell=ensure_script(state)), timeout=ctx.timeout, cancel=ctx.cancel
             )
-        elif body is not None and len(body) > PUT_THRESHOLD:
-            stage = '[ -f "$tmp" ]'  # already uploaded with put
+            if made.rc != 0 or made.timed_out or made.cancelled:
+                problem = made.stderr.strip().splitlines()
+                return outcome_from_command(made, ok=False, msg=problem[-1] if problem else "")
             try:
-                _put_bytes(conn, body, tmp)
+                _put_bytes(conn, body, new)
             except OSError as exc:
-                return ActionOutcome(False, f"upload to {tmp} failed: {exc}")
+                return ActionOutcome(False, f"upload to {new} failed: {exc}")
         elif body is not None:
-            stage, stdin = 'base64 -d > "$tmp"', base64.b64encode(body).decode()
-        script = replace_script(p, tmp, bak, stage)
+            stage, stdin = 'base64 -d > "$new"', base64.b64encode(body).decode()
+        script = replace_script(p, state, new, bak, stage)
         result = conn.run(
             CommandSpec(shell=script, stdin=stdin), timeout=ctx.timeout, cancel=ctx.cancel
         )
         found = markers(result.stdout)
+        backup = found.get("backup")
+        data = {
+            "changed": found.get("changed") == "1",
+            "dest": p["dest"],
+            "backup": backup,
+            "state_dir": state,
+        }
+        # `dest` may have changed once `placing` was printed, unless the old file went back.
+        touched = "placing" in found and "restored" not in found
+        undo = self._undo(p, backup) if touched or (data["changed"] and not p["restore"]) else None
         if result.rc != 0 or result.timed_out or result.cancelled or "changed" not in found:
             problem = result.stderr.strip().splitlines()
-            return outcome_from_command(result, ok=False, msg=problem[-1] if problem else "")
-        backup = found.get("backup")
-        data = {"changed": found["changed"] == "1", "dest": p["dest"], "backup": backup}
+            out = outcome_from_command(result, ok=False, msg=problem[-1] if problem else "")
+            if result.rc == VALIDATION_FAILED and len(problem) > 1:
+                out = replace(out, msg="; ".join(problem[-2:]))
+            return replace(out, data={**data, "changed": touched}, undo=undo)
         if not data["changed"]:
             return ActionOutcome(True, f"{p['dest']} unchanged", data=data)
-        undo = self._undo(p, backup)
-        msg = f"{'removed' if p['state'] == 'absent' else 'replaced'} {p['dest']}" + (
-            f" (old file saved as {backup})" if backup else " (it did not exist)"
-        )
+        if p["restore"]:
+            msg = f"restored {p['dest']} from {p['restore']} (snapshot deleted)"
+        else:
+            msg = f"{'removed' if p['state'] == 'absent' else 'replaced'} {p['dest']}" + (
+                f" (old file saved as {backup})" if backup else " (it did not exist)"
+            )
         if not p["restart"]:
             return ActionOutcome(True, msg, data=data, undo=undo)
         restarted = outcome_from_command(

@@ -148,12 +148,18 @@ def _converge(api: Any, ref: str, target: ContainerTarget, p: Mapping[str, Any])
     if recreated:  # an image swap: recreate again from the exact previous image id
         args = {"name": _name(final), "image": previous["Image"]}
         undo = Undo("docker.container", args, f"{_name(final)} back to {previous['Image']}")
-    return ActionOutcome(
-        True,
-        f"{_name(final)} {verb}; {_status(final)}",
-        data=_data(previous, final, changed, recreated),
-        undo=undo,
-    )
+    data = _data(previous, final, changed, recreated)
+    # The engine accepting a start is not the container running: one whose process exits
+    # at once (a broken image) is `stopped` by now, and that is a failed step.
+    wanted = "started" if desired == "restarted" else desired
+    if _status(final) != wanted:
+        state = final["State"]
+        why = f"exit code {state.get('ExitCode')}" + (
+            f", {state['Error']}" if state.get("Error") else ""
+        )
+        msg = f"{_name(final)} {verb}, but it is {_status(final)}, not {wanted} ({why})"
+        return ActionOutcome(False, msg, data=data, undo=undo)
+    return ActionOutcome(True, f"{_name(final)} {verb}; {_status(final)}", data=data, undo=undo)
 
 
 def _lookup(url: str, inspect: Any, ref: str) -> dict[str, Any] | None:

@@ -101,8 +101,15 @@ class DockerImageAction(Action):
         p = planned.params
         url, name = p["engine"], p["name"]
         api = docker_client(url).api
+        source_id = None
         try:
             before = _image_id(api, url, name)
+            if p["source"]:
+                source_id = _image_id(api, url, p["source"])
+                if source_id is None:
+                    return ActionOutcome(
+                        False, f"image {p['source']!r} is not on the engine at {url}"
+                    )
             with engine_calls(url):
                 if p["build"]:
                     ok, log = _build(api, p)
@@ -115,6 +122,13 @@ class DockerImageAction(Action):
             return ActionOutcome(False, f"{planned.summary}: {exc}")
         except EngineError as exc:
             return ActionOutcome(False, f"{planned.summary} on {url}: {exc}")
+        if (p["build"] or p["source"]) and after is None:
+            return ActionOutcome(
+                False, f"{planned.summary}: {name!r} is not on the engine after it"
+            )
+        if source_id is not None and after != source_id:
+            # The tag call returned, but `name` still names another image.
+            return ActionOutcome(False, f"{planned.summary}: {name} is {after}, not {source_id}")
         if after is None and not p["missing_ok"]:
             return ActionOutcome(False, f"image {name!r} is not on the engine at {url}")
         data = {
@@ -159,4 +173,5 @@ def _tag(api: Any, source: str, name: str) -> None:
     from docker.utils import parse_repository_tag
 
     repository, tag = parse_repository_tag(name)
-    api.tag(source, repository, tag or "latest")
+    if not api.tag(source, repository, tag or "latest"):
+        raise EngineError(f"the engine refused to tag {source} as {name}")

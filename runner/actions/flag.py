@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import posixpath
 import re
 import shlex
 from collections.abc import Mapping
@@ -32,6 +33,19 @@ from runner.durations import parse_duration
 from runner.inventory.model import Host
 
 _VALUE = {"description": "The value to set (any JSON value).", "examples": [False, "on", 25]}
+
+
+def same_json(a: Any, b: Any) -> bool:
+    """Equal as JSON values: `true` is not `1`, `"1"` is not `1` (Python's == says True == 1)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_json(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    return type(a) is type(b) and bool(a == b)
 
 
 class FlagAction(Action):
@@ -111,7 +125,7 @@ class FlagAction(Action):
         old, problem = self._read(p, limit)
         if problem:
             return ActionOutcome(False, f"cannot read the current value, flag unchanged: {problem}")
-        data = {"changed": old != p["value"], "previous": old, "value": p["value"]}
+        data = {"changed": not same_json(old, p["value"]), "previous": old, "value": p["value"]}
         if not data["changed"]:
             return ActionOutcome(True, f"already {json.dumps(old)}", data=data)
         body = {p["json_key"]: p["value"]} if p["json_key"] else p["value"]
@@ -134,7 +148,7 @@ class FlagAction(Action):
             return ActionOutcome(False, f"setting failed: {why}", stdout=resp.body, undo=undo)
         if p["verify"]:
             now, problem = self._read(p, limit)
-            if problem or now != p["value"]:
+            if problem or not same_json(now, p["value"]):
                 seen = problem or f"reads back {json.dumps(now)}"
                 return ActionOutcome(False, f"set, but {seen}", data=data, undo=undo)
         msg = f"{json.dumps(old)} -> {json.dumps(p['value'])}"
@@ -220,16 +234,19 @@ class FlagFileAction(Action):
         try:
             text = base64.b64decode(read.stdout).decode("utf-8")
             edit = edit_json if p["format"] == "json" else edit_env
-            new_text, old = edit(text, p["name"], p["value"], p["absent"])
+            new_text, old, present = edit(text, p["name"], p["value"], p["absent"])
         except (ValueError, TypeError) as exc:
             return ActionOutcome(False, f"{p['file']}: {exc}; flag unchanged")
         data = {"changed": new_text != text, "previous": old, "value": p["value"]}
         if not data["changed"]:
             return ActionOutcome(True, f"{p['name']} already {json.dumps(old)}", data=data)
         q = shlex.quote
-        # cp -p first, so the new file keeps the old one's mode and owner.
+        # cp -p first, so the new file keeps the old one's mode and owner. The copy is a
+        # hidden file: a glob such as conf.d/*.env that loads the flags file skips it.
+        directory, base = posixpath.split(p["file"])
+        tmp = posixpath.join(directory, f".{base}.drillctl-")
         script = (
-            f'set -eu; f={q(p["file"])}; tmp="$f.drillctl-$$"; trap \'rm -f "$tmp"\' EXIT\n'
+            f"set -eu; f={q(p['file'])}; tmp={q(tmp)}$$; trap 'rm -f \"$tmp\"' EXIT\n"
             'cp -p "$f" "$tmp"; base64 -d > "$tmp"; mv -fT "$tmp" "$f"'
         )
         stdin = base64.b64encode(new_text.encode("utf-8")).decode()
@@ -239,7 +256,8 @@ class FlagFileAction(Action):
         if wrote.rc != 0 or wrote.timed_out or wrote.cancelled:
             return outcome_from_command(wrote, ok=False)
         base = {"file": p["file"], "name": p["name"], "format": p["format"]}
-        undo_args = base | ({"state": "absent"} if old is None else {"value": old})
+        # A flag present with the value null goes back to null, not away.
+        undo_args = base | ({"value": old} if present else {"state": "absent"})
         undo = Undo(self.name, undo_args, f"set {p['name']} in {p['file']} back")
         shown = "absent" if p["absent"] else json.dumps(p["value"])
         return ActionOutcome(
@@ -247,28 +265,33 @@ class FlagFileAction(Action):
         )
 
 
-def edit_json(text: str, name: str, value: Any, absent: bool) -> tuple[str, Any]:
-    """(new text, old value or None) for a JSON object file; key order and indent are kept."""
+def edit_json(text: str, name: str, value: Any, absent: bool) -> tuple[str, Any, bool]:
+    """(new text, old value, whether it was present) for a JSON object file.
+
+    Key order and indent are kept.
+    """
     doc = json.loads(text or "{}")
     if not isinstance(doc, dict):
         raise ValueError("the JSON file does not hold an object")
-    old = doc.get(name)
+    old, present = doc.get(name), name in doc
     if absent:
-        if name not in doc:
-            return text, None
+        if not present:
+            return text, None, False
         del doc[name]
-    elif name in doc and doc[name] == value and type(doc[name]) is type(value):
-        return text, old
+    elif present and same_json(doc[name], value):
+        return text, old, True
     else:
         doc[name] = value
     indent = re.search(r"\n([ \t]+)\S", text)
     # An all-ASCII file (\u escapes) stays ASCII; one with UTF-8 text keeps it literal.
     out = json.dumps(doc, indent=indent.group(1) if indent else None, ensure_ascii=text.isascii())
-    return out + ("\n" if text.endswith("\n") else ""), old
+    return out + ("\n" if text.endswith("\n") else ""), old, present
 
 
-def edit_env(text: str, name: str, value: Any, absent: bool) -> tuple[str, Any]:
-    """(new text, old raw value or None) for a KEY=VALUE file; other lines stay as they are.
+def edit_env(text: str, name: str, value: Any, absent: bool) -> tuple[str, Any, bool]:
+    """(new text, old raw value, whether it was present) for a KEY=VALUE file.
+
+    Other lines stay as they are.
 
     The last assignment is the one that counts (a shell or systemd reading the file ends
     with it), so that is the one reported and changed.
@@ -279,9 +302,9 @@ def edit_env(text: str, name: str, value: Any, absent: bool) -> tuple[str, Any]:
     hits = [i for i, raw in enumerate(lines) if pattern.match(raw)]
     if not hits:
         if absent:
-            return text, None
+            return text, None, False
         prefix = text if not text or text.endswith("\n") else text + "\n"
-        return f"{prefix}{name}={rendered}\n", None
+        return f"{prefix}{name}={rendered}\n", None, False
     match = pattern.match(lines[hits[-1]])
     assert match is not None  # it matched when hits was built
     old = match.group(2)
@@ -289,4 +312,4 @@ def edit_env(text: str, name: str, value: Any, absent: bool) -> tuple[str, Any]:
         lines = [raw for i, raw in enumerate(lines) if i not in hits]
     else:
         lines[hits[-1]] = match.group(1) + rendered + (match.group(3) or "")
-    return "".join(lines), old
+    return "".join(lines), old, True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -24,12 +25,18 @@ from runner.inventory.model import Host
 MAX_BODY = 64 * 1024
 
 
+# Request failures that say nothing about whether the service is up: the name does not
+# resolve, or the URL is malformed. (A refused or timed-out connection does say: it is down.)
+UNTELLING = frozenset({"dns", "invalid"})
+
+
 @dataclass(frozen=True)
 class HttpResponse:
     status: int | None
     body: str
     elapsed_s: float
     error: str = ""
+    error_kind: str = ""  # "dns", "invalid", "network" when error is set
 
     def json(self) -> Any:
         try:
@@ -60,7 +67,14 @@ def request(
         return HttpResponse(exc.code, data.decode("utf-8", "replace"), time.monotonic() - started)
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        return HttpResponse(None, "", time.monotonic() - started, str(reason))
+        kind = (
+            "dns"
+            if isinstance(reason, socket.gaierror)
+            else "invalid"
+            if isinstance(exc, ValueError)
+            else "network"
+        )
+        return HttpResponse(None, "", time.monotonic() - started, str(reason), kind)
 
 
 def json_subset(expected: Any, actual: Any) -> bool:

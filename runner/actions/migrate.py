@@ -3,10 +3,16 @@
 SQLite runs through the `sqlite3` CLI when the host has it, else through `python3` and its
 standard `sqlite3` module; PostgreSQL through `psql`, `pg_dump` and `pg_restore`. The
 password travels on the script's standard input (read into PGPASSWORD by the shell), never
-on a command line, where `ps` on the host would show it. The undo is this action with
-`direction: down`: it takes a fresh backup, runs the down script (carried inline, as it was
-when `up` ran) and its check, and names the pre-`up` backup, which `restore_backup: true`
-restores.
+on a command line, where `ps` on the host would show it. Backups go to the run's state
+directory on the host (runner.actions.state), removed at the end of a run once the rollback
+succeeded. The undo is this action with `direction: down`: it takes a fresh backup, runs
+the down script (carried inline, as it was when `up` ran) and its check, and names the
+pre-`up` backup, which `restore_backup: true` restores.
+
+A PostgreSQL restore makes the database's schemas exactly the backup's, in one transaction:
+every user schema but `public` is dropped, `public` is emptied (extensions stay), and the
+backup is replayed. Objects a migration added, such as a table with a foreign key to a
+restored one, go with them, and nothing is changed if any statement fails.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from runner.actions.base import (
     Undo,
     outcome_from_command,
 )
-from runner.actions.config import stamp
+from runner.actions.state import ensure_script, host_state_dir, unique_name
 from runner.connections.base import CommandResult, CommandSpec
 from runner.inventory.model import Host
 
@@ -57,6 +63,57 @@ except sqlite3.Error as exc:
     if con.in_transaction:
         con.execute("ROLLBACK")
     sys.exit("Error: %s" % exc)
+"""
+
+# Run before the backup is replayed, in the same transaction (psql --single-transaction).
+# Every statement is computed before any runs, so a name dropped by an earlier CASCADE is
+# skipped (IF EXISTS) instead of failing; objects that belong to an extension are left to it.
+PG_EMPTY_SCHEMAS = r"""
+SET client_min_messages = warning;
+DO $drillctl$
+DECLARE
+  stmt text;
+  stmts text[];
+BEGIN
+  SELECT coalesce(array_agg(format('DROP SCHEMA IF EXISTS %I CASCADE', nspname)), '{}')
+    INTO stmts
+    FROM pg_namespace
+   WHERE nspname NOT IN ('public', 'information_schema')
+     AND nspname NOT LIKE 'pg\_%'
+     AND NOT EXISTS (SELECT 1 FROM pg_extension e WHERE e.extnamespace = pg_namespace.oid);
+  FOREACH stmt IN ARRAY stmts LOOP EXECUTE stmt; END LOOP;
+  SELECT coalesce(array_agg(s), '{}') INTO stmts FROM (
+    SELECT format('DROP %s IF EXISTS public.%I CASCADE',
+                  CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+                                 WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE'
+                                 ELSE 'TABLE' END, c.relname) AS s
+      FROM pg_class c
+     WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+       AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                        WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                          AND d.deptype = 'e')
+    UNION ALL
+    SELECT format('DROP ROUTINE IF EXISTS public.%I(%s) CASCADE', p.proname,
+                  pg_get_function_identity_arguments(p.oid))
+      FROM pg_proc p
+     WHERE p.pronamespace = 'public'::regnamespace
+       AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                        WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                          AND d.deptype = 'e')
+    UNION ALL
+    SELECT format('DROP TYPE IF EXISTS public.%I CASCADE', t.typname)
+      FROM pg_type t
+     WHERE t.typnamespace = 'public'::regnamespace AND t.typtype IN ('c', 'd', 'e', 'r')
+       AND (t.typtype <> 'c' OR (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c')
+       AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                        WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid
+                          AND d.deptype = 'e')
+  ) AS drops;
+  FOREACH stmt IN ARRAY stmts LOOP EXECUTE stmt; END LOOP;
+  -- The backup re-creates its large objects by oid: the ones there now must go first.
+  PERFORM lo_unlink(oid) FROM pg_largeobject_metadata;
+END
+$drillctl$;
 """
 
 _SQL_DOC = (
@@ -93,6 +150,7 @@ def truthy(output: str) -> bool:
 class MigrateAction(Action):
     name = "migrate"
     reversible = True
+    keeps_state = True
     description = (
         "Run a database schema migration (SQLite or PostgreSQL) in a transaction, after a "
         "backup, then a check query; the down migration is recorded for `rollback: auto`."
@@ -143,15 +201,18 @@ class MigrateAction(Action):
             },
             "backup_dir": {
                 "type": "string",
-                "description": "Directory on the host for backups. Default: the database's "
-                "directory (SQLite), /var/tmp (PostgreSQL).",
+                "description": "Directory on the host for backups, which then stay there. "
+                "Default: the run's state directory on the host (`drillctl_state_dir`, "
+                "/var/tmp/drillctl), removed once the run's rollback succeeded.",
             },
             "backup_file": {"type": "string", "description": "Backup to restore (the undo's)."},
             "restore_backup": {
                 "type": "boolean",
                 "default": False,
                 "description": "With direction down: after the down script (if any), restore "
-                "`backup_file`. Writes made since the backup are lost: this is the fallback.",
+                "`backup_file`. Writes made since the backup are lost: this is the fallback. "
+                "PostgreSQL: the schemas become exactly the backup's (objects added since, "
+                "with their foreign keys, are dropped), in one transaction.",
             },
             "client": {
                 "enum": ["auto", "cli", "python"],
@@ -178,18 +239,23 @@ class MigrateAction(Action):
         if restore and (direction != "down" or not args.get("backup_file")):
             raise ActionArgError("restore_backup needs direction: down and backup_file")
         dsn, password = (database, None) if engine == "sqlite" else split_password(database)
-        default_dir = posixpath.dirname(database) if engine == "sqlite" else "/var/tmp"
+        backup_dir = args.get("backup_dir")
+        if backup_dir is not None and not posixpath.isabs(str(backup_dir)):
+            raise ActionArgError(f"backup_dir must be an absolute path, got {backup_dir!r}")
         params = {
             "engine": engine,
             "database": dsn,
             "password": args.get("password") or password,
+            # The undo carries the connection as given: a password split off a secret DSN
+            # would be a new string that the secret mask does not know.
+            "given": {k: args[k] for k in ("database", "password") if args.get(k)},
             "direction": direction,
             "up": args.get("up"),
             "down": args.get("down"),
             "check": args.get("check"),
             "down_check": args.get("down_check"),
             "backup": bool(args.get("backup", True)),
-            "backup_dir": str(args.get("backup_dir") or default_dir),
+            "backup_dir": str(backup_dir) if backup_dir else None,
             "backup_file": args.get("backup_file"),
             "restore_backup": restore,
             "client": str(args.get("client", "auto")),
@@ -207,8 +273,11 @@ class MigrateAction(Action):
             return ActionOutcome(False, f"cannot read the SQL file: {exc}")
         data: dict[str, Any] = {"changed": False, "direction": p["direction"], "backup": None}
 
-        def run(op: str, stdin: str = "", file: str | None = None) -> CommandResult:
+        def run(
+            op: str, stdin: str = "", file: str | None = None, prefix: str = ""
+        ) -> CommandResult:
             script, full_stdin = _command(p, op, stdin, file)
+            script = f"{prefix}\n{script}" if prefix else script
             spec = CommandSpec(shell=script, stdin=full_stdin)
             return self.connection(ctx).run(spec, timeout=ctx.timeout, cancel=ctx.cancel)
 
@@ -219,11 +288,21 @@ class MigrateAction(Action):
 
         if p["backup"]:
             base = posixpath.basename(p["database"]) if p["engine"] == "sqlite" else "pg"
-            path = posixpath.join(p["backup_dir"], f"{base}.drillctl-{stamp()}.backup")
-            result = run("backup", file=path)
+            try:
+                state = host_state_dir(ctx.variables)
+            except ValueError as exc:
+                return ActionOutcome(False, f"{exc}; nothing changed", data=data)
+            directory = p["backup_dir"] or state
+            path = posixpath.join(directory, f"{unique_name(base)}.backup")
+            # The run's state directory is made private on first use; a backup_dir is yours.
+            result = run(
+                "backup", file=path, prefix=ensure_script(state) if directory == state else ""
+            )
             if result.rc != 0 or result.timed_out or result.cancelled:
                 return failed(result, "backup")
             data["backup"] = path
+            if directory == state:
+                data["state_dir"] = state
         undo = self._undo(p, down, data["backup"]) if p["direction"] == "up" else None
         steps: list[str] = []
         if sql is not None:
@@ -232,7 +311,7 @@ class MigrateAction(Action):
                 return failed(result, f"{p['direction']} (rolled back)")
             steps.append(f"{p['direction']} applied")
         if p["restore_backup"]:
-            result = run("restore", file=p["backup_file"])
+            result = run("restore", PG_EMPTY_SCHEMAS, file=p["backup_file"])
             if result.rc != 0 or result.timed_out or result.cancelled:
                 return failed(result, f"restoring {p['backup_file']}")
             steps.append(f"restored {p['backup_file']}")
@@ -259,8 +338,8 @@ class MigrateAction(Action):
     def _undo(self, p: Mapping[str, Any], down: str | None, backup: str | None) -> Undo | None:
         if down is None and backup is None:
             return None
-        keep = ("engine", "database", "password", "backup_dir", "client")
-        args: dict[str, Any] = {k: p[k] for k in keep if p[k] is not None}
+        keep = ("engine", "backup_dir", "client")
+        args: dict[str, Any] = {k: p[k] for k in keep if p[k] is not None} | dict(p["given"])
         args["direction"] = "down"
         if down is not None:
             args["down"] = down
@@ -299,8 +378,11 @@ def _command(p: Mapping[str, Any], op: str, stdin: str, file: str | None) -> tup
             "exec": 'psql -X -q -v ON_ERROR_STOP=1 --single-transaction -f - -d "$dsn"',
             "query": 'psql -X -q -A -t -v ON_ERROR_STOP=1 -f - -d "$dsn"',
             "backup": f'pg_dump -Fc -f {q(file or "")} -d "$dsn"',
-            "restore": "pg_restore --clean --if-exists --single-transaction --no-owner "
-            f'-d "$dsn" {q(file or "")}',
+            # The replay script is written first and checked: a pipe from a failing
+            # pg_restore would leave psql committing the emptied schemas alone.
+            "restore": f"sql={q((file or '') + '.restore.sql')}; trap 'rm -f \"$sql\"' EXIT; "
+            f'pg_restore --no-owner -f "$sql" {q(file or "")} && '
+            'psql -X -q -v ON_ERROR_STOP=1 --single-transaction -d "$dsn" -f - -f "$sql"',
         }[op]
         if op in ("exec", "query"):
             stdin += "\n;\n"  # psql runs a statement only once it is terminated

@@ -39,6 +39,19 @@ except metadata.PackageNotFoundError:
     found = ""
 print("drillctl.%s=%s" % (sys.argv[1], found))
 """
+
+
+def same_version(installed: str | None, wanted: str | None) -> bool:
+    """Whether the installed version is the pinned one (`2.0` pins `2`, `2.0.0`; PEP 440)."""
+    if installed is None or wanted is None:
+        return installed is wanted
+
+    def norm(v: str) -> str:
+        return re.sub(r"(\.0+)+$", "", v.strip().lower().removeprefix("v"))
+
+    return norm(installed) == norm(wanted)
+
+
 _NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
 _INSTALL_KEYS = ("find_links", "index_url", "no_index", "deps")
 
@@ -156,13 +169,23 @@ class PipAction(Action):
         before = found.get("before") or None
         after = found.get("after", found.get("before")) or None
         data = {"changed": before != after, "previous": before, "version": after}
-        undo = self._undo(p, before) if data["changed"] else None
+        # Once the script got past reading `before`, pip may have changed the venv: keep the
+        # way back when it did, or when what it left could not be read back.
+        attempted = "before" in found and found.get("changed") != "0"
+        unknown = "after" not in found
+        undo = self._undo(p, before) if attempted and (unknown or before != after) else None
         if result.rc != 0 or result.timed_out or result.cancelled or "before" not in found:
             lines = result.stderr.strip().splitlines()
             out = outcome_from_command(result, ok=False, msg=lines[-1] if lines else "")
             return replace(out, data=data, undo=undo)
-        if not data["changed"]:
+        if found.get("changed") == "0":
             return ActionOutcome(True, f"{p['name']} {before or 'absent'}: unchanged", data=data)
+        if "after" not in found:
+            why = "pip finished, but the installed version could not be read back"
+            return ActionOutcome(False, why, stdout=result.stdout, data=data, undo=undo)
+        if not same_version(after, p["version"]):
+            why = f"pip finished, but {p['name']} is {after or 'absent'}"
+            return ActionOutcome(False, why, stdout=result.stdout, data=data, undo=undo)
         msg = f"{p['name']} {before or 'absent'} -> {after or 'absent'}"
         return ActionOutcome(True, msg, stdout=result.stdout, data=data, undo=undo)
 

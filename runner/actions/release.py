@@ -47,7 +47,7 @@ fi
 previous=$(readlink "$link" 2>/dev/null || true)
 echo "{MARK}previous=$previous"
 if [ "$previous" = "$target" ]; then echo "{MARK}changed=0"; exit 0; fi
-tmp="$link.drillctl-$$"
+tmp="$(dirname "$link")/.$(basename "$link").drillctl-$$"  # hidden: globs skip it
 ln -sfn "$target" "$tmp"
 mv -fT "$tmp" "$link" || {{ rm -f "$tmp"; exit 1; }}
 echo "{MARK}changed=1"

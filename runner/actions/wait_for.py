@@ -15,18 +15,21 @@ from runner.actions.base import (
     ActionOutcome,
     PlannedAction,
 )
-from runner.actions.http import HTTP_PROPERTIES, check_response, plan_http, send
+from runner.actions.http import HTTP_PROPERTIES, UNTELLING, check_response, plan_http, send
 from runner.connections.base import CommandSpec
 from runner.durations import parse_duration
 from runner.inventory.model import Host
 
 
-def port_open(host: str, port: int, timeout: float) -> bool:
+def port_state(host: str, port: int, timeout: float) -> tuple[bool | None, str]:
+    """(True: accepts connections, False: refuses or does not answer, None: cannot tell)."""
     try:
         with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
+            return True, ""
+    except socket.gaierror as exc:  # a name that does not resolve says nothing about the port
+        return None, f"cannot resolve {host}: {exc}"
+    except OSError as exc:
+        return False, str(exc)
 
 
 class WaitForAction(Action):
@@ -55,7 +58,9 @@ class WaitForAction(Action):
             "state": {
                 "enum": ["started", "stopped"],
                 "default": "started",
-                "description": "`stopped` waits for the port/URL/command to fail instead.",
+                "description": "`stopped` waits for the port to refuse connections, the URL to "
+                "fail its checks, or the command to exit non-zero. A probe that cannot run (a "
+                "name that does not resolve, a command not found or hung) proves neither.",
             },
             "timeout": {**DURATION_SCHEMA, "default": "30s", "description": "Deadline."},
             "interval": {**DURATION_SCHEMA, "default": "250ms", "description": "Poll interval."},
@@ -108,7 +113,9 @@ class WaitForAction(Action):
         while True:
             attempts += 1
             up, last = self._probe(p, ctx, max(0.05, deadline - time.monotonic()))
-            if up == want:
+            if ctx.cancel.cancelled:  # a probe cut short by the interrupt proves nothing
+                return ActionOutcome(False, "interrupted", cancelled=True)
+            if up is not None and up == want:
                 elapsed = time.monotonic() - started
                 return ActionOutcome(
                     True,
@@ -129,14 +136,24 @@ class WaitForAction(Action):
             timed_out=True,
         )
 
-    def _probe(self, p: Mapping[str, Any], ctx: ActionContext, budget: float) -> tuple[bool, str]:
+    def _probe(
+        self, p: Mapping[str, Any], ctx: ActionContext, budget: float
+    ) -> tuple[bool | None, str]:
+        """(up, why not): None when the probe itself failed and says nothing either way."""
         if p["kind"] == "port":
-            return port_open(p["host"], p["port"], min(1.0, budget)), ""
+            return port_state(p["host"], p["port"], min(1.0, budget))
         if p["kind"] == "http":
             resp = send(p["request"], min(budget, p["request"]["timeout"]))
+            if resp.error and resp.error_kind in UNTELLING:
+                return None, f"request failed: {resp.error}"
             problem = check_response(resp, p["request"])
             return not problem, problem
         result = self.connection(ctx).run(
             CommandSpec(shell=p["command"]), timeout=min(budget, 30.0), cancel=ctx.cancel
         )
+        if result.timed_out:
+            return None, f"the command did not finish within {min(budget, 30.0):.1f}s"
+        if result.rc in (126, 127):  # not found / not executable: the check never ran
+            err = result.stderr.strip().splitlines()
+            return None, f"exit code {result.rc}" + (f": {err[-1]}" if err else "")
         return result.rc == 0, f"exit code {result.rc}" if result.rc else ""

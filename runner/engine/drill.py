@@ -38,7 +38,7 @@ from runner.engine.outcome import (
 from runner.engine.plan import DrillPlan, StepPlan
 from runner.engine.results import PhaseResult, StepResult
 from runner.engine.steps import StepEnvironment, StepRunner
-from runner.engine.undo import UndoStack
+from runner.engine.undo import UndoStack, keep_reason, release_run_state
 from runner.faults.blast import select_targets
 from runner.journal import Journal, utc_now
 from runner.journal_events import Event
@@ -139,6 +139,7 @@ class DrillRun:
             self.ledger.revert_all("interrupted" if self.interrupts.interrupted() else "cleanup")
             self._phase(runner, "cleanup")
             self.ledger.revert_all("end of run")
+            self._release_state()
             runner.close()
         return self._outcome(started_at, started)
 
@@ -228,6 +229,24 @@ class DrillRun:
         if self.interrupts.rollback_abandoned():
             self.ledger.revert_all("interrupted twice")  # before anything else runs
 
+    def _release_state(self) -> None:
+        """Remove the snapshots and backups actions kept on the targets, unless still needed."""
+        s = self.state
+        wanted = s.trigger is not None and self.playbook.rollback_type != 5
+
+        def reason(host: str) -> str:
+            return keep_reason(s.undos, host, rollback_wanted=wanted, rollback=s.rollback)
+
+        release_run_state(
+            s.undos,
+            self.hosts,
+            self.plan.host_vars,
+            self.env.pool,
+            self.journal,
+            reason,
+            self.hooks.notice,
+        )
+
     def _probe_fired(self, fired: Fired) -> None:
         """From a probe thread: a trigger came true; stop the change and roll back."""
         if self.state.trigger is not None or self.interrupts.interrupted():
@@ -300,6 +319,7 @@ class DrillRun:
             result = runner.run(plan.step, hosts)
             results.append(result)
             self.state.dropped.update(result.failed_hosts())
+            self.state.undos.note_state(result)
             if phase == "deploy":
                 self.state.undos.record(result, self.hosts, self.journal)
             if result.failed:

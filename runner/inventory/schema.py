@@ -30,6 +30,11 @@ _CONNECTION_VARS: dict[str, Any] = {
     "ansible_ssh_host": {"description": "Older Ansible name for `address`."},
     "ansible_ssh_port": {"description": "Older Ansible name for `port`."},
     "ansible_ssh_user": {"description": "Older Ansible name for `user`."},
+    "drillctl_state_dir": {
+        "description": "Directory on the host under which `config` and `migrate` keep a run's "
+        "snapshots and backups (in <dir>/<run_id>/<host>/, mode 0700), never beside the files "
+        "they protect; removed when the run no longer needs them. Default /var/tmp/drillctl."
+    },
     "environment": {
         "description": "On group `all`: the environment this inventory describes "
         "(staging, production, ...); recorded in every drill result."

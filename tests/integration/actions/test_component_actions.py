@@ -11,14 +11,11 @@ import base64
 import hashlib
 import json
 import os
-import shutil
 import sqlite3
 import stat
 import subprocess
 import sys
-import tempfile
 import threading
-import urllib.parse
 import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -43,7 +40,6 @@ from runner.inventory import implicit_localhost
 from runner.inventory.loader import load_inventory
 from runner.inventory.model import Host
 from runner.playbook.templating import Templar
-from tests.conftest import free_port
 
 # The lab fixtures are imported, not put in a conftest; tests request them by name.
 from tests.lab.docker_lab import (  # noqa: F401
@@ -53,6 +49,7 @@ from tests.lab.docker_lab import (  # noqa: F401
     docker_engine,
     make_container,
 )
+from tests.lab.postgres import throwaway_postgres
 from tests.lab.ssh_fixtures import ssh_hosts  # noqa: F401
 
 pytestmark = pytest.mark.integration
@@ -77,12 +74,17 @@ LOCALHOST = implicit_localhost().hosts["localhost"]
 class Target:
     host: Host
     conn: Connection | None
+    state_root: Path | None = None  # drillctl_state_dir, as an inventory would set it
 
     def apply(
         self, action: str, args: Any, variables: Mapping[str, Any] | None = None
     ) -> ActionOutcome:
         """Render, plan and execute one step as the engine does."""
         templar, values = Templar(), dict(variables or {})
+        values.setdefault("run_id", "test-run")
+        values.setdefault("inventory_hostname", self.host.name)
+        if self.state_root is not None:
+            values.setdefault("drillctl_state_dir", str(self.state_root))
         planned = ACTIONS[action].plan(templar.render(args, values), self.host)
         ctx = ActionContext(self.host, self.conn, templar, values, CancelToken(), 60)
         return ACTIONS[action].execute(planned, ctx)
@@ -95,20 +97,26 @@ class Target:
 
 
 @pytest.fixture
-def local() -> Target:
-    return Target(LOCALHOST, LocalConnection())
+def state_root(tmp_path: Path) -> Path:
+    """Where the actions keep this test's snapshots and backups (never beside their files)."""
+    return tmp_path / "drillctl-state"
+
+
+@pytest.fixture
+def local(state_root: Path) -> Target:
+    return Target(LOCALHOST, LocalConnection(), state_root)
 
 
 @pytest.fixture(params=["local", "ssh"])
-def target(request: pytest.FixtureRequest) -> Iterator[Target]:
+def target(request: pytest.FixtureRequest, state_root: Path) -> Iterator[Target]:
     """The controller itself, then an sshd lab host (as root, on this machine's files)."""
     if request.param == "local":
-        yield Target(LOCALHOST, LocalConnection())
+        yield Target(LOCALHOST, LocalConnection(), state_root)
         return
     lab = request.getfixturevalue("ssh_hosts")
     host = load_inventory(lab.inventory).hosts[lab.addresses[0]]
     conn = SshConnection(host)
-    yield Target(host, conn)
+    yield Target(host, conn, state_root)
     conn.close()
 
 
@@ -242,14 +250,20 @@ def test_config_replaces_the_file_and_the_undo_restores_its_bytes_and_mode(
     assert dest.read_text() == "port=9090\nworkers=4\n"
     assert stat.S_IMODE(dest.stat().st_mode) == 0o644
     backup = Path(deployed.data["backup"])
-    assert backup.name.startswith("app.conf.drillctl-") and backup.read_bytes() == OLD_CONFIG
-    assert sorted(p.name for p in dest.parent.iterdir()) == ["app.conf", backup.name]
+    # The snapshot lives in the run's state directory, never beside the file it protects.
+    assert backup.parent == Path(deployed.data["state_dir"])
+    assert backup.is_relative_to(tmp_path / "drillctl-state" / "test-run")
+    assert backup.name.startswith("app.conf.") and backup.read_bytes() == OLD_CONFIG
+    assert stat.S_IMODE(backup.parent.stat().st_mode) == 0o700
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["app.conf"]
 
     undone = target.undo(deployed)
     assert undone.ok, undone.msg
     assert dest.read_bytes() == OLD_CONFIG
     assert stat.S_IMODE(dest.stat().st_mode) == 0o600
     assert (tmp_path / "restarts.log").read_text() == "restarted\nrestarted\n"
+    assert not backup.exists()  # used, so deleted
+    assert undone.undo is None  # nothing undoes a rollback
 
 
 def test_config_large_content_goes_up_with_put(target: Target, tmp_path: Path) -> None:
@@ -281,9 +295,52 @@ def test_config_rejected_by_validate_leaves_the_old_file_alone(
     args = {"dest": str(dest), "content": "garbage", "validate": "grep -q port= %s"}
     outcome = local.apply("config", args)
     assert not outcome.ok and "validation failed" in outcome.msg
-    assert outcome.undo is None
+    assert outcome.undo is None and outcome.data["changed"] is False
     assert dest.read_bytes() == OLD_CONFIG
-    assert [p.name for p in tmp_path.iterdir()] == ["app.conf"]  # no temp file, no snapshot
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.conf", "drillctl-state"]
+    assert list((tmp_path / "drillctl-state").rglob("*.*")) == []  # no staged file, no snapshot
+
+
+def test_config_failing_in_place_validation_puts_the_old_file_back(
+    local: Target, tmp_path: Path
+) -> None:
+    """Without %s the check sees the new file at dest (as `nginx -t` reads a whole config)."""
+    conf_d = tmp_path / "conf.d"
+    conf_d.mkdir()
+    dest = conf_d / "app.conf"
+    dest.write_bytes(OLD_CONFIG)
+    dest.chmod(0o640)
+    seen = tmp_path / "seen"
+    check = f"cat {conf_d}/* > {seen}; grep -q '^port=' {dest}"
+    args = {"dest": str(dest), "content": "garbage\n", "validate": check, "restart": "exit 9"}
+    outcome = local.apply("config", args)
+    assert not outcome.ok, outcome.msg
+    assert "validation failed" in outcome.msg and "put back" in outcome.msg
+    assert outcome.undo is None and outcome.data["changed"] is False
+    assert seen.read_text() == "garbage\n"  # the check ran on the new file, alone in conf.d
+    assert dest.read_bytes() == OLD_CONFIG and stat.S_IMODE(dest.stat().st_mode) == 0o640
+    assert [p.name for p in conf_d.iterdir()] == ["app.conf"]
+    assert list((tmp_path / "drillctl-state").rglob("*.*")) == []
+
+    good = local.apply("config", {**args, "content": "port=1\n", "restart": "true"})
+    assert good.ok, good.msg
+    assert dest.read_text() == "port=1\n" and seen.read_text() == "port=1\n"
+    assert local.undo(good).ok
+    assert dest.read_bytes() == OLD_CONFIG
+
+
+def test_config_removal_that_fails_validation_is_put_back(local: Target, tmp_path: Path) -> None:
+    dest = tmp_path / "needed.conf"
+    dest.write_bytes(OLD_CONFIG)
+    args = {"dest": str(dest), "state": "absent", "validate": f"test -e {dest}"}
+    outcome = local.apply("config", args)
+    assert not outcome.ok and "put back" in outcome.msg and outcome.undo is None
+    assert dest.read_bytes() == OLD_CONFIG
+    with pytest.raises(ActionArgError):
+        ConfigAction().plan({**args, "validate": "check %s"}, LOCALHOST)
+    removed = local.apply("config", {**args, "validate": f"test ! -e {dest}"})
+    assert removed.ok and not dest.exists()
+    assert local.undo(removed).ok and dest.read_bytes() == OLD_CONFIG
 
 
 def test_config_same_content_changes_nothing(local: Target, tmp_path: Path) -> None:
@@ -291,7 +348,8 @@ def test_config_same_content_changes_nothing(local: Target, tmp_path: Path) -> N
     dest.write_text("a=1\n")
     outcome = local.apply("config", {"dest": str(dest), "content": "a=1\n", "restart": "exit 1"})
     assert outcome.ok and outcome.data["changed"] is False and outcome.undo is None
-    assert [p.name for p in tmp_path.iterdir()] == ["app.conf"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.conf", "drillctl-state"]
+    assert list((tmp_path / "drillctl-state").rglob("*.*")) == []
 
 
 def test_config_failed_restart_still_records_the_undo(local: Target, tmp_path: Path) -> None:
@@ -515,32 +573,8 @@ PG_PASSWORD = "s3cret p@ss/word"
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[str]:
     """A throwaway PostgreSQL server on 127.0.0.1 (password auth); yields its DSN."""
-    tools = ("initdb", "pg_ctl", "psql", "pg_dump", "pg_restore")
-    if not all(shutil.which(t) for t in tools):
-        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
-    as_postgres: list[str] = []
-    # initdb refuses root; and root's pytest temp dirs (0700) are closed to `postgres`.
-    root = Path(tempfile.mkdtemp(prefix="drillctl-pg-"))
-    if os.geteuid() == 0:
-        as_postgres = ["runuser", "-u", "postgres", "--"]
-        shutil.chown(root, "postgres", "postgres")
-    (root / "pw").write_text(PG_PASSWORD)
-    data, port = root / "data", free_port()
-    run = subprocess.run
-    run(
-        [*as_postgres, "initdb", "-D", str(data), "-U", "postgres", "--auth=scram-sha-256",
-         f"--pwfile={root / 'pw'}", "--no-sync"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-    pg_ctl = [*as_postgres, "pg_ctl", "-D", str(data), "-l", str(root / "log"), "-w"]
-    run([*pg_ctl, "-o", options, "start"], check=True, capture_output=True)
-    try:
-        password = urllib.parse.quote(PG_PASSWORD, safe="")
-        yield f"postgresql://postgres:{password}@127.0.0.1:{port}/postgres"
-    finally:
-        run([*pg_ctl, "-m", "immediate", "stop"], capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+    with throwaway_postgres(PG_PASSWORD) as dsn:
+        yield dsn
 
 
 def psql(dsn: str, sql: str) -> str:
@@ -620,6 +654,107 @@ def test_migrate_postgresql_up_then_down_and_restore(postgres: str, tmp_path: Pa
     restored = pg.apply("migrate", restore)
     assert restored.ok, restored.msg
     assert (psql(postgres, PG_SCHEMA), psql(postgres, "SELECT * FROM orders ORDER BY id")) == before
+
+
+def pg_schema(dsn: str) -> str:
+    """The whole schema as pg_dump prints it (without psql's per-dump \\restrict keys)."""
+    bare, password = split_password(dsn)
+    out = subprocess.run(
+        ["pg_dump", "--schema-only", "-d", bare],
+        env={**os.environ, "PGPASSWORD": password or ""},
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return "\n".join(
+        x for x in out.stdout.splitlines() if not x.startswith(("\\restrict", "\\unr"))
+    )
+
+
+BASELINE = """
+SELECT lo_unlink(oid) FROM pg_largeobject_metadata;
+DROP SCHEMA IF EXISTS billing, reports CASCADE;
+DROP TABLE IF EXISTS orders, audit, customers CASCADE;
+DROP VIEW IF EXISTS order_totals;
+DROP TYPE IF EXISTS order_state;
+CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL);
+CREATE TABLE orders (id int PRIMARY KEY, customer_id int NOT NULL REFERENCES customers (id),
+                     total numeric NOT NULL);
+CREATE VIEW order_totals AS SELECT customer_id, sum(total) AS total FROM orders GROUP BY 1;
+CREATE SCHEMA billing;
+CREATE TABLE billing.invoices (id int PRIMARY KEY, order_id int REFERENCES public.orders (id));
+INSERT INTO customers VALUES (1, 'ACME'), (2, 'Initech');
+INSERT INTO orders VALUES (1, 1, 9.5), (2, 2, 20);
+INSERT INTO billing.invoices VALUES (10, 1);
+SELECT lo_from_bytea(424242, 'receipt 10');
+"""
+LARGE_OBJECTS = (
+    "SELECT string_agg(oid::text || '=' || encode(lo_get(oid), 'escape'), ',' ORDER BY oid) "
+    "FROM pg_largeobject_metadata"
+)
+
+
+def test_migrate_postgresql_restore_drops_what_up_added_with_foreign_keys_to_restored_tables(
+    local: Target, postgres: str
+) -> None:
+    psql(postgres, BASELINE)
+    rows = "SELECT * FROM orders ORDER BY id"
+    before = (
+        pg_schema(postgres),
+        psql(postgres, rows),
+        psql(postgres, "TABLE billing.invoices"),
+        psql(postgres, LARGE_OBJECTS),
+    )
+    assert before[3] == "424242=receipt 10\n"
+    up = """
+        CREATE TYPE order_state AS ENUM ('new', 'paid');
+        ALTER TABLE orders ADD COLUMN state order_state NOT NULL DEFAULT 'new';
+        CREATE TABLE audit (id serial PRIMARY KEY, order_id int NOT NULL REFERENCES orders (id),
+                            customer_id int REFERENCES customers (id));
+        INSERT INTO audit (order_id, customer_id) VALUES (1, 1), (2, 2);
+        CREATE SCHEMA reports;
+        CREATE TABLE reports.daily (order_id int REFERENCES public.orders (id));
+        CREATE FUNCTION audit_count() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM audit';
+        SELECT lo_from_bytea(0, 'made by up');
+    """
+    args = {
+        "engine": "postgresql",
+        "database": postgres,
+        "up": up,
+        "check": "SELECT audit_count() = 2",
+    }
+    deployed = local.apply("migrate", args)
+    assert deployed.ok, deployed.msg
+    assert "audit|" in pg_schema(postgres).replace("TABLE public.audit", "audit|")
+    backup = Path(deployed.data["backup"])
+    assert backup.parent == Path(deployed.data["state_dir"])  # in the run's state, not /var/tmp
+    assert deployed.undo is not None and deployed.undo.args["restore_backup"] is True
+    psql(postgres, "INSERT INTO orders VALUES (3, 1, 1, 'paid')")  # written after the backup
+
+    undone = local.undo(deployed)
+    assert undone.ok, undone.msg
+    after = (
+        pg_schema(postgres),
+        psql(postgres, rows),
+        psql(postgres, "TABLE billing.invoices"),
+        psql(postgres, LARGE_OBJECTS),
+    )
+    assert after == before
+    assert psql(postgres, "SELECT to_regclass('audit'), to_regnamespace('reports')") == "|\n"
+
+
+def test_migrate_postgresql_restore_that_fails_changes_nothing(
+    local: Target, postgres: str, tmp_path: Path
+) -> None:
+    psql(postgres, BASELINE)
+    deployed = local.apply(
+        "migrate",
+        {"engine": "postgresql", "database": postgres, "up": "CREATE TABLE audit (id int)"},
+    )
+    assert deployed.ok and deployed.undo is not None, deployed.msg
+    changed = pg_schema(postgres)
+    Path(deployed.data["backup"]).write_bytes(b"PGDMP not really a dump")
+    undone = local.undo(deployed)
+    assert not undone.ok and "restoring" in undone.msg
+    assert pg_schema(postgres) == changed  # nothing dropped: one transaction, never reached
 
 
 def test_dsn_password_is_split_off_for_pgpassword() -> None:
