@@ -24,6 +24,8 @@ class Event(str, Enum):
     PROBE_READ_BACK = "probe_read_back"
     PROBE_READ_FAILED = "probe_read_failed"
     PROBE_FAILED = "probe_worker_died"
+    RUN_STATE_KEPT = "run_state_kept"
+    RUN_STATE_REMOVED = "run_state_removed"
     PHASE_STARTED = "phase_started"
     PHASE_FINISHED = "phase_finished"
     PHASE_SKIPPED = "phase_skipped"
@@ -93,6 +95,8 @@ FIELDS: dict[Event, frozenset[str]] = {
     ),
     Event.PROBE_READ_FAILED: frozenset({"probe", "host", "attempt", "duration_s", "error"}),
     Event.PROBE_FAILED: frozenset({"probe", "error"}),
+    Event.RUN_STATE_KEPT: frozenset({"host", "path", "reason"}),
+    Event.RUN_STATE_REMOVED: frozenset({"host", "path"}),
     Event.PHASE_STARTED: frozenset({"phase", "started_at"}),
     Event.PHASE_FINISHED: frozenset({"phase", "status", "duration_s"}),
     Event.PHASE_SKIPPED: frozenset({"phase", "reason", "started_at"}),

@@ -108,7 +108,7 @@ def release_run_state(
             continue  # the actions refused to run with it: nothing was kept
         why = reason_for(name)
         if why:
-            journal.record("run_state_kept", host=name, path=path, reason=why)
+            journal.record(Event.RUN_STATE_KEPT, host=name, path=path, reason=why)
             notice(f"{name}: kept {path} (snapshots and backups): {why}")
             continue
         try:
@@ -124,7 +124,7 @@ def release_run_state(
         except Exception as exc:  # this runs in the run's `finally`: report, never mask
             problem = f"{type(exc).__name__}: {exc}"
         if problem:
-            journal.record("run_state_kept", host=name, path=path, reason=problem)
+            journal.record(Event.RUN_STATE_KEPT, host=name, path=path, reason=problem)
             notice(f"{name}: could not remove {path}: {problem}")
         else:
-            journal.record("run_state_removed", host=name, path=path)
+            journal.record(Event.RUN_STATE_REMOVED, host=name, path=path)
