@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -43,13 +44,19 @@ class CancelToken:
     def __init__(self) -> None:
         self._event = threading.Event()
         self.reason = ""  # why it was cancelled, for the step's message
+        # When it was first cancelled (monotonic): the watchdog forces blocked calls to end
+        # a bounded time after this, whatever they are waiting for.
+        self.cancelled_at: float | None = None
 
     def cancel(self, reason: str = "") -> None:
         self.reason = reason or self.reason
+        if self.cancelled_at is None:
+            self.cancelled_at = time.monotonic()
         self._event.set()
 
     def reset(self) -> None:
         self.reason = ""
+        self.cancelled_at = None
         self._event.clear()
 
     @property
