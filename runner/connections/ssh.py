@@ -511,6 +511,8 @@ def _reason(exc: BaseException | None) -> str:
     text = str(exc) or type(exc).__name__
     if isinstance(exc, paramiko.AuthenticationException):
         return f"authentication failed ({text})"
+    if isinstance(exc, EOFError):
+        return "the host closed the connection"
     if _local_limit(exc):
         import resource
 

@@ -49,10 +49,14 @@ def run_adhoc(
         with ThreadPoolExecutor(max_workers=max(1, forks)) as executor:
             futures = [executor.submit(_one, pool, h, command, timeout, cancel) for h in hosts]
             results = []
-            for future in as_completed(futures):
-                result = future.result()
-                results.append(result)
-                _print(result, out)
+            try:
+                for future in as_completed(futures):
+                    result = future.result()
+                    results.append(result)
+                    _print(result, out)
+            except KeyboardInterrupt:
+                cancel.cancel()  # before the pool waits for its workers: they stop now
+                raise
     except KeyboardInterrupt:
         cancel.cancel()
         return ExitCode.INTERRUPTED
@@ -67,10 +71,9 @@ def _one(
     pool: ConnectionPool, host: Host, command: str, timeout: float | None, cancel: CancelToken
 ) -> AdhocResult:
     try:
-        conn = pool.get(host)
+        r = pool.get(host).run(CommandSpec(shell=command), timeout=timeout, cancel=cancel)
     except HostUnreachable as exc:
         return AdhocResult(host.name, "unreachable", None, "", str(exc), 0.0)
-    r = conn.run(CommandSpec(shell=command), timeout=timeout, cancel=cancel)
     status = "ok" if r.rc == 0 and not r.timed_out else "failed"
     stderr = r.stderr + (f"timed out after {r.duration_s:.1f}s; killed\n" if r.timed_out else "")
     return AdhocResult(host.name, status, r.rc, r.stdout, stderr, r.duration_s)

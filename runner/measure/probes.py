@@ -233,11 +233,11 @@ class ProbeRunner:
             return not problem, problem or resp.body
         try:
             conn = self.pool.get(instance.host)
-        except HostUnreachable as exc:
+            result = conn.run(
+                CommandSpec(shell=str(rendered["shell"])), timeout=timeout, cancel=self._stop
+            )
+        except HostUnreachable as exc:  # a failed sample with the reason, never a dead probe
             return False, str(exc)
-        result = conn.run(
-            CommandSpec(shell=str(rendered["shell"])), timeout=timeout, cancel=self._stop
-        )
         return result.rc == 0 and not result.timed_out, result.stdout + result.stderr
 
     # -- journaling -----------------------------------------------------------------
