@@ -8,6 +8,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+# The bounds every connection keeps (README.md, Targets). A command ends within its timeout
+# plus GRACE_S: at the timeout it is killed on the target, and a target that does not
+# answer the kill within the grace is unreachable. A cancelled command (Ctrl-C) ends within
+# CANCEL_BOUND_S, whatever the target or the network do.
+GRACE_S = 5.0
+CANCEL_BOUND_S = 2.0
+
 
 @dataclass(frozen=True)
 class CommandSpec:

@@ -28,7 +28,7 @@ from typing import Any, cast
 
 import paramiko
 
-from runner.connections.base import CancelToken, CommandResult, CommandSpec
+from runner.connections.base import GRACE_S, CancelToken, CommandResult, CommandSpec
 from runner.connections.host_keys import HostKeyPolicy, changed_key_error, known_hosts_entry
 from runner.connections.pool import HostUnreachable
 from runner.connections.ssh_settings import SshSettings, jump_host
@@ -38,8 +38,6 @@ from runner.inventory.model import Host
 
 CONNECT_ATTEMPTS = 3
 POLL_S = 0.05
-# After a command's timeout: time to kill it remotely and collect its end, else unreachable.
-GRACE_S = 5.0
 # After a cancel: time the kill gets, then the watchdog closes the channel regardless.
 KILL_ON_CANCEL_S = 0.8
 CANCEL_GRACE_S = 1.2

@@ -1,0 +1,127 @@
+"""Acceptance: an engine that stops answering, or never answers, never hangs a drill.
+
+The engine sits behind a unix socket the test creates (DOCKER_HOST / host var
+`docker_host`): a socket that accepts and never answers, or a proxy to the real engine
+that freezes mid-command.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runner import docker_targets
+from runner.connections.base import CANCEL_BOUND_S, GRACE_S, CancelToken, CommandSpec
+from runner.connections.docker import DockerConnection
+from runner.connections.pool import HostUnreachable
+from runner.inventory.model import Host
+from tests.conftest import REPO, child_env, drillctl_argv
+from tests.lab.docker_lab import ContainerFactory
+from tests.lab.engine_proxy import EngineProxy, silent_engine
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def socket_dir() -> Iterator[Path]:
+    """A short directory: a unix socket's path must fit in 108 bytes."""
+    path = Path(tempfile.mkdtemp(prefix="dk-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def proxy(socket_dir: Path) -> Iterator[EngineProxy]:
+    engine = EngineProxy(socket_dir / "engine.sock")
+    yield engine
+    engine.close()
+    docker_targets.forget_client(engine.url)
+
+
+def container_host(name: str, url: str) -> Host:
+    return Host(name, name, "docker", None, None, {"docker_host": url}, ())
+
+
+def test_a_run_against_an_engine_that_never_answers_ends_with_exit_3_within_the_bound(
+    socket_dir: Path, tmp_path: Path
+) -> None:
+    import subprocess
+
+    inv = tmp_path / "inv.yml"
+    inv.write_text("all:\n  hosts:\n    app:\n      connection: docker\n")
+    playbook = tmp_path / "drill.yml"
+    playbook.write_text(
+        f"drill: wedged engine\nrollback_type: 2\nhosts: all\n"
+        f"deploy:\n  - shell: 'touch {tmp_path}/ran'\n"
+    )
+    with silent_engine(socket_dir / "wedged.sock") as url:
+        started = time.monotonic()
+        proc = subprocess.run(
+            drillctl_argv("run", str(playbook), "-i", str(inv), "--out", str(tmp_path / "run")),
+            cwd=REPO,
+            env=child_env(DOCKER_HOST=url),
+            capture_output=True,
+            text=True,
+            timeout=docker_targets.API_TIMEOUT_S + 30,
+        )
+        took = time.monotonic() - started
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert f"docker engine at {url} is not reachable: no answer within" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert took < docker_targets.API_TIMEOUT_S + 10, f"took {took:.1f}s"
+    assert not (tmp_path / "ran").exists()
+
+
+def test_an_engine_that_freezes_mid_command_makes_the_host_unreachable_in_bounds(
+    make_container: ContainerFactory, proxy: EngineProxy
+) -> None:
+    conn = DockerConnection(container_host(make_container().name, proxy.url))
+    assert conn.run(CommandSpec(shell="true"), timeout=10, cancel=CancelToken()).rc == 0
+    threading.Timer(0.5, proxy.freeze).start()
+    started = time.monotonic()
+    with pytest.raises(HostUnreachable, match="did not answer the kill"):
+        conn.run(CommandSpec(shell="sleep 30"), timeout=2, cancel=CancelToken())
+    took = time.monotonic() - started
+    assert 2 <= took < 2 + GRACE_S, f"took {took:.1f}s"
+
+
+def test_cancel_while_the_engine_is_frozen_returns_within_the_cancel_bound(
+    make_container: ContainerFactory, proxy: EngineProxy
+) -> None:
+    conn = DockerConnection(container_host(make_container().name, proxy.url))
+    assert conn.run(CommandSpec(shell="true"), timeout=10, cancel=CancelToken()).rc == 0
+    cancel = CancelToken()
+    results: list[Any] = []
+    worker = threading.Thread(
+        target=lambda: results.append(
+            conn.run(CommandSpec(shell="sleep 30"), timeout=None, cancel=cancel)
+        )
+    )
+    worker.start()
+    time.sleep(0.5)
+    proxy.freeze()
+    time.sleep(0.5)
+    cancel.cancel("interrupted by SIGINT")
+    sent = time.monotonic()
+    worker.join(10)
+    took = time.monotonic() - sent
+    assert results, "run() did not return after the cancel"
+    assert results[0].cancelled and took < CANCEL_BOUND_S, f"took {took:.1f}s"
+
+
+def test_a_command_silent_for_longer_than_the_api_timeout_still_succeeds(
+    make_container: ContainerFactory, proxy: EngineProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each engine call is bounded; the command's output is not: a quiet command is not a
+    # wedged engine.
+    monkeypatch.setattr(docker_targets, "API_TIMEOUT_S", 1.0)
+    conn = DockerConnection(container_host(make_container().name, proxy.url))
+    result = conn.run(CommandSpec(shell="sleep 2.5; echo done"), timeout=10, cancel=CancelToken())
+    assert (result.rc, result.stdout) == (0, "done\n"), result
