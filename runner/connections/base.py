@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import threading
 import time
 from collections.abc import Mapping
@@ -73,6 +74,24 @@ class CancelToken:
     def wait(self, seconds: float) -> bool:
         """Sleep up to `seconds`; return True early if cancelled."""
         return self._event.wait(seconds)
+
+
+def local_limit(exc: BaseException | None) -> str:
+    """Why `exc` is the controller running out of descriptors, or '' when it is not.
+
+    A host lost this way is unreachable for a local reason; the message says so, so that
+    nobody reads it as the host being down.
+    """
+    if not (isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE)):
+        return ""
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    which = "this process" if exc.errno == errno.EMFILE else "the system"
+    return (
+        f"local limit on the controller: too many open files in {which} (limit {soft}); "
+        "the host's own state is unknown"
+    )
 
 
 class Connection(Protocol):

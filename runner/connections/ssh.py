@@ -28,7 +28,13 @@ from typing import Any, cast
 
 import paramiko
 
-from runner.connections.base import GRACE_S, CancelToken, CommandResult, CommandSpec
+from runner.connections.base import (
+    GRACE_S,
+    CancelToken,
+    CommandResult,
+    CommandSpec,
+    local_limit,
+)
 from runner.connections.host_keys import HostKeyPolicy, changed_key_error, known_hosts_entry
 from runner.connections.pool import HostUnreachable
 from runner.connections.ssh_settings import SshSettings, jump_host
@@ -83,7 +89,7 @@ class SshConnection:
                     raise  # host-key problems are never retried
                 except (OSError, paramiko.SSHException, EOFError) as exc:
                     last = exc
-                    if isinstance(exc, paramiko.AuthenticationException) or _local_limit(exc):
+                    if isinstance(exc, paramiko.AuthenticationException) or local_limit(exc):
                         break
                     pause = 0.2 * (2**attempt)
                     if cancel is not None:
@@ -498,11 +504,6 @@ def _drain(
         time.sleep(0.001)
 
 
-def _local_limit(exc: BaseException | None) -> bool:
-    """The controller ran out of descriptors: a local limit, not the host's state."""
-    return isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE)
-
-
 def _reason(exc: BaseException | None) -> str:
     if exc is None:
         return "unknown error"
@@ -511,15 +512,7 @@ def _reason(exc: BaseException | None) -> str:
         return f"authentication failed ({text})"
     if isinstance(exc, EOFError):
         return "the host closed the connection"
-    if _local_limit(exc):
-        import resource
-
-        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-        return (
-            f"local limit on the controller: too many open files (limit {soft}); "
-            "the host's state is unknown"
-        )
-    return text
+    return local_limit(exc) or text
 
 
 def ssh_factory(host: Host) -> SshConnection:

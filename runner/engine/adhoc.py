@@ -9,6 +9,7 @@ from typing import TextIO
 
 from runner.connections.base import CancelToken, CommandSpec
 from runner.connections.pool import ConnectionPool, HostUnreachable
+from runner.engine.resources import ensure_descriptors
 from runner.errors import ExitCode, InputError
 from runner.inventory import Inventory, PatternError
 from runner.inventory.model import Host
@@ -43,6 +44,7 @@ def run_adhoc(
     """Run `command` on every host, printing each result as it finishes; return the exit code."""
     pool = ConnectionPool()
     pool.check_supported(hosts)
+    ensure_descriptors(hosts, forks)
     cancel = CancelToken()
     try:
         pool.open_all(hosts, forks)  # host-key problems stop everything here (exit 3)
