@@ -74,32 +74,41 @@ class SshConnection:
         A dead client is closed first, so its socket does not linger. With `cancel`,
         connecting stops (ConnectCancelled) within a watchdog tick of an interrupt.
         """
-        with self._lock:
-            if self._client is not None:
-                if _alive(self._client):
-                    return self._client
-                self._client.close()
-                self._client = None
-            last: Exception | None = None
-            for attempt in range(CONNECT_ATTEMPTS):
-                try:
-                    self._client = self._open(cancel)
-                    return self._client
-                except (TargetEnvironmentError, ConnectCancelled):
-                    raise  # host-key problems are never retried
-                except (OSError, paramiko.SSHException, EOFError) as exc:
-                    last = exc
-                    if isinstance(exc, paramiko.AuthenticationException) or local_limit(exc):
-                        break
-                    pause = 0.2 * (2**attempt)
-                    if cancel is not None:
-                        if cancel.wait(pause):
-                            raise ConnectCancelled() from None
-                    else:
-                        time.sleep(pause)
-            raise HostUnreachable(
-                f"ssh to {self.settings.label}:{self.settings.port}: {_reason(last)}"
-            )
+        # Another thread (a probe) may be reconnecting to this host: wait for it, but not
+        # past a cancel.
+        while not self._lock.acquire(timeout=0.1):
+            if cancel is not None and cancel.cancelled:
+                raise ConnectCancelled()
+        try:
+            return self._connect_locked(cancel)
+        finally:
+            self._lock.release()
+
+    def _connect_locked(self, cancel: CancelToken | None) -> paramiko.SSHClient:
+        """Connect while holding the connection's lock."""
+        if self._client is not None:
+            if _alive(self._client):
+                return self._client
+            self._client.close()
+            self._client = None
+        last: Exception | None = None
+        for attempt in range(CONNECT_ATTEMPTS):
+            try:
+                self._client = self._open(cancel)
+                return self._client
+            except (TargetEnvironmentError, ConnectCancelled):
+                raise  # host-key problems are never retried
+            except (OSError, paramiko.SSHException, EOFError) as exc:
+                last = exc
+                if isinstance(exc, paramiko.AuthenticationException) or local_limit(exc):
+                    break
+                pause = 0.2 * (2**attempt)
+                if cancel is not None:
+                    if cancel.wait(pause):
+                        raise ConnectCancelled() from None
+                else:
+                    time.sleep(pause)
+        raise HostUnreachable(f"ssh to {self.settings.label}:{self.settings.port}: {_reason(last)}")
 
     def _open(self, cancel: CancelToken | None) -> paramiko.SSHClient:
         s = self.settings
