@@ -71,6 +71,8 @@ class EngineProxy:
         with self._lock:
             for sock in self._open:
                 with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)  # close alone leaves a blocked recv be
+                with contextlib.suppress(OSError):
                     sock.close()
         self.path.unlink(missing_ok=True)
 

@@ -125,3 +125,96 @@ def test_a_command_silent_for_longer_than_the_api_timeout_still_succeeds(
     conn = DockerConnection(container_host(make_container().name, proxy.url))
     result = conn.run(CommandSpec(shell="sleep 2.5; echo done"), timeout=10, cancel=CancelToken())
     assert (result.rc, result.stdout) == (0, "done\n"), result
+
+
+def test_an_engine_that_goes_away_mid_command_makes_the_host_unreachable_at_once(
+    make_container: ContainerFactory, proxy: EngineProxy
+) -> None:
+    conn = DockerConnection(container_host(make_container().name, proxy.url))
+    threading.Timer(0.5, proxy.close).start()  # the engine's socket and connections vanish
+    started = time.monotonic()
+    with pytest.raises(HostUnreachable, match="not reachable"):
+        conn.run(CommandSpec(shell="sleep 30"), timeout=20, cancel=CancelToken())
+    assert time.monotonic() - started < 3
+
+
+def test_ctrl_c_while_the_engine_is_frozen_mid_step_takes_effect_within_two_seconds(
+    make_container: ContainerFactory, proxy: EngineProxy, tmp_path: Path
+) -> None:
+    import signal
+    import subprocess
+
+    from tests.conftest import events
+
+    name = make_container().name
+    inv = tmp_path / "inv.yml"
+    inv.write_text(
+        f"all:\n  hosts:\n    {name}:\n      connection: docker\n      docker_host: {proxy.url}\n"
+        "    here:\n      connection: local\n"
+    )
+    playbook = tmp_path / "drill.yml"
+    playbook.write_text(
+        "drill: frozen engine\nrollback_type: 2\nhosts: all\ndeploy:\n"
+        f"  - name: hang\n    hosts: {name}\n    shell: 'sleep 60'\n"
+        f"rollback:\n  - shell: 'touch {tmp_path}/rolled-{{{{ inventory_hostname }}}}'\n"
+    )
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        drillctl_argv("run", str(playbook), "-i", str(inv), "--out", str(out)),
+        cwd=REPO,
+        env=child_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while (
+            not any(e["event"] == "step_started" for e in safe_events(out))
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.05)
+        time.sleep(1.0)  # the exec is running
+        proxy.freeze()
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        while time.monotonic() - sent < 10 and not hang_result(out):
+            time.sleep(0.02)
+        stopped = time.monotonic() - sent
+        stdout, stderr = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert stopped < CANCEL_BOUND_S, f"the step took {stopped:.2f}s to stop after SIGINT"
+    assert hang_result(out)["status"] == "interrupted"
+    assert (tmp_path / "rolled-here").exists(), "the reachable host was not rolled back"
+    rolled = [e for e in events(out) if e["event"] == "host_result" and e["phase"] == "rollback"]
+    assert {e["host"]: e["status"] for e in rolled} == {"here": "ok", name: "unreachable"}
+    assert "Traceback" not in stderr
+    assert proc.returncode == 130, stdout + stderr
+
+
+def safe_events(run_dir: Path) -> list[dict[str, Any]]:
+    """The journal's complete lines so far."""
+    import json
+
+    try:
+        lines = (run_dir / "journal.jsonl").read_text().splitlines()
+    except OSError:
+        return []
+    found = []
+    for line in lines:
+        try:
+            found.append(json.loads(line))
+        except ValueError:
+            continue
+    return found
+
+
+def hang_result(run_dir: Path) -> dict[str, Any]:
+    return next(
+        (e for e in safe_events(run_dir) if e["event"] == "host_result" and e["step"] == "hang"),
+        {},
+    )
