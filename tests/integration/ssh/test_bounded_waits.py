@@ -284,3 +284,24 @@ def safe_results(run_dir: Path) -> dict[str, dict[str, Any]]:
         if event["event"] == "host_result" and event["step"] == "hang":
             found[event["host"]] = event
     return found
+
+
+def test_ctrl_c_while_connecting_to_a_black_hole_exits_within_two_seconds(
+    netns_sshd: NamespacedSshd, tmp_path: Path
+) -> None:
+    inv, playbook = netns_setup(tmp_path, netns_sshd, STEP_TIMEOUT_S)
+    inv.write_text(inv.read_text().replace("connect_timeout: 2", "connect_timeout: 30"))
+    netns_sshd.drop_everything()  # the host is gone before the run starts
+    out = tmp_path / "run"
+    proc = start_drillctl(
+        "run", str(playbook), "-i", str(inv), "--out", str(out), netns=netns_sshd.pair.peer
+    )
+    time.sleep(3.0)  # started, and waiting for the TCP handshake that never completes
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    sent = time.monotonic()
+    rc, stdout, stderr, ended = finish(proc, within=30)
+    assert ended - sent < 2.0, f"drillctl took {ended - sent:.2f}s to stop after SIGINT"
+    assert rc == 130, stdout + stderr
+    assert "Traceback" not in stderr
+    assert not (tmp_path / "hang-here").exists() and not (tmp_path / "fault-here").exists()
