@@ -54,6 +54,10 @@ KILL_GRACE_S = 1.0
 # could hold it open forever, so we stop waiting at the timeout plus GRACE_S.
 KILL_WITHIN_S = GRACE_S - 1.0
 KILL_ON_CANCEL_S = CANCEL_BOUND_S - 0.5
+# How long the exit code may lag behind the end of the output.
+EXIT_CODE_SETTLE_S = 1.0
+# How often a running command's engine is asked whether it still answers.
+ENGINE_CHECK_S = 5.0
 _START_FAILED = ("OCI runtime exec failed", "unable to find user", "unable to find group")
 
 # TERM every process whose environment holds $1 (VAR=token), allow $2 tenths of a second,
@@ -103,6 +107,7 @@ class DockerConnection:
         worker.start()
         deadline = None if timeout is None else started + timeout
         timed_out = cancelled = False
+        health = _EngineHealth(self.client.api, self.target.engine_url)
         while True:
             worker.join(POLL_S)
             if not worker.is_alive():
@@ -113,6 +118,10 @@ class DockerConnection:
             if deadline is not None and time.monotonic() >= deadline:
                 timed_out = True
                 break
+            problem = health.check()
+            if problem:  # the engine stopped answering under a command that has no end
+                worker.abandon()
+                raise host_unreachable(f"{self.target.describe()}: {problem}")
         kill_error = ""
         if timed_out or cancelled:
             answered, kill_error = self._kill_within(
@@ -249,6 +258,10 @@ class DockerConnection:
         return True, ""
 
 
+class _OutputCut(Exception):
+    """The exec's output ended while the engine says the command still runs."""
+
+
 class _Exec(threading.Thread):
     """One command's engine calls (resolve, create, start, output, exit code), in the
     background so that the caller can time it out or cancel it whatever the engine does."""
@@ -274,6 +287,11 @@ class _Exec(threading.Thread):
             self.container = self.conn._resolve()
             with engine_calls(self.conn.target.engine_url):
                 self._exec(self.conn.client.api, self.container)
+        except _OutputCut:
+            self.error = host_unreachable(
+                f"{self.conn.target.describe()}: the connection to the docker engine broke "
+                "while the command ran (its output ended, the command did not)"
+            )
         except Exception as exc:  # handed to the caller's thread, which raises it
             self.error = exc
 
@@ -305,13 +323,59 @@ class _Exec(threading.Thread):
         finally:
             sock.close()
         self.stdout, self.stderr = out or b"", err or b""
-        self.rc = api.exec_inspect(exec_id)["ExitCode"]
+        # The engine may take a moment to record the exit code after the output ends; an
+        # exec still running then means our connection to it broke, not that it ended.
+        settle = time.monotonic() + EXIT_CODE_SETTLE_S
+        while True:
+            info = api.exec_inspect(exec_id)
+            if info.get("ExitCode") is not None or not info.get("Running", False):
+                self.rc = info.get("ExitCode")
+                return
+            if time.monotonic() >= settle:
+                raise _OutputCut()
+            time.sleep(0.05)
 
     def abandon(self) -> None:
         """Stop waiting for the output: wake the thread if it is blocked reading it."""
         if self._sock is not None:
             with contextlib.suppress(OSError):
                 self._sock.shutdown(socket.SHUT_RDWR)
+
+
+class _EngineHealth:
+    """While a command runs, the engine is pinged every ENGINE_CHECK_S; an engine that
+    fails the ping, or leaves it unanswered for the API timeout, is gone. This is what
+    bounds a command without a timeout, as keepalives do for SSH."""
+
+    def __init__(self, api: Any, url: str) -> None:
+        self.api, self.url = api, url
+        self.last_ok = time.monotonic()
+        self._thread: threading.Thread | None = None
+        self._result: list[BaseException | None] = []
+
+    def check(self) -> str:
+        """'' while the engine answers, else why it is considered gone."""
+        if self._thread is None:
+            if time.monotonic() - self.last_ok >= ENGINE_CHECK_S:
+                self._result = []
+                self._thread = threading.Thread(target=self._ping, daemon=True)
+                self._thread.start()
+            return ""
+        if self._thread.is_alive():
+            return ""  # the API timeout bounds the ping itself
+        self._thread = None
+        if self._result and self._result[0] is not None:
+            return str(self._result[0])
+        self.last_ok = time.monotonic()
+        return ""
+
+    def _ping(self) -> None:
+        try:
+            with engine_calls(self.url):
+                self.api.ping()
+            self._result.append(None)
+        except Exception as exc:  # handed to check(), which reports it
+            self._result.append(exc)
 
 
 def _signal_rc(rc: int | None) -> int:

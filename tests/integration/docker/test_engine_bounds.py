@@ -133,7 +133,9 @@ def test_an_engine_that_goes_away_mid_command_makes_the_host_unreachable_at_once
     conn = DockerConnection(container_host(make_container().name, proxy.url))
     threading.Timer(0.5, proxy.close).start()  # the engine's socket and connections vanish
     started = time.monotonic()
-    with pytest.raises(HostUnreachable, match="not reachable"):
+    with pytest.raises(
+        HostUnreachable, match=r"not reachable|connection to the docker engine broke"
+    ):
         conn.run(CommandSpec(shell="sleep 30"), timeout=20, cancel=CancelToken())
     assert time.monotonic() - started < 3
 
@@ -218,3 +220,21 @@ def hang_result(run_dir: Path) -> dict[str, Any]:
         (e for e in safe_events(run_dir) if e["event"] == "host_result" and e["step"] == "hang"),
         {},
     )
+
+
+def test_a_command_without_timeout_ends_unreachable_when_its_engine_freezes(
+    make_container: ContainerFactory, proxy: EngineProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runner.connections import docker as docker_connection
+
+    # Scaled down: a health check every 0.5 s, answered within 1 s (5 s and 10 s in use).
+    monkeypatch.setattr(docker_targets, "API_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(docker_connection, "ENGINE_CHECK_S", 0.5)
+    conn = DockerConnection(container_host(make_container().name, proxy.url))
+    slow = conn.run(CommandSpec(shell="sleep 2; echo fine"), timeout=None, cancel=CancelToken())
+    assert (slow.rc, slow.stdout) == (0, "fine\n"), "a healthy engine must not be given up on"
+    threading.Timer(0.5, proxy.freeze).start()
+    started = time.monotonic()
+    with pytest.raises(HostUnreachable, match="no answer within 1s"):
+        conn.run(CommandSpec(shell="sleep 60"), timeout=None, cancel=CancelToken())
+    assert time.monotonic() - started < 0.5 + 0.5 + 1.0 + 1.5
