@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from runner.connections.base import local_limit
 from runner.errors import TargetEnvironmentError
 from runner.inventory.model import Host
 
@@ -165,6 +166,8 @@ def _reason(exc: BaseException) -> str:
         if not isinstance(item, BaseException) or id(item) in seen:
             continue
         seen.add(id(item))
+        if isinstance(item, OSError) and local_limit(item):
+            return local_limit(item)  # the controller's limit, not the engine's state
         if isinstance(item, OSError) and item.strerror:
             return item.strerror
         todo.extend([item.__cause__, item.__context__, *item.args])
