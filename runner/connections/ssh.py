@@ -15,11 +15,8 @@ Nothing here waits forever (README.md, Targets, states the bounds):
 
 from __future__ import annotations
 
-import errno
 import logging
-import os
 import re
-import select
 import shlex
 import socket
 import threading
@@ -35,9 +32,16 @@ from runner.connections.base import (
     CommandSpec,
     local_limit,
 )
-from runner.connections.host_keys import HostKeyPolicy, changed_key_error, known_hosts_entry
+from runner.connections.host_keys import (
+    HostKeyPolicy,
+    changed_key_error,
+    known_hosts_entry,
+    known_keys,
+)
 from runner.connections.pool import HostUnreachable
+from runner.connections.sftp import BoundedSftp
 from runner.connections.ssh_settings import SshSettings, jump_host
+from runner.connections.tcp import ConnectCancelled, shutdown, tcp_connect
 from runner.connections.watchdog import CANCELLED, DEADLINE, WATCHDOG
 from runner.errors import TargetEnvironmentError
 from runner.inventory.model import Host
@@ -53,10 +57,6 @@ logging.getLogger("paramiko").addHandler(logging.NullHandler())
 logging.getLogger("paramiko").propagate = False
 
 __all__ = ["GRACE_S", "SshConnection", "SshSettings", "ssh_factory"]
-
-
-class ConnectCancelled(Exception):
-    """Connecting stopped because the operator interrupted."""
 
 
 class SshConnection:
@@ -122,7 +122,7 @@ class SshConnection:
         # Banner, key exchange and authentication are each bounded by connect_timeout; the
         # guard ends them at once on a cancel (paramiko then sees the socket shut down).
         bound = time.monotonic() + 3 * s.connect_timeout + 1.0
-        with WATCHDOG.guard(cancel, bound, lambda: _shutdown(sock), 0.0) as guard:
+        with WATCHDOG.guard(cancel, bound, lambda: shutdown(sock), 0.0) as guard:
             try:
                 client.connect(
                     s.address,
@@ -355,8 +355,8 @@ class SshConnection:
         with self._sftp() as sftp:
             sftp.get(remote_path, local_path)
 
-    def _sftp(self) -> _Sftp:
-        return _Sftp(self)
+    def _sftp(self) -> BoundedSftp:
+        return BoundedSftp(self.settings, self.connect().get_transport(), self._lost)
 
     def close(self) -> None:
         with self._lock:
@@ -366,88 +366,6 @@ class SshConnection:
             if self._jump is not None:
                 self._jump.close()
                 self._jump = None
-
-
-class _Sftp:
-    """An SFTP session whose every read is bounded; a silent host is unreachable."""
-
-    def __init__(self, conn: SshConnection) -> None:
-        self.conn = conn
-        self.transport: paramiko.Transport | None = None
-        self.sftp: paramiko.SFTPClient | None = None
-
-    def __enter__(self) -> paramiko.SFTPClient:
-        s = self.conn.settings
-        transport = self.conn.connect().get_transport()
-        if transport is None:
-            raise self.conn._lost(None, "connection lost")
-        self.transport = transport
-        opened: list[paramiko.Channel] = []
-        bound = time.monotonic() + 2 * s.connect_timeout
-        with WATCHDOG.guard(None, bound, lambda: opened[0].close() if opened else None):
-            try:
-                channel = transport.open_session(timeout=s.connect_timeout)
-                opened.append(channel)
-                channel.invoke_subsystem("sftp")
-                channel.settimeout(s.dead_after_s)
-                self.sftp = paramiko.SFTPClient(channel)
-            except (paramiko.SSHException, EOFError, TimeoutError) as exc:
-                raise self.conn._lost(transport, f"opening sftp: {_reason(exc)}") from None
-        return self.sftp
-
-    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
-        if self.sftp is not None:
-            self.sftp.close()
-        if isinstance(exc, (TimeoutError, EOFError, paramiko.SSHException)):
-            raise self.conn._lost(self.transport, f"file transfer: {_reason(exc)}") from None
-
-
-def tcp_connect(
-    address: str, port: int, timeout: float, cancel: CancelToken | None
-) -> socket.socket:
-    """A connected TCP socket within `timeout`; ConnectCancelled as soon as `cancel` is set.
-
-    poll(), not select(): with a thousand hosts, descriptors pass select's limit of 1024.
-    """
-    deadline = time.monotonic() + timeout
-    last: OSError | None = None
-    for family, kind, proto, _, addr in socket.getaddrinfo(address, port, type=socket.SOCK_STREAM):
-        sock = socket.socket(family, kind, proto)
-        try:
-            sock.setblocking(False)
-            code = sock.connect_ex(addr)
-            if code not in (0, errno.EINPROGRESS):
-                raise OSError(code, errno.errorcode.get(code, str(code)))
-            poller = select.poll()
-            poller.register(sock, select.POLLOUT)
-            while code != 0:
-                if cancel is not None and cancel.cancelled:
-                    raise ConnectCancelled()
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(f"connect timed out after {timeout:g}s")
-                if poller.poll(min(100.0, left * 1000)):
-                    code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-                    if code:
-                        raise OSError(code, os.strerror(code))
-                    break
-            sock.setblocking(True)
-            return sock
-        except OSError as exc:
-            sock.close()
-            last = exc
-        except BaseException:
-            sock.close()
-            raise
-    raise last or OSError(f"{address}: no address to connect to")
-
-
-def _shutdown(sock: Any) -> None:
-    """Wake every thread blocked on the socket (close alone does not)."""
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except (OSError, AttributeError):
-        sock.close()
 
 
 def _cancelled(started: float, why: str) -> CommandResult:
@@ -464,27 +382,6 @@ def _split_pgid(err: bytes) -> tuple[int | None, bytes]:
     if match is None:
         return None, err
     return int(match.group(1)), err[: match.start()] + err[match.end() :]
-
-
-_known_cache: dict[Any, tuple[float, paramiko.HostKeys]] = {}
-_known_lock = threading.Lock()
-
-
-def known_keys(path: Any, entry: str) -> dict[str, paramiko.PKey]:
-    """Keys known for one host entry; the file is parsed once per change, not per host."""
-    try:
-        mtime = path.stat().st_mtime
-    except OSError:
-        return {}
-    with _known_lock:
-        cached = _known_cache.get(path)
-        if cached is None or cached[0] != mtime:
-            keys = paramiko.HostKeys()
-            keys.load(str(path))
-            cached = (mtime, keys)
-            _known_cache[path] = cached
-    found = cached[1].lookup(entry)
-    return dict(found) if found else {}
 
 
 def _alive(client: paramiko.SSHClient) -> bool:
