@@ -305,3 +305,59 @@ def test_ctrl_c_while_connecting_to_a_black_hole_exits_within_two_seconds(
     assert rc == 130, stdout + stderr
     assert "Traceback" not in stderr
     assert not (tmp_path / "hang-here").exists() and not (tmp_path / "fault-here").exists()
+
+
+def test_dropped_packets_mid_probe_fail_samples_and_the_run_still_ends_in_bounds(
+    netns_sshd: NamespacedSshd, tmp_path: Path
+) -> None:
+    inv = tmp_path / "inv.yml"
+    inv.write_text(
+        "all:\n  vars:\n    connect_timeout: 2\n  hosts:\n" + netns_sshd.inventory_lines("gone")
+    )
+    pause = 8.0
+    playbook = tmp_path / "drill.yml"
+    playbook.write_text(
+        "drill: black hole under a probe\nrollback_type: 2\nhosts: all\n"
+        "probes:\n  alive:\n    command: 'sleep 0.2'\n    every: 200ms\n"
+        f"deploy:\n  - name: wait\n    pause: {pause:g}s\n"
+    )
+    out = tmp_path / "run"
+    proc = start_drillctl(
+        "run", str(playbook), "-i", str(inv), "--out", str(out), netns=netns_sshd.pair.peer
+    )
+    started = wait_until(
+        "the pause", lambda: any(e["event"] == "step_started" for e in safe_events(out)), proc
+    )
+    time.sleep(1.5)  # healthy samples first
+    netns_sshd.drop_everything()
+    dropped = time.monotonic()
+    rc, stdout, stderr, ended = finish(proc, within=pause + GRACE_S + 30)
+    assert "Traceback" not in stderr
+    samples = [row for e in events(out) if e["event"] == "probe_samples" for row in e["rows"]]
+    assert any(r[1] for r in samples if r[0] < dropped), "no healthy sample before the drop"
+    # A sample takes 0.2 s: the one in flight when the packets stopped, and every later one,
+    # failed, each within its 1 s timeout plus the grace.
+    lost = [r for r in samples if r[0] > dropped - 0.5 and not r[1]]
+    assert lost, "no failed sample on a black-holed host"
+    assert not any(r[1] for r in samples if r[0] > dropped), "a sample passed after the drop"
+    assert all("no answer" in r[3] or "Timeout" in r[3] or "timed out" in r[3] for r in lost)
+    assert all(r[2] is None or r[2] < (1 + GRACE_S) * 1000 for r in lost), lost
+    # The probe never held the run: it ended soon after the pause, the in-flight sample
+    # bounded by the grace.
+    assert ended - started < pause + GRACE_S + 10, f"{ended - started:.1f}s"
+    assert rc == 1, stdout + stderr  # the service never came back: not a pass
+
+
+def safe_events(run_dir: Path) -> list[dict[str, Any]]:
+    """The journal's complete lines so far (it may be mid-write)."""
+    try:
+        lines = (run_dir / "journal.jsonl").read_text().splitlines()
+    except OSError:
+        return []
+    found = []
+    for line in lines:
+        try:
+            found.append(json.loads(line))
+        except ValueError:
+            continue
+    return found
