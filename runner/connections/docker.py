@@ -53,7 +53,7 @@ KILL_GRACE_S = 1.0
 # engine closes the exec's output. A process that escaped (it cleared its environment)
 # could hold it open forever, so we stop waiting at the timeout plus GRACE_S.
 KILL_WITHIN_S = GRACE_S - 1.0
-KILL_ON_CANCEL_S = CANCEL_BOUND_S - 0.5
+KILL_ON_CANCEL_S = CANCEL_BOUND_S - 0.8
 # How long the exit code may lag behind the end of the output.
 EXIT_CODE_SETTLE_S = 1.0
 # How often a running command's engine is asked whether it still answers.
@@ -137,7 +137,7 @@ class DockerConnection:
                     f"{self.target.describe()}: {kill_error} after the command's timeout "
                     f"of {timeout:g}s"
                 )
-            end = (time.monotonic() + 0.5) if cancelled else (started + (timeout or 0) + GRACE_S)
+            end = (time.monotonic() + 0.3) if cancelled else (started + (timeout or 0) + GRACE_S)
             worker.join(max(0.0, end - time.monotonic()))
             if worker.is_alive():
                 worker.abandon()

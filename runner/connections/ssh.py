@@ -264,7 +264,8 @@ class SshConnection:
             end = now + (KILL_ON_CANCEL_S if cancelled else GRACE_S - 0.5)
             channel.status_event.wait(max(0.0, end - time.monotonic()))
             break
-        _drain(channel, out, err, until=time.monotonic() + 1.0)
+        # What output is still in flight; short after a kill, to keep within the bound.
+        _drain(channel, out, err, until=time.monotonic() + (0.3 if timed_out or cancelled else 1.0))
         got_status = channel.exit_status >= 0 and channel.status_event.is_set()
         channel.close()
         if not got_status and not (timed_out or cancelled) and not transport.is_active():

@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -361,3 +362,45 @@ def safe_events(run_dir: Path) -> list[dict[str, Any]]:
         except ValueError:
             continue
     return found
+
+
+def test_cancel_ends_a_command_that_ignores_sigterm_within_the_bound(
+    ssh_hosts: SshLab, tmp_path: Path
+) -> None:
+    from runner.connections.base import CANCEL_BOUND_S, CancelToken, CommandSpec
+    from runner.connections.ssh import SshConnection
+    from runner.inventory import load_inventory
+
+    host = load_inventory(str(ssh_hosts.inventory)).select("all")[0]
+    conn = SshConnection(host)
+    pidfile = tmp_path / "stubborn.pid"
+    cancel = CancelToken()
+    threading.Timer(0.7, cancel.cancel, ("interrupted by SIGINT",)).start()
+    try:
+        result = conn.run(
+            CommandSpec(shell=f"echo $$ > {pidfile}; trap '' TERM; sleep 30"),
+            timeout=None,
+            cancel=cancel,
+        )
+    finally:
+        conn.close()
+    assert result.cancelled and result.rc == -9
+    assert cancel.cancelled_at is not None
+    took = time.monotonic() - cancel.cancelled_at
+    assert took < CANCEL_BOUND_S, f"took {took:.2f}s after the cancel"
+    group = int(pidfile.read_text())  # the shell leads the command's process group
+    time.sleep(0.5)
+    left = [
+        d.name
+        for d in Path("/proc").iterdir()
+        if d.name.isdigit() and process_group(int(d.name)) == group
+    ]
+    assert not left, f"processes of the cancelled command survive: {left}"
+
+
+def process_group(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat[stat.rindex(")") + 2 :].split()[2])
