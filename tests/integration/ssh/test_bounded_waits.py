@@ -399,8 +399,11 @@ def test_cancel_ends_a_command_that_ignores_sigterm_within_the_bound(
 
 
 def process_group(pid: int) -> int | None:
+    """The process group of a live process; None once it is gone or a zombie (dead, only
+    waiting for its parent to read its status)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return int(stat[stat.rindex(")") + 2 :].split()[2])
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return None if fields[0] == "Z" else int(fields[2])
