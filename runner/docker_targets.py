@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from runner.connections.base import local_limit
 from runner.errors import TargetEnvironmentError
 from runner.inventory.model import Host
 
@@ -20,6 +21,10 @@ DEFAULT_ENGINE = "unix:///var/run/docker.sock"
 # Many hosts share one engine and each exec holds a connection while it runs; the SDK's
 # default pool of 10 would make wide fan-outs open and throw away connections.
 MAX_POOL_SIZE = 64
+# Every engine call (connect and each read) must be answered within this; an engine that
+# accepts connections but never answers is then unreachable instead of a hang. A command's
+# own output is exempt: the command's timeout bounds it (runner/connections/docker.py).
+API_TIMEOUT_S = 10.0
 
 _clients: dict[str, Any] = {}
 _clients_lock = threading.Lock()
@@ -79,7 +84,9 @@ def docker_client(url: str) -> Any:
             kwargs = docker.utils.kwargs_from_env()
             kwargs["base_url"] = url
             try:
-                client = docker.DockerClient(max_pool_size=MAX_POOL_SIZE, **kwargs)
+                client = docker.DockerClient(
+                    max_pool_size=MAX_POOL_SIZE, timeout=API_TIMEOUT_S, **kwargs
+                )
             except docker.errors.DockerException as exc:
                 raise engine_unreachable(url, exc) from None
             _clients[url] = client
@@ -119,7 +126,12 @@ def engine_calls(url: str) -> Iterator[None]:
         raise NoSuchObject(_explain(exc), 404) from None
     except docker.errors.APIError as exc:
         raise EngineError(_explain(exc), exc.status_code) from None
-    except (requests.exceptions.ConnectionError, docker.errors.DockerException) as exc:
+    except (
+        requests.exceptions.ConnectionError,
+        requests.exceptions.Timeout,
+        docker.errors.DockerException,
+        TimeoutError,
+    ) as exc:
         forget_client(url)
         raise engine_unreachable(url, exc) from None
 
@@ -145,6 +157,8 @@ def _explain(exc: Any) -> str:
 
 def _reason(exc: BaseException) -> str:
     """The innermost OS-level reason ('Connection refused'), else the exception's text."""
+    if _timed_out(exc):
+        return f"no answer within {API_TIMEOUT_S:g}s"
     todo: list[object] = [exc]
     seen: set[int] = set()
     while todo:
@@ -152,7 +166,25 @@ def _reason(exc: BaseException) -> str:
         if not isinstance(item, BaseException) or id(item) in seen:
             continue
         seen.add(id(item))
+        if isinstance(item, OSError) and local_limit(item):
+            return local_limit(item)  # the controller's limit, not the engine's state
         if isinstance(item, OSError) and item.strerror:
             return item.strerror
         todo.extend([item.__cause__, item.__context__, *item.args])
     return str(exc)
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """A read or connect that timed out, anywhere in the exception's chain."""
+    import requests.exceptions
+
+    seen: set[int] = set()
+    item: BaseException | None = exc
+    while item is not None and id(item) not in seen:
+        seen.add(id(item))
+        if isinstance(item, (TimeoutError, requests.exceptions.Timeout)):
+            return True
+        if "timed out" in str(item).lower():
+            return True
+        item = item.__cause__ or item.__context__
+    return False

@@ -70,3 +70,24 @@ def changed_key_error(
         f"host {host_label}: HOST KEY CHANGED (now {fingerprint(exc.key)}, "
         f"expected {fingerprint(exc.expected_key)} from {known_hosts}); refusing to connect"
     )
+
+
+_known_cache: dict[Path, tuple[float, paramiko.HostKeys]] = {}
+_known_lock = threading.Lock()
+
+
+def known_keys(path: Path, entry: str) -> dict[str, paramiko.PKey]:
+    """Keys known for one host entry; the file is parsed once per change, not per host."""
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        return {}
+    with _known_lock:
+        cached = _known_cache.get(path)
+        if cached is None or cached[0] != mtime:
+            keys = paramiko.HostKeys()
+            keys.load(str(path))
+            cached = (mtime, keys)
+            _known_cache[path] = cached
+    found = cached[1].lookup(entry)
+    return dict(found) if found else {}

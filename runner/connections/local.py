@@ -9,7 +9,7 @@ import signal
 import subprocess
 import time
 
-from runner.connections.base import CancelToken, CommandResult, CommandSpec
+from runner.connections.base import CancelToken, CommandResult, CommandSpec, local_limit
 
 # Time a process group gets between SIGTERM and SIGKILL.
 KILL_GRACE_S = 1.0
@@ -41,6 +41,12 @@ class LocalConnection:
             )
         except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
             return CommandResult(127, "", str(exc), time.monotonic() - started)
+        except OSError as exc:
+            if local_limit(exc):
+                from runner.connections.pool import HostUnreachable
+
+                raise HostUnreachable(local_limit(exc)) from None
+            raise
         deadline = None if timeout is None else started + timeout
         stdin = spec.stdin
         out_parts: list[str] = []

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
-from runner.connections.base import Connection
+from runner.connections.base import CancelToken, Connection
 from runner.connections.local import LocalConnection
 from runner.errors import TargetEnvironmentError
 from runner.inventory.model import Host
@@ -42,6 +42,8 @@ class ConnectionPool:
         self._locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
         self.unreachable: dict[str, str] = {}
+        # Set when the operator interrupts while hosts are being opened up front.
+        self.opening = CancelToken()
 
     def check_supported(self, hosts: list[Host]) -> None:
         """Fail before any step runs if a host needs a connection kind we cannot open."""
@@ -65,7 +67,7 @@ class ConnectionPool:
                 opener = getattr(conn, "connect", None)
                 try:
                     if opener is not None:
-                        opener()
+                        opener(self.opening)
                 except HostUnreachable as exc:
                     self.unreachable[host.name] = str(exc)
                     raise
@@ -75,12 +77,22 @@ class ConnectionPool:
     def open_all(self, hosts: list[Host], workers: int) -> None:
         """Connect to every host up front, in parallel, so a host-key problem stops the run
         before any step; unreachable hosts are remembered and reported per step."""
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        pool = ThreadPoolExecutor(max_workers=max(1, workers))
+        try:
             futures = [pool.submit(self._try_open, h) for h in hosts]
             for future in futures:
                 future.result()
+        except BaseException:
+            # Ctrl-C (or a host-key error): stop the other connects now, not after their
+            # timeouts, so the process can exit within a moment.
+            self.opening.cancel("interrupted")
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
 
     def _try_open(self, host: Host) -> None:
+        if self.opening.cancelled:
+            return
         with contextlib.suppress(HostUnreachable):  # reported per step, not here
             self.get(host)
 

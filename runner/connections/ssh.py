@@ -2,101 +2,61 @@
 
 TCP_NODELAY is set on the socket: without it, Nagle's algorithm and delayed ACKs add
 about 40 ms to every exec. Timeouts kill the remote process group, not only the channel.
+
+Nothing here waits forever (README.md, Targets, states the bounds):
+- a command ends within its timeout plus GRACE_S: at the timeout the remote process group
+  is killed; a host that does not answer the kill within the grace is `unreachable` and
+  its connection is closed;
+- a connection lost under a command (sshd killed, host gone, packets dropped until the
+  keepalive bound) ends the command at once as `unreachable`;
+- a cancel (Ctrl-C) ends the command within CANCEL_GRACE_S plus a watchdog tick: the
+  kill is tried for KILL_ON_CANCEL_S, then the channel is closed whatever the host does.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import re
 import shlex
 import socket
 import threading
 import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, cast
 
 import paramiko
 
-from runner.connections.base import CancelToken, CommandResult, CommandSpec
+from runner.connections.base import (
+    GRACE_S,
+    CancelToken,
+    CommandResult,
+    CommandSpec,
+    local_limit,
+)
 from runner.connections.host_keys import (
-    STRICT,
     HostKeyPolicy,
     changed_key_error,
     known_hosts_entry,
+    known_keys,
 )
 from runner.connections.pool import HostUnreachable
+from runner.connections.sftp import BoundedSftp
+from runner.connections.ssh_settings import SshSettings, jump_host
+from runner.connections.tcp import ConnectCancelled, shutdown, tcp_connect
+from runner.connections.watchdog import CANCELLED, DEADLINE, WATCHDOG
 from runner.errors import TargetEnvironmentError
 from runner.inventory.model import Host
 
 CONNECT_ATTEMPTS = 3
+POLL_S = 0.05
+# After a cancel: time the kill gets, then the watchdog closes the channel regardless.
+KILL_ON_CANCEL_S = 0.8
+CANCEL_GRACE_S = 1.2
 
 # paramiko logs connection failures with tracebacks; we report them ourselves, per host.
 logging.getLogger("paramiko").addHandler(logging.NullHandler())
 logging.getLogger("paramiko").propagate = False
-POLL_S = 0.05
 
-
-@dataclass(frozen=True)
-class SshSettings:
-    """Everything needed to reach one host, from inventory vars and ~/.ssh/config."""
-
-    label: str
-    address: str
-    port: int
-    user: str | None
-    key_files: tuple[str, ...]
-    password: str | None
-    known_hosts: Path
-    host_key_checking: str
-    proxy_jump: str | None
-    connect_timeout: float
-    become: bool
-    become_user: str
-    become_password: str | None
-
-    @classmethod
-    def for_host(cls, host: Host) -> SshSettings:
-        v = host.vars
-        config = _ssh_config_for(host.address)
-        key = v.get("ssh_key_file") or v.get("ansible_ssh_private_key_file")
-        keys = (str(key),) if key else tuple(config.get("identityfile", ()))
-        known = (
-            v.get("known_hosts") or os.environ.get("DRILLCTL_KNOWN_HOSTS") or "~/.ssh/known_hosts"
-        )
-        checking = str(
-            v.get("host_key_checking") or os.environ.get("DRILLCTL_HOST_KEY_CHECKING") or STRICT
-        )
-        return cls(
-            label=host.name if host.name == host.address else f"{host.name} ({host.address})",
-            address=str(config.get("hostname", host.address)),
-            port=int(host.port or config.get("port", 22)),
-            user=host.user or config.get("user"),
-            key_files=tuple(os.path.expanduser(k) for k in keys),
-            password=_opt(
-                v.get("password") or v.get("ansible_password") or v.get("ansible_ssh_pass")
-            ),
-            known_hosts=Path(os.path.expanduser(str(known))),
-            host_key_checking=checking,
-            proxy_jump=_opt(v.get("proxy_jump") or config.get("proxyjump")),
-            connect_timeout=float(v.get("connect_timeout", 10)),
-            become=bool(v.get("become") or v.get("ansible_become")),
-            become_user=str(v.get("become_user") or v.get("ansible_become_user") or "root"),
-            become_password=_opt(v.get("become_password") or v.get("ansible_become_password")),
-        )
-
-
-def _opt(value: Any) -> str | None:
-    return None if value in (None, "") else str(value)
-
-
-def _ssh_config_for(address: str) -> dict[str, Any]:
-    path = Path(os.path.expanduser("~/.ssh/config"))
-    if not path.is_file():
-        return {}
-    config = paramiko.SSHConfig.from_path(str(path))
-    return dict(config.lookup(address))
+__all__ = ["GRACE_S", "SshConnection", "SshSettings", "ssh_factory"]
 
 
 class SshConnection:
@@ -108,28 +68,49 @@ class SshConnection:
         self._lock = threading.Lock()
 
     # -- connecting ---------------------------------------------------------------
-    def connect(self) -> paramiko.SSHClient:
-        """Open (once) and return the client; retries with backoff, then HostUnreachable."""
-        with self._lock:
-            if self._client is not None and _alive(self._client):
-                return self._client
-            last: Exception | None = None
-            for attempt in range(CONNECT_ATTEMPTS):
-                try:
-                    self._client = self._open()
-                    return self._client
-                except TargetEnvironmentError:
-                    raise  # host-key problems are never retried
-                except (OSError, paramiko.SSHException, EOFError) as exc:
-                    last = exc
-                    if isinstance(exc, paramiko.AuthenticationException):
-                        break
-                    time.sleep(0.2 * (2**attempt))
-            raise HostUnreachable(
-                f"ssh to {self.settings.label}:{self.settings.port}: {_reason(last)}"
-            )
+    def connect(self, cancel: CancelToken | None = None) -> paramiko.SSHClient:
+        """Open (once) and return the client; retries with backoff, then HostUnreachable.
 
-    def _open(self) -> paramiko.SSHClient:
+        A dead client is closed first, so its socket does not linger. With `cancel`,
+        connecting stops (ConnectCancelled) within a watchdog tick of an interrupt.
+        """
+        # Another thread (a probe) may be reconnecting to this host: wait for it, but not
+        # past a cancel.
+        while not self._lock.acquire(timeout=0.1):
+            if cancel is not None and cancel.cancelled:
+                raise ConnectCancelled()
+        try:
+            return self._connect_locked(cancel)
+        finally:
+            self._lock.release()
+
+    def _connect_locked(self, cancel: CancelToken | None) -> paramiko.SSHClient:
+        """Connect while holding the connection's lock."""
+        if self._client is not None:
+            if _alive(self._client):
+                return self._client
+            self._client.close()
+            self._client = None
+        last: Exception | None = None
+        for attempt in range(CONNECT_ATTEMPTS):
+            try:
+                self._client = self._open(cancel)
+                return self._client
+            except (TargetEnvironmentError, ConnectCancelled):
+                raise  # host-key problems are never retried
+            except (OSError, paramiko.SSHException, EOFError) as exc:
+                last = exc
+                if isinstance(exc, paramiko.AuthenticationException) or local_limit(exc):
+                    break
+                pause = 0.2 * (2**attempt)
+                if cancel is not None:
+                    if cancel.wait(pause):
+                        raise ConnectCancelled() from None
+                else:
+                    time.sleep(pause)
+        raise HostUnreachable(f"ssh to {self.settings.label}:{self.settings.port}: {_reason(last)}")
+
+    def _open(self, cancel: CancelToken | None) -> paramiko.SSHClient:
         s = self.settings
         client = paramiko.SSHClient()
         for kind, key in known_keys(s.known_hosts, known_hosts_entry(s.address, s.port)).items():
@@ -137,87 +118,177 @@ class SshConnection:
         client.set_missing_host_key_policy(
             HostKeyPolicy(s.label, s.host_key_checking, s.known_hosts)
         )
-        sock = self._socket()
-        try:
-            client.connect(
-                s.address,
-                port=s.port,
-                username=s.user,
-                key_filename=cast(Any, list(s.key_files) or None),  # paramiko takes a list too
-                password=s.password,
-                sock=sock,
-                timeout=s.connect_timeout,
-                banner_timeout=s.connect_timeout,
-                auth_timeout=s.connect_timeout,
-                allow_agent=True,
-                look_for_keys=not s.key_files,
-            )
-        except paramiko.BadHostKeyException as exc:
-            sock.close()
-            raise changed_key_error(s.label, exc, s.known_hosts) from None
-        except BaseException:
-            sock.close()
-            raise
+        sock = self._socket(cancel)
+        # Banner, key exchange and authentication are each bounded by connect_timeout; the
+        # guard ends them at once on a cancel (paramiko then sees the socket shut down).
+        bound = time.monotonic() + 3 * s.connect_timeout + 1.0
+        with WATCHDOG.guard(cancel, bound, lambda: shutdown(sock), 0.0) as guard:
+            try:
+                client.connect(
+                    s.address,
+                    port=s.port,
+                    username=s.user,
+                    key_filename=cast(Any, list(s.key_files) or None),  # a list works too
+                    password=s.password,
+                    sock=sock,
+                    timeout=s.connect_timeout,
+                    banner_timeout=s.connect_timeout,
+                    auth_timeout=s.connect_timeout,
+                    allow_agent=True,
+                    look_for_keys=not s.key_files,
+                )
+            except paramiko.BadHostKeyException as exc:
+                sock.close()
+                raise changed_key_error(s.label, exc, s.known_hosts) from None
+            except BaseException:
+                client.close()
+                sock.close()
+                if guard.fired == CANCELLED:
+                    raise ConnectCancelled() from None
+                raise
+        if guard.fired:
+            client.close()
+            if guard.fired == CANCELLED:
+                raise ConnectCancelled()
+            raise TimeoutError(f"no answer within {bound:g}s while connecting")
         transport = client.get_transport()
         if transport is not None:
-            transport.set_keepalive(15)
+            transport.set_keepalive(max(1, round(s.keepalive_interval)))
+            # Every channel open waits at most this long (paramiko's default is an hour).
+            transport.channel_timeout = s.connect_timeout
         return client
 
-    def _socket(self) -> Any:
+    def _socket(self, cancel: CancelToken | None) -> Any:
         s = self.settings
         if s.proxy_jump:
-            jump_host = _jump_host(s.proxy_jump, self.host)
-            self._jump = SshConnection(jump_host)
-            transport = self._jump.connect().get_transport()
+            self._jump = SshConnection(jump_host(s.proxy_jump, self.host))
+            transport = self._jump.connect(cancel).get_transport()
             if transport is None:
                 raise paramiko.SSHException(f"jump host {s.proxy_jump} has no transport")
-            return transport.open_channel("direct-tcpip", (s.address, s.port), ("127.0.0.1", 0))
-        sock = socket.create_connection((s.address, s.port), timeout=s.connect_timeout)
+            return transport.open_channel(
+                "direct-tcpip", (s.address, s.port), ("127.0.0.1", 0), timeout=s.connect_timeout
+            )
+        sock = tcp_connect(s.address, s.port, s.connect_timeout, cancel)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        if hasattr(socket, "TCP_USER_TIMEOUT"):
+            # Data unacknowledged this long (a keepalive into a black hole) closes the
+            # connection, so a host that silently drops our packets is found dead.
+            dead_ms = int(s.dead_after_s * 1000)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, dead_ms)
         return sock
 
     # -- the protocol -------------------------------------------------------------
     def run(
         self, spec: CommandSpec, *, timeout: float | None, cancel: CancelToken
     ) -> CommandResult:
-        client = self.connect()
-        transport = client.get_transport()
-        if transport is None:
-            raise HostUnreachable(f"ssh to {self.settings.label}: connection lost")
         started = time.monotonic()
-        channel = transport.open_session()
-        channel.exec_command(self._command_line(spec))
-        stdin = spec.stdin or ""
-        if self.settings.become and self.settings.become_password:
-            stdin = self.settings.become_password + "\n" + stdin
-        if stdin:
-            channel.sendall(stdin.encode())
-        channel.shutdown_write()
+        deadline = None if timeout is None else started + timeout
+        try:
+            client = self.connect(cancel)
+        except ConnectCancelled:
+            return _cancelled(started, "drillctl: interrupted while connecting\n")
+        transport = client.get_transport()
+        if transport is None or not transport.is_active():
+            raise self._lost(transport, "connection lost")
+        hard = None if deadline is None else deadline + GRACE_S
+        opened: list[paramiko.Channel] = []
+
+        def abort() -> None:
+            # A channel that is open gets closed; an open that never got an answer means
+            # the connection itself is gone.
+            if opened:
+                opened[0].close()
+            else:
+                transport.close()
+
+        with WATCHDOG.guard(cancel, hard, abort, CANCEL_GRACE_S) as guard:
+            try:
+                channel = transport.open_session()
+                opened.append(channel)
+                channel.exec_command(self._command_line(spec))
+                stdin = spec.stdin or ""
+                if self.settings.become and self.settings.become_password:
+                    stdin = self.settings.become_password + "\n" + stdin
+                if stdin:
+                    channel.sendall(stdin.encode())
+                channel.shutdown_write()
+            except (paramiko.SSHException, EOFError, OSError) as exc:
+                if opened:
+                    opened[0].close()
+                if cancel.cancelled:
+                    return _cancelled(started, "drillctl: interrupted before the command ran\n")
+                if isinstance(exc, paramiko.ChannelException) and transport.is_active():
+                    # The host refused a session (MaxSessions): the connection is fine.
+                    raise HostUnreachable(
+                        f"ssh to {self.settings.label}: session refused: {exc}"
+                    ) from None
+                why = "no answer" if guard.fired == DEADLINE else _reason(exc)
+                raise self._lost(transport, f"starting the command: {why}") from None
+            return self._collect(channel, transport, cancel, started, timeout, guard.fired)
+
+    def _collect(
+        self,
+        channel: paramiko.Channel,
+        transport: paramiko.Transport,
+        cancel: CancelToken,
+        started: float,
+        timeout: float | None,
+        fired: str,
+    ) -> CommandResult:
+        """Read the command's output until it ends, is killed, or the host is gone."""
         out, err = bytearray(), bytearray()
         deadline = None if timeout is None else started + timeout
         timed_out = cancelled = False
+        note = ""
         while not channel.status_event.wait(POLL_S):
             _drain(channel, out, err)
             if cancel.cancelled:
                 cancelled = True
             elif deadline is not None and time.monotonic() >= deadline:
                 timed_out = True
-            if timed_out or cancelled:
-                self._kill_remote(transport, channel, out, err)
-                channel.status_event.wait(5)
-                break
-        rc = channel.recv_exit_status() if channel.exit_status_ready() else -9
-        _drain(channel, out, err, until_eof=True)
+            if not (timed_out or cancelled):
+                continue
+            now = time.monotonic()
+            until = now + (KILL_ON_CANCEL_S if cancelled else GRACE_S - 1.0)
+            if not self._kill_remote(transport, channel, out, err, until):
+                channel.close()
+                if cancelled:
+                    note = "drillctl: the host did not answer the kill; the command may still run\n"
+                    break
+                assert timeout is not None
+                raise self._lost(
+                    transport,
+                    f"no answer within {GRACE_S:g}s after the command's timeout of {timeout:g}s",
+                )
+            end = now + (KILL_ON_CANCEL_S if cancelled else GRACE_S - 0.5)
+            channel.status_event.wait(max(0.0, end - time.monotonic()))
+            break
+        # What output is still in flight; short after a kill, to keep within the bound.
+        _drain(channel, out, err, until=time.monotonic() + (0.3 if timed_out or cancelled else 1.0))
+        got_status = channel.exit_status >= 0 and channel.status_event.is_set()
         channel.close()
+        if not got_status and not (timed_out or cancelled) and not transport.is_active():
+            raise self._lost(transport, "connection lost while the command ran")
         _, stderr = _split_pgid(bytes(err))
+        rc = channel.exit_status if got_status else (-9 if timed_out or cancelled else -1)
         return CommandResult(
             -9 if timed_out else rc,
             out.decode("utf-8", "replace"),
-            stderr.decode("utf-8", "replace"),
+            stderr.decode("utf-8", "replace") + note,
             time.monotonic() - started,
             timed_out,
             cancelled,
         )
+
+    def _lost(self, transport: paramiko.Transport | None, what: str) -> HostUnreachable:
+        """Close a connection that failed under us; the next use reconnects."""
+        detail = ""
+        if transport is not None:
+            exc = transport.get_exception()
+            detail = f" ({_reason(exc)})" if exc is not None else ""
+            transport.close()
+        return HostUnreachable(f"ssh to {self.settings.label}: {what}{detail}")
 
     def _command_line(self, spec: CommandSpec) -> str:
         """Announce the process group on stderr, then exec the command in its place.
@@ -246,36 +317,47 @@ class SshConnection:
         channel: paramiko.Channel,
         out: bytearray,
         err: bytearray,
-    ) -> None:
+        until: float,
+    ) -> bool:
+        """Kill the command's process group by `until`; False when the host did not answer."""
         pgid = None
-        deadline = time.monotonic() + 1.0
-        while pgid is None and time.monotonic() < deadline:
+        wait_pgid = min(until, time.monotonic() + 1.0)
+        while pgid is None and time.monotonic() < wait_pgid:
             pgid, _ = _split_pgid(bytes(err))
             if pgid is None:
                 time.sleep(0.01)
                 _drain(channel, out, err)
         if pgid is None:
-            return  # the command never started; closing the channel is all there is to do
+            return True  # the command never started; closing the channel is all there is to do
         # TERM the group, give it a moment, then KILL what is left. (No `kill -0` wait loop:
         # the dead shell stays a zombie in the group until sshd reaps it.)
         script = (
             f"kill -TERM -- -{pgid} 2>/dev/null; sleep 0.2; kill -KILL -- -{pgid} 2>/dev/null; true"
         )
         try:
-            killer = transport.open_session()
-            killer.exec_command(script)
-            killer.recv_exit_status()
-            killer.close()
-        except (paramiko.SSHException, OSError):
-            pass  # the connection itself is gone; so is the process's controlling channel
+            killer = transport.open_session(timeout=max(0.1, until - time.monotonic()))
+        except (paramiko.SSHException, EOFError, OSError):
+            return False
+        with WATCHDOG.guard(None, until, killer.close):
+            try:
+                killer.exec_command(script)
+                killer.status_event.wait(max(0.0, until - time.monotonic()))
+            except (paramiko.SSHException, EOFError, OSError):
+                pass  # the kill got no further; the session was open, so the host answered
+            finally:
+                killer.close()
+        return True
 
     def put(self, local_path: str, remote_path: str) -> None:
-        with self.connect().open_sftp() as sftp:
+        with self._sftp() as sftp:
             sftp.put(local_path, remote_path)
 
     def get(self, remote_path: str, local_path: str) -> None:
-        with self.connect().open_sftp() as sftp:
+        with self._sftp() as sftp:
             sftp.get(remote_path, local_path)
+
+    def _sftp(self) -> BoundedSftp:
+        return BoundedSftp(self.settings, self.connect().get_transport(), self._lost)
 
     def close(self) -> None:
         with self._lock:
@@ -285,6 +367,10 @@ class SshConnection:
             if self._jump is not None:
                 self._jump.close()
                 self._jump = None
+
+
+def _cancelled(started: float, why: str) -> CommandResult:
+    return CommandResult(-9, "", why, time.monotonic() - started, False, True)
 
 
 _PGID_MARK = b"drillctl-pgid"
@@ -299,35 +385,15 @@ def _split_pgid(err: bytes) -> tuple[int | None, bytes]:
     return int(match.group(1)), err[: match.start()] + err[match.end() :]
 
 
-_known_cache: dict[Path, tuple[float, paramiko.HostKeys]] = {}
-_known_lock = threading.Lock()
-
-
-def known_keys(path: Path, entry: str) -> dict[str, paramiko.PKey]:
-    """Keys known for one host entry; the file is parsed once per change, not per host."""
-    try:
-        mtime = path.stat().st_mtime
-    except OSError:
-        return {}
-    with _known_lock:
-        cached = _known_cache.get(path)
-        if cached is None or cached[0] != mtime:
-            keys = paramiko.HostKeys()
-            keys.load(str(path))
-            cached = (mtime, keys)
-            _known_cache[path] = cached
-    found = cached[1].lookup(entry)
-    return dict(found) if found else {}
-
-
 def _alive(client: paramiko.SSHClient) -> bool:
     transport = client.get_transport()
     return transport is not None and transport.is_active()
 
 
 def _drain(
-    channel: paramiko.Channel, out: bytearray, err: bytearray, until_eof: bool = False
+    channel: paramiko.Channel, out: bytearray, err: bytearray, until: float | None = None
 ) -> None:
+    """Take what output has arrived; with `until`, keep reading to end of output, by then."""
     while True:
         progressed = False
         while channel.recv_ready():
@@ -336,43 +402,24 @@ def _drain(
         while channel.recv_stderr_ready():
             err.extend(channel.recv_stderr(65536))
             progressed = True
-        if not until_eof or (channel.eof_received and not progressed):
+        if until is None or progressed:
+            if until is None:
+                return
+            continue
+        if channel.eof_received or channel.closed or time.monotonic() >= until:
             return
-        if not progressed:
-            time.sleep(0.001)
+        time.sleep(0.001)
 
 
-def _reason(exc: Exception | None) -> str:
+def _reason(exc: BaseException | None) -> str:
     if exc is None:
         return "unknown error"
     text = str(exc) or type(exc).__name__
     if isinstance(exc, paramiko.AuthenticationException):
         return f"authentication failed ({text})"
-    return text
-
-
-# What a jump host takes from the target's settings (ssh_config may still override).
-_JUMP_INHERITS = (
-    "known_hosts",
-    "host_key_checking",
-    "ssh_key_file",
-    "ansible_ssh_private_key_file",
-)
-
-
-def _jump_host(spec: str, target: Host) -> Host:
-    """A Host for `[user@]host[:port]` as ProxyJump writes it."""
-    user, _, rest = spec.rpartition("@")
-    address, _, port = rest.partition(":")
-    return Host(
-        name=rest,
-        address=address,
-        connection="ssh",
-        port=int(port) if port else None,
-        user=user or None,
-        vars={k: v for k, v in target.vars.items() if k in _JUMP_INHERITS},
-        groups=(),
-    )
+    if isinstance(exc, EOFError):
+        return "the host closed the connection"
+    return local_limit(exc) or text
 
 
 def ssh_factory(host: Host) -> SshConnection:

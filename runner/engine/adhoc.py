@@ -9,6 +9,7 @@ from typing import TextIO
 
 from runner.connections.base import CancelToken, CommandSpec
 from runner.connections.pool import ConnectionPool, HostUnreachable
+from runner.engine.resources import ensure_descriptors
 from runner.errors import ExitCode, InputError
 from runner.inventory import Inventory, PatternError
 from runner.inventory.model import Host
@@ -43,16 +44,21 @@ def run_adhoc(
     """Run `command` on every host, printing each result as it finishes; return the exit code."""
     pool = ConnectionPool()
     pool.check_supported(hosts)
+    ensure_descriptors(hosts, forks)
     cancel = CancelToken()
     try:
         pool.open_all(hosts, forks)  # host-key problems stop everything here (exit 3)
         with ThreadPoolExecutor(max_workers=max(1, forks)) as executor:
             futures = [executor.submit(_one, pool, h, command, timeout, cancel) for h in hosts]
             results = []
-            for future in as_completed(futures):
-                result = future.result()
-                results.append(result)
-                _print(result, out)
+            try:
+                for future in as_completed(futures):
+                    result = future.result()
+                    results.append(result)
+                    _print(result, out)
+            except KeyboardInterrupt:
+                cancel.cancel()  # before the pool waits for its workers: they stop now
+                raise
     except KeyboardInterrupt:
         cancel.cancel()
         return ExitCode.INTERRUPTED
@@ -67,10 +73,9 @@ def _one(
     pool: ConnectionPool, host: Host, command: str, timeout: float | None, cancel: CancelToken
 ) -> AdhocResult:
     try:
-        conn = pool.get(host)
+        r = pool.get(host).run(CommandSpec(shell=command), timeout=timeout, cancel=cancel)
     except HostUnreachable as exc:
         return AdhocResult(host.name, "unreachable", None, "", str(exc), 0.0)
-    r = conn.run(CommandSpec(shell=command), timeout=timeout, cancel=cancel)
     status = "ok" if r.rc == 0 and not r.timed_out else "failed"
     stderr = r.stderr + (f"timed out after {r.duration_s:.1f}s; killed\n" if r.timed_out else "")
     return AdhocResult(host.name, status, r.rc, r.stdout, stderr, r.duration_s)

@@ -22,6 +22,7 @@ from runner.engine.drill import DrillHooks, DrillRun
 from runner.engine.interrupts import Interrupts
 from runner.engine.outcome import DrillOutcome
 from runner.engine.plan import DrillPlan, Planner
+from runner.engine.resources import ensure_descriptors
 from runner.engine.safety import InventoryLock, Permissions, check_guards
 from runner.engine.variables import RunInfo
 from runner.errors import InputError, TargetEnvironmentError
@@ -200,6 +201,8 @@ def _execute_locked(
 ) -> tuple[DrillOutcome, Path]:
     hosts = prepared.plan.all_hosts()
     pool.check_supported(hosts)
+    probes = sum(len(h) for h in prepared.plan.probe_hosts.values())
+    ensure_descriptors(hosts, prepared.playbook.forks, probes)
     pool.open_all(hosts, prepared.playbook.forks)
     try:
         run_dir.mkdir(parents=True, exist_ok=False)

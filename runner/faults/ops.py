@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from runner.connections.base import CancelToken, CommandResult, CommandSpec
 from runner.connections.local import LocalConnection
-from runner.connections.pool import ConnectionPool
+from runner.connections.pool import ConnectionPool, HostUnreachable
 from runner.faults.base import DOCKER, LOCAL, SHELL, FaultOp
 from runner.inventory.model import Host
 
@@ -17,7 +17,12 @@ def run_op(
     """Run one operation; a failed op is a non-zero rc, never an exception for the caller."""
     token = cancel or CancelToken()
     if op.via == SHELL:
-        return pool.get(host).run(CommandSpec(shell=op.script), timeout=OP_TIMEOUT_S, cancel=token)
+        try:
+            return pool.get(host).run(
+                CommandSpec(shell=op.script), timeout=OP_TIMEOUT_S, cancel=token
+            )
+        except HostUnreachable as exc:  # the op did not run: a failure, with the reason
+            return CommandResult(255, "", f"unreachable: {exc}", 0.0)
     if op.via == LOCAL:
         return LocalConnection().run(
             CommandSpec(shell=op.script), timeout=OP_TIMEOUT_S, cancel=token

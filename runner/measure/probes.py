@@ -257,9 +257,9 @@ class ProbeRunner:
             return not problem, problem or resp.body
         try:
             conn = self.pool.get(instance.host)
-        except HostUnreachable as exc:
+            result = conn.run(CommandSpec(shell=str(rendered)), timeout=timeout, cancel=cancel)
+        except HostUnreachable as exc:  # a failed sample with the reason, never a dead probe
             return False, str(exc)
-        result = conn.run(CommandSpec(shell=str(rendered)), timeout=timeout, cancel=cancel)
         if result.timed_out:
             return False, f"timed out after {timeout:g}s: {(result.stdout + result.stderr)[-200:]}"
         return result.rc == 0, result.stdout + result.stderr
