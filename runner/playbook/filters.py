@@ -1,0 +1,118 @@
+"""The filters drill authors use beyond Jinja's own (Ansible habits), and the guards every
+filter runs behind: the render bounds, and secret tracking through encodings.
+
+A filter that turns a secret into another form (`b64encode`, `urlencode`, `to_json`,
+`quote`, `upper`, …) registers its result as a secret too, so `('user:' ~ password) |
+b64encode` in an Authorization header is masked like the password itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import json
+import shlex
+from collections.abc import Callable
+from typing import Any
+
+import yaml
+
+from runner.playbook import render_bounds
+from runner.playbook.secrets import MIN_FORM, SecretMask
+
+# Filters whose int arguments size their result (a width, a count of slices or lines).
+_SIZING = frozenset({"center", "indent", "wordwrap", "truncate", "slice", "batch", "format"})
+
+
+def _b64encode(value: Any, encoding: str = "utf-8") -> str:
+    data = value if isinstance(value, bytes) else str(value).encode(encoding)
+    return base64.b64encode(data).decode("ascii")
+
+
+def _b64decode(value: Any, encoding: str = "utf-8") -> str:
+    try:
+        data = base64.b64decode(str(value), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("b64decode: the value is not base64") from None
+    return data.decode(encoding, "replace")
+
+
+def _to_json(value: Any, indent: int | None = None, sort_keys: bool = True) -> str:
+    return json.dumps(value, sort_keys=sort_keys, indent=indent)
+
+
+def _to_nice_json(value: Any, indent: int = 4, sort_keys: bool = True) -> str:
+    return json.dumps(value, sort_keys=sort_keys, indent=indent)
+
+
+def _from_json(value: Any) -> Any:
+    return json.loads(str(value))
+
+
+def _to_yaml(value: Any, indent: int | None = None) -> str:
+    return str(yaml.safe_dump(value, default_flow_style=True, indent=indent, sort_keys=True))
+
+
+def _to_nice_yaml(value: Any, indent: int = 4) -> str:
+    return str(yaml.safe_dump(value, default_flow_style=False, indent=indent, sort_keys=True))
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on", "y")
+    return bool(value)
+
+
+EXTRA_FILTERS: dict[str, Callable[..., Any]] = {
+    "quote": lambda v: shlex.quote(str(v)),
+    "to_json": _to_json,
+    "to_nice_json": _to_nice_json,
+    "from_json": _from_json,
+    "to_yaml": _to_yaml,
+    "to_nice_yaml": _to_nice_yaml,
+    "b64encode": _b64encode,
+    "b64decode": _b64decode,
+    "bool": _to_bool,
+}
+
+
+def _join_checked(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """`join`'s arguments, its items listed, refused if the joined text would be too large."""
+    # join(eval_ctx, value, d="", attribute=None)
+    if len(args) < 2:
+        return args
+    items = list(render_bounds.bounded_iteration(args[1]))
+    glue = args[2] if len(args) > 2 else ""
+    size = sum(len(i) if isinstance(i, str) else 1 for i in items)
+    size += len(str(glue)) * max(len(items) - 1, 0)
+    if size > render_bounds.MAX_OUTPUT_CHARS:
+        raise render_bounds.too_large("the join filter", size)
+    return (args[0], items, *args[2:])
+
+
+def guarded(name: str, fn: Callable[..., Any], secrets: SecretMask) -> Callable[..., Any]:
+    """`fn` behind the render bounds, registering what it makes of a secret as a secret."""
+
+    @functools.wraps(fn)  # keeps Jinja's pass_context/pass_eval_context marker
+    def filter_(*args: Any, **kwargs: Any) -> Any:
+        render_bounds.check()
+        render_bounds.check_arguments(
+            (*args, *kwargs.values()), f"the {name} filter", sizes=name in _SIZING
+        )
+        if name == "format" and args and isinstance(args[0], str):
+            render_bounds.check_percent_format(args[0], tuple(args[1:]))
+        if name == "join":
+            args = _join_checked(args)
+        result = fn(*args, **kwargs)
+        if (
+            secrets
+            and isinstance(result, str)
+            and len(result) >= MIN_FORM
+            and not secrets.found_in(result)
+            and secrets.found_in(repr((args, kwargs)))
+        ):
+            secrets.add(result)
+        return result
+
+    return filter_

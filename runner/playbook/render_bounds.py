@@ -1,0 +1,219 @@
+"""Bounds on rendering a template: time, size, and a way to stop it, in any thread.
+
+Templates render on the main thread (preflight), in fan-out workers and in probe threads.
+A signal-based alarm works on the main thread only, so the bound is kept by the sandbox
+itself: every call, attribute lookup, operator, filter, loop iteration and output chunk of a
+template checks the render's deadline and its cancel token, and the operations that can make
+a huge value in one step (`'x' * n`, `'%9999999d'`, `center(n)`, `l.extend(l)`) are refused
+above a size limit before they run.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import nodes
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
+from jinja2.utils import Namespace
+
+# A template that computes for longer than this is refused (rendering is text, not work).
+RENDER_LIMIT_S = 2.0
+# The most characters a template may produce, or build in one value.
+MAX_OUTPUT_CHARS = 4_000_000
+MAX_EXPONENT_BITS = 10_000
+# The filter every `{% for %}` loop's iterable goes through (see `_BoundedSandbox._parse`).
+ITERATION_FILTER = "_drillctl_bounded_iter"
+
+
+class RenderTooSlow(Exception):
+    """The render passed its deadline."""
+
+
+class RenderCancelled(Exception):
+    """The render was cancelled (Ctrl-C, halt) from another thread."""
+
+
+class RenderTooLarge(Exception):
+    """The render would produce, or build, more than `MAX_OUTPUT_CHARS`."""
+
+
+@dataclass(frozen=True)
+class _Budget:
+    deadline: float
+    cancel: threading.Event
+
+
+_state = threading.local()
+
+
+@contextmanager
+def bounded(cancel: threading.Event, seconds: float = RENDER_LIMIT_S) -> Iterator[None]:
+    """Bound the renders of this thread inside the block (an outer bound stays in force)."""
+    if getattr(_state, "budget", None) is not None:
+        yield
+        return
+    _state.budget = _Budget(time.monotonic() + seconds, cancel)
+    try:
+        yield
+    finally:
+        _state.budget = None
+
+
+def check() -> None:
+    """Raise if the current render is cancelled or past its deadline (cheap; called often)."""
+    budget: _Budget | None = getattr(_state, "budget", None)
+    if budget is None:
+        return
+    if budget.cancel.is_set():
+        raise RenderCancelled()
+    if time.monotonic() > budget.deadline:
+        raise RenderTooSlow()
+
+
+def too_large(what: str, size: int) -> SecurityError:
+    return SecurityError(
+        f"{what} would make {size} characters or items; a template may make {MAX_OUTPUT_CHARS}"
+    )
+
+
+def _size(value: Any) -> int:
+    if isinstance(value, (str, bytes, list, tuple, dict, set, frozenset)):
+        return len(value)
+    return 0
+
+
+def check_arguments(args: Iterable[Any], what: str, *, sizes: bool = True) -> None:
+    """Refuse arguments that are already too large, or (`sizes`) ints that would size a
+    huge value (a width, a count)."""
+    for arg in args:
+        if (
+            sizes
+            and isinstance(arg, int)
+            and not isinstance(arg, bool)
+            and abs(arg) > MAX_OUTPUT_CHARS
+        ):
+            raise too_large(what, abs(arg))
+        size = _size(arg)
+        if size > MAX_OUTPUT_CHARS:
+            raise too_large(what, size)
+
+
+# `%` conversions and `{}` format specs whose width or precision would pad a huge string.
+_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[#0 +-]*(\*|\d+)?(?:\.(\*|\d+))?")
+_FORMAT_NUMBERS = re.compile(r"\d+")
+
+
+def check_percent_format(fmt: str, values: Any) -> None:
+    for width, precision in _PERCENT_SPEC.findall(fmt):
+        for number in (width, precision):
+            if number.isdigit() and int(number) > MAX_OUTPUT_CHARS:
+                raise too_large("this % format", int(number))
+        if "*" in (width, precision):
+            check_arguments(values if isinstance(values, tuple) else (values,), "this % format")
+
+
+def check_brace_format(fmt: str) -> None:
+    try:
+        parsed = list(string.Formatter().parse(fmt))
+    except ValueError:
+        return  # str.format reports the error itself
+    for _, _, spec, _ in parsed:
+        for number in _FORMAT_NUMBERS.findall(spec or ""):
+            if len(number) > 9 or int(number) > MAX_OUTPUT_CHARS:
+                raise too_large("this format spec", int(number[:18]))
+
+
+def bounded_iteration(iterable: Any) -> Iterator[Any]:
+    """A loop's items, checking the deadline at each (nested loops compute for ever)."""
+    for item in iterable:
+        check()
+        yield item
+
+
+class BoundedNamespace(Namespace):
+    """`namespace()`, refusing values that grow past the limit (`ns.s = ns.s ~ ns.s`)."""
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        check()
+        if _size(value) > MAX_OUTPUT_CHARS:
+            raise too_large(f"namespace attribute {name!r}", _size(value))
+        super().__setitem__(name, value)
+
+
+class BoundedSandbox(SandboxedEnvironment):
+    """The sandbox, with the render's deadline, cancel token and size limit in every hook."""
+
+    # Intercepting also keeps the compiler from folding them into constants.
+    intercepted_binops = frozenset({"**", "*", "%"})
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        tree = super()._parse(source, name, filename)
+        for loop in tree.find_all(nodes.For):
+            loop.iter = nodes.Filter(loop.iter, ITERATION_FILTER, [], [], None, None)
+            loop.iter.set_lineno(loop.lineno)
+        return tree
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        check()
+        if operator == "**":
+            if (
+                isinstance(left, int)
+                and isinstance(right, int)
+                and abs(left) > 1
+                and right * abs(left).bit_length() > MAX_EXPONENT_BITS
+            ):
+                raise SecurityError(f"{left} ** {right} is too large to compute in a template")
+        elif operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if _size(seq) and isinstance(times, int) and len(seq) * times > MAX_OUTPUT_CHARS:
+                    raise too_large("this repetition", len(seq) * times)
+        elif operator == "%" and isinstance(left, str):
+            check_percent_format(left, right)
+        return super().call_binop(context, operator, left, right)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        check()
+        owner = getattr(__obj, "__self__", None)
+        # Methods of strings and lists take widths and counts (`ljust`, `zfill`, `expandtabs`).
+        sizes = isinstance(owner, (str, bytes, list))
+        check_arguments((*args, *kwargs.values()), "this call", sizes=sizes)
+        if isinstance(owner, (str, bytes)) and getattr(__obj, "__name__", "") == "replace":
+            new = args[1] if len(args) > 1 else ""
+            if _size(new) * (len(owner) + 1) > MAX_OUTPUT_CHARS:
+                raise too_large("this replace", _size(new) * (len(owner) + 1))
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        check()
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        check()
+        return super().getitem(obj, argument)
+
+    def wrap_str_format(self, value: Any) -> Any:
+        owner = getattr(value, "__self__", None)
+        if isinstance(owner, str) and getattr(value, "__name__", "") in ("format", "format_map"):
+            check_brace_format(owner)
+        return super().wrap_str_format(value)
+
+
+def render_bounded(chunks: Iterable[str]) -> str:
+    """Join a template's output chunks, checking the deadline and the size as they come."""
+    out: list[str] = []
+    size = 0
+    for chunk in chunks:
+        check()
+        size += len(chunk)
+        if size > MAX_OUTPUT_CHARS:
+            raise RenderTooLarge()
+        out.append(chunk)
+    return "".join(out)
