@@ -118,7 +118,10 @@ class DrillMonitor:
             "trigger_evidence",
             probe=fired.probe,
             rule=fired.rule.describe(),
-            samples=[[round(s.t, 6), s.ok, s.latency_s, s.error[:120]] for s in fired.samples],
+            samples=[
+                [round(s.t, 6), s.ok, s.latency_s, self.journal.mask.head(s.error, 120)]
+                for s in fired.samples
+            ],
         )
         self._on_fire(fired)
 

@@ -7,7 +7,7 @@ when it finds a problem, so bad input never changes a target.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from runner.actions import ACTIONS, ActionArgError
@@ -112,7 +112,9 @@ class Planner:
                     self.templar.secrets.add(values[name])
         plans = {p: tuple(self._step(s, hs, host_vars) for s, hs in host_sets[p]) for p in PHASES}
         if self.diags:
-            raise InputError(self.diags)
+            # Messages quote rendered values (a URL, a missing key): mask what is secret.
+            mask = self.templar.secrets.mask
+            raise InputError([replace(d, message=mask(d.message)) for d in self.diags])
         return DrillPlan(self.playbook, plans, host_vars, probe_hosts)
 
     def _hosts(self, step: Step, limit: str | None) -> list[Host]:

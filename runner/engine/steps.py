@@ -172,8 +172,9 @@ class StepRunner:
             attempts=result.attempts,
             started_at=result.started_at,
             duration_s=round(result.duration_s, 6),
-            stdout=result.stdout[-OUTPUT_KEEP:],
-            stderr=result.stderr[-OUTPUT_KEEP:],
+            # Masked before the cut: a secret across it would otherwise leave its tail.
+            stdout=self.env.journal.mask.tail(result.stdout, OUTPUT_KEEP),
+            stderr=self.env.journal.mask.tail(result.stderr, OUTPUT_KEEP),
         )
         if self.env.on_host_done is not None:
             self.env.on_host_done(step, result)

@@ -109,7 +109,6 @@ def guarded(name: str, fn: Callable[..., Any], secrets: SecretMask) -> Callable[
             secrets
             and isinstance(result, str)
             and len(result) >= MIN_FORM
-            and not secrets.found_in(result)
             and secrets.found_in(repr((args, kwargs)))
         ):
             secrets.add(result)
