@@ -24,6 +24,7 @@ from runner.connections.host_keys import (
     STRICT,
     HostKeyPolicy,
     changed_key_error,
+    known_hosts,
     known_hosts_entry,
 )
 from runner.connections.pool import HostUnreachable
@@ -312,8 +313,7 @@ def known_keys(path: Path, entry: str) -> dict[str, paramiko.PKey]:
     with _known_lock:
         cached = _known_cache.get(path)
         if cached is None or cached[0] != mtime:
-            keys = paramiko.HostKeys()
-            keys.load(str(path))
+            keys = known_hosts(path).keys  # @revoked keys left out, bad lines skipped
             cached = (mtime, keys)
             _known_cache[path] = cached
     found = cached[1].lookup(entry)
