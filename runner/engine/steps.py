@@ -25,6 +25,7 @@ from runner.faults.base import FaultInjector
 from runner.inventory.model import Host
 from runner.journal import Journal, utc_now
 from runner.playbook.model import Step
+from runner.playbook.render_bounds import cancelled_by
 from runner.playbook.templating import Templar, TemplateError
 
 OUTPUT_KEEP = 4096  # characters of stdout/stderr kept per host result in the journal
@@ -149,7 +150,8 @@ class StepRunner:
     def _run_host(self, step: Step, host: Host) -> HostResult:
         started_at, started = utc_now(), time.monotonic()
         try:
-            result = self._attempts(step, host, started_at, started)
+            with cancelled_by(self.env.cancel):  # Ctrl-C stops a template in flight too
+                result = self._attempts(step, host, started_at, started)
         except HostUnreachable as exc:
             result = HostResult(
                 host.name,
@@ -206,7 +208,7 @@ class StepRunner:
                     return finish(SKIPPED, f"when: {condition} is false")
             items = self._loop_items(step, variables)
         except TemplateError as exc:
-            return finish(FAILED, str(exc))
+            return finish(INTERRUPTED if env.cancel.cancelled else FAILED, str(exc))
         outcomes: list[tuple[ActionOutcome, int, str]] = []
         for item in [_NO_LOOP] if items is None else items:
             item_vars = variables if item is _NO_LOOP else {**variables, "item": item}

@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from jinja2 import nodes
 from jinja2.exceptions import SecurityError
@@ -45,13 +45,36 @@ class RenderTooLarge(Exception):
     """The render would produce, or build, more than `MAX_OUTPUT_CHARS`."""
 
 
+class Cancellable(Protocol):
+    """What can stop a render from another thread (a CancelToken, say)."""
+
+    @property
+    def cancelled(self) -> bool: ...
+
+
 @dataclass(frozen=True)
 class _Budget:
     deadline: float
     cancel: threading.Event
+    watched: tuple[Cancellable, ...]
 
 
 _state = threading.local()
+
+
+@contextmanager
+def cancelled_by(token: Cancellable) -> Iterator[None]:
+    """Renders of this thread inside the block stop as soon as `token` is cancelled.
+
+    A step's worker thread watches the drill's interrupt token, so Ctrl-C stops a template
+    in flight; renders after the token is reset (the rollback's) run again.
+    """
+    watched: tuple[Cancellable, ...] = getattr(_state, "watched", ())
+    _state.watched = (*watched, token)
+    try:
+        yield
+    finally:
+        _state.watched = watched
 
 
 @contextmanager
@@ -60,7 +83,7 @@ def bounded(cancel: threading.Event, seconds: float = RENDER_LIMIT_S) -> Iterato
     if getattr(_state, "budget", None) is not None:
         yield
         return
-    _state.budget = _Budget(time.monotonic() + seconds, cancel)
+    _state.budget = _Budget(time.monotonic() + seconds, cancel, getattr(_state, "watched", ()))
     try:
         yield
     finally:
@@ -72,7 +95,7 @@ def check() -> None:
     budget: _Budget | None = getattr(_state, "budget", None)
     if budget is None:
         return
-    if budget.cancel.is_set():
+    if budget.cancel.is_set() or any(token.cancelled for token in budget.watched):
         raise RenderCancelled()
     if time.monotonic() > budget.deadline:
         raise RenderTooSlow()

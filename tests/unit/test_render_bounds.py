@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from runner.playbook.render_bounds import MAX_OUTPUT_CHARS, RENDER_LIMIT_S
+from runner.connections.base import CancelToken
+from runner.playbook.render_bounds import MAX_OUTPUT_CHARS, RENDER_LIMIT_S, cancelled_by
 from runner.playbook.templating import RenderInterrupted, Templar, TemplateError
 
 NESTED_LOOPS = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
@@ -138,3 +139,24 @@ def test_values_too_large_to_build_are_refused_before_they_are_built(text: str) 
 )
 def test_ordinary_templates_render_as_before(text: str, expected: str) -> None:
     assert Templar().render_text(text, {}) == expected
+
+
+def test_a_watched_cancel_token_stops_a_render_in_flight_and_reset_lets_renders_run() -> None:
+    templar, token = Templar(), CancelToken()
+
+    def render(text: str) -> str:
+        with cancelled_by(token):
+            return templar.render_text(text, {})
+
+    timer = threading.Timer(0.3, token.cancel)
+    timer.start()
+    try:
+        outcome, took = in_worker(lambda: render(NESTED_LOOPS))
+    finally:
+        timer.cancel()
+    assert isinstance(outcome, RenderInterrupted) and took < 1.0
+    token.reset()  # as before the rollback: its templates render again
+    assert in_worker(lambda: render("{{ 6 * 7 }}"))[0] == "42"
+    # A thread that does not watch the token (a probe) is not stopped by it.
+    token.cancel()
+    assert in_worker(lambda: templar.render_text("{{ 6 * 7 }}", {}))[0] == "42"
