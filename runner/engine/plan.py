@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from runner.actions import ACTIONS, ActionArgError
+from runner.actions.http import plan_http
 from runner.engine.steps import render_args
 from runner.engine.variables import Deferred, RunInfo, VariableError, magic_vars, resolve_host_vars
 from runner.errors import Diagnostic, InputError
@@ -111,6 +112,9 @@ class Planner:
                 if name in values:
                     self.templar.secrets.add(values[name])
         plans = {p: tuple(self._step(s, hs, host_vars) for s, hs in host_sets[p]) for p in PHASES}
+        for name, hosts in probe_hosts.items():
+            for host in hosts:
+                self._check_probe(name, host, host_vars[host.name])
         if self.diags:
             # Messages quote rendered values (a URL, a missing key): mask what is secret.
             mask = self.templar.secrets.mask
@@ -139,6 +143,19 @@ class Planner:
         except PatternError as exc:
             self.diags.append(self.doc.diag(("probes", name, "hosts"), str(exc)))
             return []
+
+    def _check_probe(self, name: str, host: Host, variables: dict[str, Any]) -> None:
+        """An availability probe's request as it will be made: a URL that cannot be
+        requested is bad input now, not a probe that fails every sample later."""
+        spec = self.playbook.probes[name].get("http")
+        if not isinstance(spec, dict):
+            return
+        try:
+            plan_http(self.templar.render(spec, variables))
+        except (TemplateError, ActionArgError) as exc:
+            self.diags.append(
+                self.doc.diag(("probes", name, "http"), f"probe {name} on {host.name}: {exc}")
+            )
 
     def _vars(self, host: Host) -> dict[str, Any]:
         layers = [host.vars, self.playbook.vars, self.extra_vars]

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from runner.actions.base import ActionArgError
 from runner.actions.http import check_response, plan_http, send
 from runner.connections.base import CancelToken, CommandSpec
 from runner.connections.pool import ConnectionPool, HostUnreachable
@@ -186,7 +187,10 @@ class ProbeRunner:
         spec = instance.spec
         started = time.monotonic()
         if "http" in spec:
-            params = plan_http(spec["http"])
+            try:
+                params = plan_http(spec["http"])
+            except ActionArgError as exc:  # refused at plan time; never kill the probe thread
+                return False, str(exc), None
             resp = send(params)
             problem = check_response(resp, params)
             return not problem, problem, resp.elapsed_s if resp.status is not None else None
@@ -227,7 +231,10 @@ class ProbeRunner:
             return False, str(exc)
         timeout = parse_duration(instance.spec.get("timeout", DEFAULT_TIMEOUT_S))
         if "http" in rendered:
-            params = plan_http(rendered["http"])
+            try:
+                params = plan_http(rendered["http"])
+            except ActionArgError as exc:
+                return False, str(exc)
             resp = send(params, timeout)
             problem = check_response(resp, params)
             return not problem, problem or resp.body

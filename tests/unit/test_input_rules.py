@@ -175,3 +175,18 @@ def test_a_name_of_250_bytes_is_still_fine(tmp_path: Path) -> None:
     inventory.write_text(f"all:\n  hosts:\n    {name}:\n", encoding="utf-8")
     host = load_inventory(inventory).hosts[name]
     assert host.vars["x"] == 1
+
+
+def test_a_probe_url_that_cannot_be_requested_stops_the_plan(tmp_path: Path) -> None:
+    playbook = tmp_path / "drill.yml"
+    playbook.write_text(
+        "drill: probe\nrollback_type: 2\nprobes:\n  health:\n"
+        '    http: {url: "{{ base }}/health"}\nrollback:\n  - command: "true"\n',
+        encoding="utf-8",
+    )
+    for command in (["plan"], ["run", "--check"]):
+        code, err = cli(command[0], str(playbook), "-e", "base=http://u:p/w@h", *command[1:])
+        assert code == 2 and f"{playbook}:5:" in err and "probe health on localhost" in err, err
+        assert "p/w" not in err and "Traceback" not in err
+    code, err = cli("plan", str(playbook), "-e", "base=http://127.0.0.1:8080")
+    assert code == 0, err
