@@ -132,7 +132,8 @@ class ProbeRunner:
             started = time.monotonic()
             ok, output = self._run(instance, instance.spec["data"]["read"], {})
             seqs = parse_seqs(output) if ok else ()
-            back = ReadBack(instance.label, time.monotonic(), seqs, "" if ok else output[-300:])
+            error = "" if ok else self._tail(output, 300)
+            back = ReadBack(instance.label, time.monotonic(), seqs, error)
             self.log.reads.append(back)
             self.journal.record(
                 "probe_read_back",
@@ -142,8 +143,12 @@ class ProbeRunner:
                 count=len(seqs),
                 seqs=list(seqs),
                 duration_s=round(time.monotonic() - started, 6),
-                error="" if ok else output[-300:],
+                error=error,
             )
+
+    def _tail(self, text: str, keep: int) -> str:
+        # Masked before the cut, so a secret in a probe's output leaves no tail.
+        return self.journal.mask.tail(text, keep)
 
     # -- sampling -----------------------------------------------------------------
     def _loop(self, instance: ProbeInstance) -> None:
@@ -177,7 +182,7 @@ class ProbeRunner:
                     round(t, 6),
                     ok,
                     None if latency is None else round(latency * 1000, 3),
-                    error[:200],
+                    self.journal.mask.head(error, 200),
                 ]
             )
         if self.listener is not None:
@@ -205,7 +210,7 @@ class ProbeRunner:
             except OSError as exc:
                 return False, str(exc), None
         ok, output = self._run(instance, {"shell": spec["command"]}, {})
-        return ok, "" if ok else output[-200:], time.monotonic() - started
+        return ok, "" if ok else self._tail(output, 200), time.monotonic() - started
 
     def _write(self, instance: ProbeInstance) -> None:
         seq = self._seq.get(instance.label, 0) + 1
@@ -213,7 +218,9 @@ class ProbeRunner:
         sent = time.monotonic()
         ok, output = self._run(instance, instance.spec["data"]["write"], {"seq": seq})
         acked = time.monotonic() if ok else None
-        attempt = WriteAttempt(instance.label, seq, sent, acked, ok, "" if ok else output[-200:])
+        attempt = WriteAttempt(
+            instance.label, seq, sent, acked, ok, "" if ok else self._tail(output, 200)
+        )
         with self._lock:
             self.log.writes.append(attempt)
             self._pending.setdefault(instance.label, []).append(
