@@ -16,6 +16,7 @@ import shlex
 from collections.abc import Callable
 from typing import Any
 
+import regex
 import yaml
 
 from runner.playbook import render_bounds
@@ -64,7 +65,68 @@ def _to_bool(value: Any) -> bool:
     return bool(value)
 
 
+def _flags(ignorecase: bool, multiline: bool) -> int:
+    return (regex.IGNORECASE if ignorecase else 0) | (regex.MULTILINE if multiline else 0)
+
+
+def _regex_search(
+    value: Any, pattern: str, *groups: str, ignorecase: bool = False, multiline: bool = False
+) -> Any:
+    """Ansible's regex_search: the match, or the listed groups (`'\\1'`, `'\\g<name>'`), or None."""
+    match = regex.search(
+        pattern, str(value), _flags(ignorecase, multiline), timeout=render_bounds.remaining_s()
+    )
+    if match is None:
+        return None
+    if not groups:
+        return match.group(0)
+    picked = []
+    for group in groups:
+        ref = group[3:-1] if group.startswith("\\g<") else group.lstrip("\\")
+        picked.append(match.group(int(ref) if ref.isdigit() else ref))
+    return picked
+
+
+def _regex_replace(
+    value: Any,
+    pattern: str = "",
+    replacement: str = "",
+    ignorecase: bool = False,
+    multiline: bool = False,
+    count: int = 0,
+) -> str:
+    result = regex.sub(
+        pattern,
+        replacement,
+        str(value),
+        count=count,
+        flags=_flags(ignorecase, multiline),
+        timeout=render_bounds.remaining_s(),
+    )
+    if len(result) > render_bounds.MAX_OUTPUT_CHARS:
+        raise render_bounds.too_large("the regex_replace filter", len(result))
+    return str(result)
+
+
+def _regex_findall(
+    value: Any, pattern: str, multiline: bool = False, ignorecase: bool = False
+) -> list[Any]:
+    return list(
+        regex.findall(
+            pattern,
+            str(value),
+            _flags(ignorecase, multiline),
+            timeout=render_bounds.remaining_s(),
+        )
+    )
+
+
 EXTRA_FILTERS: dict[str, Callable[..., Any]] = {
+    # `regex` rather than `re`: its matching stops at a timeout (the render's deadline),
+    # where `re` backtracking on `(a|aa)+$` would hold the thread for minutes.
+    "regex_search": _regex_search,
+    "regex_replace": _regex_replace,
+    "regex_findall": _regex_findall,
     "quote": lambda v: shlex.quote(str(v)),
     "to_json": _to_json,
     "to_nice_json": _to_nice_json,

@@ -101,6 +101,15 @@ def check() -> None:
         raise RenderTooSlow()
 
 
+def remaining_s() -> float:
+    """Seconds left to the current render's deadline (the whole limit outside a render), for
+    work that cannot check the deadline itself, such as a regular expression."""
+    budget: _Budget | None = getattr(_state, "budget", None)
+    if budget is None:
+        return RENDER_LIMIT_S
+    return max(0.001, budget.deadline - time.monotonic())
+
+
 def too_large(what: str, size: int) -> SecurityError:
     return SecurityError(
         f"{what} would make {size} characters or items; a template may make {MAX_OUTPUT_CHARS}"

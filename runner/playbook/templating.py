@@ -141,7 +141,7 @@ class Templar:
         but a cancel), with secret values masked out of the message."""
         if isinstance(exc, RenderCancelled):
             return RenderInterrupted(f"{what} rendering was interrupted")
-        if isinstance(exc, RenderTooSlow):
+        if isinstance(exc, (RenderTooSlow, TimeoutError)):  # TimeoutError: a regex filter
             return self._failed(f"{what} took longer than {RENDER_LIMIT_S:g}s to render")
         if isinstance(exc, RenderTooLarge):
             return self._failed(f"{what} output is larger than {MAX_OUTPUT_CHARS} characters")
