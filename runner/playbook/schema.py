@@ -185,7 +185,8 @@ def playbook_schema() -> dict[str, Any]:
                 "uniqueItems": True,
                 "description": "Environment variables of the controller the playbook reads "
                 "with env('NAME'); reading one not listed is a lint error. Their values are "
-                "masked unless read with env('NAME', secret=false).",
+                "masked unless read with env('NAME', secret=false) (or shorter than 4 "
+                "characters, unless read with secret=true).",
                 "examples": [["DB_PASSWORD", "REGION"]],
             },
             "serial": {

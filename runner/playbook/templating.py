@@ -38,7 +38,7 @@ from runner.playbook.render_bounds import (
     bounded_iteration,
     render_bounded,
 )
-from runner.playbook.secrets import SecretMask
+from runner.playbook.secrets import MIN_FORM, SecretMask
 
 
 class TemplateError(Exception):
@@ -84,15 +84,19 @@ class Templar:
         self.secrets.add(value)
         return value
 
-    def _env_lookup(self, name: str, default: str | None = None, secret: bool = True) -> str:
+    def _env_lookup(self, name: str, default: str | None = None, secret: bool | None = None) -> str:
         """`env('NAME')`: an environment variable of the controller, masked unless the
-        playbook says `secret=false` (an environment is where credentials live)."""
+        playbook says `secret=false` (an environment is where credentials live).
+
+        Unless `secret=true` says so, a value shorter than MIN_FORM characters (`1`, `on`)
+        is not masked: hiding every `1` in the output would hide the drill's figures.
+        """
         value = os.environ.get(name)
         if value is None:
             if default is None:
                 raise UndefinedError(f"environment variable {name!r} is not set")
             return str(default)  # written in the playbook: not a secret
-        if secret:
+        if secret or (secret is None and len(value) >= MIN_FORM):
             self.secrets.add(value)
         return value
 
