@@ -51,12 +51,27 @@ def _from_json(value: Any) -> Any:
     return json.loads(str(value))
 
 
+def _plain(value: Any) -> Any:
+    """`value` as the YAML dumper knows it: Markup (from `| e`) as str, tuples as lists."""
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, dict):
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
 def _to_yaml(value: Any, indent: int | None = None) -> str:
-    return str(yaml.safe_dump(value, default_flow_style=True, indent=indent, sort_keys=True))
+    return str(
+        yaml.safe_dump(_plain(value), default_flow_style=True, indent=indent, sort_keys=True)
+    )
 
 
 def _to_nice_yaml(value: Any, indent: int = 4) -> str:
-    return str(yaml.safe_dump(value, default_flow_style=False, indent=indent, sort_keys=True))
+    return str(
+        yaml.safe_dump(_plain(value), default_flow_style=False, indent=indent, sort_keys=True)
+    )
 
 
 def _to_bool(value: Any) -> bool:

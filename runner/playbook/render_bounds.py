@@ -14,7 +14,7 @@ import re
 import string
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -23,6 +23,7 @@ from jinja2 import nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import Namespace
+from jinja2.visitor import NodeTransformer
 
 # A template that computes for longer than this is refused (rendering is text, not work).
 RENDER_LIMIT_S = 2.0
@@ -31,6 +32,7 @@ MAX_OUTPUT_CHARS = 4_000_000
 MAX_EXPONENT_BITS = 10_000
 # The filter every `{% for %}` loop's iterable goes through (see `_BoundedSandbox._parse`).
 ITERATION_FILTER = "_drillctl_bounded_iter"
+SLICE_FILTER = "_drillctl_slice"
 
 
 class RenderTooSlow(Exception):
@@ -180,18 +182,46 @@ class BoundedNamespace(Namespace):
         super().__setitem__(name, value)
 
 
+class _SlicesAsFilters(NodeTransformer):
+    """`x[a:b:c]` as the filter `SLICE_FILTER(a, b, c)`: Jinja compiles slices to plain
+    Python subscripts that bypass the sandbox's hooks, and a slice of a secret is one."""
+
+    def visit_Getitem(self, node: nodes.Getitem) -> nodes.Node:
+        visited = self.generic_visit(node)
+        if not (isinstance(visited, nodes.Getitem) and isinstance(visited.arg, nodes.Slice)):
+            return visited
+        part = visited.arg
+        bounds: list[nodes.Expr] = [
+            bound if bound is not None else nodes.Const(None)
+            for bound in (part.start, part.stop, part.step)
+        ]
+        replaced = nodes.Filter(visited.node, SLICE_FILTER, bounds, [], None, None)
+        replaced.set_lineno(visited.lineno)
+        return replaced
+
+
+def slice_of(value: Any, start: Any, stop: Any, step: Any) -> Any:
+    """The filter a template's `value[start:stop:step]` becomes."""
+    return value[start:stop:step]
+
+
 class BoundedSandbox(SandboxedEnvironment):
     """The sandbox, with the render's deadline, cancel token and size limit in every hook."""
 
     # Intercepting also keeps the compiler from folding them into constants.
     intercepted_binops = frozenset({"**", "*", "%"})
+    # Told of each string a template makes from another string by a method (the Templar
+    # registers what it makes of a secret as a secret; slices are filters, see above).
+    derived: Callable[[str, Any], None] | None = None
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         tree = super()._parse(source, name, filename)
         for loop in tree.find_all(nodes.For):
             loop.iter = nodes.Filter(loop.iter, ITERATION_FILTER, [], [], None, None)
             loop.iter.set_lineno(loop.lineno)
-        return tree
+        result = _SlicesAsFilters().visit(tree)
+        assert isinstance(result, nodes.Template)
+        return result
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         check()
@@ -221,7 +251,10 @@ class BoundedSandbox(SandboxedEnvironment):
             new = args[1] if len(args) > 1 else ""
             if _size(new) * (len(owner) + 1) > MAX_OUTPUT_CHARS:
                 raise too_large("this replace", _size(new) * (len(owner) + 1))
-        return super().call(__context, __obj, *args, **kwargs)
+        result = super().call(__context, __obj, *args, **kwargs)
+        if isinstance(owner, str) and __self.derived is not None:
+            __self.derived(owner, result)  # `pw.upper()`, `pw.replace("'", "")`
+        return result
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         check()

@@ -29,6 +29,7 @@ from runner.playbook.render_bounds import (
     ITERATION_FILTER,
     MAX_OUTPUT_CHARS,
     RENDER_LIMIT_S,
+    SLICE_FILTER,
     BoundedNamespace,
     BoundedSandbox,
     RenderCancelled,
@@ -37,6 +38,7 @@ from runner.playbook.render_bounds import (
     bounded,
     bounded_iteration,
     render_bounded,
+    slice_of,
 )
 from runner.playbook.secrets import MIN_FORM, SecretMask
 
@@ -69,12 +71,24 @@ class Templar:
         env.filters.update(EXTRA_FILTERS)
         env.filters["secret"] = self._mark_secret
         env.filters[ITERATION_FILTER] = bounded_iteration
+        env.filters[SLICE_FILTER] = slice_of
         for name, fn in list(env.filters.items()):
             if name != ITERATION_FILTER:
                 env.filters[name] = guarded(name, fn, self.secrets)
         env.globals["env"] = self._env_lookup
         env.globals["namespace"] = BoundedNamespace
+        env.derived = self._derived
         self.env = env
+
+    def _derived(self, source: str, result: Any) -> None:
+        """What a string method makes of a secret is a secret."""
+        if (
+            self.secrets
+            and isinstance(result, str)
+            and len(result) >= MIN_FORM
+            and self.secrets.found_in(source)
+        ):
+            self.secrets.add(result)
 
     def cancel(self) -> None:
         """Stop every render of this Templar, in any thread, now and from now on."""
