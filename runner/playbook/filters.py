@@ -168,6 +168,30 @@ def _join_checked(args: tuple[Any, ...]) -> tuple[Any, ...]:
     return (args[0], items, *args[2:])
 
 
+def _mentions_secret(secrets: SecretMask, value: Any, budget: int = 2000) -> bool:
+    """Whether a secret is in `value`'s strings (walked: a filter's arguments may hold the
+    whole inventory, and repr-ing it at every call would cost more than the render)."""
+    pending = [value]
+    while pending:
+        budget -= 1
+        if budget < 0:  # too big to walk cheaply: look at its text once
+            return secrets.found_in(repr(pending))
+        item = pending.pop()
+        if isinstance(item, str):
+            if secrets.found_in(item):
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            pending.extend(item)
+        elif not isinstance(item, (int, float, bool, type(None))) and secrets.found_in(
+            repr(item)  # a namespace, a loop, an undefined
+        ):
+            return True
+    return False
+
+
 def guarded(name: str, fn: Callable[..., Any], secrets: SecretMask) -> Callable[..., Any]:
     """`fn` behind the render bounds, registering what it makes of a secret as a secret."""
 
@@ -186,7 +210,7 @@ def guarded(name: str, fn: Callable[..., Any], secrets: SecretMask) -> Callable[
             secrets
             and isinstance(result, str)
             and len(result) >= MIN_FORM
-            and secrets.found_in(repr((args, kwargs)))
+            and _mentions_secret(secrets, (args, kwargs))
         ):
             secrets.add(result)
         return result
