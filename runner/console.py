@@ -90,7 +90,8 @@ class TerminalView:
         )
         if self.verbose or (result.failed and (result.stdout or result.stderr)):
             for label, text in (("stdout", result.stdout), ("stderr", result.stderr)):
-                lines = text.strip().splitlines()
+                # Masked whole, before it is split: a secret may span lines (a PEM key).
+                lines = self.mask.mask(text).strip().splitlines()
                 if not lines:
                     continue
                 shown = lines if self.verbose else lines[-5:]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import time
@@ -21,6 +22,7 @@ from runner.actions.base import (
 )
 from runner.durations import parse_duration
 from runner.inventory.model import Host
+from runner.urls import request_target, url_problem, without_credentials
 
 MAX_BODY = 64 * 1024
 
@@ -53,10 +55,18 @@ def request(
     body: bytes | None = None,
     timeout: float = 10.0,
 ) -> HttpResponse:
-    """One HTTP request; network errors come back as a response with `error` set."""
-    req = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))
+    """One HTTP request; network errors, and a URL that cannot be requested, come back as a
+    response with `error` set."""
     started = time.monotonic()
+    problem = url_problem(url)
+    if problem:
+        return HttpResponse(None, "", 0.0, f"{without_credentials(url)} {problem}")
+    target = request_target(url)  # user:password@ becomes a Basic Authorization header
+    headers = dict(headers or {})
+    if target.authorization and not any(k.lower() == "authorization" for k in headers):
+        headers["Authorization"] = target.authorization
     try:
+        req = urllib.request.Request(target.url, data=body, method=method, headers=headers)
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             data = resp.read(MAX_BODY)
             return HttpResponse(
@@ -65,7 +75,7 @@ def request(
     except urllib.error.HTTPError as exc:
         data = exc.read(MAX_BODY) if exc.fp else b""
         return HttpResponse(exc.code, data.decode("utf-8", "replace"), time.monotonic() - started)
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
         reason = getattr(exc, "reason", exc)
         kind = (
             "dns"
@@ -126,8 +136,9 @@ HTTP_PROPERTIES: dict[str, Any] = {
 def plan_http(args: Mapping[str, Any]) -> dict[str, Any]:
     """Normalised request parameters (shared by `http` and `wait_for: {http: …}`)."""
     url = str(args.get("url", ""))
-    if not url.startswith(("http://", "https://")):
-        raise ActionArgError(f"url must start with http:// or https://, got {url!r}")
+    problem = url_problem(url)
+    if problem:
+        raise ActionArgError(f"url {without_credentials(url)!r} {problem}")
     status = args.get("status", 200)
     headers = {str(k): str(v) for k, v in (args.get("headers") or {}).items()}
     body: str | None = args.get("body")

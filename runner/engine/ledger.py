@@ -102,7 +102,7 @@ class FaultLedger:
         if plan.precheck is not None:
             pre = run_op(plan.precheck, host, self.pool, CancelToken())
             if pre.rc != 0:
-                detail = (pre.stderr or pre.stdout).strip()[-300:]
+                detail = self.journal.mask.tail((pre.stderr or pre.stdout).strip(), 300)
                 raise FaultUnsupported(f"host {plan.host}: {plan.precheck_error} ({detail})")
         record = FaultRecord(fault_id, plan)
         self.journal.record(
@@ -120,7 +120,8 @@ class FaultLedger:
             result = run_op(op, host, self.pool, CancelToken())
             if result.rc != 0:
                 reason = (
-                    f"inject failed: {op.display()}: rc {result.rc} {result.stderr.strip()[-300:]}"
+                    f"inject failed: {op.display()}: rc {result.rc} "
+                    f"{self.journal.mask.tail(result.stderr.strip(), 300)}"
                 )
                 self.journal.record(Event.FAULT_INJECT_FAILED, fault_id=fault_id, reason=reason)
                 self.revert(fault_id, "inject failed")

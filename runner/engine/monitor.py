@@ -135,7 +135,10 @@ class DrillMonitor:
             Event.TRIGGER_EVIDENCE,
             probe=fired.probe,
             rule=fired.rule.describe(),
-            samples=[[round(s.t, 6), s.ok, s.latency_s, s.error[:120]] for s in fired.samples],
+            samples=[
+                [round(s.t, 6), s.ok, s.latency_s, self.journal.mask.head(s.error, 120)]
+                for s in fired.samples
+            ],
         )
         self._on_fire(fired)
 

@@ -7,10 +7,11 @@ when it finds a problem, so bad input never changes a target.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from runner.actions import ACTIONS, ActionArgError
+from runner.actions.http import plan_http
 from runner.engine.steps import render_args
 from runner.engine.variables import Deferred, RunInfo, VariableError, magic_vars, resolve_host_vars
 from runner.errors import Diagnostic, InputError
@@ -153,8 +154,13 @@ class Planner:
                 if name in values:
                     self.templar.secrets.add(values[name])
         plans = {p: tuple(self._step(s, hs, host_vars) for s, hs in host_sets[p]) for p in PHASES}
+        for name, hosts in probe_hosts.items():
+            for host in hosts:
+                self._check_probe(name, host, host_vars[host.name])
         if self.diags:
-            raise InputError(self.diags)
+            # Messages quote rendered values (a URL, a missing key): mask what is secret.
+            mask = self.templar.secrets.mask
+            raise InputError([replace(d, message=mask(d.message)) for d in self.diags])
         return DrillPlan(self.playbook, plans, host_vars, probe_hosts)
 
     def _hosts(self, step: Step, limit: str | None) -> list[Host]:
@@ -179,6 +185,19 @@ class Planner:
         except PatternError as exc:
             self.diags.append(self.doc.diag(("probes", name, "hosts"), str(exc)))
             return []
+
+    def _check_probe(self, name: str, host: Host, variables: dict[str, Any]) -> None:
+        """An availability probe's request as it will be made: a URL that cannot be
+        requested is bad input now, not a probe that fails every sample later."""
+        probe = self.playbook.probes[name]
+        if probe.kind != "http" or not isinstance(probe.request, dict):
+            return
+        try:
+            plan_http(self.templar.render(probe.request, variables))
+        except (TemplateError, ActionArgError) as exc:
+            self.diags.append(
+                self.doc.diag(("probes", name, "http"), f"probe {name} on {host.name}: {exc}")
+            )
 
     def _vars(self, host: Host) -> dict[str, Any]:
         layers = [host.vars, self.playbook.vars, self.extra_vars]

@@ -26,6 +26,7 @@ from runner.inventory.model import Host
 from runner.journal import Journal, utc_now
 from runner.journal_events import Event
 from runner.playbook.model import Step
+from runner.playbook.render_bounds import cancelled_by
 from runner.playbook.templating import Templar, TemplateError
 
 OUTPUT_KEEP = 4096  # characters of stdout/stderr kept per host result in the journal
@@ -150,7 +151,8 @@ class StepRunner:
     def _run_host(self, step: Step, host: Host) -> HostResult:
         started_at, started = utc_now(), time.monotonic()
         try:
-            result = self._attempts(step, host, started_at, started)
+            with cancelled_by(self.env.cancel):  # Ctrl-C stops a template in flight too
+                result = self._attempts(step, host, started_at, started)
         except HostUnreachable as exc:
             result = HostResult(
                 host.name,
@@ -173,8 +175,9 @@ class StepRunner:
             attempts=result.attempts,
             started_at=result.started_at,
             duration_s=result.duration_s,
-            stdout=result.stdout[-OUTPUT_KEEP:],
-            stderr=result.stderr[-OUTPUT_KEEP:],
+            # Masked before the cut: a secret across it would otherwise leave its tail.
+            stdout=self.env.journal.mask.tail(result.stdout, OUTPUT_KEEP),
+            stderr=self.env.journal.mask.tail(result.stderr, OUTPUT_KEEP),
         )
         if self.env.on_host_done is not None:
             self.env.on_host_done(step, result)
@@ -206,7 +209,7 @@ class StepRunner:
                     return finish(SKIPPED, f"when: {condition} is false")
             items = self._loop_items(step, variables)
         except TemplateError as exc:
-            return finish(FAILED, str(exc))
+            return finish(INTERRUPTED if env.cancel.cancelled else FAILED, str(exc))
         outcomes: list[tuple[ActionOutcome, int, str]] = []
         for item in [_NO_LOOP] if items is None else items:
             item_vars = variables if item is _NO_LOOP else {**variables, "item": item}

@@ -114,6 +114,9 @@ class InventoryBuilder:
                 "(host patterns could not name it otherwise)",
             )
             return False
+        if _too_long(name):
+            self.error(origin, _too_long_message("group", name))
+            return False
         self._groups[name] = _GroupDraft(origin)
         self._parents[name] = []
         return True
@@ -128,6 +131,9 @@ class InventoryBuilder:
                 f"invalid host name {name!r}: no spaces or commas, and no leading '!', '&' or '~' "
                 "(write variables as key=value or under the host as a mapping)",
             )
+            return
+        if _too_long(name):
+            self.error(origin, _too_long_message("host", name))
             return
         draft = self._hosts.setdefault(name, _HostDraft(origin))
         draft.vars.update(host_vars)
@@ -195,3 +201,20 @@ class InventoryBuilder:
             MappingProxyType(groups),
             tuple(sorted(self.errors)),
         )
+
+
+# A host or group name names its file in host_vars/ or group_vars/ (`NAME.yaml`), and most
+# file systems allow 255 bytes in a file name.
+MAX_NAME_BYTES = 250
+
+
+def _too_long(name: str) -> bool:
+    return len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES
+
+
+def _too_long_message(kind: str, name: str) -> str:
+    size = len(name.encode("utf-8", "surrogatepass"))
+    return (
+        f"{kind} name {name[:40]!r}… is {size} bytes long; at most {MAX_NAME_BYTES} "
+        f"(it names a file in {kind}_vars/); give it a shorter alias and set its address"
+    )

@@ -74,7 +74,7 @@ def vars_files_for(folder: Path, name: str) -> list[Path]:
     if Path(name).name != name or name in (".", ".."):
         return []  # a name like "../x" must not reach outside the folder
     candidates = [folder / name, *(folder / f"{name}{ext}" for ext in EXTENSIONS)]
-    present = [p for p in candidates if p.exists()]
+    present = [p for p in candidates if _exists(p)]
     if len(present) > 1:
         others = ", ".join(str(p) for p in present[1:])
         raise InputError.at(
@@ -91,6 +91,14 @@ def vars_files_for(folder: Path, name: str) -> list[Path]:
             and not any(part.startswith(".") for part in p.relative_to(present[0]).parts)
         )
     return present
+
+
+def _exists(path: Path) -> bool:
+    """Whether `path` exists; a name the file system cannot hold (too long) does not."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
 
 
 def _load_one(file: Path) -> dict[str, Located]:

@@ -148,6 +148,10 @@ class ProbeRunner:
             if instance.spec.data is not None:
                 self.log.reads.append(read_back(self, instance, instance.spec.data))
 
+    def _tail(self, text: str, keep: int) -> str:
+        # Masked before the cut, so a secret in a probe's output leaves no tail.
+        return self.journal.mask.tail(text, keep)
+
     # -- sampling -----------------------------------------------------------------
     def _worker(self, instance: ProbeInstance) -> None:
         """A probe's thread: sample until stopped; an exception ends it as a failure."""
@@ -187,7 +191,7 @@ class ProbeRunner:
                     round(t, 6),
                     ok,
                     None if latency is None else round(latency * 1000, 3),
-                    error[:200],
+                    self.journal.mask.head(error, 200),
                 ]
             )
         if self.listener is not None:
@@ -197,7 +201,10 @@ class ProbeRunner:
         spec, request = instance.spec, instance.request
         started = time.monotonic()
         if spec.kind == "http":
-            params = plan_http(request)
+            try:
+                params = plan_http(request)
+            except ActionArgError as exc:  # refused at plan time; never kill the probe thread
+                return False, str(exc), None
             resp = send(params, spec.timeout_s)
             problem = check_response(resp, params)
             return not problem, problem, resp.elapsed_s if resp.status is not None else None
@@ -209,7 +216,7 @@ class ProbeRunner:
             except OSError as exc:
                 return False, str(exc), None
         ok, output = self.call(instance, "shell", request, {}, spec.timeout_s, self._stop)
-        return ok, "" if ok else output[-200:], time.monotonic() - started
+        return ok, "" if ok else self._tail(output, 200), time.monotonic() - started
 
     def _write(self, instance: ProbeInstance) -> None:
         data = instance.spec.data
@@ -222,7 +229,9 @@ class ProbeRunner:
             instance, write.kind, write.request, {"seq": seq}, write.timeout_s, self._stop
         )
         acked = time.monotonic() if ok else None
-        attempt = WriteAttempt(instance.label, seq, sent, acked, ok, "" if ok else output[-200:])
+        attempt = WriteAttempt(
+            instance.label, seq, sent, acked, ok, "" if ok else self._tail(output, 200)
+        )
         with self._lock:
             self.log.writes.append(attempt)
             self._pending.setdefault(instance.label, []).append(
@@ -318,7 +327,7 @@ def read_back(runner: ProbeRunner, instance: ProbeInstance, data: DataProbe) -> 
             except ReadBackFormatError as exc:
                 error = f"unreadable output ({data.read_format.describe()}): {exc}"
         else:
-            error = output[-300:] or "the read failed without output"
+            error = runner._tail(output, 300) or "the read failed without output"
         duration = round(time.monotonic() - t0, 6)
         if not error:
             runner.journal.record(

@@ -279,6 +279,16 @@ def playbook_schema() -> dict[str, Any]:
                 "items": {"type": "string", "pattern": IDENTIFIER},
                 "description": "Variables whose values are masked in every output.",
             },
+            "env": {
+                "type": "array",
+                "items": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"},
+                "uniqueItems": True,
+                "description": "Environment variables of the controller the playbook reads "
+                "with env('NAME'); reading one not listed is a lint error. Their values are "
+                "masked unless read with env('NAME', secret=false) (or shorter than 4 "
+                "characters, unless read with secret=true).",
+                "examples": [["DB_PASSWORD", "REGION"]],
+            },
             "serial": {
                 "description": "Run each step on hosts in batches: a number, a percentage "
                 "('30%'), or a list of them (the last repeats), as Ansible's serial.",

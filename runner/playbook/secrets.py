@@ -1,12 +1,82 @@
-"""Secret values: registered once, replaced by ******** wherever output leaves the program."""
+"""Secret values: registered once, replaced by ******** wherever output leaves the program.
+
+A secret leaves a drill in more forms than the one it was given in: a template URL-encodes
+it, shell-quotes it, embeds it in JSON or base64-encodes it for a header, and the program
+that receives it echoes that form back. Each registered value therefore brings its derived
+forms with it (`derived_forms`), and all of them are masked.
+"""
 
 from __future__ import annotations
 
+import base64
+import html
+import json
+import re
+import shlex
 import threading
+import urllib.parse
 from collections.abc import Iterable
 from typing import Any
 
 MASK = "********"
+
+# A derived form shorter than this is not masked on its own: three characters of base64 or
+# hex match ordinary text everywhere, and hide nothing worth hiding.
+MIN_FORM = 4
+
+# `scheme://user:password@`: the password is masked even when nobody declared it secret.
+_URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]*:)([^\s/@]+)(@)")
+
+
+def _base64_cores(raw: bytes) -> Iterable[str]:
+    """The base64 characters that depend on `raw` alone, wherever it sits in a longer input.
+
+    Base64 works on groups of three bytes, so the encoding of `prefix + raw + suffix` holds
+    one of three fixed strings (by the length of the prefix modulo 3) made of the groups
+    that lie wholly inside `raw`: `'user:' ~ password | b64encode` still shows it.
+    """
+    for shift in (0, 1, 2):
+        encoded = base64.b64encode(b"\0" * shift + raw).decode()
+        first = 1 if shift else 0
+        last = (shift + len(raw)) // 3
+        core = encoded[4 * first : 4 * last]
+        if len(core) >= 8:
+            yield core
+            yield core.replace("+", "-").replace("/", "_")
+
+
+def derived_forms(value: str) -> set[str]:
+    """`value` and what templates and programs make of it: URL, shell, JSON, HTML, base64, hex."""
+    raw = value.encode("utf-8", "surrogatepass")
+    b64 = base64.b64encode(raw).decode()
+    quoted_json = json.dumps(value)[1:-1]
+    forms = {
+        value,
+        urllib.parse.quote(value, safe="/"),  # Jinja's urlencode of a string
+        urllib.parse.quote(value, safe=""),
+        urllib.parse.quote_plus(value),  # Jinja's urlencode of a mapping, HTML forms
+        urllib.parse.quote_plus(value, safe="/"),
+        shlex.quote(value),
+        value.replace("'", "'\"'\"'"),  # inside a longer single-quoted shell word
+        quoted_json,
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        # Jinja's tojson escapes these for HTML.
+        quoted_json.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("'", "\\u0027"),
+        repr(value)[1:-1],  # Python error messages quote values with repr
+        html.escape(value),
+        html.escape(value, quote=False),
+        b64,
+        b64.rstrip("="),
+        base64.urlsafe_b64encode(raw).decode(),
+        base64.urlsafe_b64encode(raw).decode().rstrip("="),
+        raw.hex(),
+        raw.hex().upper(),
+        *_base64_cores(raw),
+    }
+    return {form for form in forms if form == value or len(form) >= MIN_FORM}
 
 
 class SecretMask:
@@ -14,12 +84,14 @@ class SecretMask:
 
     def __init__(self, values: Iterable[str] = ()) -> None:
         self._values: set[str] = set()
+        self._forms: set[str] = set()
         self._lock = threading.Lock()
-        self._ordered: list[str] = []
+        self._ordered: tuple[str, ...] = ()
         for value in values:
             self.add(value)
 
     def add(self, value: object) -> None:
+        """Register a secret value (and its derived forms)."""
         text = "" if value is None else str(value)
         if not text or text == MASK:
             return
@@ -27,26 +99,51 @@ class SecretMask:
             if text in self._values:
                 return
             self._values.add(text)
+            self._forms |= derived_forms(text) - {MASK}
             # Longest first, so a secret containing another is hidden whole.
-            self._ordered = sorted(self._values, key=len, reverse=True)
+            self._ordered = tuple(sorted(self._forms, key=lambda f: (-len(f), f)))
 
     def __bool__(self) -> bool:
         return bool(self._values)
 
+    def found_in(self, text: str) -> bool:
+        """Whether `text` holds any form of a registered secret."""
+        return any(form in text for form in self._ordered)
+
     def mask(self, text: str) -> str:
-        for secret in self._ordered:
-            if secret in text:
-                text = text.replace(secret, MASK)
+        """`text` with every form of every secret, and URL passwords, replaced by the mask."""
+        for form in self._ordered:
+            if form in text:
+                text = text.replace(form, MASK)
+        if "://" in text:
+            text = _URL_PASSWORD.sub(rf"\g<1>{MASK}\g<3>", text)
         return text
 
+    def tail(self, text: str, keep: int) -> str:
+        """The last `keep` characters of `text`, masked before the cut (no secret tail survives)."""
+        return self.mask(text)[-keep:] if keep > 0 else ""
+
+    def head(self, text: str, keep: int) -> str:
+        """The first `keep` characters of `text`, masked before the cut."""
+        return self.mask(text)[:keep] if keep > 0 else ""
+
     def mask_value(self, value: Any) -> Any:
-        """Mask strings inside any JSON-like value."""
-        if not self._ordered:
-            return value
+        """Mask strings inside any JSON-like value (the value itself when nothing is masked)."""
         if isinstance(value, str):
             return self.mask(value)
         if isinstance(value, dict):
-            return {self.mask(str(k)): self.mask_value(v) for k, v in value.items()}
+            items = [
+                (self.mask(k) if isinstance(k, str) else k, self.mask_value(v))
+                for k, v in value.items()
+            ]
+            if all(
+                k is k2 and v is v2 for (k, v), (k2, v2) in zip(value.items(), items, strict=True)
+            ):
+                return value
+            return dict(items)
         if isinstance(value, (list, tuple)):
-            return [self.mask_value(v) for v in value]
+            masked = [self.mask_value(v) for v in value]
+            if all(a is b for a, b in zip(value, masked, strict=True)):
+                return value
+            return masked
         return value

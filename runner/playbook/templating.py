@@ -8,14 +8,9 @@ empty string: an empty string in a rollback command is how data gets deleted.
 from __future__ import annotations
 
 import functools
-import json
 import os
-import shlex
-import signal
 import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from types import FrameType
+from collections.abc import Mapping
 from typing import Any
 
 from jinja2 import (
@@ -28,9 +23,24 @@ from jinja2 import (
     nodes,
 )
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import SandboxedEnvironment
 
-from runner.playbook.secrets import SecretMask
+from runner.playbook.filters import EXTRA_FILTERS, guarded
+from runner.playbook.render_bounds import (
+    ITERATION_FILTER,
+    MAX_OUTPUT_CHARS,
+    RENDER_LIMIT_S,
+    SLICE_FILTER,
+    BoundedNamespace,
+    BoundedSandbox,
+    RenderCancelled,
+    RenderTooLarge,
+    RenderTooSlow,
+    bounded,
+    bounded_iteration,
+    render_bounded,
+    slice_of,
+)
+from runner.playbook.secrets import MIN_FORM, SecretMask
 
 
 class TemplateError(Exception):
@@ -45,52 +55,8 @@ def _has_template(text: str) -> bool:
     return "{{" in text or "{%" in text or "{#" in text
 
 
-# A template that computes for longer than this is refused (rendering is text, not work).
-RENDER_LIMIT_S = 2.0
-MAX_EXPONENT_BITS = 10_000
-
-
-class _BoundedSandbox(SandboxedEnvironment):
-    """The sandbox, refusing powers that would take minutes of big-number arithmetic."""
-
-    intercepted_binops = frozenset({"**"})  # also keeps the compiler from folding them
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if (
-            operator == "**"
-            and isinstance(left, int)
-            and isinstance(right, int)
-            and abs(left) > 1
-            and right * abs(left).bit_length() > MAX_EXPONENT_BITS
-        ):
-            raise SecurityError(f"{left} ** {right} is too large to compute in a template")
-        return super().call_binop(context, operator, left, right)
-
-
-class _TooSlow(Exception):
-    pass
-
-
-@contextmanager
-def _time_limit(seconds: float) -> Iterator[None]:
-    """Bound rendering in the main thread (preflight renders every template there first)."""
-    if (
-        threading.current_thread() is not threading.main_thread()
-        or signal.getitimer(signal.ITIMER_REAL)[0]
-    ):
-        yield
-        return
-
-    def expire(signum: int, frame: FrameType | None) -> None:
-        raise _TooSlow()
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+class RenderInterrupted(TemplateError):
+    """Rendering was cancelled from another thread (`Templar.cancel`): not the template's fault."""
 
 
 class Templar:
@@ -98,28 +64,59 @@ class Templar:
 
     def __init__(self, secrets: SecretMask | None = None) -> None:
         self.secrets = secrets if secrets is not None else SecretMask()
-        env = _BoundedSandbox(
+        self._cancel = threading.Event()
+        env = BoundedSandbox(
             undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
         )
-        env.filters["quote"] = lambda v: shlex.quote(str(v))
-        env.filters["to_json"] = lambda v: json.dumps(v, sort_keys=True)
-        env.filters["from_json"] = lambda v: json.loads(str(v))
+        env.filters.update(EXTRA_FILTERS)
         env.filters["secret"] = self._mark_secret
-        env.filters["bool"] = _to_bool
+        env.filters[ITERATION_FILTER] = bounded_iteration
+        env.filters[SLICE_FILTER] = slice_of
+        for name, fn in list(env.filters.items()):
+            if name != ITERATION_FILTER:
+                env.filters[name] = guarded(name, fn, self.secrets)
         env.globals["env"] = self._env_lookup
+        env.globals["namespace"] = BoundedNamespace
+        env.derived = self._derived
         self.env = env
+
+    def _derived(self, source: str, result: Any) -> None:
+        """What a string method makes of a secret is a secret."""
+        if (
+            self.secrets
+            and isinstance(result, str)
+            and len(result) >= MIN_FORM
+            and self.secrets.found_in(source)
+        ):
+            self.secrets.add(result)
+
+    def cancel(self) -> None:
+        """Stop every render of this Templar, in any thread, now and from now on."""
+        self._cancel.set()
 
     def _mark_secret(self, value: Any) -> Any:
         self.secrets.add(value)
         return value
 
-    def _env_lookup(self, name: str, default: str | None = None, secret: bool = False) -> str:
-        value = os.environ.get(name, default)
+    def _env_lookup(self, name: str, default: str | None = None, secret: bool | None = None) -> str:
+        """`env('NAME')`: an environment variable of the controller, masked unless the
+        playbook says `secret=false` (an environment is where credentials live).
+
+        Unless `secret=true` says so, a value shorter than MIN_FORM characters (`1`, `on`)
+        is not masked: hiding every `1` in the output would hide the drill's figures.
+        """
+        value = os.environ.get(name)
         if value is None:
-            raise UndefinedError(f"environment variable {name!r} is not set")
-        if secret:
+            if default is None:
+                raise UndefinedError(f"environment variable {name!r} is not set")
+            return str(default)  # written in the playbook: not a secret
+        if secret or (secret is None and len(value) >= MIN_FORM):
             self.secrets.add(value)
         return value
+
+    def _failed(self, message: str, lineno: int = 1) -> TemplateError:
+        # Error messages quote values (`has no attribute "hunter2"`); they are output too.
+        return TemplateError(self.secrets.mask(message), lineno)
 
     def render(self, value: Any, variables: Mapping[str, Any]) -> Any:
         """Render every string inside `value` (dicts and lists are walked)."""
@@ -135,20 +132,11 @@ class Templar:
         if not _has_template(text):
             return text
         try:
-            with _time_limit(RENDER_LIMIT_S):
-                return self.env.from_string(text).render(variables)
-        except _TooSlow:
-            raise TemplateError(
-                f"template took longer than {RENDER_LIMIT_S:g}s to render"
-            ) from None
-        except TemplateSyntaxError as exc:
-            raise TemplateError(f"template syntax error: {exc.message}", exc.lineno) from None
-        except UndefinedError as exc:
-            raise TemplateError(f"undefined variable: {exc.message}") from None
-        except SecurityError as exc:
-            raise TemplateError(f"template not allowed in the sandbox: {exc}") from None
-        except Exception as exc:  # any other error raised inside the template is the author's
-            raise TemplateError(f"template error: {type(exc).__name__}: {exc}") from None
+            with bounded(self._cancel):
+                template = self.env.from_string(text)
+                return render_bounded(template.generate(variables))
+        except Exception as exc:
+            raise self._error(exc, "template") from None
 
     def evaluate(self, expression: str | bool, variables: Mapping[str, Any]) -> Any:
         """Evaluate a bare expression (`when`, `until`, `assert`), Ansible style."""
@@ -158,18 +146,32 @@ class Templar:
         if text.startswith("{{") and text.endswith("}}"):
             text = text[2:-2]
         try:
-            value = self.env.compile_expression(text, undefined_to_none=False)(**variables)
-            if isinstance(value, Undefined):
-                value._fail_with_undefined_error()
-            return value
-        except TemplateSyntaxError as exc:
-            raise TemplateError(f"expression syntax error: {exc.message}", exc.lineno) from None
-        except UndefinedError as exc:
-            raise TemplateError(f"undefined variable: {exc.message}") from None
-        except SecurityError as exc:
-            raise TemplateError(f"expression not allowed in the sandbox: {exc}") from None
+            with bounded(self._cancel):
+                value = self.env.compile_expression(text, undefined_to_none=False)(**variables)
+                if isinstance(value, Undefined):
+                    value._fail_with_undefined_error()
+                return value
         except Exception as exc:
-            raise TemplateError(f"expression error: {type(exc).__name__}: {exc}") from None
+            raise self._error(exc, "expression") from None
+
+    def _error(self, exc: Exception, what: str) -> TemplateError:
+        """The TemplateError for anything raised while rendering (all of it is the author's,
+        but a cancel), with secret values masked out of the message."""
+        if isinstance(exc, RenderCancelled):
+            return RenderInterrupted(f"{what} rendering was interrupted")
+        if isinstance(exc, (RenderTooSlow, TimeoutError)):  # TimeoutError: a regex filter
+            return self._failed(f"{what} took longer than {RENDER_LIMIT_S:g}s to render")
+        if isinstance(exc, RenderTooLarge):
+            return self._failed(f"{what} output is larger than {MAX_OUTPUT_CHARS} characters")
+        if isinstance(exc, TemplateSyntaxError):
+            return self._failed(f"{what} syntax error: {exc.message}", exc.lineno)
+        if isinstance(exc, UndefinedError):
+            return self._failed(f"undefined variable: {exc.message}")
+        if isinstance(exc, SecurityError):
+            return self._failed(f"{what} not allowed in the sandbox: {exc}")
+        if isinstance(exc, RecursionError):
+            return self._failed(f"{what} error: recursion too deep")
+        return self._failed(f"{what} error: {type(exc).__name__}: {exc}")
 
     def check_syntax(self, text: str, *, expression: bool = False) -> TemplateError | None:
         try:
@@ -254,7 +256,7 @@ def _analysis(text: str, expression: bool) -> _Analysis:
 _GUARDS = frozenset({"default", "d", "defined", "undefined"})
 
 
-def _checking_env() -> _BoundedSandbox:
+def _checking_env() -> BoundedSandbox:
     """An environment with a Templar's filter and global names, for checking templates."""
     return Templar().env
 
@@ -264,12 +266,6 @@ def _strip_braces(text: str) -> str:
     if stripped.startswith("{{") and stripped.endswith("}}"):
         return stripped[2:-2]
     return stripped
-
-
-def _to_bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on", "y")
-    return bool(value)
 
 
 _CHECKER = _checking_env()

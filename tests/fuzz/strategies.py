@@ -209,6 +209,22 @@ _TOKENS = [
     "h:22",
     ";",
     "9" * 5000,
+    # Inputs of the bad-input contract of the command line (issue 11): names too long for
+    # a file name, URLs with credentials or broken ports, environment reads, big values.
+    "h" * 300,
+    "http://u:p'w/x@127.0.0.1:1/",
+    "http://[::1",
+    ":99999",
+    "{{ env('HOME') }}",
+    "{{ env(x) }}",
+    "{{ 'x' * 100000000 }}",
+    "{{ 7 ** 30000000 }}",
+    "{{ range(10) | map('string') | join(',') | b64encode }}",
+    "@revoked * ssh-ed25519 AAAA\n",
+    "known_hosts: /nonexistent\n",
+    "connection: ssh\n",
+    "connection: docker\n",
+    "\x85",
 ]
 
 

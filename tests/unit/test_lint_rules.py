@@ -279,7 +279,7 @@ def test_plaintext_secret_in_step_arguments(tmp_path: Path) -> None:
 )
 def test_secrets_from_the_environment_or_references_are_fine(tmp_path: Path, line: str) -> None:
     text = CLEAN.replace('"3.2.0"', f'"3.2.0"\n{line}  # noqa: unused-variable')
-    text = text.replace("vars:", "secrets: [db_password]\nvars:")
+    text = text.replace("vars:", "secrets: [db_password]\nenv: [DB_PASSWORD]\nvars:")
     assert lint(tmp_path, text) == []
 
 

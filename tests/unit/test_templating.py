@@ -196,9 +196,29 @@ def test_the_secret_filter_returns_the_value_and_masks_it_from_then_on(templar: 
     assert templar.secrets.mask(rendered) == f"login -p {MASK}"
 
 
-def test_env_reads_the_environment(templar: Templar, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_reads_the_environment_and_masks_it_by_default(
+    templar: Templar, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DRILL_TEST_REGION", "eu-1")
     assert templar.render_text("{{ env('DRILL_TEST_REGION') }}", {}) == "eu-1"
+    assert templar.secrets.mask("region eu-1") == f"region {MASK}"
+
+
+def test_env_does_not_mask_a_value_too_short_to_be_a_secret_unless_told(
+    templar: Templar, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DRILL_TEST_DEBUG", "1")
+    assert templar.render_text("{{ env('DRILL_TEST_DEBUG') }}", {}) == "1"
+    assert templar.secrets.mask("took 1.1s") == "took 1.1s"
+    templar.render_text("{{ env('DRILL_TEST_DEBUG', secret=true) }}", {})
+    assert templar.secrets.mask("took 1.1s") == f"took {MASK}.{MASK}s"
+
+
+def test_env_with_secret_false_is_not_masked(
+    templar: Templar, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DRILL_TEST_REGION", "eu-1")
+    assert templar.render_text("{{ env('DRILL_TEST_REGION', secret=false) }}", {}) == "eu-1"
     assert not templar.secrets
 
 

@@ -16,12 +16,22 @@ documentation: `docs/lint-rules.md` is generated from this registry.
 
 from __future__ import annotations
 
-from runner.playbook.rules import budget, faults, patterns, rollback, secrets, shell, variables
+from runner.playbook.rules import (
+    budget,
+    environment,
+    faults,
+    patterns,
+    rollback,
+    secrets,
+    shell,
+    urls,
+    variables,
+)
 from runner.playbook.rules.base import ERROR, WARNING, LintContext, Rule
 
 RULES: dict[str, Rule] = {
     rule.id: rule
-    for module in (variables, budget, rollback, patterns, secrets, shell, faults)
+    for module in (variables, budget, rollback, patterns, secrets, environment, urls, shell, faults)
     for rule in module.RULES
 }
 

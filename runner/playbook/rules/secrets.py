@@ -39,7 +39,10 @@ SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("a password in a URL", re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s/:@{}$]+:[^\s/@{}$]+@")),
 )
 
-_ADVICE = "give it with -e NAME=…, {{ env('NAME', secret=true) }}, and list it under `secrets:`"
+_ADVICE = (
+    "give it with -e NAME=… and list it under `secrets:`, or read it with {{ env('NAME') }} "
+    "and list NAME under `env:`"
+)
 
 
 def plaintext_secret(ctx: LintContext) -> Iterator[Diagnostic]:
@@ -51,8 +54,9 @@ def plaintext_secret(ctx: LintContext) -> Iterator[Diagnostic]:
     shaped like a credential: AWS access key ids (`AKIA…`), GitHub (`ghp_…`), GitLab,
     Slack and Stripe tokens, Google API keys, JSON web tokens, PEM private keys, and
     `user:password@` in URLs. Playbooks are reviewed and committed; a secret in one is
-    leaked. Give secrets at run time with `-e`, `{{ env('X', secret=true) }}`, and list
-    their names under `secrets:` so every output masks them.
+    leaked. Give secrets at run time with `-e` and list their names under `secrets:`, or read
+    them with `{{ env('X') }}` (declared under `env:`, masked by default), so every output
+    masks them.
 
         vars:
           db_password: hunter2     # give it with -e db_password=… and list it in secrets

@@ -1,0 +1,68 @@
+"""The filters drill authors use beyond Jinja's own, each bounded and masking-safe."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from runner.playbook.render_bounds import RENDER_LIMIT_S
+from runner.playbook.secrets import MASK, SecretMask
+from runner.playbook.templating import Templar, TemplateError
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        (r"{{ 'v1.2.3' | regex_search('[0-9.]+') }}", "1.2.3"),
+        (r"{{ 'v1.2.3' | regex_search('v(\\d+)\\.(\\d+)', '\\1', '\\2') }}", "['1', '2']"),
+        (r"{{ 'v1.2' | regex_search('v(?P<major>\\d+)', '\\g<major>') }}", "['1']"),
+        (r"{{ 'abc' | regex_search('x') }}", "None"),
+        (r"{{ 'ABC' | regex_search('b', ignorecase=true) }}", "B"),
+        (r"{{ 'a-b-c' | regex_replace('-', '+') }}", "a+b+c"),
+        (r"{{ 'a-b-c' | regex_replace('(\\w)', '<\\1>', count=2) }}", "<a>-<b>-c"),
+        (r"{{ 'a1b22' | regex_findall('\\d+') }}", "['1', '22']"),
+        ("{{ 'aGk=' | b64decode }}", "hi"),
+        ("{{ 'hi' | b64encode }}", "aGk="),
+        ("{{ {'b': 1, 'a': [1]} | to_json }}", '{"a": [1], "b": 1}'),
+        ("{{ {'a': 1} | to_nice_json }}", '{\n    "a": 1\n}'),
+        ("{{ '{\"a\": 1}' | from_json }}", "{'a': 1}"),
+        ("{{ {'a': 1} | to_yaml }}", "{a: 1}\n"),
+        ("{{ {'a': [1]} | to_nice_yaml }}", "a:\n- 1\n"),
+    ],
+)
+def test_filters(template: str, expected: str) -> None:
+    assert Templar().render_text(template, {}) == expected
+
+
+def test_b64decode_of_something_else_is_a_template_error() -> None:
+    with pytest.raises(TemplateError, match="not base64"):
+        Templar().render_text("{{ 'not base64!' | b64decode }}", {})
+
+
+def test_a_catastrophic_regex_stops_at_the_render_limit_in_any_thread() -> None:
+    outcome: list[BaseException | str] = []
+
+    def render() -> None:
+        try:
+            outcome.append(
+                Templar().render_text("{{ s | regex_search('(a|aa)+$') }}", {"s": "a" * 80 + "b"})
+            )
+        except TemplateError as exc:
+            outcome.append(exc)
+
+    started = time.monotonic()
+    worker = threading.Thread(target=render, daemon=True)
+    worker.start()
+    worker.join(RENDER_LIMIT_S + 10)
+    assert not worker.is_alive()
+    assert isinstance(outcome[0], TemplateError) and "longer than" in str(outcome[0])
+    assert time.monotonic() - started < RENDER_LIMIT_S + 1.5
+
+
+@pytest.mark.parametrize("name", ["regex_replace('h', 'H')", "b64encode", "to_nice_json"])
+def test_what_the_new_filters_make_of_a_secret_is_masked(name: str) -> None:
+    templar = Templar(SecretMask(["hunter2-x"]))
+    rendered = templar.render_text(f"{{{{ pw | {name} }}}}", {"pw": "hunter2-x"})
+    assert rendered and templar.secrets.mask(rendered) == MASK

@@ -1,0 +1,114 @@
+"""A secret is masked in every form a template or a program makes of it, and before a cut."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import shlex
+import urllib.parse
+from collections.abc import Callable
+
+import pytest
+
+from runner.playbook.secrets import MASK, SecretMask
+from runner.playbook.templating import Templar
+
+SECRETS = ["s3cr'et/+=&x", 'back\\slash "quoted" é', "line one\nline two", "plain-Token-123"]
+
+FORMS: dict[str, Callable[[str], str]] = {
+    "raw": lambda s: s,
+    "urlencode": lambda s: urllib.parse.quote(s, safe="/"),
+    "quote": lambda s: urllib.parse.quote(s, safe=""),
+    "quote_plus": urllib.parse.quote_plus,
+    "shell": shlex.quote,
+    "json": json.dumps,
+    "json ascii off": lambda s: json.dumps(s, ensure_ascii=False),
+    "html": html.escape,
+    "repr": repr,
+    "base64": lambda s: base64.b64encode(s.encode()).decode(),
+    "base64 urlsafe": lambda s: base64.urlsafe_b64encode(s.encode()).decode(),
+    "hex": lambda s: s.encode().hex(),
+}
+
+
+@pytest.mark.parametrize("secret", SECRETS)
+@pytest.mark.parametrize("form", sorted(FORMS))
+def test_every_derived_form_is_masked(secret: str, form: str) -> None:
+    derived = FORMS[form](secret)
+    masked = SecretMask([secret]).mask(f"before {derived} after")
+    assert derived not in masked and MASK in masked
+    assert masked.startswith("before ") and masked.endswith(" after")
+
+
+@pytest.mark.parametrize("prefix", ["", "u", "us", "user:", "Authorization: x"])
+def test_base64_of_a_secret_inside_longer_text_is_masked_at_any_alignment(prefix: str) -> None:
+    secret = "correct-horse-battery"
+    encoded = base64.b64encode(f"{prefix}{secret}!".encode()).decode()
+    masked = SecretMask([secret]).mask(encoded)
+    assert MASK in masked
+    # What is left shows at most the groups shared with the text around the secret.
+    assert len(masked.replace(MASK, "")) <= 4 * (len(prefix) // 3 + 2) + 4
+
+
+def test_the_shell_quoted_form_of_a_quote_inside_a_longer_word_is_masked() -> None:
+    secret = "it's"
+    command = shlex.quote(f"--password={secret}")
+    assert secret not in command  # the quote is escaped: '--password=it'"'"'s'
+    assert MASK in SecretMask([secret]).mask(command)
+
+
+def test_a_url_password_is_masked_even_when_not_declared() -> None:
+    mask = SecretMask()
+    assert mask.mask("GET http://ops:hunter2@db:5432/x failed") == (
+        f"GET http://ops:{MASK}@db:5432/x failed"
+    )
+    assert mask.mask("see http://db:5432/x and a@b") == "see http://db:5432/x and a@b"
+
+
+def test_a_cut_is_made_after_masking_so_no_tail_survives() -> None:
+    secret = "s3cr'et/+=&x"
+    text = "a" * 10 + secret + "b" * 20
+    cut = len("b" * 20) + 3  # inside the secret
+    assert text[-cut:].startswith(secret[-3:])  # what a cut before masking would keep
+    mask = SecretMask([secret])
+    assert mask.tail(text, cut) == MASK[-3:] + "b" * 20
+    assert mask.head(text, 13) == "a" * 10 + MASK[:3]
+
+
+def test_mask_value_returns_the_value_itself_when_nothing_is_masked() -> None:
+    value = {"a": ["b", {"c": 1}], 2: ("x",)}
+    assert SecretMask(["zzz"]).mask_value(value) is value
+    masked = SecretMask(["b"]).mask_value(value)
+    assert masked["a"][0] == MASK and value["a"][0] == "b"
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{ ('user:' ~ pw) | b64encode }}",
+        "{{ pw | b64encode | b64encode }}",
+        "{{ pw | upper }}",
+        "{{ pw | reverse | join }}",
+        "{{ {'password': pw} | to_json }}",
+        "{{ {'password': pw} | to_nice_yaml }}",
+        "{{ {'p': pw} | urlencode }}",
+    ],
+)
+def test_what_a_filter_makes_of_a_secret_is_a_secret(template: str) -> None:
+    templar = Templar(SecretMask(["Zq9-hunter2"]))
+    rendered = templar.render_text(template, {"pw": "Zq9-hunter2"})
+    assert rendered.strip() and templar.secrets.mask(rendered).strip() == MASK
+
+
+def test_what_a_filter_makes_of_other_values_is_not_masked() -> None:
+    templar = Templar(SecretMask(["Zq9-hunter2"]))
+    assert templar.render_text("{{ pw | length }} {{ 'abcd' | upper }}", {"pw": "Zq9-hunter2"})
+    assert templar.secrets.mask("11 ABCD") == "11 ABCD"
+
+
+def test_template_errors_mask_the_values_they_quote() -> None:
+    templar = Templar(SecretMask(["Zq9-hunter2"]))
+    with pytest.raises(Exception) as raised:
+        templar.render_text("{{ {}[pw] }}", {"pw": "Zq9-hunter2"})
+    assert "Zq9-hunter2" not in str(raised.value) and MASK in str(raised.value)
