@@ -58,6 +58,7 @@ class DrillHooks:
     phase_skipped: Callable[[str, str], None] = lambda phase, why: None
     step_started: Callable[[Any, list[Any]], None] = lambda step, hosts: None
     host_done: Callable[[Any, Any], None] = lambda step, result: None
+    step_finished: Callable[[str, Any, Any], None] = lambda phase, step, result: None
     notice: Callable[[str], None] = lambda text: None
 
 
@@ -317,6 +318,7 @@ class DrillRun:
                 continue
             self.hooks.step_started(plan.step, hosts)
             result = runner.run(plan.step, hosts)
+            self.hooks.step_finished(phase, plan.step, result)
             results.append(result)
             self.state.dropped.update(result.failed_hosts())
             self.state.undos.note_state(result)

@@ -20,6 +20,7 @@ from runner.console import TerminalView
 from runner.engine.checkpoints import Checkpoints
 from runner.engine.drill import DrillHooks, DrillRun
 from runner.engine.interrupts import Interrupts
+from runner.engine.notices import DrillNotices
 from runner.engine.outcome import DrillOutcome
 from runner.engine.plan import DrillPlan, Planner
 from runner.engine.resources import ensure_descriptors
@@ -29,13 +30,14 @@ from runner.errors import InputError, TargetEnvironmentError
 from runner.inventory import Inventory, implicit_localhost, load_inventory
 from runner.journal import JOURNAL_NAME, Journal
 from runner.journal_events import Event
+from runner.notify.plan import NotifyPlan
 from runner.playbook.loader import load_playbook
 from runner.playbook.model import Playbook
 from runner.playbook.secrets import SecretMask
-from runner.playbook.templating import Templar
+from runner.playbook.templating import Templar, TemplateError
 from runner.provenance import JournalSeal, Provenance, RunEvidence
 from runner.provenance import collect as collect_provenance
-from runner.report.result_json import RunIdentity, build_result, write_json
+from runner.report.result_json import RunIdentity, build_result, measurements, write_json
 from runner.report.writer import write_reports
 from runner.signing import (
     KeyFileError,
@@ -83,6 +85,7 @@ class Prepared:
     inventory_file: str = ""  # as given with -i, or the playbook's default; "" for localhost
     provenance: Provenance | None = None
     sign_key: Ed25519PrivateKey | None = None
+    notify: NotifyPlan | None = None  # the playbook's, channel URLs rendered
 
     @property
     def inventory_key(self) -> str:
@@ -132,6 +135,7 @@ def prepare(request: RunRequest, *, run_dir: Path | None = None) -> Prepared:
             )
     planner = Planner(playbook, doc, inventory, templar, run, request.extra_vars)
     plan = planner.plan(limit=request.limit, tags=request.tags, skip_tags=request.skip_tags)
+    notify = _rendered_notify(playbook, templar, request.extra_vars)
     key = _signing_key(request.sign_key) if request.sign_key else None
     return Prepared(
         request,
@@ -143,6 +147,7 @@ def prepare(request: RunRequest, *, run_dir: Path | None = None) -> Prepared:
         plan,
         inventory_path or "",
         sign_key=key,
+        notify=notify,
     )
 
 
@@ -232,6 +237,17 @@ def _execute_locked(
         notice=view.notice,
     )
     pb = prepared.playbook
+    notices = None
+    if prepared.notify is not None:
+        notices = DrillNotices(
+            prepared.plan,
+            prepared.notify,
+            prepared.templar,
+            journal,
+            prepared.run.environment,
+            prepared.run.change_id,
+        )
+        hooks = notices.wrap(hooks)
     journal.record(
         Event.RUN_STARTED,
         run_id=prepared.run.run_id,
@@ -252,6 +268,8 @@ def _execute_locked(
         provenance=_started_provenance(prepared),
     )
     view.run_started(pb.drill, len(prepared.plan.all_hosts()), str(run_dir))
+    if notices is not None:
+        notices.started()
     try:
         checkpoints = Checkpoints(
             pb.checklists, journal, prepared.run.operator, prepared.request.confirm
@@ -266,6 +284,8 @@ def _execute_locked(
             prepared.request.extra_vars,
             checkpoints,
         )
+        if notices is not None:
+            notices.reason = lambda: _trigger_text(drill)
         outcome = drill.run()
     except BaseException:
         interrupts.uninstall()
@@ -282,6 +302,8 @@ def _execute_locked(
         kind=prepared.request.kind,
         plan_entry=prepared.request.plan_entry,
     )
+    if notices is not None:  # before the final event: every delivery is in the journal
+        notices.finished(outcome, measurements(outcome))
     # The final event first: its hash is the head result.json and the signature name, so
     # `drillctl verify` can tell a journal cut at a line boundary from a finished one.
     final = Event.INTERRUPTED if outcome.status == "interrupted" else Event.RUN_FINISHED
@@ -316,3 +338,35 @@ def _evidence(prepared: Prepared, outcome: DrillOutcome, seal: JournalSeal) -> R
         prepared.request.playbook, prepared.inventory_file or None, prepared.run.operator
     )
     return RunEvidence(facts, outcome.approvals, seal)
+
+
+def _trigger_text(drill: DrillRun) -> str:
+    trigger = drill.state.trigger
+    if trigger is None:
+        return "the drill's planned rollback rehearsal"
+    return trigger.detail or trigger.kind
+
+
+def _rendered_notify(
+    playbook: Playbook, templar: Templar, extra: dict[str, Any]
+) -> NotifyPlan | None:
+    """The playbook's `notify:` with its channel URLs rendered once (playbook and extra vars;
+    secrets in them masked). apprise is checked here, so a drill that cannot notify stops
+    before it touches a target."""
+    import importlib.util
+
+    notify = playbook.notify
+    if notify is None:
+        return None
+    if importlib.util.find_spec("apprise") is None:
+        raise TargetEnvironmentError(
+            "notify: needs the apprise package: pip install 'drillctl[notify]'"
+        )
+    variables = {**playbook.vars, **extra}
+    channels = {}
+    for name, url in notify.channels.items():
+        try:
+            channels[name] = str(templar.render(url, variables))
+        except TemplateError as exc:
+            raise InputError.at(playbook.path, 1, 1, f"notify.channels.{name}: {exc}") from None
+    return replace(notify, channels=channels)

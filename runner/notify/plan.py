@@ -57,22 +57,32 @@ DEFAULT_TIMEOUT_S = 10.0
 SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "Who hears about the drill and its rollback, and through which channels.",
+    "examples": [
+        {
+            "change_kind": "trading",
+            "channels": {"desk": "json://127.0.0.1:9000/hook"},
+            "stakeholders": {"Trading desk": ["desk"]},
+        }
+    ],
     "additionalProperties": False,
     "required": ["channels"],
     "properties": {
         "change_kind": {
             "enum": sorted(PROCEDURE_STAKEHOLDERS),
             "description": "The procedure's change type; names the stakeholder groups to reach.",
+            "examples": ["trading"],
         },
         "channels": {
             "type": "object",
             "minProperties": 1,
             "description": "Channel name: an Apprise URL (templated; secrets in it are masked).",
+            "examples": [{"desk": "slack://{{ slack_token }}/#trading-desk"}],
             "additionalProperties": {"type": "string", "minLength": 1},
         },
         "stakeholders": {
             "type": "object",
             "description": "Stakeholder group: the channel names that reach it.",
+            "examples": [{"Trading desk": ["desk"], "Compliance": ["mail"]}],
             "additionalProperties": {
                 "type": "array",
                 "items": {"type": "string"},
@@ -84,14 +94,17 @@ SCHEMA: dict[str, Any] = {
             "items": {"enum": list(EVENTS)},
             "uniqueItems": True,
             "description": "Which messages to send (default: all).",
+            "examples": [["rollback", "complete", "failure"]],
         },
         "timeout": {
             "type": ["string", "number"],
             "description": "Longest wait for one delivery (default 10s); the drill goes on.",
+            "examples": ["5s"],
         },
         "templates": {
             "type": "object",
             "description": "Jinja text per event, replacing the procedure's wording.",
+            "examples": [{"rollback": "[ROLLBACK] {{ component }}: {{ reason }}"}],
             "propertyNames": {"enum": list(EVENTS)},
             "additionalProperties": {"type": "string"},
         },

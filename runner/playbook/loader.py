@@ -9,6 +9,7 @@ from typing import Any
 from runner.actions import ACTIONS
 from runner.durations import parse_duration
 from runner.errors import Diagnostic, InputError
+from runner.notify.plan import NotifyPlan, NotifyPlanError, parse_notify
 from runner.playbook.checklists import parse_checklists
 from runner.playbook.model import PHASES, Decision, Location, Objectives, Playbook, Step
 from runner.playbook.probe_loader import load_probes
@@ -84,6 +85,7 @@ class _Builder:
             measure_from=str(d.get("measure_from", DEFAULT_MEASURE_FROM)),
             phases=phases,
             checklists=parse_checklists(d.get("checklists")),
+            notify=self.notify(),
             inventory=_relative_to(self.doc.path, d.get("inventory")),
         )
 
@@ -106,6 +108,17 @@ class _Builder:
             self.duration(("objectives", "rto"), o.get("rto")),
             self.duration(("objectives", "rpo"), o.get("rpo")),
         )
+
+    def notify(self) -> NotifyPlan | None:
+        """`notify:` checked beyond the schema (a stakeholder naming an unknown channel)."""
+        data = self.doc.value.get("notify") if isinstance(self.doc.value, dict) else None
+        if not isinstance(data, dict) or not isinstance(data.get("channels"), dict):
+            return None  # absent, or the schema has reported it, located
+        try:
+            return parse_notify(data)
+        except NotifyPlanError as exc:
+            self.diags.append(self.doc.diag(exc.path, str(exc)))
+            return None
 
     def decision(self) -> Decision:
         d = self.data.get("decision")

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from runner.notify.plan import NotifyPlan
 from runner.playbook.checklists import ChecklistItem
 from runner.playbook.probes import DEFAULT_MEASURE_FROM, ProbeSpec, TriggerRule
 
@@ -88,6 +89,7 @@ class Playbook:
     measure_from: str = DEFAULT_MEASURE_FROM  # when availability and data judging start
     phases: Mapping[str, tuple[Step, ...]] = field(default_factory=dict)
     checklists: tuple[ChecklistItem, ...] = ()
+    notify: NotifyPlan | None = None  # who hears about the drill (the communication plan)
     inventory: str = ""  # default inventory, resolved against the playbook's directory
 
     @property

@@ -10,6 +10,7 @@ from typing import Any
 
 from runner.actions import ACTIONS
 from runner.actions.base import DURATION_SCHEMA
+from runner.notify.plan import SCHEMA as NOTIFY_SCHEMA
 from runner.playbook.checklists import CHECKLISTS_SCHEMA
 from runner.playbook.probes import (
     DEFAULT_CHECK_TIMEOUT_S,
@@ -328,6 +329,7 @@ def playbook_schema() -> dict[str, Any]:
                 "a step or trigger fails (a failing verify then starts it).",
             },
             "checklists": CHECKLISTS_SCHEMA,
+            "notify": NOTIFY_SCHEMA,
             "probes": {
                 "type": "object",
                 "propertyNames": {"pattern": IDENTIFIER},
