@@ -1,6 +1,6 @@
 """`docker.container`: converge a container's state and image; a new image keeps its config.
 
-The docker SDK is imported only when a step runs (see runner.docker_targets).
+The docker SDK is imported only when a step runs (see runner.connections.docker_targets).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from runner.actions.base import (
     Undo,
 )
 from runner.actions.docker_clone import clone_config
-from runner.docker_targets import (
+from runner.connections.docker_targets import (
     ContainerTarget,
     EngineError,
     NoSuchObject,

@@ -1,6 +1,6 @@
 """`docker.image`: build an image from a context directory, tag one, or look one up.
 
-The docker SDK is imported only when a step runs (see runner.docker_targets).
+The docker SDK is imported only when a step runs (see runner.connections.docker_targets).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from runner.actions.base import Action, ActionArgError, ActionContext, ActionOutcome, PlannedAction
-from runner.docker_targets import (
+from runner.connections.docker_targets import (
     EngineError,
     NoSuchObject,
     docker_client,

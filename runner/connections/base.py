@@ -94,6 +94,10 @@ def local_limit(exc: BaseException | None) -> str:
     )
 
 
+class HostUnreachable(Exception):
+    """The target could not be reached; the host is `unreachable`, not `failed`."""
+
+
 class Connection(Protocol):
     """A target the runner can act on. Nothing above this module knows which kind it is."""
 

@@ -33,7 +33,7 @@ from runner.connections.base import (
     CommandResult,
     CommandSpec,
 )
-from runner.docker_targets import (
+from runner.connections.docker_targets import (
     ContainerTarget,
     EngineError,
     NoSuchObject,

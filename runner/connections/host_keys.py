@@ -22,8 +22,7 @@ from pathlib import Path
 import paramiko
 from paramiko.pkey import UnknownKeyType
 
-from runner.connections.base import local_limit
-from runner.connections.pool import HostUnreachable
+from runner.connections.base import HostUnreachable, local_limit
 from runner.errors import TargetEnvironmentError
 
 STRICT = "strict"

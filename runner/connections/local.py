@@ -9,7 +9,13 @@ import signal
 import subprocess
 import time
 
-from runner.connections.base import CancelToken, CommandResult, CommandSpec, local_limit
+from runner.connections.base import (
+    CancelToken,
+    CommandResult,
+    CommandSpec,
+    HostUnreachable,
+    local_limit,
+)
 
 # Time a process group gets between SIGTERM and SIGKILL.
 KILL_GRACE_S = 1.0
@@ -43,8 +49,6 @@ class LocalConnection:
             return CommandResult(127, "", str(exc), time.monotonic() - started)
         except OSError as exc:
             if local_limit(exc):
-                from runner.connections.pool import HostUnreachable
-
                 raise HostUnreachable(local_limit(exc)) from None
             raise
         deadline = None if timeout is None else started + timeout

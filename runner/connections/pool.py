@@ -7,16 +7,14 @@ import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
-from runner.connections.base import CancelToken, Connection
+from runner.connections.base import CancelToken, Connection, HostUnreachable
 from runner.connections.local import LocalConnection
 from runner.errors import TargetEnvironmentError
+
+__all__ = ["ConnectionPool", "HostUnreachable"]
 from runner.inventory.model import Host
 
 Factory = Callable[[Host], Connection]
-
-
-class HostUnreachable(Exception):
-    """The target could not be reached; the host is `unreachable`, not `failed`."""
 
 
 def _ssh(host: Host) -> Connection:

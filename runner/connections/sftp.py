@@ -8,7 +8,7 @@ from typing import Any
 
 import paramiko
 
-from runner.connections.pool import HostUnreachable
+from runner.connections.base import HostUnreachable
 from runner.connections.ssh_settings import SshSettings
 from runner.connections.watchdog import WATCHDOG
 

@@ -30,6 +30,7 @@ from runner.connections.base import (
     CancelToken,
     CommandResult,
     CommandSpec,
+    HostUnreachable,
     local_limit,
 )
 from runner.connections.host_keys import (
@@ -38,7 +39,6 @@ from runner.connections.host_keys import (
     known_hosts_entry,
     known_keys,
 )
-from runner.connections.pool import HostUnreachable
 from runner.connections.sftp import BoundedSftp
 from runner.connections.ssh_settings import SshSettings, jump_host
 from runner.connections.tcp import ConnectCancelled, shutdown, tcp_connect

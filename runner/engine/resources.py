@@ -19,7 +19,7 @@ from runner.inventory.model import Host
 BASE_FDS = 64
 PER_SSH_HOST = 1
 PER_JUMP = 1
-# The shared engine client's connection pool (runner/docker_targets.py MAX_POOL_SIZE).
+# The shared engine client's connection pool (runner/connections/docker_targets.py MAX_POOL_SIZE).
 PER_DOCKER_ENGINE = 64
 # A command in flight: a local process's pipes (stdin, stdout, stderr and the spawn pipe,
 # both ends while it starts) or an HTTP check's socket.
@@ -60,7 +60,7 @@ class DescriptorNeed:
 def descriptors_needed(hosts: Iterable[Host], forks: int, probes: int = 0) -> DescriptorNeed:
     """The descriptors a run on `hosts` needs at most, with `forks` workers and `probes`
     probe instances sampling at the same time."""
-    from runner.docker_targets import engine_url
+    from runner.connections.docker_targets import engine_url
 
     ssh = jumps = 0
     engines: set[str] = set()

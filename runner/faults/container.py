@@ -14,7 +14,7 @@ import shlex
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from runner.docker_targets import DEFAULT_ENGINE, ContainerTarget, container_target
+from runner.connections.docker_targets import DEFAULT_ENGINE, ContainerTarget, container_target
 from runner.durations import DURATION_PATTERN, parse_duration
 from runner.faults.base import DOCKER, Fault, FaultArgError, FaultContext, FaultOp, FaultPlan
 from runner.inventory.model import Host

@@ -9,7 +9,7 @@ container (`container`, a name or id, else `label`) and the operation's own fiel
 
 Reverts may run twice, after a half-applied inject, or from `drillctl recover` in another
 process: every operation that a revert uses is a no-op when its work is already done.
-The docker SDK is imported only when an operation runs (see runner.docker_targets).
+The docker SDK is imported only when an operation runs (see runner.connections.docker_targets).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from runner.connections.base import CommandResult
-from runner.docker_targets import (
+from runner.connections.docker_targets import (
     ContainerTarget,
     NoSuchObject,
     docker_client,

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from runner.docker_targets import container_target
+from runner.connections.docker_targets import container_target
 from runner.durations import DURATION_PATTERN, parse_duration
 from runner.faults.base import DOCKER, SHELL, Fault, FaultArgError, FaultContext, FaultOp, FaultPlan
 from runner.inventory.model import Host

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from runner import docker_targets
+from runner.connections import docker_targets
 from runner.connections.base import CANCEL_BOUND_S, GRACE_S, CancelToken, CommandSpec
 from runner.connections.docker import DockerConnection
 from runner.connections.pool import HostUnreachable

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from runner.connections.base import local_limit
+from runner.connections.base import HostUnreachable, local_limit
 from runner.errors import TargetEnvironmentError
 from runner.inventory.model import Host
 
@@ -109,7 +109,6 @@ def engine_unreachable(url: str, exc: BaseException) -> TargetEnvironmentError:
 
 def host_unreachable(message: str) -> Exception:
     """A HostUnreachable; imported late because the connection pool imports this package."""
-    from runner.connections.pool import HostUnreachable
 
     return HostUnreachable(message)
 
