@@ -25,6 +25,15 @@ os.environ["DRILLCTL_LOCK_DIR"] = LOCK_DIR
 os.environ.setdefault("DRILLCTL_HISTORY", "off")
 
 
+@pytest.fixture(autouse=True)
+def own_lock_dir(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test its own lock directory: a test that leaves a fault not reverted on purpose
+    must not make the next test's drill refuse to start (the last-run record is per lock dir)."""
+    path = Path(tempfile.mkdtemp(prefix="t-", dir=LOCK_DIR))
+    monkeypatch.setenv("DRILLCTL_LOCK_DIR", str(path))
+    return path
+
+
 def drillctl_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "runner", *args]
 

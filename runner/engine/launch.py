@@ -15,9 +15,11 @@ from runner.console import TerminalView
 from runner.engine.checkpoints import Checkpoints
 from runner.engine.drill import DrillHooks, DrillRun
 from runner.engine.interrupts import Interrupts
+from runner.engine.last_run import check_unrecovered, record_end, record_start
+from runner.engine.lock import InventoryLock, LockLocation
 from runner.engine.outcome import DrillOutcome
 from runner.engine.plan import DrillPlan, Planner
-from runner.engine.safety import InventoryLock, Permissions, check_guards
+from runner.engine.safety import Permissions, check_guards
 from runner.engine.variables import RunInfo
 from runner.errors import InputError, TargetEnvironmentError
 from runner.inventory import Inventory, implicit_localhost, load_inventory
@@ -48,6 +50,7 @@ class RunRequest:
     allow_production: bool = False
     allow_irreversible: bool = False
     confirm: tuple[str, ...] = ()
+    ignore_unrecovered: bool = False
 
 
 @dataclass
@@ -130,17 +133,20 @@ def execute(prepared: Prepared, view: TerminalView) -> tuple[DrillOutcome, Path]
         prepared.playbook,
         prepared.inventory,
         Permissions(request.allow_production, request.allow_irreversible, request.change_id),
+        prepared.plan.all_hosts(),
     )
-    lock = InventoryLock(prepared.inventory_key, prepared.run.run_id, prepared.run.operator)
-    lock.acquire()
+    lock = InventoryLock(prepared.inventory_file, prepared.run.run_id, prepared.run.operator)
+    lock.acquire(prepared.run.run_dir)
     try:
-        return _execute_locked(prepared, view, run_dir)
+        if not request.ignore_unrecovered:
+            check_unrecovered(lock.location)  # a dead run's faults still in effect: exit 3
+        return _execute_locked(prepared, view, run_dir, lock.location)
     finally:
         lock.release()
 
 
 def _execute_locked(
-    prepared: Prepared, view: TerminalView, run_dir: Path
+    prepared: Prepared, view: TerminalView, run_dir: Path, location: LockLocation
 ) -> tuple[DrillOutcome, Path]:
     pool = ConnectionPool()
     hosts = prepared.plan.all_hosts()
@@ -181,6 +187,8 @@ def _execute_locked(
         rollback_type=pb.rollback_type,
         hosts=[h.name for h in prepared.plan.all_hosts()],
     )
+    # Before any step: if this run dies, the next one on this inventory finds its journal.
+    record_start(location, prepared.run.run_dir, prepared.run.run_id, prepared.run.operator)
     view.run_started(pb.drill, len(prepared.plan.all_hosts()), str(run_dir))
     interrupts.install()
     try:
@@ -218,4 +226,5 @@ def _execute_locked(
         final, status=outcome.status, reason=outcome.reason, signal=outcome.interrupted_by
     )
     journal.close()
+    record_end(location, prepared.run.run_dir)
     return outcome, run_dir

@@ -9,6 +9,7 @@ from runner.faults.base import DOCKER, LOCAL, SHELL, FaultOp
 from runner.inventory.model import Host
 
 OP_TIMEOUT_S = 60.0
+UNREACHABLE_RC = 255  # as ssh(1) says it: the operation never reached the target
 
 
 def run_op(
@@ -17,7 +18,12 @@ def run_op(
     """Run one operation; a failed op is a non-zero rc, never an exception for the caller."""
     token = cancel or CancelToken()
     if op.via == SHELL:
-        return pool.get(host).run(CommandSpec(shell=op.script), timeout=OP_TIMEOUT_S, cancel=token)
+        try:
+            conn = pool.get(host)
+            return conn.run(CommandSpec(shell=op.script), timeout=OP_TIMEOUT_S, cancel=token)
+        # A revert must report, never raise: the ledger still has other faults to revert.
+        except Exception as exc:
+            return CommandResult(UNREACHABLE_RC, "", f"host {host.name}: {exc}", 0.0)
     if op.via == LOCAL:
         return LocalConnection().run(
             CommandSpec(shell=op.script), timeout=OP_TIMEOUT_S, cancel=token

@@ -287,8 +287,15 @@ while left=$(live $pids); [ -n "$left" ]; do
 done
 echo "killed $pids ($what) with SIG{sig}"
 """
+        # A process given a graceful signal may take seconds to exit, even after the runner
+        # that sent it died: wait for the pids inject recorded to go (within `wait`) before
+        # judging whether anything runs, or a dying process passes for a running one.
         revert = f"""{procs}
 [ -f "$state" ] || {{ echo "nothing to restart: none killed, or already restarted"; exit 0; }}
+i=0
+while dying=$(live $(cat "$state")); [ -n "$dying" ] && [ "$i" -lt {math.ceil(wait * 10)} ]; do
+  nap 0.1; i=$((i+1))
+done
 if [ -n "$(procs)" ]; then
   echo "$what is running again"
 else
@@ -315,6 +322,7 @@ rm -f "$state" "$state.log"
             precheck_error=f"{self.kind} needs kill, tr, grep and sleep on {host.name}",
             duration_s=duration,
             manual=f"# only if no process matches {what} any more:\n{restart}",
+            settle_s=max(wait, restart_wait) + 1.0,
         )
 
 
@@ -376,6 +384,7 @@ done
             precheck_error=f"{self.kind} needs kill, tr, grep, sleep and cat on {host.name}",
             duration_s=duration,
             manual=f"kill -s CONT $(cat {state}); rm -f {state}",
+            settle_s=6.0,  # inject waits up to 5 s for the processes to stop
         )
 
 
