@@ -28,6 +28,8 @@ from runner.connections.pool import ConnectionPool
 from runner.engine.ledger import apply_revert, confirm_settled, in_flight, pending_faults
 from runner.errors import InputError
 from runner.faults.base import FaultPlan
+from runner.faults.ops import run_op
+from runner.faults.process import running_op_probe
 from runner.inventory import Inventory, implicit_localhost, load_inventory
 from runner.inventory.model import Host
 from runner.journal import JOURNAL_NAME, Journal, read_events
@@ -38,6 +40,7 @@ __all__ = ["RecoverReport", "Unreverted", "pending_faults", "recover"]
 DEADLINE_S = 120.0
 SETTLE_S = 1.0
 RETRY_DELAY_S = 0.5
+LANDING_POLL_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -100,11 +103,11 @@ def recover(
     inventory = _inventory(started)
     journal = Journal.resume(path, SecretMask())
     journal.record("recover_started", pending=list(pending), pid=os.getpid())
-    report.waited_s = _let_in_flight_land(events, pending)
-    if report.waited_s:
-        journal.record("recover_waited", seconds=round(report.waited_s, 3))
     pool = ConnectionPool()
     try:
+        report.waited_s = _let_in_flight_land(events, pending, inventory, pool)
+        if report.waited_s:
+            journal.record("recover_waited", seconds=round(report.waited_s, 3))
         _converge(pending, inventory, pool, journal, report, deadline_s, settle_s)
     finally:
         pool.close_all()
@@ -134,7 +137,7 @@ def _converge(
     todo: dict[str, tuple[FaultPlan, Host]] = {}
     for fault_id in reversed(list(pending)):  # newest first, as the runner would
         plan = pending[fault_id]
-        host = inventory.hosts.get(plan.host) or implicit_localhost().hosts.get(plan.host)
+        host = _host(inventory, plan)
         if host is None:
             why = f"host {plan.host} is not in the run's inventory"
             report.failed.append(_unreverted(fault_id, plan, why))
@@ -161,7 +164,7 @@ def _converge(
             break
         if todo:
             time.sleep(RETRY_DELAY_S)
-    for f, (plan, _host) in todo.items():
+    for f, (plan, _where) in todo.items():
         why = f"{'; '.join(problems[f])} ({rounds} rounds in {deadline_s:g}s)"
         report.failed.append(_unreverted(f, plan, why))
         journal.record(
@@ -169,24 +172,37 @@ def _converge(
         )
 
 
-def _let_in_flight_land(events: list[dict[str, Any]], pending: dict[str, FaultPlan]) -> float:
-    """Sleep until every operation the dead runner had begun can no longer be landing.
+def _let_in_flight_land(
+    events: list[dict[str, Any]],
+    pending: dict[str, FaultPlan],
+    inventory: Inventory,
+    pool: ConnectionPool,
+) -> float:
+    """Wait until no operation the dead runner had begun can still be landing.
 
     Such an operation began at most at the journal's last event and is bounded by its plan's
-    `settle_s`; a recover run long after the crash does not wait at all.
+    `settle_s`. Where its process can be seen on the target, recover stops waiting as soon as
+    it is gone; otherwise it waits out the bound. A recover long after the crash waits not.
     """
     flying = [pending[f] for f in in_flight(events) if f in pending]
-    if not flying:
+    last = _wall(events[-1].get("time")) if events else None
+    if not flying or last is None:
         return 0.0
-    last = _wall(events[-1].get("time"))
-    if last is None:
-        return 0.0
-    until = last + max(plan.settle_s for plan in flying)
-    wait = until - time.time()
-    if wait <= 0:
-        return 0.0
-    time.sleep(wait)
-    return wait
+    started = time.monotonic()
+    for plan in flying:
+        until = last + plan.settle_s
+        probe = running_op_probe(plan)
+        host = _host(inventory, plan)
+        while time.time() < until:
+            # Its operation has ended (or never started): nothing is left to land.
+            if probe is not None and host is not None and run_op(probe, host, pool).rc == 1:
+                break
+            time.sleep(min(LANDING_POLL_S, max(0.0, until - time.time())))
+    return time.monotonic() - started if time.monotonic() - started > 0.05 else 0.0
+
+
+def _host(inventory: Inventory, plan: FaultPlan) -> Host | None:
+    return inventory.hosts.get(plan.host) or implicit_localhost().hosts.get(plan.host)
 
 
 def _wall(stamp: Any) -> float | None:

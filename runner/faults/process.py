@@ -119,6 +119,28 @@ def shell_op(kind: str, role: str, ctx: FaultContext, body: str, **values: str) 
     return FaultOp(SHELL, header + script(kind, ctx, body, **values))
 
 
+def running_op_probe(plan: FaultPlan) -> FaultOp | None:
+    """A check that exits 0 while an operation of this fault still runs on its target.
+
+    Every shell operation built by `shell_op` names its fault's token on its first line, so
+    its process can be found in /proc. The probe's own command line must not match: it
+    spells the mark in two pieces. None for a fault with no such operation (Docker API ops,
+    `custom`): then only time tells.
+    """
+    for op in plan.inject + plan.revert:
+        first = op.script.split("\n", 1)[0].split()
+        if op.via == SHELL and first[:2] == ["#", OP_MARK] and len(first) == 5:
+            probe = f"""mark=DRILLCTL-""OP tok={shlex.quote(first[4])}
+for f in /proc/[0-9]*/cmdline; do
+  p=${{f#/proc/}}; p=${{p%/cmdline}}; [ "$p" = "$$" ] && continue
+  case $(tr '\\0' ' ' 2>/dev/null <"$f") in *"# $mark "*" $tok"*) exit 0;; esac
+done
+exit 1
+"""
+            return FaultOp(SHELL, probe)
+    return None
+
+
 def watchdog_call(kind: str, ctx: FaultContext, delay_s: float, body: str, **values: str) -> str:
     """The line that starts a watchdog running `body` after `delay_s` (whole seconds, since
     minimal busybox `sleep` takes no fractions)."""

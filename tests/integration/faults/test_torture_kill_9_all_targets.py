@@ -1,0 +1,335 @@
+"""Acceptance (torture): kill -9 the runner at seeded random points of drills with real faults
+on local, SSH and Docker targets, run `drillctl recover`, and find 0 faults left, checked
+without drillctl: process states in /proc, container states through the docker SDK, iptables
+rules with `iptables -S` in the namespace or container, files by checksum.
+
+Among the faults: a local service that takes 3 s to exit SIGTERM (process.kill, graceful)
+and a container whose PID 1 ignores SIGTERM (container.stop waits its grace period).
+20 random points per target in CI (plus one forced into a slow inject); more with
+DRILLCTL_TORTURE_POINTS, a failing run replays with DRILLCTL_TORTURE_SEED.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from runner.lab.ssh_lab import SshLab
+from tests.integration.faults.torture import points_per_target, seed, torture
+from tests.lab.docker_lab import ContainerFactory, busybox_image, docker_engine, make_container
+
+pytestmark = pytest.mark.integration
+__all__ = ["busybox_image", "docker_engine", "make_container"]
+
+ORIGINAL = "listen=8080\nmode=safe\n"
+# Takes 3 s to exit on SIGTERM, like a service draining its connections.
+SLOW_SERVICE = """\
+import signal, sys, time
+def drain(*_):
+    time.sleep(3.0)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, drain)
+while True:
+    time.sleep(1)
+"""
+
+
+# --- ground truth, read without drillctl -------------------------------------------------
+
+
+def proc_state(pid: int) -> str:
+    """The one-letter state of a pid from /proc ('' once it is gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return ""
+
+
+def live_pids_with(marker: str, program: str) -> list[int]:
+    """Live (not zombie) processes whose argv[0] is `program` and whose argv holds `marker`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        ours = argv[0].decode(errors="replace") == program and marker.encode() in argv
+        if ours and proc_state(int(entry.name)) not in ("", "Z", "X"):
+            found.append(int(entry.name))
+    return found
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def end_processes(marker: str) -> None:
+    """Kill every process this test started (found by its unique marker), even paused."""
+    for pid in live_pids_with(f"{marker}-svc", sys.executable):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
+            os.kill(pid, signal.SIGKILL)
+
+
+@dataclass
+class LocalWorld:
+    """Processes and files on this machine, shared by the local and the SSH drills."""
+
+    marker: str
+    conf: Path
+    conf_sum: str
+    worker: subprocess.Popen[bytes]
+
+    def left(self) -> list[str]:
+        left = []
+        if proc_state(self.worker.pid) == "T":
+            left.append(f"worker {self.worker.pid} still stopped")
+        services = live_pids_with(f"{self.marker}-svc", sys.executable)
+        if len(services) != 1:
+            left.append(f"{len(services)} service processes running, not 1: {services}")
+        if sha256(self.conf) != self.conf_sum:
+            left.append(f"{self.conf} changed")
+        return left
+
+
+def service_argv(marker: str) -> list[str]:
+    return [sys.executable, "-c", SLOW_SERVICE, f"{marker}-svc"]
+
+
+@pytest.fixture
+def local_world(tmp_path: Path) -> Iterator[LocalWorld]:
+    marker = f"drillctl-torture-{uuid.uuid4().hex[:10]}"
+    conf = tmp_path / f"{marker}.conf"
+    conf.write_text(ORIGINAL)
+    subprocess.Popen(service_argv(marker), start_new_session=True)
+    # GNU sleep adds its arguments up: a unique duration is the worker's marker.
+    worker = subprocess.Popen(["sleep", f"{3000 + uuid.uuid4().int % 1000}.{os.getpid()}"])
+    world = LocalWorld(marker, conf, sha256(conf), worker)
+    try:
+        yield world
+    finally:
+        end_processes(marker)
+        os.kill(worker.pid, signal.SIGCONT)
+        worker.kill()
+        worker.wait()
+
+
+def local_faults(world: LocalWorld, host: str) -> list[dict[str, Any]]:
+    restart = shlex.join(service_argv(world.marker)) + " </dev/null >/dev/null 2>&1 &"
+    # The last line of the service's command line (its script has several) is its marker;
+    # the shell that restarts it has quotes and redirections after the marker.
+    pattern = f"^ ?{world.marker}-svc$"
+    return [
+        {
+            "name": "pause the worker",
+            "hosts": host,
+            "fault": {"kind": "process.pause", "pattern": shlex.join(world.worker.args)},
+        },
+        {
+            "name": "mutate the config",
+            "hosts": host,
+            "fault": {"kind": "file.mutate", "path": str(world.conf), "content": "broken"},
+        },
+        {
+            "name": "stop the service gracefully (it takes 3 s)",
+            "hosts": host,
+            "fault": {
+                "kind": "process.kill",
+                "pattern": pattern,
+                "signal": "TERM",
+                "wait": "5s",
+                "restart": restart,
+                "restart_wait": "3s",
+            },
+        },
+    ]
+
+
+def drill(tmp_path: Path, name: str, inject: list[dict[str, Any]]) -> Path:
+    path = tmp_path / f"{name}.yml"
+    local = {"hosts": "localhost"}
+    body = {
+        "drill": f"torture on {name}",
+        "rollback_type": 2,
+        "hosts": "all",
+        "prepare": [{**local, "shell": "true"}],
+        "inject": [*inject, {**local, "pause": "200ms"}],
+        "rollback": [{**local, "shell": "true"}],
+        "cleanup": [{**local, "shell": "true"}],
+    }
+    path.write_text(yaml.safe_dump(body, sort_keys=False))
+    return path
+
+
+def inventory(tmp_path: Path, name: str, hosts: dict[str, dict[str, Any]]) -> Path:
+    path = tmp_path / f"{name}-inventory.yml"
+    all_hosts = {"localhost": {"connection": "local"}, **hosts}
+    path.write_text(yaml.safe_dump({"all": {"hosts": all_hosts}}))
+    return path
+
+
+# --- local: processes, a file, and iptables in a network namespace ----------------------
+
+
+@pytest.fixture
+def netns() -> Iterator[str]:
+    name = f"dt-{uuid.uuid4().hex[:8]}"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "del", name], check=False)
+
+
+def netns_rules(ns: str) -> str:
+    return subprocess.run(
+        ["ip", "netns", "exec", ns, "iptables", "-S"], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_kill_9_at_random_points_on_local_targets_then_recover_leaves_no_fault(
+    local_world: LocalWorld, netns: str, tmp_path: Path
+) -> None:
+    rule = "INPUT -p tcp --dport 9 -j DROP"
+    ipt = f"ip netns exec {netns} iptables -w"
+    block = {
+        "name": "block port 9 in the namespace",
+        "hosts": "localhost",
+        "fault": {
+            "kind": "custom",
+            "name": "port 9 blocked",
+            "inject": f"{ipt} -I {rule}",
+            "revert": f"while {ipt} -D {rule} 2>/dev/null; do :; done; "
+            f"! {ipt} -C {rule} 2>/dev/null",
+            "check": f"{ipt} -C {rule}",
+        },
+    }
+    playbook = drill(tmp_path, "local", [block, *local_faults(local_world, "localhost")])
+
+    def left() -> list[str]:
+        rules = netns_rules(netns)
+        return local_world.left() + (["iptables rule left"] if "--dport 9" in rules else [])
+
+    args = [str(playbook), "-i", str(inventory(tmp_path, "local", {}))]
+    result = torture(
+        "local",
+        args,
+        tmp_path,
+        left,
+        points=points_per_target(),
+        rng_seed=seed(),
+        slow_kind="process.kill",
+        landing_s=4.0,  # the service takes 3 s to exit
+    )
+    assert result.caught_in_effect >= result.points // 4, "the kills must catch faults"
+    assert result.in_flight >= 1
+
+
+# --- SSH: the same kinds of faults, carried over a real sshd ------------------------------
+
+
+def test_kill_9_at_random_points_on_ssh_targets_then_recover_leaves_no_fault(
+    make_ssh_lab: Callable[[int], SshLab], local_world: LocalWorld, tmp_path: Path
+) -> None:
+    lab = make_ssh_lab(1)
+    host = {
+        "connection": "ssh",
+        "address": lab.addresses[0],
+        "port": lab.port,
+        "user": lab.user,
+        "ssh_key_file": str(lab.user_key),
+        "known_hosts": str(lab.known_hosts),
+    }
+    playbook = drill(tmp_path, "ssh", local_faults(local_world, "ssh1"))
+    args = [str(playbook), "-i", str(inventory(tmp_path, "ssh", {"ssh1": host}))]
+    result = torture(
+        "ssh",
+        args,
+        tmp_path,
+        local_world.left,
+        points=points_per_target(),
+        rng_seed=seed(),
+        slow_kind="process.kill",
+        landing_s=4.0,  # the service takes 3 s to exit
+    )
+    assert result.caught_in_effect >= result.points // 4, "the kills must catch faults"
+    assert result.in_flight >= 1
+
+
+# --- Docker: a container that ignores SIGTERM, a paused one, iptables in its netns --------
+
+STUBBORN = ["sh", "-c", "trap '' TERM; while :; do sleep 1; done"]
+
+
+def container_rules(container: Any) -> str:
+    container.reload()
+    pid = str(container.attrs["State"]["Pid"])
+    out = ""
+    for tool in ("iptables", "ip6tables"):
+        out += subprocess.run(
+            ["nsenter", "-t", pid, "-n", tool, "-S"], capture_output=True, text=True, check=True
+        ).stdout
+    return out
+
+
+def test_kill_9_at_random_points_on_docker_targets_then_recover_leaves_no_fault(
+    make_container: ContainerFactory, tmp_path: Path
+) -> None:
+    # PID 1 is the shell itself (no docker-init), and it ignores SIGTERM: a stop takes
+    # its whole grace period and ends with SIGKILL.
+    stubborn = make_container(command=STUBBORN, init=False)
+    net = make_container()
+    faults = [
+        {
+            "name": "partition the service port",
+            "hosts": net.name,
+            "fault": {"kind": "network.partition", "ports": [8080]},
+        },
+        {"name": "freeze it", "hosts": net.name, "fault": {"kind": "container.pause"}},
+        {
+            "name": "stop the stubborn one",
+            "hosts": stubborn.name,
+            "fault": {"kind": "container.stop", "stop_timeout": "4s"},
+        },
+    ]
+    playbook = drill(tmp_path, "docker", faults)
+    docker_hosts = {c.name: {"connection": "docker"} for c in (stubborn, net)}
+
+    def left() -> list[str]:
+        found = []
+        for container in (stubborn, net):
+            container.reload()
+            if container.status != "running":
+                found.append(f"{container.name} is {container.status}")
+        if net.status == "running" and "drillctl" in container_rules(net):
+            found.append("iptables rules left in the container")
+        return found
+
+    args = [str(playbook), "-i", str(inventory(tmp_path, "docker", docker_hosts))]
+    result = torture(
+        "docker",
+        args,
+        tmp_path,
+        left,
+        points=points_per_target(),
+        rng_seed=seed(),
+        slow_kind="container.stop",
+        landing_s=5.0,  # the stop's grace period is 4 s
+    )
+    assert result.caught_in_effect >= result.points // 4, "the kills must catch faults"
+    assert result.in_flight >= 1
