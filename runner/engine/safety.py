@@ -75,10 +75,14 @@ def production_marks(inventory: Inventory, hosts: Iterable[Host]) -> list[Produc
     targeted = list(hosts)
     marks = []
     for host in targeted:
-        sources: list[tuple[str, Mapping[str, Any]]] = [(f"host {host.name}", host.vars)]
-        sources += [
-            (f"group {g}", inventory.groups[g].vars) for g in host.groups if g in inventory.groups
+        # Groups first, most specific first, so a mark names where it is set: a host's
+        # `vars` hold its groups' values too.
+        sources: list[tuple[str, Mapping[str, Any]]] = [
+            (f"group {g}", inventory.groups[g].vars)
+            for g in reversed(host.groups)
+            if g in inventory.groups
         ]
+        sources.append((f"host {host.name}", host.vars))
         for where, variables in sources:
             value = variables.get("environment")
             if value is not None and normalized(value) in names:
@@ -112,7 +116,8 @@ def check_production(inventory: Inventory, hosts: Iterable[Host], allowed: Permi
             1,
             1,
             f"{first.where} is marked environment: {first.value}, so host {first.host}{more} "
-            f"is production; touching it needs {' and '.join(missing)}",
+            f"is production; touching it needs {' and '.join(missing)} "
+            f"(production names: {', '.join(sorted(production_names(inventory)))})",
         )
 
 
