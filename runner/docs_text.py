@@ -206,4 +206,5 @@ KEY_EXAMPLES: dict[str, str] = {
     "vars:ansible_ssh_port": "2222",
     "vars:ansible_ssh_user": "deploy",
     "vars:environment": "staging",
+    "vars:production_names": "[live, prd]",
 }
