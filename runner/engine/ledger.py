@@ -213,7 +213,10 @@ class FaultLedger:
                     f"inject failed: {op.display()}: rc {result.rc} {result.stderr.strip()[-300:]}"
                 )
                 self.journal.record("fault_inject_failed", fault_id=fault_id, reason=reason)
-                self.revert(fault_id, "inject failed")
+                # An operation stopped at its timeout may still be landing on the target:
+                # the revert then checks again once it can have landed.
+                settle = plan.settle_s if result.timed_out else 0.0
+                self.revert(fault_id, "inject failed", Convergence(settle_s=settle))
                 raise FaultInjectError(reason)
         record.injected_at, record.injected_mono = utc_now(), time.monotonic()
         in_effect = None
@@ -230,7 +233,7 @@ class FaultLedger:
             timer.start()
         return record
 
-    def revert(self, fault_id: str, reason: str) -> bool:
+    def revert(self, fault_id: str, reason: str, how: Convergence | None = None) -> bool:
         """Revert one fault once (later calls are no-ops); True when it is gone."""
         with self._lock:
             record = self._active.pop(fault_id, None)
@@ -240,7 +243,9 @@ class FaultLedger:
         if record is None:
             return True
         self.journal.record("fault_revert_started", fault_id=fault_id, reason=reason)
-        result = revert_plan(record.plan, self.hosts[record.plan.host], self.pool)
+        result = revert_plan(
+            record.plan, self.hosts[record.plan.host], self.pool, how or Convergence()
+        )
         if result.ok:
             record.reverted_at = utc_now()
             self.journal.record(

@@ -19,6 +19,7 @@ import getpass
 import json
 import os
 import stat
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ LOCK_DIR_ENV = "DRILLCTL_LOCK_DIR"
 # emptied at boot like the processes the locks name); /var/lock on older systems.
 DEFAULT_LOCK_DIRS = (Path("/run/lock/drillctl"), Path("/var/lock/drillctl"))
 FALLBACK_LOCK_DIR = Path("/tmp/drillctl-locks")
+ANONYMOUS_GRACE_S = 0.5
 LOCALHOST_KEY = "localhost"  # a drill without -i runs on the implicit localhost inventory
 
 
@@ -141,9 +143,7 @@ class InventoryLock:
         """Take the lock or raise TargetEnvironmentError naming who holds it since when."""
         ensure_lock_dir(self.location.directory)
         fd = open_shared(self.path)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _take(fd, self.path):
             holder = describe_holder(read_holder(self.path))
             os.close(fd)
             raise TargetEnvironmentError(
@@ -171,6 +171,20 @@ class InventoryLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+
+
+def _take(fd: int, path: Path) -> bool:
+    """Try the exclusive lock; retry briefly while the holder has not written its record
+    (it is just starting, or `is_held` is probing), never while a real holder has."""
+    deadline = time.monotonic() + ANONYMOUS_GRACE_S
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if read_holder(path) is not None or time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
 
 
 def is_held(path: Path) -> bool:
