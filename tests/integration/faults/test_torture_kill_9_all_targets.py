@@ -18,6 +18,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ import pytest
 import yaml
 
 from runner.lab.ssh_lab import SshLab
+from tests.conftest import events, run_drillctl
+from tests.integration.faults.crash import run_and_kill_at
 from tests.integration.faults.torture import points_per_target, seed, torture
 from tests.lab.docker_lab import ContainerFactory, busybox_image, docker_engine, make_container
 
@@ -333,3 +336,66 @@ def test_kill_9_at_random_points_on_docker_targets_then_recover_leaves_no_fault(
     )
     assert result.caught_in_effect >= result.points // 4, "the kills must catch faults"
     assert result.in_flight >= 1
+
+
+# --- the two slow cases on their own, as specifications -----------------------------------
+
+
+def intent_line(args: list[str], tmp_path: Path, kind: str) -> int:
+    """Run the drill once whole; the journal line of `kind`'s intent."""
+    whole = tmp_path / "whole"
+    proc = run_drillctl("run", *args, "--out", str(whole))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = [
+        n + 1
+        for n, e in enumerate(events(whole))
+        if e["event"] == "fault_intent" and e["kind"] == kind
+    ]
+    return lines[0]
+
+
+def test_recover_waits_out_a_graceful_kill_in_progress_then_restarts_the_service(
+    local_world: LocalWorld, tmp_path: Path
+) -> None:
+    playbook = drill(tmp_path, "slow", local_faults(local_world, "localhost")[2:])
+    args = [str(playbook), "-i", str(inventory(tmp_path, "slow", {}))]
+    run_dir = tmp_path / "killed"
+    line = intent_line(args, tmp_path, "process.kill")
+    (old,) = live_pids_with(f"{local_world.marker}-svc", sys.executable)
+    run_and_kill_at(args, run_dir, line, after_s=0.5)
+    # The run died; the service got SIGTERM before the whole run did, and is draining.
+    assert proc_state(old) not in ("", "Z")
+    rec = run_drillctl("recover", str(run_dir))
+    assert rec.returncode == 0, rec.stdout + rec.stderr
+    assert proc_state(old) in ("", "Z"), "recover returned while the old process still drained"
+    running = live_pids_with(f"{local_world.marker}-svc", sys.executable)
+    assert len(running) == 1 and running != [old], running
+    time.sleep(1.0)
+    assert live_pids_with(f"{local_world.marker}-svc", sys.executable) == running
+
+
+def test_recover_waits_out_a_container_stop_in_its_grace_period_then_starts_it(
+    make_container: ContainerFactory, tmp_path: Path
+) -> None:
+    stubborn = make_container(command=STUBBORN, init=False)
+    fault = {"kind": "container.stop", "stop_timeout": "4s"}
+    playbook = drill(tmp_path, "stop", [{"hosts": stubborn.name, "fault": fault}])
+    hosts = {stubborn.name: {"connection": "docker"}}
+    args = [str(playbook), "-i", str(inventory(tmp_path, "stop", hosts))]
+    run_dir = tmp_path / "killed"
+    line = intent_line(args, tmp_path, "container.stop")
+    stubborn.reload()
+    started_before = stubborn.attrs["State"]["StartedAt"]
+    run_and_kill_at(args, run_dir, line, after_s=0.5)
+    stubborn.reload()
+    assert stubborn.status == "running", "the stop should still be in its grace period"
+    rec = run_drillctl("recover", str(run_dir))
+    assert rec.returncode == 0, rec.stdout + rec.stderr
+    stubborn.reload()
+    # The stop landed (SIGKILL after the grace period) and recover started it again.
+    assert stubborn.status == "running"
+    assert stubborn.attrs["State"]["StartedAt"] != started_before
+    assert stubborn.attrs["State"]["FinishedAt"] > started_before
+    time.sleep(2.0)
+    stubborn.reload()
+    assert stubborn.status == "running"
