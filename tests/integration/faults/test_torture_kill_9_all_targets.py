@@ -5,8 +5,9 @@ rules with `iptables -S` in the namespace or container, files by checksum.
 
 Among the faults: a local service that takes 3 s to exit SIGTERM (process.kill, graceful)
 and a container whose PID 1 ignores SIGTERM (container.stop waits its grace period).
-20 random points per target in CI (plus one forced into a slow inject); more with
-DRILLCTL_TORTURE_POINTS, a failing run replays with DRILLCTL_TORTURE_SEED.
+20 random points per target in CI (plus one forced into a slow inject), the three targets
+at once (about 3 minutes); more with DRILLCTL_TORTURE_POINTS, and a failing run replays its
+kill points with the DRILLCTL_TORTURE_SEED it printed (the timing of each kill varies).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +33,7 @@ import yaml
 from runner.lab.ssh_lab import SshLab
 from tests.conftest import events, run_drillctl
 from tests.integration.faults.crash import run_and_kill_at
-from tests.integration.faults.torture import points_per_target, seed, torture
+from tests.integration.faults.torture import SEED_ENV, points_per_target, seed, torture
 from tests.lab.docker_lab import ContainerFactory, busybox_image, docker_engine, make_container
 
 pytestmark = pytest.mark.integration
@@ -115,21 +117,28 @@ def service_argv(marker: str) -> list[str]:
 
 
 @pytest.fixture
-def local_world(tmp_path: Path) -> Iterator[LocalWorld]:
-    marker = f"drillctl-torture-{uuid.uuid4().hex[:10]}"
-    conf = tmp_path / f"{marker}.conf"
-    conf.write_text(ORIGINAL)
-    subprocess.Popen(service_argv(marker), start_new_session=True)
-    # GNU sleep adds its arguments up: a unique duration is the worker's marker.
-    worker = subprocess.Popen(["sleep", f"{3000 + uuid.uuid4().int % 1000}.{os.getpid()}"])
-    world = LocalWorld(marker, conf, sha256(conf), worker)
-    try:
-        yield world
-    finally:
-        end_processes(marker)
-        os.kill(worker.pid, signal.SIGCONT)
-        worker.kill()
-        worker.wait()
+def make_world(tmp_path: Path) -> Iterator[Callable[[], LocalWorld]]:
+    """Factory of local worlds (a slow service, a worker, a config file), all ended after."""
+    worlds: list[LocalWorld] = []
+
+    def make() -> LocalWorld:
+        marker = f"drillctl-torture-{uuid.uuid4().hex[:10]}"
+        conf = tmp_path / f"{marker}.conf"
+        conf.write_text(ORIGINAL)
+        subprocess.Popen(service_argv(marker), start_new_session=True)
+        # GNU sleep adds its arguments up: a unique duration is the worker's marker.
+        worker = subprocess.Popen(
+            ["sleep", f"{3000 + uuid.uuid4().int % 1000}.{uuid.uuid4().int % 10**6}"]
+        )
+        worlds.append(LocalWorld(marker, conf, sha256(conf), worker))
+        return worlds[-1]
+
+    yield make
+    for world in worlds:
+        end_processes(world.marker)
+        os.kill(world.worker.pid, signal.SIGCONT)
+        world.worker.kill()
+        world.worker.wait()
 
 
 def local_faults(world: LocalWorld, host: str) -> list[dict[str, Any]]:
@@ -205,9 +214,18 @@ def netns_rules(ns: str) -> str:
     ).stdout
 
 
-def test_kill_9_at_random_points_on_local_targets_then_recover_leaves_no_fault(
-    local_world: LocalWorld, netns: str, tmp_path: Path
-) -> None:
+@dataclass(frozen=True)
+class Target:
+    """One target kind's drill and its ground truth, for the torture."""
+
+    name: str
+    args: list[str]
+    left: Callable[[], list[str]]
+    slow_kind: str
+    landing_s: float  # longer than the slow operation takes to land
+
+
+def local_target(world: LocalWorld, netns: str, tmp_path: Path) -> Target:
     rule = "INPUT -p tcp --dport 9 -j DROP"
     ipt = f"ip netns exec {netns} iptables -w"
     block = {
@@ -222,34 +240,20 @@ def test_kill_9_at_random_points_on_local_targets_then_recover_leaves_no_fault(
             "check": f"{ipt} -C {rule}",
         },
     }
-    playbook = drill(tmp_path, "local", [block, *local_faults(local_world, "localhost")])
+    playbook = drill(tmp_path, "local", [block, *local_faults(world, "localhost")])
 
     def left() -> list[str]:
         rules = netns_rules(netns)
-        return local_world.left() + (["iptables rule left"] if "--dport 9" in rules else [])
+        return world.left() + (["iptables rule left"] if "--dport 9" in rules else [])
 
     args = [str(playbook), "-i", str(inventory(tmp_path, "local", {}))]
-    result = torture(
-        "local",
-        args,
-        tmp_path,
-        left,
-        points=points_per_target(),
-        rng_seed=seed(),
-        slow_kind="process.kill",
-        landing_s=4.0,  # the service takes 3 s to exit
-    )
-    assert result.caught_in_effect >= result.points // 4, "the kills must catch faults"
-    assert result.in_flight >= 1
+    return Target("local", args, left, "process.kill", 4.0)  # the service takes 3 s to exit
 
 
 # --- SSH: the same kinds of faults, carried over a real sshd ------------------------------
 
 
-def test_kill_9_at_random_points_on_ssh_targets_then_recover_leaves_no_fault(
-    make_ssh_lab: Callable[[int], SshLab], local_world: LocalWorld, tmp_path: Path
-) -> None:
-    lab = make_ssh_lab(1)
+def ssh_target(lab: SshLab, world: LocalWorld, tmp_path: Path) -> Target:
     host = {
         "connection": "ssh",
         "address": lab.addresses[0],
@@ -258,20 +262,9 @@ def test_kill_9_at_random_points_on_ssh_targets_then_recover_leaves_no_fault(
         "ssh_key_file": str(lab.user_key),
         "known_hosts": str(lab.known_hosts),
     }
-    playbook = drill(tmp_path, "ssh", local_faults(local_world, "ssh1"))
+    playbook = drill(tmp_path, "ssh", local_faults(world, "ssh1"))
     args = [str(playbook), "-i", str(inventory(tmp_path, "ssh", {"ssh1": host}))]
-    result = torture(
-        "ssh",
-        args,
-        tmp_path,
-        local_world.left,
-        points=points_per_target(),
-        rng_seed=seed(),
-        slow_kind="process.kill",
-        landing_s=4.0,  # the service takes 3 s to exit
-    )
-    assert result.caught_in_effect >= result.points // 4, "the kills must catch faults"
-    assert result.in_flight >= 1
+    return Target("ssh", args, world.left, "process.kill", 4.0)
 
 
 # --- Docker: a container that ignores SIGTERM, a paused one, iptables in its netns --------
@@ -290,9 +283,7 @@ def container_rules(container: Any) -> str:
     return out
 
 
-def test_kill_9_at_random_points_on_docker_targets_then_recover_leaves_no_fault(
-    make_container: ContainerFactory, tmp_path: Path
-) -> None:
+def docker_target(make_container: ContainerFactory, tmp_path: Path) -> Target:
     # PID 1 is the shell itself (no docker-init), and it ignores SIGTERM: a stop takes
     # its whole grace period and ends with SIGKILL.
     stubborn = make_container(command=STUBBORN, init=False)
@@ -307,7 +298,7 @@ def test_kill_9_at_random_points_on_docker_targets_then_recover_leaves_no_fault(
         {
             "name": "stop the stubborn one",
             "hosts": stubborn.name,
-            "fault": {"kind": "container.stop", "stop_timeout": "4s"},
+            "fault": {"kind": "container.stop", "stop_timeout": "3s"},
         },
     ]
     playbook = drill(tmp_path, "docker", faults)
@@ -324,18 +315,45 @@ def test_kill_9_at_random_points_on_docker_targets_then_recover_leaves_no_fault(
         return found
 
     args = [str(playbook), "-i", str(inventory(tmp_path, "docker", docker_hosts))]
-    result = torture(
-        "docker",
-        args,
-        tmp_path,
-        left,
-        points=points_per_target(),
-        rng_seed=seed(),
-        slow_kind="container.stop",
-        landing_s=5.0,  # the stop's grace period is 4 s
-    )
-    assert result.caught_in_effect >= result.points // 4, "the kills must catch faults"
-    assert result.in_flight >= 1
+    return Target("docker", args, left, "container.stop", 4.0)  # the grace period is 3 s
+
+
+def test_kill_9_at_random_points_on_local_ssh_and_docker_then_recover_leaves_no_fault(
+    make_world: Callable[[], LocalWorld],
+    netns: str,
+    make_ssh_lab: Callable[[int], SshLab],
+    make_container: ContainerFactory,
+    tmp_path: Path,
+) -> None:
+    targets = [
+        local_target(make_world(), netns, tmp_path),
+        ssh_target(make_ssh_lab(1), make_world(), tmp_path),
+        docker_target(make_container, tmp_path),
+    ]
+    points, rng_seed = points_per_target(), seed()
+    print(f"torture: seed {rng_seed} (replay: {SEED_ENV}={rng_seed}), {points} points per target")
+    # The three at once: most of a point is waiting (a service draining, a stop's grace
+    # period), so the torture takes about as long as its slowest target.
+    with ThreadPoolExecutor(max_workers=len(targets)) as pool:
+        futures = {
+            t.name: pool.submit(
+                torture,
+                t.name,
+                t.args,
+                tmp_path,
+                t.left,
+                points=points,
+                rng_seed=rng_seed + n,
+                slow_kind=t.slow_kind,
+                landing_s=t.landing_s,
+            )
+            for n, t in enumerate(targets)
+        }
+        results = {name: future.result() for name, future in futures.items()}
+    assert sum(r.points for r in results.values()) >= 3 * points
+    for name, result in results.items():
+        assert result.caught_in_effect >= result.points // 4, f"{name}: the kills caught nothing"
+        assert result.in_flight >= 1, f"{name}: no kill landed in the middle of an operation"
 
 
 # --- the two slow cases on their own, as specifications -----------------------------------
@@ -355,8 +373,9 @@ def intent_line(args: list[str], tmp_path: Path, kind: str) -> int:
 
 
 def test_recover_waits_out_a_graceful_kill_in_progress_then_restarts_the_service(
-    local_world: LocalWorld, tmp_path: Path
+    make_world: Callable[[], LocalWorld], tmp_path: Path
 ) -> None:
+    local_world = make_world()
     playbook = drill(tmp_path, "slow", local_faults(local_world, "localhost")[2:])
     args = [str(playbook), "-i", str(inventory(tmp_path, "slow", {}))]
     run_dir = tmp_path / "killed"

@@ -57,8 +57,7 @@ def torture(
     that recover waits such an operation out. After a kill in the middle of an operation,
     the targets are checked again `landing_s` later: longer than any operation takes to land.
     """
-    replay = f"{SEED_ENV}={rng_seed}"
-    print(f"{name}: {points} random kill points + 1 in a slow inject, seed {rng_seed} ({replay})")
+    print(f"{name}: {points} random kill points + 1 in a slow inject, seed {rng_seed}")
     rng = random.Random(rng_seed)
     full = tmp_path / f"{name}-full"
     whole = run_drillctl("run", *args, "--out", str(full))
