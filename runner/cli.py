@@ -25,6 +25,16 @@ examples:
 """
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 <= value <= 86400:
+        raise argparse.ArgumentTypeError(f"{text} must be between 0 and 86400 seconds")
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but usage errors name the command line position like every other input."""
 
@@ -105,6 +115,12 @@ def _run_options(p: argparse.ArgumentParser, *, with_out: bool) -> None:
             "--allow-irreversible",
             action="store_true",
             help="allow the deploy of a rollback_type 5 (point of no return) drill",
+        )
+        p.add_argument(
+            "--ignore-unrecovered",
+            action="store_true",
+            help="run even though the last drill on this inventory died with faults not "
+            "reverted (by default refused, exit 3, naming `drillctl recover RUN_DIR`)",
         )
 
 
@@ -208,7 +224,9 @@ def build_parser(*, full: bool = True) -> argparse.ArgumentParser:
         "exec",
         help="run one command on every matching host (ad hoc)",
         description="Run one shell command across the hosts matching PATTERN, with the same "
-        "connections, fan-out and host-key rules as a drill. Prints each host's result as it "
+        "connections, fan-out and host-key rules as a drill, and its guards: production hosts "
+        "need --allow-production and --change-id (exit 2), and it holds the inventory's lock "
+        "(exit 3 while a drill runs on it). Prints each host's result as it "
         "finishes. Exit 0 all ok, 1 a command failed, 3 a host was unreachable.",
         epilog="example:\n  drillctl exec gateway -i inventories/ssh-lab.yml -- uptime",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -218,6 +236,13 @@ def build_parser(*, full: bool = True) -> argparse.ArgumentParser:
     adhoc.add_argument("-l", "--limit", help="further limit hosts with a pattern")
     adhoc.add_argument("-f", "--forks", type=int, default=10, help="hosts at once (default 10)")
     adhoc.add_argument("--timeout", type=float, default=None, help="seconds per host; killed after")
+    adhoc.add_argument(
+        "--allow-production",
+        action="store_true",
+        help="allow production hosts (environment: production; needs --change-id too)",
+    )
+    adhoc.add_argument("--change-id", default="", help="change ticket this command is part of")
+    adhoc.add_argument("--operator", default="", help="who runs it (default: login name)")
     adhoc.add_argument("words", nargs="*", metavar="COMMAND", help="the command, after --")
 
     verify = sub.add_parser(
@@ -265,12 +290,29 @@ def build_parser(*, full: bool = True) -> argparse.ArgumentParser:
         "recover",
         help="revert every fault a crashed run left behind",
         description="Read RUN_DIR/journal.jsonl (the write-ahead fault ledger) and revert every "
-        "fault whose revert was not recorded, for a runner that died (even kill -9). Running it "
-        "twice is harmless. Exit 0 when nothing is left, 1 when a revert failed (the manual "
-        "command is printed).",
+        "fault whose revert was not recorded, for a runner that died (even kill -9). It first lets "
+        "an operation the dead run left in flight land (a stop in its grace period), then "
+        "reverts, checks, waits --settle and checks again, repeating until the check holds or "
+        "--deadline passes. Running it twice is harmless. Exit 0 when nothing is left, 1 when "
+        "a fault is still in effect (what is left and the command to run by hand are printed).",
     )
     rec.add_argument("run_dir")
     rec.add_argument("--force", action="store_true", help="even if the run's process still lives")
+    rec.add_argument(
+        "--deadline",
+        type=_seconds,
+        default=120.0,
+        metavar="SECONDS",
+        help="keep reverting until every fault's check holds or this much time has passed "
+        "(default 120)",
+    )
+    rec.add_argument(
+        "--settle",
+        type=_seconds,
+        default=1.0,
+        metavar="SECONDS",
+        help="after a revert, wait this long and check again (default 1)",
+    )
 
     from runner.halt_cli import register as register_halt
 
@@ -361,5 +403,5 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "approve":
         return commands.approve(Path(args.run_dir), args.operator)
     if command == "recover":
-        return commands.recover(Path(args.run_dir), args.force)
+        return commands.recover(Path(args.run_dir), args.force, args.deadline, args.settle)
     raise AssertionError(command)

@@ -44,6 +44,7 @@ def run(args: argparse.Namespace, *, check: bool) -> int:
         allow_irreversible=getattr(args, "allow_irreversible", False),
         confirm=tuple(getattr(args, "confirm", ())),
         sign_key=getattr(args, "sign_key", None),
+        ignore_unrecovered=getattr(args, "ignore_unrecovered", False),
     )
     prepared = prepare(request)
     if check:
@@ -128,29 +129,47 @@ def inventory(args: argparse.Namespace) -> int:
 
 
 def adhoc(args: argparse.Namespace) -> int:
-    from runner.engine.adhoc import run_adhoc, select
-    from runner.inventory import load_inventory
+    from runner.engine.adhoc import ExecRequest, exec_guarded
+    from runner.engine.safety import Permissions
 
     words = getattr(args, "command_words", None) or args.words
     if not words:
         raise InputError.at("<command line>", 1, 1, "give the command after --")
     if args.forks < 1:
         raise InputError.at("<command line>", 1, 1, f"--forks must be at least 1, got {args.forks}")
-    hosts = select(load_inventory(args.inventory), args.pattern, args.limit)
-    return run_adhoc(hosts, " ".join(words), forks=args.forks, timeout=args.timeout)
+    request = ExecRequest(
+        inventory=args.inventory,
+        pattern=args.pattern,
+        command=" ".join(words),
+        limit=args.limit,
+        forks=args.forks,
+        timeout=args.timeout,
+        operator=args.operator,
+        permissions=Permissions(allow_production=args.allow_production, change_id=args.change_id),
+    )
+    return exec_guarded(request)
 
 
-def recover(run_dir: Path, force: bool) -> int:
+def recover(run_dir: Path, force: bool, deadline_s: float, settle_s: float) -> int:
     from runner.engine.recover import recover
 
-    report = recover(run_dir, force=force)
+    report = recover(run_dir, force=force, deadline_s=deadline_s, settle_s=settle_s)
     if not report.pending:
         print(f"{run_dir}: no fault left to revert")
         return ExitCode.PASSED
+    if report.waited_s:
+        print(f"waited {report.waited_s:.1f}s for operations the dead run left in flight to land")
     for fault_id in report.reverted:
-        print(f"reverted {fault_id}")
-    for fault_id, why, manual in report.failed:
-        print(f"NOT REVERTED {fault_id}: {why}\n  run by hand: {manual}", file=sys.stderr)
+        print(f"reverted {fault_id} (checked, and again after settling)")
+    for left in report.failed:
+        print(
+            f"NOT REVERTED {left.fault_id} on {left.host}: {left.summary}: {left.why}\n"
+            f"  run by hand on {left.host}: {left.manual}\n"
+            f"  then: drillctl recover {run_dir}",
+            file=sys.stderr,
+        )
+    if report.failed:
+        print(f"{len(report.failed)} fault(s) still in effect", file=sys.stderr)
     return ExitCode.FAILED if report.failed else ExitCode.PASSED
 
 

@@ -247,4 +247,5 @@ KEY_EXAMPLES: dict[str, str] = {
     "vars:ansible_ssh_user": "deploy",
     "vars:environment": "staging",
     "vars:drillctl_state_dir": "/srv/drillctl-state",
+    "vars:production_names": "[live, prd]",
 }

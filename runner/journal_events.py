@@ -47,6 +47,7 @@ class Event(str, Enum):
     FAULT_REVERT_FAILED = "fault_revert_failed"
     RECOVER_STARTED = "recover_started"
     RECOVER_FINISHED = "recover_finished"
+    RECOVER_WAITED = "recover_waited"
     INTERRUPT_RECEIVED = "interrupt_received"
     NOTIFY_SENT = "notify_sent"
     NOTIFY_FAILED = "notify_failed"
@@ -145,6 +146,7 @@ FIELDS: dict[Event, frozenset[str]] = {
             "baseline",
         }
     ),
+    Event.RECOVER_WAITED: frozenset({"seconds"}),
     Event.INTERRUPT_RECEIVED: frozenset({"signal", "phase", "count"}),
     Event.NOTIFY_SENT: frozenset({"notify_event", "channel", "took_s", "to", "title"}),
     Event.NOTIFY_FAILED: frozenset({"notify_event", "channel", "took_s", "error"}),

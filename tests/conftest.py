@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -34,6 +35,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.outcome = "failed"
         report.longrepr = f"skipped under CI=true, where nothing may skip: {reason}"
+
+
+@pytest.fixture(autouse=True)
+def own_lock_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Each test its own lock directory: a test that leaves a fault not reverted on purpose
+    must not make the next test's drill refuse to start (the last-run record is per lock dir)."""
+    path = Path(tempfile.mkdtemp(prefix="t-", dir=LOCK_DIR))
+    monkeypatch.setenv("DRILLCTL_LOCK_DIR", str(path))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def drillctl_argv(*args: str) -> list[str]:

@@ -1,17 +1,26 @@
-"""`drillctl exec`: one command across matching targets, as `ansible PATTERN -m shell`."""
+"""`drillctl exec`: one command across matching targets, as `ansible PATTERN -m shell`.
+
+It obeys the same guards as a drill: a production host needs --allow-production and
+--change-id (exit 2 otherwise), and it holds the inventory lock while it runs, so it never
+lands in the middle of someone's drill (exit 3, naming the holder). It does not refuse an
+inventory whose last drill left faults: by-hand repair is what exec may be for.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TextIO
 
 from runner.connections.base import CancelToken, CommandSpec
 from runner.connections.pool import ConnectionPool, HostUnreachable
+from runner.engine.lock import InventoryLock
 from runner.engine.resources import ensure_descriptors
+from runner.engine.safety import Permissions, check_production
 from runner.errors import ExitCode, InputError
-from runner.inventory import Inventory, PatternError
+from runner.inventory import Inventory, PatternError, load_inventory
 from runner.inventory.model import Host
 
 
@@ -36,6 +45,33 @@ def select(inventory: Inventory, pattern: str, limit: str | None) -> list[Host]:
     if not hosts:
         raise InputError.at("<command line>", 1, 1, f"pattern {pattern!r} matches no host")
     return hosts
+
+
+@dataclass(frozen=True)
+class ExecRequest:
+    inventory: str
+    pattern: str
+    command: str
+    limit: str | None = None
+    forks: int = 10
+    timeout: float | None = None
+    operator: str = ""
+    permissions: Permissions = field(default_factory=Permissions)
+
+
+def exec_guarded(request: ExecRequest, out: TextIO = sys.stdout) -> int:
+    """Guards first (production, then the lock), then the command; the lock is freed after."""
+    inventory = load_inventory(request.inventory)
+    hosts = select(inventory, request.pattern, request.limit)
+    check_production(inventory, hosts, request.permissions)
+    lock = InventoryLock(request.inventory, f"exec-{os.getpid()}", request.operator, command="exec")
+    lock.acquire()
+    try:
+        return run_adhoc(
+            hosts, request.command, forks=request.forks, timeout=request.timeout, out=out
+        )
+    finally:
+        lock.release()
 
 
 def run_adhoc(

@@ -20,11 +20,13 @@ from runner.console import TerminalView
 from runner.engine.checkpoints import Checkpoints
 from runner.engine.drill import DrillHooks, DrillRun
 from runner.engine.interrupts import Interrupts
+from runner.engine.last_run import check_unrecovered, record_end, record_start
+from runner.engine.lock import InventoryLock, LockLocation
 from runner.engine.notices import DrillNotices
 from runner.engine.outcome import DrillOutcome
 from runner.engine.plan import DrillPlan, Planner
 from runner.engine.resources import ensure_descriptors
-from runner.engine.safety import InventoryLock, Permissions, check_guards
+from runner.engine.safety import Permissions, check_guards
 from runner.engine.variables import RunInfo
 from runner.errors import InputError, TargetEnvironmentError
 from runner.inventory import Inventory, implicit_localhost, load_inventory
@@ -69,6 +71,7 @@ class RunRequest:
     allow_irreversible: bool = False
     confirm: tuple[str, ...] = ()
     sign_key: str | None = None  # ed25519 private key (PEM) to sign the journal's head
+    ignore_unrecovered: bool = False
 
 
 @dataclass
@@ -178,15 +181,18 @@ def execute(
         prepared.playbook,
         prepared.inventory,
         Permissions(request.allow_production, request.allow_irreversible, request.change_id),
+        prepared.plan.all_hosts(),
     )
     # Provenance is taken for a run only (not for `plan`): the files as this run reads them.
     prepared.provenance = collect_provenance(
         request.playbook, prepared.inventory_file or None, prepared.run.operator
     )
-    lock = InventoryLock(prepared.inventory_key, prepared.run.run_id, prepared.run.operator)
-    lock.acquire()
+    lock = InventoryLock(prepared.inventory_file, prepared.run.run_id, prepared.run.operator)
+    lock.acquire(prepared.run.run_dir)
     try:
-        return _execute_locked(prepared, view, run_dir, pool or ConnectionPool())
+        if not request.ignore_unrecovered:
+            check_unrecovered(lock.location)  # a dead run's faults still in effect: exit 3
+        return _execute_locked(prepared, view, run_dir, pool or ConnectionPool(), lock.location)
     finally:
         lock.release()
 
@@ -202,7 +208,11 @@ def _journal_signals(journal: Journal) -> Callable[[str, str, int], None]:
 
 
 def _execute_locked(
-    prepared: Prepared, view: TerminalView, run_dir: Path, pool: ConnectionPool
+    prepared: Prepared,
+    view: TerminalView,
+    run_dir: Path,
+    pool: ConnectionPool,
+    location: LockLocation,
 ) -> tuple[DrillOutcome, Path]:
     hosts = prepared.plan.all_hosts()
     pool.check_supported(hosts)
@@ -267,6 +277,8 @@ def _execute_locked(
         hosts=[h.name for h in prepared.plan.all_hosts()],
         provenance=_started_provenance(prepared),
     )
+    # Before any step: if this run dies, the next one on this inventory finds its journal.
+    record_start(location, prepared.run.run_dir, prepared.run.run_id, prepared.run.operator)
     view.run_started(pb.drill, len(prepared.plan.all_hosts()), str(run_dir))
     if notices is not None:
         notices.started()
@@ -311,6 +323,7 @@ def _execute_locked(
         final, status=outcome.status, reason=outcome.reason, signal=outcome.interrupted_by
     )
     journal.close()
+    record_end(location, prepared.run.run_dir)  # the run ended: its journal says how
     try:
         seal = JournalSeal(JOURNAL_NAME, journal.head, journal.events, None)
         if prepared.sign_key is not None:

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from runner.connections.base import CancelToken
 from runner.connections.pool import ConnectionPool
@@ -23,6 +24,11 @@ from runner.journal import Journal, utc_now
 from runner.journal_events import Event
 
 REVERT_ATTEMPTS = 3
+RETRY_DELAY_S = 0.2
+MAX_RETRY_DELAY_S = 2.0
+# Exit codes that say a check could not run at all, not that the fault is gone: a timeout,
+# the docker engine failing, a shell that cannot run the check, a dropped connection.
+_CHECK_COULD_NOT_RUN = frozenset({124, 125, 126, 127, 255})
 
 
 @dataclass
@@ -44,26 +50,116 @@ class RevertResult:
     detail: str
 
 
-def revert_plan(plan: FaultPlan, host: Host, pool: ConnectionPool) -> RevertResult:
-    """Apply a plan's revert ops (all of them, even after one fails), then check.
+@dataclass(frozen=True)
+class Convergence:
+    """How hard a revert tries before it says the fault is still there.
+
+    At least `attempts` tries, and more until `deadline_s` has passed since the first.
+    `settle_s` > 0: once the check says the fault is gone, wait that long and check again,
+    so a fault still landing (a stop in its grace period) is caught, not reported reverted.
+    """
+
+    attempts: int = REVERT_ATTEMPTS
+    deadline_s: float = 0.0
+    settle_s: float = 0.0
+
+
+def revert_plan(
+    plan: FaultPlan, host: Host, pool: ConnectionPool, how: Convergence = Convergence()
+) -> RevertResult:
+    """Apply a plan's revert ops (all of them, even after one fails), then check; repeat.
 
     Never cancelled: a revert interrupted half-way is exactly what this tool exists to prevent.
     """
-    problems: list[str] = []
-    for attempt in range(1, REVERT_ATTEMPTS + 1):
-        problems = []
-        for op in plan.revert:
-            result = run_op(op, host, pool, CancelToken())
-            if result.rc != 0:
-                problems.append(f"{op.display()}: rc {result.rc} {result.stderr.strip()[-300:]}")
-        if not problems and plan.check is not None:
-            still = run_op(plan.check, host, pool, CancelToken())
-            if still.rc == 0:
-                problems.append("check says the fault is still in effect")
+    started = time.monotonic()
+    attempt = 0
+    while True:
+        attempt += 1
+        problems = apply_revert(plan, host, pool)
+        if not problems and how.settle_s > 0:
+            problems = confirm_settled(plan, host, pool, how.settle_s)
         if not problems:
-            return RevertResult(True, f"reverted (attempt {attempt})")
-        time.sleep(0.2 * attempt)
-    return RevertResult(False, "; ".join(problems))
+            return RevertResult(True, f"reverted and checked (attempt {attempt})")
+        delay = min(RETRY_DELAY_S * attempt, MAX_RETRY_DELAY_S)
+        elapsed = time.monotonic() - started
+        if attempt >= how.attempts and elapsed + delay > how.deadline_s:
+            tries = f"{attempt} attempt{'s' if attempt > 1 else ''} in {elapsed:.1f}s"
+            return RevertResult(False, f"{'; '.join(problems)} ({tries})")
+        time.sleep(delay)
+
+
+def check_fault(plan: FaultPlan, host: Host, pool: ConnectionPool) -> bool | None:
+    """True while the fault is in effect, False once it is gone, None when the check failed."""
+    if plan.check is None:
+        return False
+    result = run_op(plan.check, host, pool, CancelToken())
+    if result.timed_out or result.cancelled or result.rc in _CHECK_COULD_NOT_RUN:
+        return None
+    return result.rc == 0
+
+
+def apply_revert(plan: FaultPlan, host: Host, pool: ConnectionPool) -> list[str]:
+    """Run every revert op (even after one fails), then the check; the problems left."""
+    problems = []
+    for op in plan.revert:
+        result = run_op(op, host, pool, CancelToken())
+        if result.rc != 0:
+            problems.append(f"{op.display()}: rc {result.rc} {result.stderr.strip()[-300:]}")
+    if problems:
+        return problems
+    state = check_fault(plan, host, pool)
+    if state is None:
+        return ["the fault's check could not run, so nothing confirms the revert"]
+    return ["the check says the fault is still in effect"] if state else []
+
+
+def confirm_settled(
+    plan: FaultPlan, host: Host, pool: ConnectionPool, settle_s: float, *, wait: bool = True
+) -> list[str]:
+    """After a revert that checked out: wait `settle_s` (unless the caller did), check again."""
+    if wait:
+        time.sleep(settle_s)
+    state = check_fault(plan, host, pool)
+    if state is None:
+        return ["the fault's check could not run after settling, so nothing confirms the revert"]
+    if state:
+        return [f"the fault was back {settle_s:g}s after its revert: it was still landing"]
+    return []
+
+
+def pending_faults(events: list[dict[str, Any]]) -> dict[str, FaultPlan]:
+    """Faults whose intent is journaled and whose revert is not, in injection order."""
+    intents = {
+        e["fault_id"]: FaultPlan.from_json(e["plan"])
+        for e in events
+        if e["event"] == Event.FAULT_INTENT
+    }
+    done = {e["fault_id"] for e in events if e["event"] == Event.FAULT_REVERTED}
+    return {fid: plan for fid, plan in intents.items() if fid not in done}
+
+
+def in_flight(events: list[dict[str, Any]]) -> list[str]:
+    """Faults whose inject or revert operation had begun and not ended when the journal stops.
+
+    The dead runner's operation may still be running on the target (a stop in its grace
+    period, a process taking seconds to exit): it lands at most the plan's `settle_s` later.
+    """
+    ends = {
+        Event.FAULT_INJECTED,
+        Event.FAULT_INJECT_FAILED,
+        Event.FAULT_REVERTED,
+        Event.FAULT_REVERT_FAILED,
+    }
+    open_ops: dict[str, bool] = {}
+    for e in events:
+        fault_id = e.get("fault_id")
+        if not isinstance(fault_id, str):
+            continue
+        if e["event"] in (Event.FAULT_INTENT, Event.FAULT_REVERT_STARTED):
+            open_ops[fault_id] = True
+        elif e["event"] in ends:
+            open_ops[fault_id] = False
+    return [fault_id for fault_id, is_open in open_ops.items() if is_open]
 
 
 class FaultLedger:
@@ -124,7 +220,10 @@ class FaultLedger:
                     f"{self.journal.mask.tail(result.stderr.strip(), 300)}"
                 )
                 self.journal.record(Event.FAULT_INJECT_FAILED, fault_id=fault_id, reason=reason)
-                self.revert(fault_id, "inject failed")
+                # An operation stopped at its timeout may still be landing on the target:
+                # the revert then checks again once it can have landed.
+                settle = plan.settle_s if result.timed_out else 0.0
+                self.revert(fault_id, "inject failed", Convergence(settle_s=settle))
                 raise FaultInjectError(reason)
         record.injected_at, record.injected_mono = utc_now(), time.monotonic()
         in_effect = None
@@ -145,7 +244,7 @@ class FaultLedger:
             timer.start()
         return record
 
-    def revert(self, fault_id: str, reason: str) -> bool:
+    def revert(self, fault_id: str, reason: str, how: Convergence | None = None) -> bool:
         """Revert one fault once (later calls are no-ops); True when it is gone."""
         with self._lock:
             record = self._active.pop(fault_id, None)
@@ -155,7 +254,9 @@ class FaultLedger:
         if record is None:
             return True
         self.journal.record(Event.FAULT_REVERT_STARTED, fault_id=fault_id, reason=reason)
-        result = revert_plan(record.plan, self.hosts[record.plan.host], self.pool)
+        result = revert_plan(
+            record.plan, self.hosts[record.plan.host], self.pool, how or Convergence()
+        )
         if result.ok:
             record.reverted_at = utc_now()
             self.journal.record(

@@ -1,20 +1,37 @@
-"""Guards before a drill touches anything: production, irreversible changes, one drill at a time."""
+"""Guards before a drill or an exec touches anything: production and irreversible changes.
+
+The inventory lock (one drill per inventory per controller) is in runner.engine.lock;
+`InventoryLock` and `lock_location` are re-exported here for callers of the old home.
+"""
 
 from __future__ import annotations
 
-import fcntl
-import getpass
-import hashlib
-import json
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import IO
+from typing import Any
 
-from runner.errors import InputError, TargetEnvironmentError
+from runner.engine.lock import InventoryLock, lock_dir, lock_location
+from runner.errors import InputError
 from runner.inventory import Inventory
-from runner.journal import utc_now
+from runner.inventory.model import Host
 from runner.playbook.model import Playbook
+
+__all__ = [
+    "InventoryLock",
+    "Permissions",
+    "ProductionMark",
+    "check_guards",
+    "check_production",
+    "lock_dir",
+    "lock_location",
+    "production_marks",
+    "production_names",
+]
+
+DEFAULT_PRODUCTION_NAMES = ("production", "prod")
+PRODUCTION_NAMES_ENV = "DRILLCTL_PRODUCTION_NAMES"
+PRODUCTION_NAMES_VAR = "production_names"  # a var of group `all`: a list, or one string
 
 
 @dataclass(frozen=True)
@@ -24,25 +41,97 @@ class Permissions:
     change_id: str = ""
 
 
-def check_guards(playbook: Playbook, inventory: Inventory, allowed: Permissions) -> None:
-    """Refuse (exit 2) what needs an explicit flag; say which flag."""
-    if (inventory.environment or "").lower() in ("production", "prod"):
-        missing = [
-            flag
-            for flag, given in (
-                ("--allow-production", allowed.allow_production),
-                ("--change-id", allowed.change_id),
-            )
-            if not given
+@dataclass(frozen=True)
+class ProductionMark:
+    """Why a targeted host counts as production: where its `environment` says so."""
+
+    host: str
+    where: str  # "host h1", "group db", "group all"
+    value: str
+
+
+def normalized(value: Any) -> str:
+    """`environment` as compared: case and surrounding or repeated whitespace do not count."""
+    return " ".join(str(value).split()).casefold()
+
+
+def production_names(inventory: Inventory) -> frozenset[str]:
+    """production, prod, $DRILLCTL_PRODUCTION_NAMES (comma-separated), and the inventory's
+    `production_names` (on group `all`)."""
+    names = set(DEFAULT_PRODUCTION_NAMES)
+    names.update(os.environ.get(PRODUCTION_NAMES_ENV, "").split(","))
+    all_group = inventory.groups.get("all")
+    extra = all_group.vars.get(PRODUCTION_NAMES_VAR) if all_group else None
+    if isinstance(extra, str):
+        names.update(extra.split(","))
+    elif isinstance(extra, (list, tuple)):
+        names.update(str(item) for item in extra)
+    return frozenset(n for n in (normalized(name) for name in names) if n)
+
+
+def production_marks(inventory: Inventory, hosts: Iterable[Host]) -> list[ProductionMark]:
+    """Every targeted host that is production: its own `environment`, or any of its groups'."""
+    names = production_names(inventory)
+    targeted = list(hosts)
+    marks = []
+    for host in targeted:
+        # Groups first, most specific first, so a mark names where it is set: a host's
+        # `vars` hold its groups' values too.
+        sources: list[tuple[str, Mapping[str, Any]]] = [
+            (f"group {g}", inventory.groups[g].vars)
+            for g in reversed(host.groups)
+            if g in inventory.groups
         ]
-        if missing:
-            raise InputError.at(
-                inventory.path,
-                1,
-                1,
-                f"this inventory is marked environment: {inventory.environment}; "
-                f"a drill against it needs {' and '.join(missing)}",
-            )
+        sources.append((f"host {host.name}", host.vars))
+        for where, variables in sources:
+            value = variables.get("environment")
+            if value is not None and normalized(value) in names:
+                marks.append(ProductionMark(host.name, where, " ".join(str(value).split())))
+                break
+    whole = inventory.environment
+    if not marks and whole is not None and normalized(whole) in names:
+        marks = [ProductionMark(h.name, "group all", " ".join(whole.split())) for h in targeted]
+    return marks
+
+
+def check_production(inventory: Inventory, hosts: Iterable[Host], allowed: Permissions) -> None:
+    """Refuse (exit 2) to touch a production host without --allow-production and --change-id."""
+    targeted = list(hosts)
+    marks = production_marks(inventory, targeted)
+    if not marks:
+        return
+    missing = [
+        flag
+        for flag, given in (
+            ("--allow-production", allowed.allow_production),
+            ("--change-id", allowed.change_id),
+        )
+        if not given
+    ]
+    if missing:
+        first = marks[0]
+        more = f" (and {len(marks) - 1} more host(s))" if len(marks) > 1 else ""
+        raise InputError.at(
+            inventory.path,
+            1,
+            1,
+            f"{first.where} is marked environment: {first.value}, so host {first.host}{more} "
+            f"is production; touching it needs {' and '.join(missing)} "
+            f"(production names: {', '.join(sorted(production_names(inventory)))})",
+        )
+
+
+def check_guards(
+    playbook: Playbook,
+    inventory: Inventory,
+    allowed: Permissions,
+    hosts: Iterable[Host] | None = None,
+) -> None:
+    """Refuse (exit 2) what needs an explicit flag; say which flag.
+
+    `hosts`: the hosts the drill targets (default: every host of the inventory).
+    """
+    check_production(inventory, inventory.hosts.values() if hosts is None else hosts, allowed)
     if playbook.rollback_type == 5 and playbook.steps("deploy") and not allowed.allow_irreversible:
         raise InputError.at(
             playbook.path,
@@ -51,63 +140,3 @@ def check_guards(playbook: Playbook, inventory: Inventory, allowed: Permissions)
             "rollback_type 5 is a point of no return: its deploy cannot be rolled back; "
             "run it only with --allow-irreversible",
         )
-
-
-def lock_dir() -> Path:
-    return Path(
-        os.environ.get("DRILLCTL_LOCK_DIR") or Path.home() / ".cache" / "drillctl" / "locks"
-    )
-
-
-class InventoryLock:
-    """An exclusive lock per inventory, held for the whole run (freed by the kernel on a crash)."""
-
-    def __init__(self, inventory_key: str, run_id: str, operator: str) -> None:
-        digest = hashlib.sha256(inventory_key.encode()).hexdigest()[:16]
-        self.path = lock_dir() / f"{digest}.lock"
-        self.key = inventory_key
-        self.run_id = run_id
-        self.operator = operator
-        self._file: IO[str] | None = None
-
-    def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        f = self.path.open("a+", encoding="utf-8")
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.seek(0)
-            holder = _holder(f.read())
-            f.close()
-            raise TargetEnvironmentError(
-                f"another drill holds the lock on {self.key}: {holder}; wait for it to finish"
-            ) from None
-        f.seek(0)
-        f.truncate()
-        f.write(
-            json.dumps(
-                {
-                    "operator": self.operator or getpass.getuser(),
-                    "pid": os.getpid(),
-                    "run_id": self.run_id,
-                    "since": utc_now(),
-                    "inventory": self.key,
-                }
-            )
-        )
-        f.flush()
-        self._file = f
-
-    def release(self) -> None:
-        if self._file is not None:
-            fcntl.flock(self._file, fcntl.LOCK_UN)
-            self._file.close()
-            self._file = None
-
-
-def _holder(text: str) -> str:
-    try:
-        info = json.loads(text)
-        return f"{info['operator']} (pid {info['pid']}, run {info['run_id']}) since {info['since']}"
-    except (ValueError, KeyError, TypeError):
-        return "an unknown process"

@@ -17,6 +17,7 @@ from runner.inventory.model import Host
 SHELL = "shell"  # a script run on the target through its connection
 DOCKER = "docker"  # a Docker API operation, run from the controller
 LOCAL = "local"  # a script run on the controller (e.g. nsenter into a container's netns)
+DEFAULT_SETTLE_S = 2.0  # a shell operation cut off mid-way: its last commands finishing
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,10 @@ class FaultPlan:
     # this fault (e.g. no sch_netem); `precheck_error` is the message, exit 3.
     precheck: FaultOp | None = None
     precheck_error: str = ""
+    # The longest one inject or revert operation may still take on the target after its
+    # runner died mid-operation (a stop in its grace period, a process given time to exit):
+    # `drillctl recover` lets such an operation land before it reverts and checks.
+    settle_s: float = DEFAULT_SETTLE_S
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -73,6 +78,7 @@ class FaultPlan:
             "manual": self.manual,
             "precheck": self.precheck.to_json() if self.precheck else None,
             "precheck_error": self.precheck_error,
+            "settle_s": self.settle_s,
         }
 
     @classmethod
@@ -90,6 +96,7 @@ class FaultPlan:
             manual=str(data.get("manual", "")),
             precheck=FaultOp.from_json(precheck) if precheck else None,
             precheck_error=str(data.get("precheck_error", "")),
+            settle_s=float(data.get("settle_s", DEFAULT_SETTLE_S)),
         )
 
 

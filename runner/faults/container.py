@@ -16,7 +16,15 @@ from typing import Any, ClassVar
 
 from runner.connections.docker_targets import DEFAULT_ENGINE, ContainerTarget, container_target
 from runner.durations import DURATION_PATTERN, parse_duration
-from runner.faults.base import DOCKER, Fault, FaultArgError, FaultContext, FaultOp, FaultPlan
+from runner.faults.base import (
+    DEFAULT_SETTLE_S,
+    DOCKER,
+    Fault,
+    FaultArgError,
+    FaultContext,
+    FaultOp,
+    FaultPlan,
+)
 from runner.inventory.model import Host
 
 _NAME = {
@@ -82,6 +90,9 @@ class ContainerFault(Fault):
             manual=self.manual(target, fields),
             precheck=op("check_state", want=self.needs),
             precheck_error=f"{target.describe()} must be {self.needs} for {self.kind}",
+            # A stop or restart goes on in the engine after the client is gone: SIGTERM, then
+            # SIGKILL once the grace `timeout` has passed.
+            settle_s=float(fields.get("timeout", 0)) + DEFAULT_SETTLE_S,
         )
 
     def detail(self, fields: Mapping[str, Any]) -> str:

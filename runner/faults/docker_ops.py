@@ -36,6 +36,8 @@ from runner.faults.base import FaultOp
 from runner.inventory.model import Host
 
 NETNS_TIMEOUT_S = 60.0
+# The docker CLI's code for "the daemon failed": never taken for a check's "not in effect".
+ENGINE_ERROR_RC = 125
 WANTED_STATES = ("running", "paused", "stopped", "present", "absent")
 _Outcome = tuple[int, str, str]  # rc, stdout, stderr
 
@@ -101,7 +103,11 @@ def run_docker_op(op: FaultOp, host: Host) -> CommandResult:
             rc, out, err = handler(_Call(client.api, target, spec, op.script))
     # A revert must report, never raise: the ledger still has other faults to revert.
     except Exception as exc:
-        rc, out, err = 1, "", f"docker {spec.get('op')} {target.describe()} on {url}: {exc}"
+        rc, out, err = (
+            ENGINE_ERROR_RC,
+            "",
+            f"docker {spec.get('op')} {target.describe()} on {url}: {exc}",
+        )
     return CommandResult(rc, out, err, time.monotonic() - started)
 
 

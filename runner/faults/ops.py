@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from runner.connections.base import CancelToken, CommandResult, CommandSpec
 from runner.connections.local import LocalConnection
-from runner.connections.pool import ConnectionPool, HostUnreachable
+from runner.connections.pool import ConnectionPool
 from runner.faults.base import DOCKER, LOCAL, SHELL, FaultOp
 from runner.inventory.model import Host
 
 OP_TIMEOUT_S = 60.0
+UNREACHABLE_RC = 255  # as ssh(1) says it: the operation never reached the target
 
 
 def run_op(
@@ -18,11 +19,11 @@ def run_op(
     token = cancel or CancelToken()
     if op.via == SHELL:
         try:
-            return pool.get(host).run(
-                CommandSpec(shell=op.script), timeout=OP_TIMEOUT_S, cancel=token
-            )
-        except HostUnreachable as exc:  # the op did not run: a failure, with the reason
-            return CommandResult(255, "", f"unreachable: {exc}", 0.0)
+            conn = pool.get(host)
+            return conn.run(CommandSpec(shell=op.script), timeout=OP_TIMEOUT_S, cancel=token)
+        # A revert must report, never raise: the ledger still has other faults to revert.
+        except Exception as exc:
+            return CommandResult(UNREACHABLE_RC, "", f"host {host.name}: {exc}", 0.0)
     if op.via == LOCAL:
         return LocalConnection().run(
             CommandSpec(shell=op.script), timeout=OP_TIMEOUT_S, cancel=token

@@ -119,6 +119,28 @@ def shell_op(kind: str, role: str, ctx: FaultContext, body: str, **values: str) 
     return FaultOp(SHELL, header + script(kind, ctx, body, **values))
 
 
+def running_op_probe(plan: FaultPlan) -> FaultOp | None:
+    """A check that exits 0 while an operation of this fault still runs on its target.
+
+    Every shell operation built by `shell_op` names its fault's token on its first line, so
+    its process can be found in /proc. The probe's own command line must not match: it
+    spells the mark in two pieces. None for a fault with no such operation (Docker API ops,
+    `custom`): then only time tells.
+    """
+    for op in plan.inject + plan.revert:
+        first = op.script.split("\n", 1)[0].split()
+        if op.via == SHELL and first[:2] == ["#", OP_MARK] and len(first) == 5:
+            probe = f"""mark=DRILLCTL-""OP tok={shlex.quote(first[4])}
+for f in /proc/[0-9]*/cmdline; do
+  p=${{f#/proc/}}; p=${{p%/cmdline}}; [ "$p" = "$$" ] && continue
+  case $(tr '\\0' ' ' 2>/dev/null <"$f") in *"# $mark "*" $tok"*) exit 0;; esac
+done
+exit 1
+"""
+            return FaultOp(SHELL, probe)
+    return None
+
+
 def watchdog_call(kind: str, ctx: FaultContext, delay_s: float, body: str, **values: str) -> str:
     """The line that starts a watchdog running `body` after `delay_s` (whole seconds, since
     minimal busybox `sleep` takes no fractions)."""
@@ -287,8 +309,15 @@ while left=$(live $pids); [ -n "$left" ]; do
 done
 echo "killed $pids ($what) with SIG{sig}"
 """
+        # A process given a graceful signal may take seconds to exit, even after the runner
+        # that sent it died: wait for the pids inject recorded to go (within `wait`) before
+        # judging whether anything runs, or a dying process passes for a running one.
         revert = f"""{procs}
 [ -f "$state" ] || {{ echo "nothing to restart: none killed, or already restarted"; exit 0; }}
+i=0
+while dying=$(live $(cat "$state")); [ -n "$dying" ] && [ "$i" -lt {math.ceil(wait * 10)} ]; do
+  nap 0.1; i=$((i+1))
+done
 if [ -n "$(procs)" ]; then
   echo "$what is running again"
 else
@@ -315,6 +344,7 @@ rm -f "$state" "$state.log"
             precheck_error=f"{self.kind} needs kill, tr, grep and sleep on {host.name}",
             duration_s=duration,
             manual=f"# only if no process matches {what} any more:\n{restart}",
+            settle_s=max(wait, restart_wait) + 1.0,
         )
 
 
@@ -376,6 +406,7 @@ done
             precheck_error=f"{self.kind} needs kill, tr, grep, sleep and cat on {host.name}",
             duration_s=duration,
             manual=f"kill -s CONT $(cat {state}); rm -f {state}",
+            settle_s=6.0,  # inject waits up to 5 s for the processes to stop
         )
 
 

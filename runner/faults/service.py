@@ -149,6 +149,7 @@ rm -f "$state" "$log"; echo "$what is running"
             ),
             duration_s=duration,
             manual=commands["start"],
+            settle_s=ticks / 10 + 1.0,
         )
 
 

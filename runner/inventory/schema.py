@@ -37,7 +37,14 @@ _CONNECTION_VARS: dict[str, Any] = {
     },
     "environment": {
         "description": "On group `all`: the environment this inventory describes "
-        "(staging, production, ...); recorded in every drill result."
+        "(staging, production, ...); recorded in every drill result. On any group or host: "
+        "a production name there (`production`, `prod`, any case or spacing, or one of "
+        "`production_names`) makes a drill or exec touching those hosts need "
+        "--allow-production and --change-id."
+    },
+    "production_names": {
+        "description": "On group `all`: further names of production environments (a list, or "
+        "a comma-separated string), beside `production`, `prod` and $DRILLCTL_PRODUCTION_NAMES."
     },
 }
 

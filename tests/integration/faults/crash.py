@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -23,8 +24,11 @@ def kill_points(total: int, count: int) -> list[int]:
     return sorted({max(1, round(total * (i + 1) / (count + 1))) for i in range(count)})
 
 
-def run_and_kill_at(args: list[str], run_dir: Path, line: int, timeout: float = 30) -> None:
-    """Start `drillctl run ARGS --out RUN_DIR` and SIGKILL it once its journal has `line` lines."""
+def run_and_kill_at(
+    args: list[str], run_dir: Path, line: int, timeout: float = 30, after_s: float = 0.0
+) -> None:
+    """Start `drillctl run ARGS --out RUN_DIR` and SIGKILL it `after_s` seconds after its
+    journal has `line` lines (in the middle of the operation that follows, if it is slow)."""
     runner = subprocess.Popen(
         drillctl_argv("run", *args, "--out", str(run_dir)),
         cwd=REPO,
@@ -36,5 +40,9 @@ def run_and_kill_at(args: list[str], run_dir: Path, line: int, timeout: float = 
     while journal_lines(run_dir) < line and runner.poll() is None:
         assert time.monotonic() < deadline, f"the journal never reached line {line}"
         time.sleep(0.002)
-    os.kill(runner.pid, signal.SIGKILL)
+    if after_s > 0:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            runner.wait(after_s)
+    if runner.poll() is None:  # never a pid already reaped (and perhaps reused)
+        os.kill(runner.pid, signal.SIGKILL)
     runner.wait()
