@@ -22,6 +22,7 @@ from runner.engine.safety import Permissions, check_production
 from runner.errors import ExitCode, InputError
 from runner.inventory import Inventory, PatternError, load_inventory
 from runner.inventory.model import Host
+from runner.inventory.patterns import select_hosts
 
 
 @dataclass(frozen=True)
@@ -36,9 +37,9 @@ class AdhocResult:
 
 def select(inventory: Inventory, pattern: str, limit: str | None) -> list[Host]:
     try:
-        hosts = inventory.select(pattern)
+        hosts = select_hosts(inventory, pattern)
         if limit:
-            allowed = {h.name for h in inventory.select(limit)}
+            allowed = {h.name for h in select_hosts(inventory, limit)}
             hosts = [h for h in hosts if h.name in allowed]
     except PatternError as exc:
         raise InputError.at("<command line>", 1, 1, str(exc)) from None

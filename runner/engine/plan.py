@@ -17,6 +17,7 @@ from runner.engine.variables import Deferred, RunInfo, VariableError, magic_vars
 from runner.errors import Diagnostic, InputError
 from runner.inventory import Inventory, PatternError
 from runner.inventory.model import Host
+from runner.inventory.patterns import select_hosts as match_pattern
 from runner.playbook.model import PHASES, Playbook, Step
 from runner.playbook.probes import ProbeSpec
 from runner.playbook.templating import Templar, TemplateError
@@ -111,9 +112,9 @@ def select_steps(
 
 
 def select_hosts(inventory: Inventory, pattern: str, limit: str | None) -> list[Host]:
-    hosts = inventory.select(pattern)
+    hosts = match_pattern(inventory, pattern)
     if limit:
-        allowed = {h.name for h in inventory.select(limit)}
+        allowed = {h.name for h in match_pattern(inventory, limit)}
         hosts = [h for h in hosts if h.name in allowed]
     return hosts
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 
@@ -39,11 +40,11 @@ class Inventory:
     groups: Mapping[str, Group]
     environment: str | None
 
-    def select(self, pattern: str) -> list[Host]:
-        """Hosts matching an Ansible host pattern (`gateway:&staging:!gw2`), in file order."""
-        from runner.inventory.patterns import select_hosts
-
-        return select_hosts(self, pattern)
+    def implicit_local_host(self, name: str) -> Host:
+        """Ansible's implicit localhost: this machine, with group `all`'s variables."""
+        all_vars = self.groups["all"].vars if "all" in self.groups else {}
+        variables = MappingProxyType({**all_vars, "ansible_connection": "local"})
+        return Host(name, name, "local", None, None, variables, ())
 
     def group_members(self, name: str) -> list[str]:
         """Names of the hosts in group `name` or any group below it, in Ansible's order.

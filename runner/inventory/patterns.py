@@ -16,14 +16,12 @@ import fnmatch
 import ipaddress
 import re
 from collections.abc import Callable, Iterable
-from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from runner.inventory.connection_fields import LOCALHOST_NAMES
-from runner.inventory.model import Host
 
 if TYPE_CHECKING:
-    from runner.inventory.model import Inventory
+    from runner.inventory.model import Host, Inventory
 
 # Characters that make a term search host names even when it matched a group (Ansible's
 # list: a '.' is there because host names such as web1.example.com carry one).
@@ -151,7 +149,7 @@ def _enumerate(inventory: Inventory, term: str) -> list[Host]:
     if term in LOCALHOST_NAMES:
         # As Ansible: another spelling of this machine, else the implicit localhost.
         local = [h for h in inventory.hosts if h in LOCALHOST_NAMES]
-        return [inventory.hosts[local[0]]] if local else [_implicit_localhost(inventory, term)]
+        return [inventory.hosts[local[0]]] if local else [inventory.implicit_local_host(term)]
     if groups or searches_hosts:
         return []
     raise PatternError(_unknown(inventory, term))
@@ -166,13 +164,6 @@ def _matcher(term: str) -> Callable[[str], bool]:
         raise PatternError(f"invalid regular expression in host pattern {term!r}: {exc}") from None
     # Anchored at the start, like Ansible (`re.match`): `~web` matches web1, not gateway-web.
     return lambda name: regex.match(name) is not None
-
-
-def _implicit_localhost(inventory: Inventory, name: str) -> Host:
-    """Ansible's implicit localhost: this machine, with group `all`'s variables."""
-    all_vars = inventory.groups["all"].vars if "all" in inventory.groups else {}
-    variables = MappingProxyType({**all_vars, "ansible_connection": "local"})
-    return Host(name, name, "local", None, None, variables, ())
 
 
 def _unknown(inventory: Inventory, term: str) -> str:

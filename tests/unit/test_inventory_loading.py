@@ -6,6 +6,7 @@ import textwrap
 from pathlib import Path
 
 from runner.inventory import Host, Inventory, implicit_localhost, load_inventory
+from runner.inventory.patterns import select_hosts
 from runner.inventory.views import render_graph, to_ansible_list
 
 REPO = Path(__file__).resolve().parents[2]
@@ -413,7 +414,7 @@ def test_implicit_localhost_is_one_local_host_in_all() -> None:
     assert list(inv.hosts) == ["localhost"]
     assert inv.hosts["localhost"].connection == "local"
     assert inv.group_members("all") == ["localhost"]
-    assert inv.select("all") == [inv.hosts["localhost"]]
+    assert select_hosts(inv, "all") == [inv.hosts["localhost"]]
 
 
 def test_list_view_has_the_shape_of_ansible_inventory_list() -> None:

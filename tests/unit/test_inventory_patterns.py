@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from runner.inventory import Inventory, PatternError, load_inventory
+from runner.inventory.patterns import select_hosts
 
 FLEET = Path(__file__).resolve().parents[1] / "fixtures" / "inventory" / "fleet.yml"
 EVERYONE = ["gw1", "gw2", "db1", "db2", "web01", "web02"]
@@ -22,7 +23,7 @@ def fleet() -> Inventory:
 
 
 def names(inv: Inventory, pattern: str) -> list[str]:
-    return [h.name for h in inv.select(pattern)]
+    return [h.name for h in select_hosts(inv, pattern)]
 
 
 def test_all_and_star_select_every_host_in_file_order(fleet: Inventory) -> None:
@@ -87,7 +88,7 @@ def test_union_follows_the_terms_order_without_duplicates_as_ansible(fleet: Inve
 
 def test_a_name_that_matches_nothing_is_an_error_with_a_suggestion(fleet: Inventory) -> None:
     with pytest.raises(PatternError) as info:
-        fleet.select("gatway")
+        select_hosts(fleet, "gatway")
     assert (
         str(info.value) == f"no host or group named 'gatway' in {FLEET} (did you mean 'gateway'?)"
     )
@@ -95,7 +96,7 @@ def test_a_name_that_matches_nothing_is_an_error_with_a_suggestion(fleet: Invent
 
 def test_an_unknown_name_inside_a_combined_pattern_is_an_error_too(fleet: Inventory) -> None:
     with pytest.raises(PatternError, match="no host or group named 'dbb'"):
-        fleet.select("gateway:!dbb")
+        select_hosts(fleet, "gateway:!dbb")
 
 
 def test_a_glob_or_regex_that_matches_nothing_selects_nothing(fleet: Inventory) -> None:
@@ -118,7 +119,7 @@ def test_a_glob_or_regex_that_matches_nothing_selects_nothing(fleet: Inventory) 
 )
 def test_malformed_patterns_are_errors(fleet: Inventory, pattern: str, message: str) -> None:
     with pytest.raises(PatternError, match=message.replace("[", r"\[").replace("(", r"\(")):
-        fleet.select(pattern)
+        select_hosts(fleet, pattern)
 
 
 def test_pattern_errors_are_value_errors() -> None:
@@ -126,7 +127,7 @@ def test_pattern_errors_are_value_errors() -> None:
 
 
 def test_localhost_not_in_the_inventory_is_the_implicit_local_host(fleet: Inventory) -> None:
-    selected = fleet.select("localhost:gw1")
+    selected = select_hosts(fleet, "localhost:gw1")
 
     assert [h.name for h in selected] == ["localhost", "gw1"]
     assert selected[0].connection == "local"
@@ -143,6 +144,6 @@ def test_subscripts_pick_from_a_group_in_its_order(fleet: Inventory) -> None:
 
 def test_a_subscript_past_the_end_is_an_error_naming_the_count(fleet: Inventory) -> None:
     with pytest.raises(PatternError, match="outside the 2 host"):
-        fleet.select("gateway[2]")
+        select_hosts(fleet, "gateway[2]")
     with pytest.raises(PatternError, match="outside the 2 host"):
-        fleet.select("gateway[-3]")
+        select_hosts(fleet, "gateway[-3]")

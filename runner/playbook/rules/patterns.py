@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from runner.errors import Diagnostic
-from runner.inventory.patterns import PatternError
+from runner.inventory.patterns import PatternError, select_hosts
 from runner.playbook.rules.base import ERROR, LintContext, PathKey, Rule, is_templated, mapping
 
 UNRESOLVED = "unresolved-pattern"
@@ -27,7 +27,7 @@ def unresolved_pattern(ctx: LintContext) -> Iterator[Diagnostic]:
         if is_templated(pattern):
             continue
         try:
-            hosts = inventory.select(pattern)
+            hosts = select_hosts(inventory, pattern)
         except PatternError as exc:
             yield ctx.diag(path, str(exc))
             continue

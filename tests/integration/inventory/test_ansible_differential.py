@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from runner.inventory import Inventory, PatternError, load_inventory
+from runner.inventory.patterns import select_hosts
 from tests.lab.ansible_oracle import host_lists, listing
 
 pytestmark = pytest.mark.integration
@@ -94,7 +95,7 @@ def test_hosts_groups_and_variables_match_ansible_inventory_list(
 
 def _select(inventory: Inventory, pattern: str) -> list[str] | str:
     try:
-        return [h.name for h in inventory.select(pattern)]
+        return [h.name for h in select_hosts(inventory, pattern)]
     except PatternError as exc:
         return f"error: {exc}"
 

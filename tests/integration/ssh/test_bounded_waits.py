@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from runner.connections.ssh import GRACE_S
+from runner.inventory.patterns import select_hosts
 from runner.lab.ssh_lab import SshLab
 from tests.conftest import REPO, child_env, drillctl_argv, events
 from tests.lab.netns import netns_pair
@@ -371,7 +372,7 @@ def test_cancel_ends_a_command_that_ignores_sigterm_within_the_bound(
     from runner.connections.ssh import SshConnection
     from runner.inventory import load_inventory
 
-    host = load_inventory(str(ssh_hosts.inventory)).select("all")[0]
+    host = select_hosts(load_inventory(str(ssh_hosts.inventory)), "all")[0]
     conn = SshConnection(host)
     pidfile = tmp_path / "stubborn.pid"
     cancel = CancelToken()

@@ -127,7 +127,8 @@ def test_a_host_lost_to_the_limit_says_so_instead_of_down(ssh_hosts: SshLab) -> 
         from runner.connections.pool import HostUnreachable
         from runner.connections.ssh import SshConnection
         from runner.inventory import load_inventory
-        host = load_inventory({str(ssh_hosts.inventory)!r}).select("all")[0]
+        from runner.inventory.patterns import select_hosts
+        host = select_hosts(load_inventory({str(ssh_hosts.inventory)!r}), "all")[0]
         resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
         held = []
         try:
