@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,8 @@ LOCAL = "inventories/local.yml"
 DOCKER_LAB = "inventories/docker-lab.yml"
 # Playbooks whose lab is not the local one; every other playbook lints against LOCAL.
 INVENTORY_OF = {"network-partition-drill.yml": DOCKER_LAB}
-PREFIX = "drillctl-test-ex"
+# Unique per run: two runs of the suite on one machine must not share containers.
+PREFIX = f"drillctl-test-ex-{uuid.uuid4().hex[:6]}"
 
 
 def run_drill(playbook: str, inventory: str | Path, out: Path, *extra: str) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,8 @@ pytestmark = pytest.mark.integration
 __all__ = ["docker_engine"]
 
 LOCAL_KINDS = [kind for kind in KINDS if LAB_INVENTORY[kind] == "inventories/local.yml"]
-PREFIX = "drillctl-test-new"
+# Unique per run: two runs of the suite on one machine must not share containers.
+PREFIX = f"drillctl-test-new-{uuid.uuid4().hex[:6]}"
 
 
 def scaffold(tmp_path: Path, kind: str, name: str) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,8 @@ from tests.conftest import free_port, run_drillctl
 
 pytestmark = pytest.mark.integration
 
-PREFIX = "drillctl-test-qs"
+# Unique per run: two runs of the suite on one machine must not share containers.
+PREFIX = f"drillctl-test-qs-{uuid.uuid4().hex[:6]}"
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,8 @@ from tests.lab.docker_lab import docker_engine
 pytestmark = pytest.mark.integration
 __all__ = ["docker_engine"]
 
-PREFIX = "drillctl-test-torture"
+# Unique per run: two runs of the suite on one machine must not share containers.
+PREFIX = f"drillctl-test-torture-{uuid.uuid4().hex[:6]}"
 POINTS = 30
 ORIGINAL = "listen=8080\nmode=safe\n"
 

@@ -3,6 +3,7 @@ where it lacks it, the run fails clearly, exit 3, and leaves the target exactly 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,8 @@ from tests.lab.netns import kernel_has_netem
 pytestmark = pytest.mark.integration
 __all__ = ["docker_engine"]
 
-PREFIX = "drillctl-test-delay"
+# Unique per run: two runs of the suite on one machine must not share containers.
+PREFIX = f"drillctl-test-delay-{uuid.uuid4().hex[:6]}"
 
 
 @pytest.fixture
