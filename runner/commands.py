@@ -204,14 +204,26 @@ def _public_key(path: str) -> Ed25519PublicKey:
 
 def approve(run_dir: Path, operator: str) -> int:
     """Approve a rollback waiting for a manual decision; exit 2 when nothing is waiting."""
-    from runner.engine.monitor import approve, waiting_for_decision
+    from runner.engine.monitor import (
+        AlreadyApproved,
+        approvals_needed,
+        approve,
+        read_approvals,
+        waiting_for_decision,
+    )
 
     if not run_dir.is_dir():
         raise InputError.at(str(run_dir), 1, 1, "no such run directory")
     why_not = waiting_for_decision(run_dir)
     if why_not:
         raise InputError.at(str(run_dir), 1, 1, f"nothing to approve: {why_not}")
-    print(f"approved: {approve(run_dir, operator)}")
+    try:
+        path = approve(run_dir, operator)
+    except AlreadyApproved as exc:
+        raise InputError.at(str(run_dir), 1, 1, f"nothing to approve: {exc}") from None
+    have, needed = len(read_approvals(run_dir)), approvals_needed(run_dir)
+    more = f"; {needed - have} more needed" if have < needed else ""
+    print(f"approved: {path} ({have} of {needed} approvals{more})")
     return ExitCode.PASSED
 
 

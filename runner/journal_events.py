@@ -124,9 +124,17 @@ FIELDS: dict[Event, frozenset[str]] = {
     Event.CHECKLIST_CONFIRMED: frozenset({"id", "by", "via"}),
     Event.TRIGGER_EVIDENCE: frozenset({"probe", "rule", "samples"}),
     Event.TRIGGER_FIRED: frozenset(_TRIGGER),
-    Event.DECISION_REQUESTED: frozenset({"timeout_s", "on_timeout"}),
+    Event.DECISION_REQUESTED: frozenset({"timeout_s", "on_timeout", "approvers"}),
     Event.DECISION: frozenset(
-        {"decision", "mode", "approved_by", "approved_at", "approved_via", "timed_out"}
+        {
+            "decision",
+            "mode",
+            "approved_by",
+            "approved_at",
+            "approved_via",
+            "timed_out",
+            "approvals",
+        }
     ),
     Event.FAULT_TARGETS: frozenset({"step", "hosts", "seed"}),
     Event.MEASURED: frozenset(

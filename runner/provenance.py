@@ -122,15 +122,7 @@ def provenance_from_journal(events: list[dict[str, Any]]) -> dict[str, Any] | No
         return None  # an older drillctl wrote the journal
     finals = [i for i, e in enumerate(events) if e.get("event") in FINAL_EVENTS]
     head_at = finals[-1] if finals else len(events) - 1
-    approvals = [
-        Approval(
-            str(e.get("approved_by")),
-            str(e.get("approved_at") or e.get("time")),
-            str(e.get("approved_via") or "unknown"),
-        )
-        for e in events
-        if e.get("event") == Event.DECISION and e.get("approved_by")
-    ]
+    approvals = [a for e in events if e.get("event") == Event.DECISION for a in _approvals(e)]
     return {
         **{k: v for k, v in facts.items() if k != "signing_key"},
         "approvers": [a.as_json() for a in approvals],
@@ -202,3 +194,23 @@ def _git(directory: Path, timeout: float, *args: str) -> str | GitState:
             return GitState(None, None, "the playbook is not in a git repository")
         return GitState(None, None, f"git {args[0]} failed: {err[-200:] or proc.returncode}")
     return proc.stdout.strip()
+
+
+def _approvals(decision: dict[str, Any]) -> list[Approval]:
+    """The approvals a `decision` event names: each of a quorum, or its one approver."""
+    given = decision.get("approvals")
+    if isinstance(given, list) and given:
+        return [
+            Approval(str(a.get("by")), str(a.get("at")), str(a.get("via") or "unknown"))
+            for a in given
+            if isinstance(a, dict)
+        ]
+    if not decision.get("approved_by"):
+        return []
+    return [
+        Approval(
+            str(decision.get("approved_by")),
+            str(decision.get("approved_at") or decision.get("time")),
+            str(decision.get("approved_via") or "unknown"),
+        )
+    ]

@@ -217,6 +217,7 @@ class DrillRun:
             approved_at=decision.approved_at,
             approved_via=decision.approved_via,
             timed_out=decision.timed_out,
+            approvals=[a.as_json() for a in decision.approvals],
         )
         if not decision.proceed:
             self._skip("rollback", "no decision in time (decision on_timeout: abort)")

@@ -28,18 +28,20 @@ from runner.playbook.model import Decision, Playbook
 from runner.playbook.templating import Templar
 from runner.provenance import Approval
 
-APPROVAL_FILE = "approval.json"
+# One file per approval, created once (O_EXCL): approvers never overwrite each other.
+APPROVALS_DIR = "approvals"
 
 
 @dataclass(frozen=True)
 class DecisionRecord:
     mode: str  # auto | manual
     decided_mono: float
-    approved_by: str = ""
-    approved_at: str = ""  # UTC, when the approval was given
+    approved_by: str = ""  # every approver, comma-separated
+    approved_at: str = ""  # UTC, when the last needed approval was given
     approved_via: str = ""  # "approve" (drillctl approve) or "terminal"
     timed_out: bool = False
     proceed: bool = True  # False: no approval and on_timeout says abort
+    approvals: tuple[Approval, ...] = ()  # each distinct approver, who, when and how
 
 
 def probe_instances(plan: DrillPlan, templar: Templar) -> list[ProbeInstance]:
@@ -149,60 +151,86 @@ class DrillMonitor:
             return DecisionRecord("auto", time.monotonic())
         timeout = decision.timeout_s if decision.timeout_s is not None else 15 * 60
         self.notice(
-            f"rollback needs approval: type 'rollback' here, or run "
+            f"rollback needs {_approvals_text(decision.approvers)}: type 'rollback' here, or run "
             f"`drillctl approve {self.run_dir}` (times out in {timeout:g}s, then "
             f"{decision.on_timeout})"
         )
         self.journal.record(
-            Event.DECISION_REQUESTED, timeout_s=timeout, on_timeout=decision.on_timeout
+            Event.DECISION_REQUESTED,
+            timeout_s=timeout,
+            on_timeout=decision.on_timeout,
+            approvers=decision.approvers,
         )
-        approved = _wait_for_approval(self.run_dir, timeout, self.interrupts)
+        given = _wait_for_approvals(self.run_dir, timeout, self.interrupts, decision.approvers)
         now = time.monotonic()
-        if approved is None:
+        if len(given) < decision.approvers:
             proceed = decision.on_timeout == "rollback"
-            self.notice(f"no decision within {timeout:g}s: {decision.on_timeout}")
-            return DecisionRecord("manual", now, timed_out=True, proceed=proceed)
-        by, at, via = approved
-        return DecisionRecord("manual", now, approved_by=by, approved_at=at, approved_via=via)
+            have = f" ({len(given)} of {decision.approvers} approvals)" if given else ""
+            self.notice(f"no decision within {timeout:g}s{have}: {decision.on_timeout}")
+            return DecisionRecord("manual", now, timed_out=True, proceed=proceed, approvals=given)
+        last = given[-1]
+        return DecisionRecord(
+            "manual",
+            now,
+            approved_by=", ".join(a.by for a in given),
+            approved_at=last.at,
+            approved_via=", ".join(dict.fromkeys(a.via for a in given)),
+            approvals=given,
+        )
 
     def approvals(self, record: DecisionRecord | None) -> tuple[Approval, ...]:
         """Who approved the rollback and when, for the run's provenance."""
-        if record is None or not record.approved_by:
+        if record is None:
+            return ()
+        if record.approvals:
+            return record.approvals
+        if not record.approved_by:
             return ()
         return (Approval(record.approved_by, record.approved_at, record.approved_via),)
 
 
-def _wait_for_approval(
-    run_dir: Path, timeout: float, interrupts: Interrupts
-) -> tuple[str, str, str] | None:
-    """(approver, when, how), from `drillctl approve` or the terminal; None on timeout."""
-    answer: dict[str, str] = {}
+def read_approvals(run_dir: Path) -> list[Approval]:
+    """Approvals given with `drillctl approve`, in the order given, one per approver."""
+    folder = run_dir / APPROVALS_DIR
+    found: dict[str, Approval] = {}
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
+        try:
+            given = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue  # being written: the next poll reads it
+        if isinstance(given, dict) and given.get("operator"):
+            by = str(given["operator"])
+            found.setdefault(by, Approval(by, str(given.get("at") or utc_now()), "approve"))
+    return list(found.values())
+
+
+def _wait_for_approvals(
+    run_dir: Path, timeout: float, interrupts: Interrupts, needed: int
+) -> tuple[Approval, ...]:
+    """Distinct approvals (from `drillctl approve` or the terminal) until `needed` are in,
+    the timeout passes, or an interrupt ends the wait; whatever was given, in order."""
+    terminal: list[Approval] = []
     if sys.stdin is not None and sys.stdin.isatty():
 
         def read_terminal() -> None:
             for line in sys.stdin:
                 if line.strip().lower() in ("rollback", "yes", "y"):
-                    answer["by"] = f"{_user()} (terminal)"
-                    answer["at"] = utc_now()
+                    terminal.append(Approval(f"{_user()} (terminal)", utc_now(), "terminal"))
                     return
 
         threading.Thread(target=read_terminal, daemon=True).start()
     deadline = time.monotonic() + timeout
-    path = run_dir / APPROVAL_FILE
-    while time.monotonic() < deadline and not interrupts.interrupted():
-        if "by" in answer:
-            return answer["by"], answer.get("at") or utc_now(), "terminal"
-        if path.exists():
-            try:
-                given = json.loads(path.read_text())
-            except ValueError:
-                given = None  # being written; next poll
-            if isinstance(given, dict):
-                # The time the operator approved, as `drillctl approve` wrote it.
-                at = str(given.get("at") or utc_now())
-                return str(given.get("operator", "unknown")), at, "approve"
+    given: dict[str, Approval] = {}
+    while True:
+        for approval in [*terminal, *read_approvals(run_dir)]:
+            given.setdefault(approval.by, approval)
+        if len(given) >= needed or time.monotonic() >= deadline or interrupts.interrupted():
+            return tuple(given.values())
         time.sleep(0.05)
-    return None
+
+
+def _approvals_text(needed: int) -> str:
+    return "approval" if needed == 1 else f"{needed} approvals from distinct operators"
 
 
 def _user() -> str:
@@ -226,7 +254,7 @@ def waiting_for_decision(run_dir: Path) -> str:
             waiting = False
         elif kind in FINAL_EVENTS:
             return "the run has finished"
-    if (run_dir / APPROVAL_FILE).exists() and not waiting:
+    if read_approvals(run_dir) and not waiting:
         return "the rollback was already decided"
     if not waiting:
         return "the run is not waiting for a decision (no rollback is asking for approval)"
@@ -247,10 +275,36 @@ def _process_alive(pid: object) -> bool:
     return True
 
 
+class AlreadyApproved(Exception):
+    """This approver's approval is in already: a quorum needs distinct people."""
+
+
 def approve(run_dir: Path, operator: str) -> Path:
-    """`drillctl approve RUN_DIR`: record an operator's go-ahead for the rollback."""
-    path = run_dir / APPROVAL_FILE
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"operator": operator or _user(), "at": utc_now()}))
-    os.replace(tmp, path)
+    """`drillctl approve RUN_DIR`: record one operator's go-ahead for the rollback."""
+    who = operator or _user()
+    if any(a.by == who for a in read_approvals(run_dir)):
+        raise AlreadyApproved(f"{who} has approved this rollback already")
+    folder = run_dir / APPROVALS_DIR
+    folder.mkdir(exist_ok=True)
+    tmp = folder / f".{os.getpid()}.tmp"
+    tmp.write_text(json.dumps({"operator": who, "at": utc_now()}))
+    n = len(list(folder.glob("*.json")))
+    while True:  # the next free number: a name two approvers cannot both take
+        path = folder / f"{n:03d}.json"
+        try:
+            os.link(tmp, path)
+            break
+        except FileExistsError:
+            n += 1
+    tmp.unlink()
     return path
+
+
+def approvals_needed(run_dir: Path) -> int:
+    """How many distinct approvals the run's pending decision asks for (1 if it does not say)."""
+    needed = 1
+    for event in read_events(run_dir / JOURNAL_NAME):
+        if event.get("event") == Event.DECISION_REQUESTED:
+            value = event.get("approvers")
+            needed = value if isinstance(value, int) and value > 0 else 1
+    return needed

@@ -127,6 +127,7 @@ class _Builder:
                 True,
                 self.duration(("decision", "timeout"), d.get("timeout")),
                 str(d.get("on_timeout", "rollback")),
+                d["approvers"] if isinstance(d.get("approvers"), int) else 1,
             )
         return Decision()
 

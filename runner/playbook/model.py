@@ -65,6 +65,7 @@ class Decision:
     manual: bool = False
     timeout_s: float | None = None
     on_timeout: str = "rollback"  # or "abort": no rollback without a human decision
+    approvers: int = 1  # distinct approvals needed (a quorum for a critical change)
 
 
 @dataclass(frozen=True)

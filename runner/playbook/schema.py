@@ -360,6 +360,16 @@ def playbook_schema() -> dict[str, Any]:
                                 "description": "Without approval in time: roll back anyway, "
                                 "or abort (no rollback; the drill fails).",
                             },
+                            "approvers": {
+                                "type": "integer",
+                                "minimum": 1,
+                                "maximum": 10,
+                                "default": 1,
+                                "examples": [2],
+                                "description": "Distinct approvals needed before the "
+                                "rollback starts (the procedures ask two senior approvers for "
+                                "a critical change); each is recorded with who and when.",
+                            },
                         },
                     },
                 ],

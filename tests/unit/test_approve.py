@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from runner.cli import main
-from runner.engine.monitor import APPROVAL_FILE, waiting_for_decision
+from runner.engine.monitor import APPROVALS_DIR, read_approvals, waiting_for_decision
 from runner.journal import JOURNAL_NAME, Journal
 from runner.journal_events import Event
 from runner.playbook.secrets import SecretMask
@@ -41,9 +40,9 @@ def test_a_run_asking_for_a_decision_can_be_approved(
     out = run_dir(tmp_path, Event.PHASE_STARTED, Event.DECISION_REQUESTED)
     assert waiting_for_decision(out) == ""
     assert main(["approve", str(out), "--operator", "bob"]) == 0
-    approval = json.loads((out / APPROVAL_FILE).read_text())
-    assert approval["operator"] == "bob" and approval["at"].endswith("Z")
-    assert "approved:" in capsys.readouterr().out
+    [approval] = read_approvals(out)
+    assert approval.by == "bob" and approval.at.endswith("Z") and approval.via == "approve"
+    assert "(1 of 1 approvals)" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -62,7 +61,7 @@ def test_a_run_not_waiting_is_refused_with_exit_2_and_nothing_written(
     assert main(["approve", str(out)]) == 2
     err = capsys.readouterr().err
     assert f"{out}:1:1: nothing to approve: {why}" in err and "Traceback" not in err
-    assert not (out / APPROVAL_FILE).exists()
+    assert not (out / APPROVALS_DIR).exists()
 
 
 def test_a_run_whose_runner_died_while_waiting_is_refused(
@@ -78,3 +77,21 @@ def test_a_missing_run_directory_is_refused(
 ) -> None:
     assert main(["approve", str(tmp_path / "nothing")]) == 2
     assert "no such run directory" in capsys.readouterr().err
+
+
+def test_a_quorum_counts_distinct_approvers_and_refuses_the_same_one_twice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    journal = Journal(out / JOURNAL_NAME, SecretMask())
+    journal.record(Event.RUN_STARTED, run_id="r", pid=os.getpid())
+    journal.record(Event.DECISION_REQUESTED, timeout_s=60, on_timeout="abort", approvers=2)
+    journal.close()
+    assert main(["approve", str(out), "--operator", "alice"]) == 0
+    assert "(1 of 2 approvals; 1 more needed)" in capsys.readouterr().out
+    assert main(["approve", str(out), "--operator", "alice"]) == 2
+    assert "alice has approved this rollback already" in capsys.readouterr().err
+    assert main(["approve", str(out), "--operator", "bob"]) == 0
+    assert "(2 of 2 approvals)" in capsys.readouterr().out
+    assert [a.by for a in read_approvals(out)] == ["alice", "bob"]
