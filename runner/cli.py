@@ -286,6 +286,18 @@ def build_parser(*, full: bool = True) -> argparse.ArgumentParser:
     appr.add_argument("run_dir")
     appr.add_argument("--operator", default="", help="who decides (default: login name)")
 
+    pm = sub.add_parser(
+        "postmortem",
+        help="write the post-mortem draft of a run (the procedures' agenda, pre-filled)",
+        description="Write RUN_DIR/postmortem.md (or --out FILE): the post-mortem agenda of the "
+        "rollback procedures, with the timeline review taken from the run's journal, what "
+        "happened, the trigger, decision and figures, and empty tables for the 5 whys and the "
+        "action items.",
+        epilog="example: drillctl postmortem drills/runs/20261121T101500Z-quickstart",
+    )
+    pm.add_argument("run_dir")
+    pm.add_argument("--out", metavar="FILE", help="where to write (default RUN_DIR/postmortem.md)")
+
     rec = sub.add_parser(
         "recover",
         help="revert every fault a crashed run left behind",
@@ -402,6 +414,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return commands.adhoc(args)
     if command == "approve":
         return commands.approve(Path(args.run_dir), args.operator)
+    if command == "postmortem":
+        return commands.postmortem(Path(args.run_dir), args.out)
     if command == "recover":
         return commands.recover(Path(args.run_dir), args.force, args.deadline, args.settle)
     raise AssertionError(command)

@@ -240,3 +240,22 @@ def keygen(private: str, public: str | None) -> int:
         raise InputError.at(private, 1, 1, f"cannot write the key: {exc.strerror or exc}") from None
     print(f"private key {private} (keep it secret), public key {public}: {kid}")
     return ExitCode.PASSED
+
+
+def postmortem(run_dir: Path, out: str | None) -> int:
+    """Write the post-mortem draft of a run (default RUN_DIR/postmortem.md)."""
+    from runner.journal import JOURNAL_NAME, read_events
+    from runner.report.postmortem import render
+
+    journal, result_file = run_dir / JOURNAL_NAME, run_dir / "result.json"
+    for needed in (journal, result_file):
+        if not needed.is_file():
+            raise InputError.at(str(needed), 1, 1, "missing: give the directory of a finished run")
+    try:
+        result = json.loads(result_file.read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError.at(str(result_file), 1, 1, f"cannot read result.json: {exc}") from None
+    target = Path(out) if out else run_dir / "postmortem.md"
+    target.write_text(render(result, list(read_events(journal)), str(run_dir)))
+    print(f"post-mortem draft: {target}")
+    return ExitCode.PASSED
