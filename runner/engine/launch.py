@@ -138,7 +138,7 @@ def prepare(request: RunRequest, *, run_dir: Path | None = None) -> Prepared:
             )
     planner = Planner(playbook, doc, inventory, templar, run, request.extra_vars)
     plan = planner.plan(limit=request.limit, tags=request.tags, skip_tags=request.skip_tags)
-    notify = _rendered_notify(playbook, templar, request.extra_vars)
+    notify = _rendered_notify(playbook, inventory, templar, request.extra_vars)
     key = _signing_key(request.sign_key) if request.sign_key else None
     return Prepared(
         request,
@@ -353,6 +353,29 @@ def _evidence(prepared: Prepared, outcome: DrillOutcome, seal: JournalSeal) -> R
     return RunEvidence(facts, outcome.approvals, seal)
 
 
+def _inventory_notify(inventory: Inventory) -> NotifyPlan | None:
+    """`notify` in group `all`'s variables, checked like the playbook's."""
+    import jsonschema
+
+    from runner.notify.plan import SCHEMA, NotifyPlanError, parse_notify
+
+    group = inventory.groups.get("all")
+    data = group.vars.get("notify") if group is not None else None
+    if data is None:
+        return None
+    where = inventory.path.split(",")[0]
+    try:
+        jsonschema.validate(data, SCHEMA)
+        return parse_notify(data)
+    except jsonschema.ValidationError as exc:
+        path = ".".join(str(p) for p in exc.absolute_path)
+        raise InputError.at(
+            where, 1, 1, f"all.vars.notify{'.' + path if path else ''}: {exc.message}"
+        ) from None
+    except NotifyPlanError as exc:
+        raise InputError.at(where, 1, 1, f"all.vars.{exc}") from None
+
+
 def _trigger_text(drill: DrillRun) -> str:
     trigger = drill.state.trigger
     if trigger is None:
@@ -361,14 +384,15 @@ def _trigger_text(drill: DrillRun) -> str:
 
 
 def _rendered_notify(
-    playbook: Playbook, templar: Templar, extra: dict[str, Any]
+    playbook: Playbook, inventory: Inventory, templar: Templar, extra: dict[str, Any]
 ) -> NotifyPlan | None:
-    """The playbook's `notify:` with its channel URLs rendered once (playbook and extra vars;
-    secrets in them masked). apprise is checked here, so a drill that cannot notify stops
-    before it touches a target."""
+    """The playbook's `notify:` (else the inventory's: a `notify` mapping in group `all`'s
+    variables, so one communication plan serves every drill on that estate) with its channel
+    URLs rendered once (playbook and extra vars; secrets in them masked). apprise is checked
+    here, so a drill that cannot notify stops before it touches a target."""
     import importlib.util
 
-    notify = playbook.notify
+    notify = playbook.notify or _inventory_notify(inventory)
     if notify is None:
         return None
     if importlib.util.find_spec("apprise") is None:

@@ -96,3 +96,42 @@ def test_a_notify_block_naming_an_unknown_channel_is_bad_input_and_nothing_runs(
     assert done.returncode == 2, done.stdout + done.stderr
     assert f"{playbook}:" in done.stderr and "'pager'" in done.stderr
     assert not out.exists()
+
+
+def test_the_inventory_can_carry_the_communication_plan_for_every_drill(
+    tmp_path: Path, webhook: tuple[int, list[dict[str, Any]]]
+) -> None:
+    http_port, posts = webhook
+    inventory = yaml.safe_load((REPO / "inventories" / "local.yml").read_text())
+    inventory["all"]["vars"]["notify"] = {
+        "channels": {"hook": f"json://127.0.0.1:{http_port}/estate"},
+        "stakeholders": {"Operations": ["hook"]},
+        "events": ["rollback", "complete", "failure"],
+    }
+    inv = tmp_path / "inventory.yml"
+    inv.write_text(yaml.safe_dump(inventory))
+    doc = yaml.safe_load((REPO / "playbooks" / "quickstart.yml").read_text())
+    doc.pop("inventory", None)
+    playbook = tmp_path / "drill.yml"
+    playbook.write_text(yaml.safe_dump(doc, sort_keys=False))
+    out = tmp_path / "run"
+    done = run_drillctl(
+        "run", str(playbook), "-i", str(inv), "-e", f"lab_port={free_port()}", "--out", str(out)
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert [p["title"].split("]")[0] + "]" for p in posts] == ["[ROLLBACK]", "[ROLLBACK COMPLETE]"]
+    assert all(p["message"].endswith("To: Operations") for p in posts)
+
+
+def test_a_bad_communication_plan_in_the_inventory_is_bad_input(tmp_path: Path) -> None:
+    inventory = yaml.safe_load((REPO / "inventories" / "local.yml").read_text())
+    inventory["all"]["vars"]["notify"] = {"channels": {}}
+    inv = tmp_path / "inventory.yml"
+    inv.write_text(yaml.safe_dump(inventory))
+    out = tmp_path / "run"
+    done = run_drillctl(
+        "run", str(REPO / "playbooks" / "quickstart.yml"), "-i", str(inv),
+        "-e", f"lab_port={free_port()}", "--out", str(out),
+    )  # fmt: skip
+    assert done.returncode == 2 and f"{inv}:1:1: all.vars.notify.channels" in done.stderr
+    assert not out.exists()
