@@ -12,12 +12,16 @@ import base64
 import binascii
 import functools
 import json
+import posixpath
+import re
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import regex
 import yaml
+from jinja2 import Undefined
+from jinja2.exceptions import FilterArgumentError
 
 from runner.playbook import render_bounds
 from runner.playbook.secrets import MIN_FORM, SecretMask
@@ -136,7 +140,121 @@ def _regex_findall(
     )
 
 
+def _split(value: Any, sep: str | None = None, maxsplit: int = -1) -> list[str]:
+    return str(value).split(sep, maxsplit)
+
+
+def _basename(value: Any) -> str:
+    return posixpath.basename(str(value))
+
+
+def _dirname(value: Any) -> str:
+    return posixpath.dirname(str(value))
+
+
+def _combine(*dicts: Any, recursive: bool = False, list_merge: str = "replace") -> dict[str, Any]:
+    """Ansible's `combine`: later mappings win; `recursive=true` merges nested mappings."""
+    if list_merge not in ("replace", "append", "prepend", "keep"):
+        raise FilterArgumentError(f"combine: list_merge {list_merge!r} is not known")
+    merged: dict[str, Any] = {}
+    for d in dicts:
+        items = d if isinstance(d, list) else [d]
+        for one in items:
+            if not isinstance(one, Mapping):
+                raise FilterArgumentError(f"combine takes mappings, got {type(one).__name__}")
+            merged = _merge(merged, dict(one), recursive, list_merge)
+    return merged
+
+
+def _merge(a: dict[str, Any], b: dict[str, Any], recursive: bool, lists: str) -> dict[str, Any]:
+    out = dict(a)
+    for key, value in b.items():
+        old = out.get(key)
+        if recursive and isinstance(old, Mapping) and isinstance(value, Mapping):
+            out[key] = _merge(dict(old), dict(value), recursive, lists)
+        elif isinstance(old, list) and isinstance(value, list) and lists != "replace":
+            out[key] = {"append": old + value, "prepend": value + old, "keep": old}[lists]
+        else:
+            out[key] = value
+    return out
+
+
+def _dict2items(value: Any, key_name: str = "key", value_name: str = "value") -> list[Any]:
+    if not isinstance(value, Mapping):
+        raise FilterArgumentError(f"dict2items takes a mapping, got {type(value).__name__}")
+    return [{key_name: k, value_name: v} for k, v in value.items()]
+
+
+def _items2dict(value: Any, key_name: str = "key", value_name: str = "value") -> dict[Any, Any]:
+    try:
+        return {item[key_name]: item[value_name] for item in value}
+    except (KeyError, TypeError) as exc:
+        raise FilterArgumentError(
+            f"items2dict needs a list of mappings with {key_name!r} and {value_name!r}"
+        ) from exc
+
+
+def _mandatory(value: Any, msg: str | None = None) -> Any:
+    if isinstance(value, Undefined):
+        raise FilterArgumentError(msg or "a mandatory variable is not defined")
+    return value
+
+
+def _from_yaml(value: Any) -> Any:
+    """YAML to a value, through the same bounded loader as playbooks (no alias bombs)."""
+    from runner.errors import InputError
+    from runner.yamlpos import load_yaml
+
+    try:
+        return load_yaml("<from_yaml>", str(value)).value
+    except InputError as exc:
+        raise FilterArgumentError(f"from_yaml: {exc}") from None
+
+
+_VERSION_OPS: dict[str, Callable[[int], bool]] = {
+    "<": lambda c: c < 0,
+    "lt": lambda c: c < 0,
+    "<=": lambda c: c <= 0,
+    "le": lambda c: c <= 0,
+    ">": lambda c: c > 0,
+    "gt": lambda c: c > 0,
+    ">=": lambda c: c >= 0,
+    "ge": lambda c: c >= 0,
+    "==": lambda c: c == 0,
+    "=": lambda c: c == 0,
+    "eq": lambda c: c == 0,
+    "!=": lambda c: c != 0,
+    "<>": lambda c: c != 0,
+    "ne": lambda c: c != 0,
+}
+
+
+def _version_key(text: str) -> list[tuple[int, int | str]]:
+    # Loose versions, as Ansible's default: numbers compare as numbers, words as words,
+    # and a number sorts before a word (1.0 < 1.0a).
+    return [(0, int(t)) if t.isdigit() else (1, t) for t in re.findall(r"\d+|[A-Za-z]+", text)]
+
+
+def version_test(value: Any, version: Any, operator: str = "==", strict: bool = False) -> bool:
+    """`x is version('1.2', '>=')`, as Ansible's `version` test (loose comparison)."""
+    op = _VERSION_OPS.get(str(operator))
+    if op is None:
+        raise FilterArgumentError(f"version: unknown operator {operator!r}")
+    a, b = _version_key(str(value)), _version_key(str(version))
+    if strict and not all(re.fullmatch(r"\d+(\.\d+)*", str(v)) for v in (value, version)):
+        raise FilterArgumentError(f"version: {value!r} or {version!r} is not a strict version")
+    return op((a > b) - (a < b))
+
+
 EXTRA_FILTERS: dict[str, Callable[..., Any]] = {
+    "split": _split,
+    "basename": _basename,
+    "dirname": _dirname,
+    "combine": _combine,
+    "dict2items": _dict2items,
+    "items2dict": _items2dict,
+    "mandatory": _mandatory,
+    "from_yaml": _from_yaml,
     # `regex` rather than `re`: its matching stops at a timeout (the render's deadline),
     # where `re` backtracking on `(a|aa)+$` would hold the thread for minutes.
     "regex_search": _regex_search,

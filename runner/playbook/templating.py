@@ -24,7 +24,7 @@ from jinja2 import (
 )
 from jinja2.exceptions import SecurityError
 
-from runner.playbook.filters import EXTRA_FILTERS, guarded
+from runner.playbook.filters import EXTRA_FILTERS, guarded, version_test
 from runner.playbook.render_bounds import (
     ITERATION_FILTER,
     MAX_OUTPUT_CHARS,
@@ -59,6 +59,9 @@ class RenderInterrupted(TemplateError):
     """Rendering was cancelled from another thread (`Templar.cancel`): not the template's fault."""
 
 
+LOOKUP_FILE_MAX = 1_000_000
+
+
 class Templar:
     """Renders strings and nested values against a variable mapping."""
 
@@ -76,6 +79,8 @@ class Templar:
             if name != ITERATION_FILTER:
                 env.filters[name] = guarded(name, fn, self.secrets)
         env.globals["env"] = self._env_lookup
+        env.globals["lookup"] = self._lookup
+        env.tests["version"] = version_test
         env.globals["namespace"] = BoundedNamespace
         env.derived = self._derived
         self.env = env
@@ -113,6 +118,27 @@ class Templar:
         if secret or (secret is None and len(value) >= MIN_FORM):
             self.secrets.add(value)
         return value
+
+    def _lookup(self, plugin: str, *terms: Any, **options: Any) -> str:
+        """Ansible's `lookup('env', NAME)` (as `env()`, masked the same way) and
+        `lookup('file', PATH)` (a file on the controller, at most 1 MB, its text stripped of
+        the final newline as Ansible does)."""
+        if len(terms) != 1:
+            raise UndefinedError(f"lookup({plugin!r}, ...) takes one name or path")
+        term = str(terms[0])
+        if plugin == "env":
+            secret = options.get("secret")
+            return self._env_lookup(term, options.get("default"), secret)
+        if plugin == "file":
+            try:
+                with open(term, "rb") as handle:
+                    data = handle.read(LOOKUP_FILE_MAX + 1)
+            except OSError as exc:
+                raise UndefinedError(f"lookup('file', {term!r}): {exc.strerror or exc}") from None
+            if len(data) > LOOKUP_FILE_MAX:
+                raise UndefinedError(f"lookup('file', {term!r}): larger than 1 MB")
+            return data.decode("utf-8", errors="replace").rstrip("\n")
+        raise UndefinedError(f"lookup plugin {plugin!r} is not available: use 'env' or 'file'")
 
     def _failed(self, message: str, lineno: int = 1) -> TemplateError:
         # Error messages quote values (`has no attribute "hunter2"`); they are output too.

@@ -38,9 +38,19 @@ def undeclared_env(ctx: LintContext) -> Iterator[Diagnostic]:
         except TemplateError:
             continue  # the loader reports syntax errors
         for call in tree.find_all(nodes.Call):
-            if not (isinstance(call.node, nodes.Name) and call.node.name == "env"):
+            if not isinstance(call.node, nodes.Name):
                 continue
-            name = call.args[0] if call.args else None
+            if call.node.name == "env":
+                name = call.args[0] if call.args else None
+            elif (
+                call.node.name == "lookup"
+                and call.args
+                and isinstance(call.args[0], nodes.Const)
+                and call.args[0].value == "env"
+            ):
+                name = call.args[1] if len(call.args) > 1 else None
+            else:
+                continue
             if not (isinstance(name, nodes.Const) and isinstance(name.value, str)):
                 yield ctx.diag(
                     path,
