@@ -428,10 +428,13 @@ def test_templated_action_arguments_are_checked_after_rendering_not_against_the_
 
 def test_an_unknown_filter_is_a_located_lint_error_not_a_traceback(tmp_path: Path) -> None:
     path = tmp_path / "filter.yml"
-    path.write_text("drill: t\nrollback_type: 2\ndeploy:\n  - shell: 'echo {{ x | combine }}'\n")
+    # `combine` became a known filter (an Ansible habit); `combobulate` is nobody's.
+    path.write_text(
+        "drill: t\nrollback_type: 2\ndeploy:\n  - shell: 'echo {{ x | combobulate }}'\n"
+    )
     [finding] = lint_file(path)
     assert (finding.line, finding.col) == (4, 12)
-    assert "No filter named 'combine'" in finding.message
+    assert "No filter named 'combobulate'" in finding.message
 
 
 def test_plan_can_call_methods_on_results_registered_earlier(tmp_path: Path) -> None:
