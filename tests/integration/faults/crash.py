@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.conftest import REPO, child_env, drillctl_argv
@@ -25,6 +26,18 @@ def kill_points(total: int, count: int) -> list[int]:
 
 def run_and_kill_at(args: list[str], run_dir: Path, line: int, timeout: float = 30) -> None:
     """Start `drillctl run ARGS --out RUN_DIR` and SIGKILL it once its journal has `line` lines."""
+    killed = run_and_kill_when(args, run_dir, lambda: journal_lines(run_dir) >= line, timeout)
+    reached = journal_lines(run_dir) >= line
+    assert killed or reached, f"the runner ended before its journal reached line {line}"
+
+
+def run_and_kill_when(
+    args: list[str], run_dir: Path, ready: Callable[[], bool], timeout: float = 30
+) -> bool:
+    """Start `drillctl run ARGS --out RUN_DIR` and SIGKILL it as soon as `ready()` holds.
+
+    True when the runner was still going when killed (False: it ended first).
+    """
     runner = subprocess.Popen(
         drillctl_argv("run", *args, "--out", str(run_dir)),
         cwd=REPO,
@@ -33,8 +46,14 @@ def run_and_kill_at(args: list[str], run_dir: Path, line: int, timeout: float = 
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + timeout
-    while journal_lines(run_dir) < line and runner.poll() is None:
-        assert time.monotonic() < deadline, f"the journal never reached line {line}"
+    while not ready() and runner.poll() is None:
+        if time.monotonic() >= deadline:
+            runner.kill()
+            runner.wait()
+            raise AssertionError(f"the kill point never came within {timeout} s")
         time.sleep(0.002)
-    os.kill(runner.pid, signal.SIGKILL)
+    killed = runner.poll() is None
+    if killed:
+        os.kill(runner.pid, signal.SIGKILL)
     runner.wait()
+    return killed
