@@ -170,3 +170,38 @@ def test_close_leaves_no_flusher_thread(disk: DiskLog) -> None:
     assert flusher is not None and flusher.is_alive() and flusher.name == "journal-flusher"
     journal.close()
     assert not flusher.is_alive()
+
+
+def test_a_run_syncs_the_intent_before_the_fault_and_the_end_before_result_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runner.cli import main
+
+    run_dir = tmp_path / "run"
+    marker = tmp_path / "fault-in-effect"
+    playbook = tmp_path / "drill.yml"
+    playbook.write_text(
+        "drill: write-ahead\nrollback_type: 2\n"
+        "prepare:\n  - command: 'true'\n"
+        f"inject:\n  - fault: {{kind: custom, name: m, inject: 'touch {marker}', "
+        f"revert: 'rm -f {marker}', check: 'test -f {marker}'}}\n"
+        "  - command: 'true'\n"
+        "rollback:\n  - command: 'true'\n"
+    )
+    # What was on disk at each fsync: the journal's events, the fault, result.json.
+    synced: list[tuple[list[str], bool, bool]] = []
+
+    def fsync(fd: int) -> None:
+        journal = run_dir / "journal.jsonl"
+        if os.readlink(f"/proc/self/fd/{fd}") == str(journal):
+            kinds = [json.loads(line)["event"] for line in journal.read_bytes().splitlines()]
+            synced.append((kinds, marker.exists(), (run_dir / "result.json").exists()))
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    assert main(["run", str(playbook), "--out", str(run_dir)]) == 0
+    assert not marker.exists()
+    first_with_intent = next(s for s in synced if "fault_intent" in s[0])
+    assert first_with_intent[1] is False, "the fault was injected before its intent was synced"
+    first_with_end = next(s for s in synced if "run_finished" in s[0])
+    assert first_with_end[2] is False, "result.json was written before the final event was synced"
+    assert first_with_end[0][-1] == "run_finished"
