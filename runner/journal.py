@@ -1,11 +1,15 @@
-"""The run journal: append-only JSONL, fsynced per event, each line hash-chained to the last.
+"""The run journal: append-only JSONL, each line hash-chained to the last, group-committed.
 
 Written as things happen, never built in memory, so a killed runner still leaves the
-record of what it did (and, later, of which faults it left to revert).
+record of what it did (and, later, of which faults it left to revert). Every line reaches
+the file when it is recorded; `fsync` is batched (group commit), except that the events
+written ahead of what they announce (`DURABLE_EVENTS`: a fault's intent, the final event,
+...) return only once they are on disk.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -17,11 +21,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from runner.journal_events import Event
+from runner.journal_events import DURABLE_EVENTS, Event
 from runner.playbook.secrets import SecretMask
 
 GENESIS = "0" * 64
 JOURNAL_NAME = "journal.jsonl"
+# How long a line that no durable event follows may stay in the page cache only: what a
+# power loss (not a killed runner: the file has every line at once) can cost.
+FLUSH_INTERVAL_S = 0.1
 
 
 def utc_now() -> str:
@@ -33,14 +40,28 @@ def line_hash(line: bytes) -> str:
 
 
 class Journal:
-    """Appends events to `journal.jsonl`; safe to call from many threads."""
+    """Appends events to `journal.jsonl`; safe to call from many threads.
 
-    def __init__(self, path: Path, mask: SecretMask) -> None:
+    Lines are written in order under a short lock (the hash chain needs the order); no
+    writer waits for a disk flush unless its event is durable. Then it waits for one
+    `fsync` that covers its line and every line written before it, whoever issues it: a
+    background flusher every `flush_interval_s`, another durable writer, or itself.
+    """
+
+    def __init__(
+        self, path: Path, mask: SecretMask, flush_interval_s: float = FLUSH_INTERVAL_S
+    ) -> None:
         self.path = path
         self.mask = mask
-        self._lock = threading.Lock()
+        self.flush_interval_s = flush_interval_s
+        self._lock = threading.Lock()  # the order of lines: seq, prev, the write
+        self._sync_lock = threading.Lock()  # one fsync at a time (taken before _lock)
         self._seq = 0
         self._prev = GENESIS
+        self._synced = 0  # lines known to be on disk
+        self._sync_error: OSError | None = None
+        self._stop = threading.Event()
+        self._flusher: threading.Thread | None = None
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
 
     @classmethod
@@ -62,17 +83,27 @@ class Journal:
             last = json.loads(lines[-1])
             journal._seq = int(last["seq"]) + 1
             journal._prev = str(last["hash"])
+            journal._synced = journal._seq  # read back from the file: on disk or cut above
         return journal
 
-    def record(self, event: Event, **fields: Any) -> dict[str, Any]:
-        """Write one event durably and return it as written (masked)."""
+    def record(self, event: Event | str, **fields: Any) -> dict[str, Any]:
+        """Write one event and return it as written (masked).
+
+        A durable event (`DURABLE_EVENTS`) returns only after an fsync covers its line;
+        any other returns once the line is in the file, and reaches the disk within
+        `flush_interval_s`. Raises OSError when the line cannot be written or synced, and
+        once the journal is closed.
+        """
+        masked = self.mask.mask_value(fields)
         with self._lock:
+            if self._fd < 0:
+                raise OSError(errno.EBADF, f"the journal {self.path} is closed")
             entry: dict[str, Any] = {
                 "seq": self._seq,
                 "event": event,
                 "time": utc_now(),
                 "mono": round(time.monotonic(), 6),
-                **self.mask.mask_value(fields),
+                **masked,
                 "prev": self._prev,
             }
             body = json.dumps(entry, separators=(",", ":"), default=str).encode()
@@ -80,10 +111,51 @@ class Journal:
             # The line carries its own hash, so a change to the last line shows too.
             line = body[:-1] + b',"hash":"' + digest.encode() + b'"}'
             os.write(self._fd, line + b"\n")
-            os.fsync(self._fd)
             self._prev = digest
             self._seq += 1
-            return {**entry, "hash": digest}
+            written = self._seq
+            if self._flusher is None:
+                self._flusher = threading.Thread(
+                    target=self._flush_loop, name="journal-flusher", daemon=True
+                )
+                self._flusher.start()
+        if str(event) in DURABLE_EVENTS:
+            self._sync_to(written)
+        return {**entry, "hash": digest}
+
+    def _sync_to(self, lines: int) -> None:
+        """Return once the first `lines` lines are on disk (one fsync covers them all)."""
+        with self._sync_lock:
+            self._raise_sync_error()
+            if self._synced >= lines:
+                return  # another writer's fsync, issued after our write, covered it
+            with self._lock:
+                fd, target = self._fd, self._seq
+            if fd < 0:
+                raise OSError(errno.EBADF, f"the journal {self.path} is closed")
+            try:
+                os.fsync(fd)
+            except OSError as exc:
+                # After a failed fsync the kernel may drop the dirty pages and report success
+                # next time: the journal can no longer promise anything.
+                self._sync_error = exc
+                raise
+            self._synced = target
+
+    def _raise_sync_error(self) -> None:
+        if self._sync_error is not None:
+            exc = self._sync_error
+            raise OSError(exc.errno, f"syncing the journal {self.path} failed: {exc.strerror}")
+
+    def _flush_loop(self) -> None:
+        while not self._stop.wait(self.flush_interval_s):
+            try:
+                with self._lock:
+                    pending = self._seq
+                if self._synced < pending:
+                    self._sync_to(pending)
+            except OSError:
+                return  # kept in _sync_error: the next durable event and close() raise it
 
     @property
     def head(self) -> str:
@@ -97,10 +169,24 @@ class Journal:
             return self._seq
 
     def close(self) -> None:
-        with self._lock:
-            if self._fd >= 0:
+        """Stop the flusher, sync every line written and close; raises if a sync failed."""
+        self._stop.set()
+        flusher = self._flusher
+        if flusher is not None and flusher is not threading.current_thread():
+            flusher.join()
+        with self._sync_lock, self._lock:
+            if self._fd < 0:
+                return
+            try:
+                if self._sync_error is None and self._synced < self._seq:
+                    os.fsync(self._fd)
+                    self._synced = self._seq
+            except OSError as exc:
+                self._sync_error = exc
+            finally:
                 os.close(self._fd)
                 self._fd = -1
+            self._raise_sync_error()
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,28 @@ ENVELOPE = frozenset({"seq", "event", "time", "mono", "prev", "hash"})
 # (or the runner died before it finished, which `drillctl recover` deals with).
 FINAL_EVENTS = (Event.RUN_FINISHED, Event.INTERRUPTED)
 
+# The events written ahead of what they announce: `Journal.record` returns only once such a
+# line is on disk (fsynced), together with every line written before it (group commit). A
+# fault's intent precedes its injection, so a runner killed in between still leaves the fault
+# for `drillctl recover`; the final event precedes result.json and exit; a fault's fate and a
+# recover session's lines say what is left on the targets. Every other line reaches the file
+# at once (another process reads it) and the disk within the journal's flush interval.
+DURABLE_EVENTS = frozenset(
+    str(kind)
+    for kind in (
+        Event.RUN_STARTED,
+        *FINAL_EVENTS,
+        Event.FAULT_INTENT,
+        Event.FAULT_INJECT_FAILED,
+        Event.FAULT_INJECTED,
+        Event.FAULT_REVERT_STARTED,
+        Event.FAULT_REVERTED,
+        Event.FAULT_REVERT_FAILED,
+        Event.RECOVER_STARTED,
+        Event.RECOVER_FINISHED,
+    )
+)
+
 _TRIGGER = ("kind", "phase", "step", "host", "detail", "at", "mono", "probe")
 
 FIELDS: dict[Event, frozenset[str]] = {

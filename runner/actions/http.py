@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import socket
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -57,6 +54,12 @@ def request(
 ) -> HttpResponse:
     """One HTTP request; network errors, and a URL that cannot be requested, come back as a
     response with `error` set."""
+    # Here, not at module level: urllib.request brings http.client, email and ssl, tens of
+    # milliseconds that every `drillctl` start (lint, a drill without HTTP steps) would pay.
+    import http.client
+    import urllib.error
+    import urllib.request
+
     started = time.monotonic()
     problem = url_problem(url)
     if problem:

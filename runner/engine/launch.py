@@ -11,9 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from typing import TYPE_CHECKING, Any
 
 from runner.connections.pool import ConnectionPool
 from runner.console import TerminalView
@@ -41,14 +39,11 @@ from runner.provenance import JournalSeal, Provenance, RunEvidence
 from runner.provenance import collect as collect_provenance
 from runner.report.result_json import RunIdentity, build_result, measurements, write_json
 from runner.report.writer import write_reports
-from runner.signing import (
-    KeyFileError,
-    load_private_key,
-    sign_head,
-    signing_key_id,
-    write_signature,
-)
 from runner.yamlpos import YamlDocument
+
+if TYPE_CHECKING:
+    # cryptography costs tens of milliseconds at start-up; only a signed run loads it.
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 DEFAULT_RUNS_DIR = Path("drills/runs")
 
@@ -156,6 +151,8 @@ def prepare(request: RunRequest, *, run_dir: Path | None = None) -> Prepared:
 
 def _signing_key(path: str) -> Ed25519PrivateKey:
     """The key for `--sign-key`, loaded before anything runs: a bad key is bad input."""
+    from runner.signing import KeyFileError, load_private_key
+
     try:
         return load_private_key(Path(path))
     except KeyFileError as exc:
@@ -327,6 +324,8 @@ def _execute_locked(
     try:
         seal = JournalSeal(JOURNAL_NAME, journal.head, journal.events, None)
         if prepared.sign_key is not None:
+            from runner.signing import sign_head, write_signature
+
             signature = sign_head(prepared.sign_key, seal.head, seal.events)
             seal = replace(seal, signature=write_signature(run_dir, signature).name)
             seal = replace(seal, key_id=signature.key_id)
@@ -343,7 +342,11 @@ def _started_provenance(prepared: Prepared) -> dict[str, Any]:
     """run_started's copy of the provenance, so a rebuild from the journal has it too."""
     facts = prepared.provenance.as_json() if prepared.provenance else {}
     key = prepared.sign_key
-    return {**facts, "signing_key": signing_key_id(key) if key is not None else None}
+    if key is None:
+        return {**facts, "signing_key": None}
+    from runner.signing import signing_key_id
+
+    return {**facts, "signing_key": signing_key_id(key)}
 
 
 def _evidence(prepared: Prepared, outcome: DrillOutcome, seal: JournalSeal) -> RunEvidence:

@@ -110,7 +110,7 @@ def test_lint_knows_the_new_filters_and_wants_lookup_env_declared(tmp_path: Path
         "  token: \"{{ lookup('env', 'TOKEN') }}\"\n"
         "  cfg: \"{{ {'a': 1} | combine({'b': 2}) | dict2items | items2dict | to_json }}\"\n"
         "  base: \"{{ '/a/b' | basename }}\"\n"
-        "deploy:\n  - command: \"true\"\n"
+        'deploy:\n  - command: "true"\n'
     )
     found = [d.message for d in lint_file(str(playbook))]
     assert any("'TOKEN' is read but not declared" in m for m in found), found

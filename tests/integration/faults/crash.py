@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.conftest import REPO, child_env, drillctl_argv
@@ -29,6 +30,25 @@ def run_and_kill_at(
 ) -> None:
     """Start `drillctl run ARGS --out RUN_DIR` and SIGKILL it `after_s` seconds after its
     journal has `line` lines (in the middle of the operation that follows, if it is slow)."""
+    killed = run_and_kill_when(
+        args, run_dir, lambda: journal_lines(run_dir) >= line, timeout, after_s
+    )
+    reached = journal_lines(run_dir) >= line
+    assert killed or reached, f"the runner ended before its journal reached line {line}"
+
+
+def run_and_kill_when(
+    args: list[str],
+    run_dir: Path,
+    ready: Callable[[], bool],
+    timeout: float = 30,
+    after_s: float = 0.0,
+) -> bool:
+    """Start `drillctl run ARGS --out RUN_DIR` and SIGKILL it `after_s` seconds after
+    `ready()` holds.
+
+    True when the runner was still going when killed (False: it ended first).
+    """
     runner = subprocess.Popen(
         drillctl_argv("run", *args, "--out", str(run_dir)),
         cwd=REPO,
@@ -37,12 +57,17 @@ def run_and_kill_at(
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + timeout
-    while journal_lines(run_dir) < line and runner.poll() is None:
-        assert time.monotonic() < deadline, f"the journal never reached line {line}"
+    while not ready() and runner.poll() is None:
+        if time.monotonic() >= deadline:
+            runner.kill()
+            runner.wait()
+            raise AssertionError(f"the kill point never came within {timeout} s")
         time.sleep(0.002)
     if after_s > 0:
         with contextlib.suppress(subprocess.TimeoutExpired):
             runner.wait(after_s)
-    if runner.poll() is None:  # never a pid already reaped (and perhaps reused)
+    killed = runner.poll() is None  # never a pid already reaped (and perhaps reused)
+    if killed:
         os.kill(runner.pid, signal.SIGKILL)
     runner.wait()
+    return killed
