@@ -23,6 +23,8 @@ from tests.lab.docker_lab import docker_engine
 pytestmark = pytest.mark.integration
 __all__ = ["docker_engine"]
 
+# A sleep no other run of the suite starts: the fault's pattern must match this run's only.
+SLEEP = f"{uuid.uuid4().int % 900 + 3000}.{uuid.uuid4().int % 10**6:06d}"
 # Unique per run: two runs of the suite on one machine must not share containers.
 PREFIX = f"drillctl-test-torture-{uuid.uuid4().hex[:6]}"
 POINTS = 30
@@ -34,7 +36,7 @@ def targets(
     docker_engine: Any, tmp_path: Path
 ) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
     lab = docker_lab.up(1, first_port=free_port(), prefix=PREFIX)
-    worker = subprocess.Popen(["sleep", "3017.25"])  # the process the drill pauses
+    worker = subprocess.Popen(["sleep", SLEEP])  # the process the drill pauses
     conf = tmp_path / "app.conf"
     conf.write_text(ORIGINAL)
     yield lab.containers[0], worker, conf
@@ -51,7 +53,7 @@ def playbook(tmp_path: Path, container: str, conf: Path) -> Path:
         {
             "name": "pause the worker",
             **local,
-            "fault": {"kind": "process.pause", "pattern": "sleep 3017.25", "failsafe": "10m"},
+            "fault": {"kind": "process.pause", "pattern": f"sleep {SLEEP}", "failsafe": "10m"},
         },
         {
             "name": "mutate the config",
