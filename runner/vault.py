@@ -93,7 +93,7 @@ class _Keyring:
 
     def __init__(self, password: bytes, source: str) -> None:
         self.source = source
-        self._password = password
+        self.password = password
         self._lib: Any = None
         self._lock = threading.Lock()
 
@@ -125,7 +125,7 @@ class _Keyring:
                         "Ansible Vault values need ansible-core: "
                         "pip install 'drillctl[ansible]' (or ansible-core)"
                     ) from None
-                self._lib = VaultLib([("default", VaultSecret(self._password))])
+                self._lib = VaultLib([("default", VaultSecret(self.password))])
             return self._lib
 
 
@@ -146,6 +146,12 @@ def lock() -> None:
 
 def unlocked() -> bool:
     return _keyring is not None
+
+
+def password() -> bytes | None:
+    """The vault password of this process, for an `ansible-playbook` run handed the same
+    vault (its playbook's own group_vars may be encrypted too)."""
+    return None if _keyring is None else _keyring.password
 
 
 def read_password_file(path: str) -> bytes:

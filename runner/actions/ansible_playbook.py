@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from runner import vault
 from runner.actions.base import (
     Action,
     ActionArgError,
@@ -171,6 +172,12 @@ class AnsibleAction(Action):
         _write_private(extra, json.dumps(planned.params["extra_vars"], default=str))
         tasks_log = work / "tasks.jsonl"
         argv = (*planned.params["argv"], "-i", str(inventory), "-e", f"@{extra}")
+        secret = vault.password()
+        if secret is not None:  # the playbook's own vars files may be vault-encrypted too
+            password_file = work / "vault-password"
+            password_file.touch(mode=0o600)
+            password_file.write_bytes(secret)
+            argv = (*argv, "--vault-password-file", str(password_file))
         env = {
             "ANSIBLE_CALLBACK_PLUGINS": str(PLUGINS),
             "ANSIBLE_CALLBACKS_ENABLED": CALLBACK,

@@ -223,3 +223,49 @@ def test_inventory_lists_a_sealed_value_as_ansible_does(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     token = json.loads(done.stdout)["_meta"]["hostvars"]["app1"]["api_token"]
     assert token["__ansible_vault"].startswith("$ANSIBLE_VAULT;1.1;AES256")
+
+
+def test_an_ansible_step_gets_the_opened_values_and_its_output_is_masked(tmp_path: Path) -> None:
+    """The playbook receives the decrypted value and prints it; drillctl's outputs hide it."""
+    ansible_tool("ansible-playbook")
+    received = tmp_path / "received.txt"
+    files = estate(tmp_path, tmp_path / "unused.txt")
+    (tmp_path / "site.yml").write_text(
+        "- hosts: all\n"
+        "  gather_facts: false\n"
+        "  tasks:\n"
+        "    - name: show the credentials\n"
+        "      ansible.builtin.debug: {msg: 'db={{ db_password }} token={{ api_token }}'}\n"
+        "    - name: use the credentials\n"
+        "      ansible.builtin.copy:\n"
+        "        content: '{{ db_password }} {{ api_token }}'\n"
+        f"        dest: {received}\n"
+    )
+    playbook = tmp_path / "ansible-drill.yml"
+    playbook.write_text(
+        "drill: vaulted ansible\nrollback_type: 1\n"
+        "deploy:\n  - ansible: site.yml\n"
+        "rollback:\n  - shell: 'true'\n"
+    )
+    run_dir = tmp_path / "run"
+    done = drillctl(
+        "run",
+        str(playbook),
+        "-i",
+        str(files["inventory"]),
+        "--vault-password-file",
+        str(files["password"]),
+        "--out",
+        str(run_dir),
+        "-vv",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert received.read_text() == f"{FILE_SECRET} {INLINE_SECRET}"
+    journal = (run_dir / "journal.jsonl").read_text()
+    assert "show the credentials" in journal and "db=********" in journal
+    outputs = [done.stdout, done.stderr] + [
+        p.read_text(errors="replace") for p in run_dir.rglob("*") if p.is_file()
+    ]
+    for text in outputs:
+        assert FILE_SECRET not in text and INLINE_SECRET not in text
