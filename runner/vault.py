@@ -16,12 +16,12 @@ import getpass
 import os
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from runner.errors import InputError, TargetEnvironmentError
+from runner.errors import Diagnostic, InputError, TargetEnvironmentError
 
 VAULT_HEADER = "$ANSIBLE_VAULT"
 PASSWORD_OPTION = "--vault-password-file"
@@ -33,8 +33,11 @@ class _Mask(Protocol):
     def add(self, value: object) -> None: ...
 
 
-class VaultLocked(Exception):
-    """A sealed value was used but no vault password was given (bad input, located)."""
+class VaultLocked(InputError):
+    """A sealed value was used as text: no password, or one that does not open it."""
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__([Diagnostic(*_split(where), message)])
 
 
 @dataclass(frozen=True)
@@ -52,16 +55,15 @@ class VaultValue:
     def where(self) -> str:
         return f"{self.path}:{self.line}:{self.col}"
 
-    def locked_message(self) -> str:
-        return (
-            f"{self.where}: this value is encrypted with Ansible Vault: "
-            f"give the vault password with {PASSWORD_OPTION} FILE or --ask-vault-pass"
-        )
-
     def __str__(self) -> str:
-        # Used as text while still sealed (no password): an error, never the ciphertext or a
-        # stand-in that a command would then receive as if it were the value.
-        raise VaultLocked(self.failure or self.locked_message())
+        # Used as text while still sealed: an error, never the ciphertext or a stand-in that a
+        # command would then receive as if it were the value.
+        raise VaultLocked(
+            self.where,
+            self.failure
+            or "this value is encrypted with Ansible Vault: "
+            f"give the vault password with {PASSWORD_OPTION} FILE or --ask-vault-pass",
+        )
 
     def __repr__(self) -> str:
         return f"VaultValue({self.where})"
@@ -80,8 +82,9 @@ class OpenedVault:
 
     def __str__(self) -> str:
         raise VaultLocked(
-            f"{self.path}: variables of a vault-encrypted file are opened only as the "
-            "variables of the hosts they apply to"
+            f"{self.path}:1:1",
+            "variables of a vault-encrypted file are opened only as the variables of the "
+            "hosts they apply to",
         )
 
     def __repr__(self) -> str:  # never the plaintext
@@ -237,7 +240,7 @@ def reveal(value: Any, mask: _Mask) -> Any:
             plain = _keyring.decrypt(value.ciphertext, value.where)
         except InputError as exc:
             # A value the drill does not use must not stop it: fail where it is used.
-            return replace(value, failure=str(exc))
+            return replace(value, failure=exc.diagnostics[0].message)
         mask.add(plain)
         return plain
     if isinstance(value, OpenedVault):
@@ -260,6 +263,29 @@ def sealed(value: Any) -> bool:
     if isinstance(value, list):
         return any(sealed(v) for v in value)
     return False
+
+
+class OpenedVars(Mapping[str, Any]):
+    """A host's variables with each vault value opened when it is read (connection settings:
+    `ansible_password`, `ansible_become_password`). Resolving the host's variables for the
+    drill already registered the same plaintexts as secrets."""
+
+    def __init__(self, variables: Mapping[str, Any]) -> None:
+        self._vars = variables
+
+    def __getitem__(self, key: str) -> Any:
+        value = self._vars[key]
+        if isinstance(value, VaultValue) and _keyring is not None:
+            return _keyring.decrypt(value.ciphertext, value.where)
+        if isinstance(value, OpenedVault):
+            return value.value
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._vars)
+
+    def __len__(self) -> int:
+        return len(self._vars)
 
 
 def json_default(value: Any) -> Any:
