@@ -67,6 +67,14 @@ _OWN_NAMES = frozenset(
 )
 
 
+def playbook_exists(path: str) -> bool:
+    """Whether `path` names a file; a name the file system cannot hold (too long) does not."""
+    try:
+        return Path(path).is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def find_ansible_playbook() -> str | None:
     """`ansible-playbook`: $DRILLCTL_ANSIBLE_PLAYBOOK, beside this Python (a virtualenv), or
     on PATH."""
@@ -131,7 +139,7 @@ class AnsibleAction(Action):
         playbook = str(opts.get("playbook") or "")
         if not playbook:
             raise ActionArgError("ansible needs `playbook`")
-        if not Path(playbook).is_file():
+        if not playbook_exists(playbook):
             raise ActionArgError(f"Ansible playbook {playbook} not found")
         if host.connection not in ("ssh", "local"):
             raise ActionArgError(

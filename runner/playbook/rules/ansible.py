@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from runner.actions.ansible_playbook import playbook_exists
 from runner.errors import Diagnostic
 from runner.playbook.rules.base import ERROR, LintContext, Rule, mapping
 
@@ -31,7 +32,7 @@ def ansible_playbook_missing(ctx: LintContext) -> Iterator[Diagnostic]:
         )
         if not isinstance(playbook, str) or "{{" in playbook or "{%" in playbook:
             continue
-        if not Path(playbook).is_file():
+        if not playbook_exists(playbook):
             yield ctx.diag(
                 at, f"Ansible playbook {playbook!r} not found (relative to {Path.cwd()})"
             )
