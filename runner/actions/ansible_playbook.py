@@ -161,7 +161,7 @@ class AnsibleAction(Action):
         extra = opts.get("extra_vars") or {}
         if not isinstance(extra, Mapping):
             raise ActionArgError("extra_vars must be a mapping of variable names to values")
-        summary = shlex.join([PROGRAM, playbook, *argv[2:], "--limit", host.name])
+        summary = f"{shlex.join([PROGRAM, playbook, *argv[2:]])}  (inventory: {host.name} only)"
         return PlannedAction(
             self.name, summary, None, {"argv": tuple(argv), "extra_vars": dict(extra)}
         )

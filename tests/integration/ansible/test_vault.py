@@ -269,3 +269,28 @@ def test_an_ansible_step_gets_the_opened_values_and_its_output_is_masked(tmp_pat
     ]
     for text in outputs:
         assert FILE_SECRET not in text and INLINE_SECRET not in text
+
+
+def test_ask_vault_pass_reads_the_password_typed(tmp_path: Path) -> None:
+    files = estate(tmp_path, tmp_path / "received.txt")
+    argv = drillctl_argv(
+        "plan", str(files["playbook"]), "-i", str(files["inventory"]), "--ask-vault-pass"
+    )
+
+    def plan(typed: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            argv,
+            cwd=tmp_path,
+            env=child_env(),
+            input=typed,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    opened = plan(PASSWORD + "\n")
+    assert opened.returncode == 0, opened.stderr
+    assert "db=********" in opened.stdout and FILE_SECRET not in opened.stdout
+    wrong = plan("not it\n")
+    assert wrong.returncode == 2
+    assert "--ask-vault-pass (wrong password?)" in wrong.stderr
