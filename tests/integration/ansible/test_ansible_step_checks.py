@@ -52,7 +52,7 @@ SLEEPER = """\
   gather_facts: false
   tasks:
     - name: a task that hangs
-      ansible.builtin.command: sleep 120
+      ansible.builtin.command: sleep 317
 """
 
 
@@ -69,7 +69,7 @@ def test_a_timeout_kills_ansible_playbook_and_fails_the_step(tmp_path: Path) -> 
     assert "timed out" in deploy[0]["msg"]
     # The killed group took the hanging command with it.
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True)
-    assert not any(line.strip() == "sleep 120" for line in ps.stdout.splitlines())
+    assert not any(line.strip() == "sleep 317" for line in ps.stdout.splitlines())
 
 
 def test_a_playbook_that_runs_no_task_on_the_host_fails_the_step(tmp_path: Path) -> None:
