@@ -132,6 +132,28 @@ EVIDENCE_COMMANDS = {
 }
 
 
+def _vault_options(*parsers: argparse.ArgumentParser) -> None:
+    """`--vault-password-file` / `--ask-vault-pass`, as Ansible spells them."""
+    for p in parsers:
+        p.add_argument(
+            "--vault-password-file",
+            "--vault-pass-file",
+            metavar="FILE",
+            help="open Ansible Vault values with the password in FILE (or that FILE prints, "
+            "if executable)",
+        )
+        p.add_argument(
+            "-J", "--ask-vault-pass", action="store_true", help="ask for the vault password"
+        )
+
+
+def _unlock_vault(args: argparse.Namespace) -> None:
+    if getattr(args, "vault_password_file", None) or getattr(args, "ask_vault_pass", False):
+        from runner.vault import unlock_from_options
+
+        unlock_from_options(args.vault_password_file, args.ask_vault_pass)
+
+
 def build_parser(*, full: bool = True) -> argparse.ArgumentParser:
     """The argument parser; `full=False` skips the evidence commands' options (faster)."""
     parser = _Parser(
@@ -244,6 +266,8 @@ def build_parser(*, full: bool = True) -> argparse.ArgumentParser:
     adhoc.add_argument("--change-id", default="", help="change ticket this command is part of")
     adhoc.add_argument("--operator", default="", help="who runs it (default: login name)")
     adhoc.add_argument("words", nargs="*", metavar="COMMAND", help="the command, after --")
+
+    _vault_options(run, plan, lint, inv, adhoc)
 
     verify = sub.add_parser(
         "verify",
@@ -366,6 +390,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if remote:
         args.command_words = remote
     try:
+        _unlock_vault(args)
         return int(_dispatch(args))
     except InputError as exc:
         _print_diagnostics(exc.diagnostics)

@@ -115,6 +115,7 @@ def schema(kind: str) -> int:
 def inventory(args: argparse.Namespace) -> int:
     from runner.inventory import load_inventory
     from runner.inventory.views import render_graph, to_ansible_list
+    from runner.vault import json_default
 
     inv = load_inventory(args.inventory)
     if args.graph:
@@ -122,9 +123,9 @@ def inventory(args: argparse.Namespace) -> int:
     elif args.host:
         if args.host not in inv.hosts:
             raise InputError.at(inv.path, 1, 1, f"no host named {args.host!r} in this inventory")
-        print(json.dumps(dict(inv.hosts[args.host].vars), indent=2, default=str))
+        print(json.dumps(dict(inv.hosts[args.host].vars), indent=2, default=json_default))
     else:
-        print(json.dumps(to_ansible_list(inv), indent=2, default=str))
+        print(json.dumps(to_ansible_list(inv), indent=2, default=json_default))
     return ExitCode.PASSED
 
 

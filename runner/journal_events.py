@@ -32,6 +32,7 @@ class Event(str, Enum):
     STEP_STARTED = "step_started"
     STEP_FINISHED = "step_finished"
     HOST_RESULT = "host_result"
+    ANSIBLE_TASK = "ansible_task"
     UNDO_RECORDED = "undo_recorded"
     CHECKLIST_CONFIRMED = "checklist_confirmed"
     TRIGGER_EVIDENCE = "trigger_evidence"
@@ -125,6 +126,22 @@ FIELDS: dict[Event, frozenset[str]] = {
     Event.PHASE_SKIPPED: frozenset({"phase", "reason", "started_at"}),
     Event.STEP_STARTED: frozenset({"phase", "index", "step", "action", "hosts"}),
     Event.STEP_FINISHED: frozenset({"phase", "index", "step", "status", "duration_s"}),
+    Event.ANSIBLE_TASK: frozenset(
+        {
+            "phase",
+            "index",
+            "step",
+            "host",
+            "play",
+            "task",
+            "action",
+            "status",
+            "changed",
+            "rc",
+            "msg",
+            "duration_s",
+        }
+    ),
     Event.HOST_RESULT: frozenset(
         {
             "phase",

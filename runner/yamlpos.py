@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from runner.errors import Diagnostic, InputError
+from runner.vault import VaultValue
 
 PathKey = tuple[str | int, ...]
 
@@ -35,6 +36,9 @@ _INT_HEX = re.compile(r"^0x[0-9a-fA-F]+$")
 _FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
 _INF = re.compile(r"^[-+]?\.(inf|Inf|INF)$")
 _NAN = re.compile(r"^\.(nan|NaN|NAN)$")
+
+# Ansible's tag for an inline encrypted value (`ansible-vault encrypt_string`).
+VAULT_TAG = "!vault"
 
 _STD_TAGS = {
     "tag:yaml.org,2002:str",
@@ -119,6 +123,8 @@ class _Builder:
             self.error(node, "recursive alias: a value may not contain itself")
             return None
         explicit = getattr(node, "_explicit_tag", False) or not isinstance(node, yaml.ScalarNode)
+        if node.tag == VAULT_TAG:
+            return self.vault(node)
         if explicit and (
             node.tag.startswith("!") or (node.tag.startswith("tag:") and node.tag not in _STD_TAGS)
         ):
@@ -179,6 +185,16 @@ class _Builder:
                 continue
             for key, item in value.items():
                 into.setdefault(key, item)
+
+    def vault(self, node: yaml.Node) -> Any:
+        """An Ansible Vault value: kept sealed, opened only when a targeted host needs it."""
+        if not isinstance(node, yaml.ScalarNode) or not node.value.lstrip().startswith(
+            "$ANSIBLE_VAULT"
+        ):
+            self.error(node, "a !vault value must be the text `ansible-vault encrypt_string` gives")
+            return None
+        m = _mark(node)
+        return VaultValue(node.value, self.doc.path, m.line, m.col)
 
     def scalar(self, node: yaml.ScalarNode) -> Any:
         text = node.value

@@ -1,5 +1,6 @@
 """Step kinds. `ACTIONS` maps the key a drill author writes to the action that runs it."""
 
+from runner.actions.ansible_playbook import AnsibleAction
 from runner.actions.base import Action, ActionArgError, ActionContext, ActionOutcome, PlannedAction
 from runner.actions.checks import AssertAction, PauseAction
 from runner.actions.command import CommandAction, ShellAction
@@ -32,6 +33,7 @@ ACTIONS: dict[str, Action] = {
         FlagAction(),
         FlagFileAction(),
         PipAction(),
+        AnsibleAction(),
     )
 }
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -74,6 +74,8 @@ class ActionContext:
     cancel: CancelToken
     timeout: float | None
     injector: FaultInjector | None = None  # the fault ledger, for `fault` steps
+    # Journals an event about this step and host (the step's phase, index and name added).
+    record: Callable[..., None] | None = None
 
 
 class Action(ABC):

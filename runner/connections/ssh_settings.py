@@ -18,6 +18,7 @@ import paramiko
 
 from runner.connections.host_keys import STRICT
 from runner.inventory.model import Host
+from runner.vault import OpenedVars
 
 CONNECT_TIMEOUT_S = 10.0
 KEEPALIVE_INTERVAL_S = 5.0
@@ -51,7 +52,7 @@ class SshSettings:
 
     @classmethod
     def for_host(cls, host: Host) -> SshSettings:
-        v = host.vars
+        v = OpenedVars(host.vars)  # `ansible_password: !vault |` opens here
         config = _ssh_config_for(host.address)
         key = v.get("ssh_key_file") or v.get("ansible_ssh_private_key_file")
         keys = (str(key),) if key else tuple(config.get("identityfile", ()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -288,6 +289,16 @@ class StepRunner:
                 return ActionOutcome(False, "interrupted", cancelled=True), attempt, summary
         return outcome, attempts, summary
 
+    def _recorder(self, step: Step) -> Callable[..., None]:
+        """What an action journals about its own work, tagged with the step it belongs to."""
+
+        def record(kind: Event, **fields: Any) -> None:
+            self.env.journal.record(
+                kind, **{**fields, "phase": step.phase, "index": step.index, "step": step.name}
+            )
+
+        return record
+
     def _once(self, step: Step, host: Host, variables: dict[str, Any]) -> tuple[ActionOutcome, str]:
         action = ACTIONS[step.action]
         try:
@@ -304,6 +315,7 @@ class StepRunner:
             self.env.cancel,
             step.timeout_s,
             self.env.injector,
+            self._recorder(step),
         )
         return action.execute(planned, ctx), planned.summary
 

@@ -14,6 +14,7 @@ from typing import Any
 from runner.inventory.model import Host, Inventory
 from runner.playbook.model import Playbook
 from runner.playbook.templating import Templar, TemplateError
+from runner.vault import reveal
 
 
 class VariableError(Exception):
@@ -121,7 +122,8 @@ def resolve_host_vars(
             raise VariableError(name, f"variables refer to each other in a cycle: {cycle}")
         stack.append(name)
         try:
-            value = raw[name]
+            # A vault value is opened (and masked) here, for a host the drill targets only.
+            value = reveal(raw[name], templar.secrets)
             for dep in _dependencies(templar, value):
                 if dep in raw:
                     resolve(dep)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from runner.errors import Diagnostic, InputError
 from runner.inventory.source import Located
 from runner.inventory.yaml_inventory import located_vars
+from runner.vault import OpenedVault, decrypt_file_text, is_vault_text
 from runner.yamlpos import load_yaml
 
 EXTENSIONS = (".yml", ".yaml", ".json")
@@ -106,14 +107,9 @@ def _load_one(file: Path) -> dict[str, Located]:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError.at(str(file), 1, 1, f"cannot read file: {exc}") from None
-    if text.startswith("$ANSIBLE_VAULT"):
-        raise InputError.at(
-            str(file),
-            1,
-            1,
-            "Ansible Vault files are not supported: keep secrets out of vars "
-            "files and pass them as drill secrets",
-        )
+    encrypted = is_vault_text(text)
+    if encrypted:
+        text = decrypt_file_text(text, str(file))
     doc = load_yaml(file, text, yaml11=True)
     if doc.value is None:
         return {}
@@ -121,4 +117,11 @@ def _load_one(file: Path) -> dict[str, Located]:
         raise InputError(
             [doc.diag([], "a vars file must be a mapping of variable names to values")]
         )
-    return located_vars(doc, doc.value, ())
+    found = located_vars(doc, doc.value, ())
+    if not encrypted:
+        return found
+    # Every value of an encrypted file is a secret: opened (and masked) where it is used.
+    return {
+        name: replace(item, value=OpenedVault(item.value, str(file)))
+        for name, item in found.items()
+    }

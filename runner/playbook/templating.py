@@ -24,6 +24,7 @@ from jinja2 import (
 )
 from jinja2.exceptions import SecurityError
 
+from runner.errors import InputError
 from runner.playbook.filters import EXTRA_FILTERS, guarded, version_test
 from runner.playbook.render_bounds import (
     ITERATION_FILTER,
@@ -195,6 +196,8 @@ class Templar:
             return self._failed(f"undefined variable: {exc.message}")
         if isinstance(exc, SecurityError):
             return self._failed(f"{what} not allowed in the sandbox: {exc}")
+        if isinstance(exc, InputError):  # a value that is bad input where it was written
+            return self._failed(str(exc))
         if isinstance(exc, RecursionError):
             return self._failed(f"{what} error: recursion too deep")
         return self._failed(f"{what} error: {type(exc).__name__}: {exc}")

@@ -9,6 +9,7 @@ import pytest
 
 from runner import yamlpos
 from runner.errors import Diagnostic, InputError
+from runner.vault import VaultValue
 from runner.yamlpos import Mark, load_yaml
 
 
@@ -187,9 +188,23 @@ def test_standard_tags_convert_the_value() -> None:
 
 
 def test_an_application_tag_is_refused_at_the_tagged_value() -> None:
+    d = only_error("token: !custom abc\n")
+    assert (d.line, d.col) == (1, 8)
+    assert d.message == "unsupported YAML tag '!custom'"
+
+
+def test_a_vault_tag_on_text_that_is_no_vault_is_refused_at_the_value() -> None:
     d = only_error("vault: !vault abc\n")
     assert (d.line, d.col) == (1, 8)
-    assert d.message == "unsupported YAML tag '!vault'"
+    assert "`ansible-vault encrypt_string`" in d.message
+
+
+def test_a_vault_value_loads_sealed_with_its_position() -> None:
+    doc = load_yaml("f.yml", "a: 1\ntoken: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  3132\n")
+    token = doc.value["token"]
+    assert isinstance(token, VaultValue)
+    assert (token.path, token.line, token.col) == ("f.yml", 2, 8)
+    assert token.ciphertext.startswith("$ANSIBLE_VAULT;1.1;AES256\n")
 
 
 def test_a_non_core_yaml_tag_is_refused() -> None:

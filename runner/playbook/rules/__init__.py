@@ -17,6 +17,7 @@ documentation: `docs/lint-rules.md` is generated from this registry.
 from __future__ import annotations
 
 from runner.playbook.rules import (
+    ansible,
     budget,
     environment,
     faults,
@@ -31,7 +32,18 @@ from runner.playbook.rules.base import ERROR, WARNING, LintContext, Rule
 
 RULES: dict[str, Rule] = {
     rule.id: rule
-    for module in (variables, budget, rollback, patterns, secrets, environment, urls, shell, faults)
+    for module in (
+        variables,
+        budget,
+        rollback,
+        patterns,
+        secrets,
+        environment,
+        urls,
+        shell,
+        faults,
+        ansible,
+    )
     for rule in module.RULES
 }
 

@@ -1,0 +1,1 @@
+"""Callback plugins for `ansible` steps (ANSIBLE_CALLBACK_PLUGINS points here)."""
