@@ -13,6 +13,7 @@ from runner.journal_events import Event
 from runner.measure.figures import (
     DrillFigures,
     baseline_verdict,
+    blind_instances,
     measured_without_probes,
     unrecovered_instance,
 )
@@ -28,6 +29,11 @@ EXIT_CODES = {
     ERROR: ExitCode.ENVIRONMENT,
     INTERRUPTED: ExitCode.INTERRUPTED,
 }
+
+
+# Triggers that detect an incident (their time is the detection), unlike a rehearsal or
+# an interrupt: a probe rule, an alert firing in monitoring, a failed step.
+DETECTING_TRIGGERS = ("probe", "alert", "step_failed")
 
 
 @dataclass(frozen=True)
@@ -145,6 +151,11 @@ def objectives_verdict(
     worst = figures.worst() if figures is not None else None
     if worst is not None and unrecovered_instance(worst):
         return FAILED, f"no lasting recovery observed by {worst.probe} after the incident"
+    blind = blind_instances(figures) if figures is not None else []
+    if blind:
+        # Unknown samples are no evidence of health: a drill that saw nothing proved nothing.
+        names = ", ".join(str(m.probe) for m in blind)
+        return FAILED, f"availability not observed: every sample of {names} was unknown"
     measured = figures.as_result() if figures is not None else measured_without_probes(None, None)
     problems = []
     for name, objective in (("RTO", playbook.objectives.rto_s), ("RPO", playbook.objectives.rpo_s)):
