@@ -73,7 +73,7 @@ def _prometheus_data(body: Any, shown: str) -> Any:
 def instant_query(url: str, query: str, timeout: float) -> tuple[str, Any]:
     """(resultType, result) of `query` evaluated now by the Prometheus at `url`."""
     # Prometheus' own evaluation limit, so a slow query ends there rather than here.
-    params = {"query": query, "timeout": f"{max(timeout, 0.001):.3f}s"}
+    params = {"query": query, "timeout": f"{max(1, int(timeout * 1000))}ms"}
     body = _api_get(url, "/api/v1/query", params, timeout)
     data = _prometheus_data(body, without_credentials(url))
     if not isinstance(data, dict) or not isinstance(data.get("resultType"), str):
