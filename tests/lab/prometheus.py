@@ -74,11 +74,33 @@ def pushgateway(tmp_path: Path) -> Iterator[Server]:
     _stop(server)
 
 
+def start_alertmanager(workdir: Path) -> Server:
+    """Alertmanager on a free port, without clustering (no shared port), routing every
+    alert to a receiver that sends nothing."""
+    binary = require("prometheus-alertmanager", "prometheus-alertmanager")
+    port = free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = workdir / "alertmanager.yml"
+    config.write_text("route:\n  receiver: nobody\nreceivers:\n  - name: nobody\n")
+    argv = [
+        binary,
+        f"--config.file={config}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        f"--storage.path={workdir / 'data'}",
+        "--cluster.listen-address=",
+    ]
+    return _start(argv, f"http://127.0.0.1:{port}", "/-/ready", workdir / "alertmanager.log")
+
+
 def start_prometheus(
-    workdir: Path, scrape_targets: list[str], interval: str = "1s", rules: str = ""
+    workdir: Path,
+    scrape_targets: list[str],
+    interval: str = "1s",
+    rules: str = "",
+    alertmanager: str = "",
 ) -> Server:
-    """Prometheus scraping `scrape_targets` (host:port) every `interval`, and evaluating
-    `rules` (a rules file's YAML) as often."""
+    """Prometheus scraping `scrape_targets` (host:port) every `interval`, evaluating `rules`
+    (a rules file's YAML) as often and sending alerts to `alertmanager` (host:port), if any."""
     binary = require("prometheus", "prometheus")
     port = free_port()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -88,6 +110,11 @@ def start_prometheus(
     if rules:
         (workdir / "rules.yml").write_text(rules)
         rule_files = f"rule_files: [{str(workdir / 'rules.yml')!r}]\n"
+    if alertmanager:
+        rule_files += (
+            "alerting:\n  alertmanagers:\n    - static_configs:\n"
+            f'        - targets: ["{alertmanager}"]\n'
+        )
     config.write_text(
         f"global:\n  scrape_interval: {interval}\n  evaluation_interval: {interval}\n"
         + rule_files
@@ -122,6 +149,13 @@ groups:
 class Monitored:
     lab_port: int  # free: the drill starts the lab service on it
     prometheus: Server
+
+
+@pytest.fixture
+def alertmanager(tmp_path: Path) -> Iterator[Server]:
+    server = start_alertmanager(tmp_path / "alertmanager")
+    yield server
+    _stop(server)
 
 
 @pytest.fixture

@@ -21,13 +21,22 @@ from runner.measure.probes import ProbeLog
 from runner.measure.samples import AvailabilitySample
 from runner.measure.timeline import Measurement, Timeline
 from tests.conftest import REPO, events, free_port, run_drillctl
-from tests.lab.prometheus import SCRAPE_S, Monitored, monitored
+from tests.lab.prometheus import (
+    LAB_DOWN_RULES,
+    SCRAPE_S,
+    Monitored,
+    Server,
+    alertmanager,
+    monitored,
+    start_prometheus,
+    stop,
+)
 
 pytestmark = pytest.mark.integration
 
 EXAMPLE = REPO / "playbooks" / "prometheus-probe-drill.yml"
 INVENTORY = "inventories/local.yml"
-__all__ = ["monitored"]
+__all__ = ["alertmanager", "monitored"]
 
 
 def run(playbook: Path, out: Path, lab_port: int, prometheus_url: str) -> dict[str, Any]:
@@ -126,6 +135,38 @@ def test_an_alert_firing_in_prometheus_starts_the_rollback(
     assert states[0] == "quiet" and "firing" in states, states
     [evidence] = [e for e in journal if e["event"] == "trigger_evidence"]
     assert evidence["probe"] == "alert:LabDown" and evidence["samples"][0][1] is False
+
+
+def test_an_alert_active_in_alertmanager_starts_the_rollback(
+    alertmanager: Server, tmp_path: Path
+) -> None:
+    lab_port = free_port()
+    prometheus = start_prometheus(
+        tmp_path / "prometheus",
+        [f"127.0.0.1:{lab_port}"],
+        f"{SCRAPE_S * 1000:g}ms",
+        LAB_DOWN_RULES,
+        alertmanager=alertmanager.url.removeprefix("http://"),
+    )
+    try:
+        path = variant(
+            tmp_path,
+            triggers=[{"alert": "LabDown", "alertmanager": alertmanager.url, "every": "250ms"}],
+        )
+        out = tmp_path / "run"
+        result = run(path, out, lab_port, prometheus.url)
+    finally:
+        stop(prometheus)
+    assert result["exit_code"] == 0, result["output"]
+    trigger = result["trigger"]
+    assert (trigger["kind"], trigger["probe"], trigger["phase"]) == (
+        "alert",
+        "alert:LabDown",
+        "deploy",
+    )
+    assert "firing in alertmanager" in trigger["detail"]
+    states = [e["state"] for e in events(out) if e["event"] == "alert_state"]
+    assert states[0] == "quiet" and "firing" in states, states
 
 
 def test_an_unreachable_prometheus_never_fires_an_alert_trigger(tmp_path: Path) -> None:
