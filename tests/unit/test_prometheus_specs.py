@@ -12,6 +12,7 @@ from runner.errors import InputError
 from runner.playbook.loader import load_playbook
 from runner.playbook.model import Playbook
 from runner.playbook.probes import PromExpect, TriggerRule
+from tests.conftest import run_drillctl
 
 HEAD = "drill: prom\nrollback_type: 2\n"
 
@@ -161,3 +162,30 @@ def test_a_valid_prometheus_probe_loads_without_problems(tmp_path: Path) -> None
     )
     assert playbook.probes["p"].expect == PromExpect("!=", 0.0)
     assert playbook.triggers[0].every_s == 0.05
+
+
+def test_a_templated_url_that_renders_bad_is_refused_at_plan_with_its_location(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "inv.yml").write_text("all: {hosts: {lab1: {connection: local}}}\n")
+    (tmp_path / "drill.yml").write_text(
+        HEAD
+        + "hosts: all\n"
+        + "probes:\n  up:\n    prometheus:\n      url: '{{ prom }}'\n      query: up\n"
+        + "      expect: {op: '>=', value: 1}\n"
+        + "triggers: [{alert: LabDown, alertmanager: '{{ am }}'}]\n"
+        + "deploy: [{name: d, command: 'true'}]\n"
+    )
+
+    def plan(*extra: str) -> tuple[int, str]:
+        proc = run_drillctl(
+            "plan", str(tmp_path / "drill.yml"), "-i", str(tmp_path / "inv.yml"), *extra
+        )
+        return proc.returncode, proc.stdout + proc.stderr
+
+    code, out = plan("-e", "prom=localhost:9090", "-e", "am=http://127.0.0.1:9093")
+    assert code == 2 and "drill.yml:7:12: probe up on lab1: url 'localhost:9090' must start" in out
+    code, out = plan("-e", "prom=http://127.0.0.1:9090", "-e", "am=127.0.0.1:9093")
+    assert code == 2 and "drill.yml:10:43: alert LabDown: url '127.0.0.1:9093' must start" in out
+    code, out = plan("-e", "prom=http://127.0.0.1:9090", "-e", "am=http://127.0.0.1:9093")
+    assert code == 0, out
