@@ -190,6 +190,7 @@ KEY_EXAMPLES: dict[str, str] = {
     "playbook:probes.NAME.prometheus": '{url: …, query: "up", expect: {op: ">=", value: 1}}',
     "playbook:probes.NAME.prometheus.expect": '{op: ">=", value: 1}',
     "playbook:probes.NAME.prometheus.expect.value": "1",
+    "playbook:probes.NAME.prometheus.timeout": "2s",
     "playbook:decision": "{manual: true, timeout: 15m}",
     "playbook:decision.manual": "true",
     "playbook:prepare": "[{name: baseline is healthy, http: {url: …}}]",

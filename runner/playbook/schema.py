@@ -255,7 +255,8 @@ PROBE_SCHEMA: dict[str, Any] = {
             "default": _seconds(DEFAULT_CHECK_TIMEOUT_S),
             "examples": ["500ms"],
             "description": "Longest one availability check may take (for `http`, also "
-            "`http.timeout`); a slower check has failed.",
+            "`http.timeout`; for `prometheus`, also `prometheus.timeout`); a slower check has "
+            "failed (a slower Prometheus query is unknown).",
         },
         "hosts": {"type": "string", "description": "Run the probe per host of this pattern."},
         "healthy_after": {"type": "integer", "minimum": 1, "default": DEFAULT_HEALTHY_AFTER},
