@@ -224,9 +224,21 @@ def test_a_prometheus_that_goes_away_gives_unknown_samples_not_downtime(
     assert prom.recovered_at is None and prom.rto_s is None  # ...and never saw it recover
     assert "only unknown samples" in result["measured"]["reasons"]["rto_s"]
     assert prom.unknown_samples > 0
-    # Unknown time is not downtime: the downtime is the failures seen before the kill.
-    assert prom.downtime_s is not None and 0 < prom.downtime_s < 3.5
-    assert prom.unknown_s > prom.downtime_s
+    # Unknown time is not downtime: the downtime is the failures seen before the kill, and
+    # everything from the first unknown sample to the window's close is unknown time.
+    rows = [
+        row
+        for e in events(out)
+        if e["event"] == "probe_samples" and e["probe"] == "up@lab1"
+        for row in e["rows"]
+        if prom.window_opens <= row[0] <= prom.window_closes
+    ]
+    first_failed = min(t for t, ok, *_ in rows if ok is False)
+    first_unknown = min(t for t, ok, *_ in rows if ok is None)
+    assert all(ok is None for t, ok, *_ in rows if t >= first_unknown)
+    assert prom.downtime_s is not None and prom.downtime_s > 0
+    assert prom.downtime_s <= first_unknown - first_failed + 1e-6
+    assert prom.unknown_s == pytest.approx(prom.window_closes - first_unknown, abs=1e-6)
     strip = next(a for a in result["availability"] if a["probe"] == "up@lab1")
     verdicts = [run[2] for run in strip["runs"]]
     assert None in verdicts and False in verdicts and verdicts[-1] is None, verdicts
