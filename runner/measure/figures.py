@@ -48,7 +48,7 @@ class DrillFigures:
         def rank(m: Measurement) -> tuple[int, float, float]:
             # One that could not see whether it had an outage (unknown samples, no T0) has
             # an unknown RTO too: no other instance's RTO may stand in for it either.
-            blind = m.incident_start is None and not m.no_incident
+            blind = (m.incident_start is None and not m.no_incident) or m.recovery_unseen
             recovered = m.rto_s is not None
             level = 3 if unrecovered_instance(m) else 2 if blind else 1 if recovered else 0
             return level, m.rto_s or 0.0, m.downtime_s or 0.0
@@ -221,6 +221,12 @@ def _runs(samples: list[AvailabilitySample]) -> tuple[tuple[float, float, bool |
 def blind_instances(figures: DrillFigures) -> list[Measurement]:
     """Availability instances that saw nothing: every sample in their window was unknown."""
     return [m for m in figures.availability if m.samples and m.unknown_samples == m.samples]
+
+
+def unseen_recoveries(figures: DrillFigures) -> list[Measurement]:
+    """Instances that saw the incident but, after it, only unknown samples: no healthy
+    sample shows the service back, so nothing proves the rollback restored it."""
+    return [m for m in figures.availability if m.recovery_unseen]
 
 
 def availability_block(figures: DrillFigures, started_mono: float) -> list[dict[str, Any]]:

@@ -172,6 +172,17 @@ def _incident_start(tl: Timeline) -> _Figure:
     return _Figure(None, NO_INCIDENT)
 
 
+def _recovery_unseen(tl: Timeline) -> bool:
+    """After the incident began, no sample saw the service healthy, and some could not see
+    it at all: whether it came back is unknown (never a recovery, never "still down")."""
+    t0 = _incident_start(tl).value
+    if t0 is None:
+        return False
+    failed = [s.t for s in tl.series if s.failed and s.t >= t0]
+    tail = [s for s in tl.series if (s.t > failed[-1] if failed else s.t >= t0)]
+    return any(s.unknown for s in tail) and not any(s.ok for s in tail)
+
+
 def _recovered_at(tl: Timeline) -> _Figure:
     t0 = _incident_start(tl)
     if t0.value is None:
@@ -339,6 +350,8 @@ class Measurement:
     # Samples that could not judge the service (Prometheus unreachable), and their time.
     unknown_samples: int = 0
     unknown_s: float = 0.0
+    # After T0 no sample saw the service healthy and some saw nothing: recovery unknown.
+    recovery_unseen: bool = False
 
 
 def measure(tl: Timeline) -> Measurement:
@@ -397,4 +410,5 @@ def measure(tl: Timeline) -> Measurement:
         },
         unknown_samples=tl.unknown_samples,
         unknown_s=unknown_s,
+        recovery_unseen=_recovery_unseen(tl),
     )

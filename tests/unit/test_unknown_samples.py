@@ -4,11 +4,13 @@ triggers neither count them as failures nor let them reset a streak."""
 
 from __future__ import annotations
 
+from runner.engine.outcome import FAILED, PASSED, objectives_verdict
 from runner.measure.figures import availability_block, blind_instances, measure_drill
 from runner.measure.probes import ProbeLog
 from runner.measure.samples import AvailabilitySample
 from runner.measure.timeline import NO_INCIDENT, Timeline, measure
 from runner.measure.triggers import Fired, TriggerWatch
+from runner.playbook.model import Playbook
 from runner.playbook.probes import TriggerRule
 from runner.report.timeline_svg import STRIP_COLOUR, timeline_svg
 
@@ -144,3 +146,41 @@ def test_an_alert_trigger_fires_on_a_firing_poll_only() -> None:
     assert fired == []
     watch.observe_alert(rule, AvailabilitySample(label, 3.0, False, 0.01, "alert LabDown firing"))
     assert len(fired) == 1 and fired[0].detail == "alert LabDown firing"
+
+
+def test_a_recovery_is_unseen_only_when_nothing_healthy_follows_the_incident() -> None:
+    def unseen(states: str, **times: float) -> bool:
+        tl = Timeline(pattern(states), deploy_started=0.0, verify_ended=len(states), **times)
+        return measure(tl).recovery_unseen
+
+    assert unseen("++--????")  # failures, then only unknown samples
+    assert unseen("++????", first_fault_injected=2.0)  # a fault, then nothing seen
+    assert not unseen("++--?+++")  # seen healthy again
+    assert not unseen("++----")  # seen still failing: not recovered, not unseen
+    assert not unseen("++++++")  # no incident
+    assert not unseen("++--+?")  # a healthy sample after the outage (a short streak)
+
+
+def test_a_drill_whose_probe_saw_nothing_after_the_incident_does_not_pass() -> None:
+    playbook = Playbook(
+        path="d.yml", drill="d", rollback_type=2
+    )  # no objectives: nothing else to fail on
+    seen = measure_drill(
+        ProbeLog(availability=list(pattern("++--++++"))),
+        Timeline(deploy_started=0.0, verify_ended=8.0),
+    )
+    assert objectives_verdict(playbook, seen, "ok") == (PASSED, "ok")
+    unseen = measure_drill(
+        ProbeLog(availability=list(pattern("++??????"))),
+        Timeline(deploy_started=0.0, first_fault_injected=2.0, verify_ended=8.0),
+    )
+    status, reason = objectives_verdict(playbook, unseen, "ok")
+    assert status == FAILED
+    assert reason == f"no recovery observed by {PROBE}: only unknown samples after the incident"
+    blind = measure_drill(
+        ProbeLog(availability=list(pattern("????"))), Timeline(deploy_started=0.0, verify_ended=4.0)
+    )
+    assert objectives_verdict(playbook, blind, "ok") == (
+        FAILED,
+        f"availability not observed: every sample of {PROBE} was unknown",
+    )

@@ -223,6 +223,10 @@ def test_a_prometheus_that_goes_away_gives_unknown_samples_not_downtime(
     assert prom.incident_start is not None  # it saw the broken release fail...
     assert prom.recovered_at is None and prom.rto_s is None  # ...and never saw it recover
     assert "only unknown samples" in result["measured"]["reasons"]["rto_s"]
+    assert (
+        result["reason"]
+        == "no recovery observed by up@lab1: only unknown samples after the incident"
+    )
     assert prom.unknown_samples > 0
     # Unknown time is not downtime: the downtime is the failures seen before the kill, and
     # everything from the first unknown sample to the window's close is unknown time.
