@@ -3,9 +3,11 @@
 The schema has checked the shapes; this checks what a schema cannot say and reports it
 located, so that lint and plan refuse it (exit 2) before anything runs: an interval below
 `MIN_EVERY_S` (`every: 0s`), a timeout of 0, a read-back deadline shorter than one read,
-a `pattern` without exactly one group, a trigger on an unknown or data probe, or a window
-shorter than its probe's interval. Probe intervals and timeouts are plain durations, not
-templates: the engine schedules them before it renders anything.
+a `pattern` without exactly one group, a trigger on an unknown or data probe, a window
+shorter than its probe's interval, or a Prometheus probe's or alert trigger's URL that cannot
+be requested (templated ones are checked once rendered, at plan) or empty query. Probe
+intervals and timeouts are plain durations, not templates: the engine schedules them before
+it renders anything.
 """
 
 from __future__ import annotations
@@ -146,7 +148,10 @@ class ProbeLoader:
         match, no_data = expect.get("match", "all"), raw.get("no_data", DEFAULT_NO_DATA)
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
             if isinstance(value, float):  # NaN: no value compares with it
-                self.problem((*path, "expect", "value"), "expect.value must be a number")
+                self.problem(
+                    (*path, "expect", "value"),
+                    "expect.value is NaN: no value compares with it; give a number",
+                )
             return None
         if op not in COMPARATORS or match not in SERIES_MATCH or no_data not in NO_DATA:
             return None  # the schema reports it
