@@ -37,6 +37,7 @@ class Event(str, Enum):
     CHECKLIST_CONFIRMED = "checklist_confirmed"
     TRIGGER_EVIDENCE = "trigger_evidence"
     TRIGGER_FIRED = "trigger_fired"
+    ALERT_STATE = "alert_state"
     DECISION_REQUESTED = "decision_requested"
     DECISION = "decision"
     FAULT_TARGETS = "fault_targets"
@@ -163,6 +164,7 @@ FIELDS: dict[Event, frozenset[str]] = {
     Event.CHECKLIST_CONFIRMED: frozenset({"id", "by", "via"}),
     Event.TRIGGER_EVIDENCE: frozenset({"probe", "rule", "samples"}),
     Event.TRIGGER_FIRED: frozenset(_TRIGGER),
+    Event.ALERT_STATE: frozenset({"alert", "source", "state", "detail"}),
     Event.DECISION_REQUESTED: frozenset({"timeout_s", "on_timeout", "approvers"}),
     Event.DECISION: frozenset(
         {

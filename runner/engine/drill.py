@@ -20,6 +20,7 @@ from runner.engine.interrupts import Interrupts
 from runner.engine.ledger import FaultLedger
 from runner.engine.monitor import DecisionRecord, DrillMonitor
 from runner.engine.outcome import (
+    DETECTING_TRIGGERS,
     ERROR,
     FAILED,
     INTERRUPTED,
@@ -201,7 +202,7 @@ class DrillRun:
         self.ledger.revert_all("rollback starts")
         self.monitor.change_over()
         trigger = self.state.trigger
-        detected = trigger.mono if trigger and trigger.kind in ("step_failed", "probe") else None
+        detected = trigger.mono if trigger and trigger.kind in DETECTING_TRIGGERS else None
         decision = self.monitor.decide(detected)
         if self.interrupts.interrupted() and decision.timed_out:
             # A signal ended the wait for approval: by the matrix, the change is rolled back.
@@ -255,7 +256,7 @@ class DrillRun:
             return
         probe, _, host = fired.probe.partition("@")
         trigger = Trigger(
-            "probe",
+            "alert" if fired.rule.kind == "alert" else "probe",
             self.state.current_phase,
             host=host,
             detail=fired.detail,
@@ -431,7 +432,7 @@ class DrillRun:
     def _figures(self) -> DrillFigures:
         s = self.state
         injected = [r.injected_mono for r in self.ledger.records if r.injected_mono is not None]
-        trigger = s.trigger if s.trigger and s.trigger.kind in ("probe", "step_failed") else None
+        trigger = s.trigger if s.trigger and s.trigger.kind in DETECTING_TRIGGERS else None
         self._times = times = Timeline(  # the drill's times; each probe adds its samples
             deploy_started=self.monitor.deploy_started,
             first_fault_injected=min(injected, default=None),

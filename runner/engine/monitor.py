@@ -22,6 +22,7 @@ from runner.engine.interrupts import Interrupts
 from runner.engine.plan import DrillPlan
 from runner.journal import JOURNAL_NAME, Journal, read_events, utc_now
 from runner.journal_events import FINAL_EVENTS, Event
+from runner.measure.alerts import AlertPoller, AlertWatch
 from runner.measure.probes import ProbeInstance, ProbeRunner
 from runner.measure.triggers import Fired, TriggerWatch
 from runner.playbook.model import Decision, Playbook
@@ -55,6 +56,17 @@ def probe_instances(plan: DrillPlan, templar: Templar) -> list[ProbeInstance]:
     return instances
 
 
+def alert_watches(plan: DrillPlan, templar: Templar) -> list[AlertWatch]:
+    """Each alert trigger with its source URL rendered (with the first host's variables:
+    a trigger belongs to the drill, not to a host, and sees the playbook's and -e vars)."""
+    variables = next(iter(plan.host_vars.values()), {})
+    return [
+        AlertWatch(rule, str(templar.render(rule.url, variables)))
+        for rule in plan.playbook.triggers
+        if rule.kind == "alert"
+    ]
+
+
 class DrillMonitor:
     def __init__(
         self,
@@ -82,6 +94,9 @@ class DrillMonitor:
             self.watch.observe,
             on_failure=self._broken,
         )
+        self.alerts = AlertPoller(
+            alert_watches(plan, templar), journal, self.watch.observe_alert, self._broken
+        )
         self._on_broken = on_broken
         self.deploy_started: float | None = None
         self.verify_ended: float | None = None
@@ -96,10 +111,11 @@ class DrillMonitor:
 
     def start(self) -> None:
         self.probes.start()
+        self.alerts.start()
 
     def probe_failure(self) -> str:
         """Why the probes' evidence cannot be trusted: a worker died or hung ('' if none)."""
-        return self.probes.failure()
+        return "; ".join(f for f in (self.probes.failure(), self.alerts.failure()) if f)
 
     def change_begins(self) -> None:
         self.deploy_started = time.monotonic()
@@ -123,6 +139,7 @@ class DrillMonitor:
             time.sleep(0.05)
         self.verify_ended = time.monotonic()
         self.watch.disarm()
+        self.alerts.stop()
         self.probes.stop()
         self.probes.read_back()
 
@@ -138,7 +155,7 @@ class DrillMonitor:
             probe=fired.probe,
             rule=fired.rule.describe(),
             samples=[
-                [round(s.t, 6), s.ok, s.latency_s, self.journal.mask.head(s.error, 120)]
+                [round(s.t, 6), s.verdict, s.latency_s, self.journal.mask.head(s.error, 120)]
                 for s in fired.samples
             ],
         )

@@ -13,8 +13,10 @@ from runner.journal_events import Event
 from runner.measure.figures import (
     DrillFigures,
     baseline_verdict,
+    blind_instances,
     measured_without_probes,
     unrecovered_instance,
+    unseen_recoveries,
 )
 from runner.measure.timeline import Timeline
 from runner.playbook.checklists import Confirmation
@@ -28,6 +30,11 @@ EXIT_CODES = {
     ERROR: ExitCode.ENVIRONMENT,
     INTERRUPTED: ExitCode.INTERRUPTED,
 }
+
+
+# Triggers that detect an incident (their time is the detection), unlike a rehearsal or
+# an interrupt: a probe rule, an alert firing in monitoring, a failed step.
+DETECTING_TRIGGERS = ("probe", "alert", "step_failed")
 
 
 @dataclass(frozen=True)
@@ -142,6 +149,16 @@ def objectives_verdict(
 ) -> tuple[str, str]:
     """A drill that rolled back but missed its RTO or RPO objective, or could not measure
     it, has failed; the reason names every objective that was not met, and why."""
+    # Unknown samples are no evidence of health: a probe that saw nothing, or nothing after
+    # the incident, proved no recovery, whatever the objectives say.
+    blind = blind_instances(figures) if figures is not None else []
+    if blind:
+        names = ", ".join(str(m.probe) for m in blind)
+        return FAILED, f"availability not observed: every sample of {names} was unknown"
+    unseen = unseen_recoveries(figures) if figures is not None else []
+    if unseen:
+        names = ", ".join(str(m.probe) for m in unseen)
+        return FAILED, f"no recovery observed by {names}: only unknown samples after the incident"
     worst = figures.worst() if figures is not None else None
     if worst is not None and unrecovered_instance(worst):
         return FAILED, f"no lasting recovery observed by {worst.probe} after the incident"

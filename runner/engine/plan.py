@@ -21,6 +21,7 @@ from runner.inventory.patterns import select_hosts as match_pattern
 from runner.playbook.model import PHASES, Playbook, Step
 from runner.playbook.probes import ProbeSpec
 from runner.playbook.templating import Templar, TemplateError
+from runner.urls import url_problem, without_credentials
 from runner.yamlpos import YamlDocument
 
 
@@ -158,6 +159,7 @@ class Planner:
         for name, hosts in probe_hosts.items():
             for host in hosts:
                 self._check_probe(name, host, host_vars[host.name])
+        self._check_alerts(next(iter(host_vars.values()), {}))
         if self.diags:
             # Messages quote rendered values (a URL, a missing key): mask what is secret.
             mask = self.templar.secrets.mask
@@ -187,10 +189,35 @@ class Planner:
             self.diags.append(self.doc.diag(("probes", name, "hosts"), str(exc)))
             return []
 
+    def _check_alerts(self, variables: dict[str, Any]) -> None:
+        """Alert triggers' source URLs as they will be requested (rendered as the monitor
+        renders them, with the first host's variables)."""
+        for index, rule in enumerate(self.playbook.triggers):
+            if rule.kind == "alert":
+                problem = self._url_problem(rule.url, variables)
+                if problem:
+                    path = ("triggers", index, rule.source)
+                    self.diags.append(self.doc.diag(path, f"alert {rule.alert}: {problem}"))
+
+    def _url_problem(self, template: Any, variables: dict[str, Any]) -> str | None:
+        """Why a templated URL cannot be requested once rendered, or None."""
+        try:
+            url = str(self.templar.render(template, variables))
+        except TemplateError as exc:
+            return str(exc)
+        problem = url_problem(url)
+        return problem and f"url {without_credentials(url)!r} {problem}"
+
     def _check_probe(self, name: str, host: Host, variables: dict[str, Any]) -> None:
         """An availability probe's request as it will be made: a URL that cannot be
         requested is bad input now, not a probe that fails every sample later."""
         probe = self.playbook.probes[name]
+        if probe.kind == "prometheus" and isinstance(probe.request, dict):
+            problem = self._url_problem(probe.request.get("url", ""), variables)
+            if problem:
+                where = ("probes", name, "prometheus", "url")
+                self.diags.append(self.doc.diag(where, f"probe {name} on {host.name}: {problem}"))
+            return
         if probe.kind != "http" or not isinstance(probe.request, dict):
             return
         try:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runner.engine.outcome import MEASURED_EVENT
+from runner.engine.outcome import DETECTING_TRIGGERS, MEASURED_EVENT
 from runner.errors import InputError
 from runner.history.rows import SOURCE_JOURNAL, SOURCE_RESULT
 from runner.journal import JOURNAL_NAME, read_events, verify_chain
@@ -301,7 +301,7 @@ def _measure(
 ) -> dict[str, Any]:
     """The `measured` block, computed as the runner computes it, from journaled evidence."""
     detected = None
-    if trigger is not None and trigger.get("kind") in ("probe", "step_failed"):
+    if trigger is not None and trigger.get("kind") in DETECTING_TRIGGERS:
         detected = float(trigger["mono"])
     decisions = by_kind.get(Event.DECISION, [])
     decided = float(decisions[0]["mono"]) if decisions and detected is not None else None
@@ -346,8 +346,10 @@ def _probe_log(by_kind: dict[str, list[dict[str, Any]]]) -> ProbeLog:
     for e in by_kind.get(Event.PROBE_SAMPLES, []):
         for t, ok, latency_ms, error in e.get("rows", []):
             latency = None if latency_ms is None else float(latency_ms) / 1000
-            log.availability.append(
-                AvailabilitySample(e["probe"], float(t), bool(ok), latency, error or "")
+            log.availability.append(  # ok null: an unknown sample (no verdict)
+                AvailabilitySample(
+                    e["probe"], float(t), bool(ok), latency, error or "", unknown=ok is None
+                )
             )
     for e in by_kind.get(Event.PROBE_WRITES, []):
         for seq, sent, acked, ok in e.get("rows", []):

@@ -31,8 +31,9 @@ class DrillFigures:
     data: tuple[DataLoss, ...] = ()
     baseline: tuple[tuple[str, BaselineComparison], ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
-    # Per availability probe instance: (start, end, ok) runs of equal verdicts, monotonic.
-    strips: tuple[tuple[str, tuple[tuple[float, float, bool], ...]], ...] = ()
+    # Per availability probe instance: (start, end, ok) runs of equal verdicts, monotonic;
+    # ok is None for a run of unknown samples.
+    strips: tuple[tuple[str, tuple[tuple[float, float, bool | None], ...]], ...] = ()
     # The drill's own times: what can be measured without samples (decide, roll back).
     times: Timeline | None = None
 
@@ -45,10 +46,12 @@ class DrillFigures:
             return None
 
         def rank(m: Measurement) -> tuple[int, float, float]:
-            unrecovered = unrecovered_instance(m)
-            return (2 if unrecovered else 1 if m.rto_s is not None else 0), *(
-                (m.rto_s or 0.0, m.downtime_s or 0.0)
-            )
+            # One that could not see whether it had an outage (unknown samples, no T0) has
+            # an unknown RTO too: no other instance's RTO may stand in for it either.
+            blind = (m.incident_start is None and not m.no_incident) or m.recovery_unseen
+            recovered = m.rto_s is not None
+            level = 3 if unrecovered_instance(m) else 2 if blind else 1 if recovered else 0
+            return level, m.rto_s or 0.0, m.downtime_s or 0.0
 
         return max(self.availability, key=rank)
 
@@ -76,7 +79,11 @@ class DrillFigures:
             }
             reasons = {k: f"{m.probe}: {v}" for k, v in m.reasons.items()}
             if m.resolution_s is None:
-                reasons["resolution_s"] = f"{m.probe}: no availability samples in the window"
+                reasons["resolution_s"] = f"{m.probe}: " + (
+                    "every sample in the window was unknown"
+                    if m.samples and m.unknown_samples == m.samples
+                    else "no availability samples in the window"
+                )
         figures.update(self._data(reasons))
         ordered = (
             "time_to_detect_s",
@@ -197,27 +204,44 @@ def measure_drill(
     return DrillFigures(availability, data, tuple(baseline), strips=strips, times=times)
 
 
-def _runs(samples: list[AvailabilitySample]) -> tuple[tuple[float, float, bool], ...]:
-    """Consecutive samples with the same verdict, merged; each sample stands until the next."""
+def _runs(samples: list[AvailabilitySample]) -> tuple[tuple[float, float, bool | None], ...]:
+    """Consecutive samples with the same verdict (healthy, unhealthy, unknown: None),
+    merged; each sample stands until the next."""
     ordered = sorted(samples, key=lambda s: s.t)
     runs: list[list[Any]] = []
     for i, sample in enumerate(ordered):
         end = ordered[i + 1].t if i + 1 < len(ordered) else sample.t
-        if runs and runs[-1][2] == sample.ok:
+        if runs and runs[-1][2] is sample.verdict:
             runs[-1][1] = end
         else:
-            runs.append([sample.t, end, sample.ok])
-    return tuple((float(a), float(b), bool(ok)) for a, b, ok in runs)
+            runs.append([sample.t, end, sample.verdict])
+    return tuple((float(a), float(b), ok) for a, b, ok in runs)
+
+
+def blind_instances(figures: DrillFigures) -> list[Measurement]:
+    """Availability instances that saw nothing: every sample in their window was unknown."""
+    return [m for m in figures.availability if m.samples and m.unknown_samples == m.samples]
+
+
+def unseen_recoveries(figures: DrillFigures) -> list[Measurement]:
+    """Instances that saw the incident but, after it, only unknown samples: no healthy
+    sample shows the service back, so nothing proves the rollback restored it."""
+    return [m for m in figures.availability if m.recovery_unseen]
 
 
 def availability_block(figures: DrillFigures, started_mono: float) -> list[dict[str, Any]]:
-    """The availability strips as offsets from the run's start, for the report's timeline."""
+    """The availability strips as offsets from the run's start, for the report's timeline;
+    a run's verdict is true (healthy), false (unhealthy) or null (unknown). `unknown_samples`
+    and `unknown_s` count the unknown ones in the measured window."""
+    measured = {m.probe: m for m in figures.availability}
     return [
         {
             "probe": label,
             "runs": [
                 [round(a - started_mono, 3), round(b - started_mono, 3), ok] for a, b, ok in runs
             ],
+            "unknown_samples": measured[label].unknown_samples if label in measured else 0,
+            "unknown_s": round(measured[label].unknown_s, 3) if label in measured else 0.0,
         }
         for label, runs in figures.strips
     ]

@@ -21,9 +21,10 @@ from runner.connections.pool import ConnectionPool, HostUnreachable
 from runner.inventory.model import Host
 from runner.journal import Journal
 from runner.journal_events import Event
+from runner.measure.prometheus import Unanswered, instant_query, judge
 from runner.measure.readback import ReadBackFormatError, parse_read_back
 from runner.measure.samples import AvailabilitySample, ReadBack, WriteAttempt
-from runner.playbook.probes import READ_RETRY_PAUSE_S, DataProbe, ProbeSpec
+from runner.playbook.probes import READ_RETRY_PAUSE_S, DataProbe, ProbeSpec, PromExpect
 from runner.playbook.templating import Templar, TemplateError
 
 FLUSH_EVERY_S = 0.5
@@ -180,16 +181,18 @@ class ProbeRunner:
 
     def _sample(self, instance: ProbeInstance) -> None:
         t = time.monotonic()
-        ok, error, latency = self._check(instance)
+        verdict, error, latency = self._check(instance)
         if self._stop.cancelled:
             return  # cut short by the end of probing, not by the service: no verdict
-        sample = AvailabilitySample(instance.label, t, ok, latency, error)
+        sample = AvailabilitySample(
+            instance.label, t, verdict is True, latency, error, unknown=verdict is None
+        )
         with self._lock:
             self.log.availability.append(sample)
             self._pending.setdefault(instance.label, []).append(
                 [
                     round(t, 6),
-                    ok,
+                    sample.verdict,
                     None if latency is None else round(latency * 1000, 3),
                     self.journal.mask.head(error, 200),
                 ]
@@ -197,9 +200,13 @@ class ProbeRunner:
         if self.listener is not None:
             self.listener(sample)
 
-    def _check(self, instance: ProbeInstance) -> tuple[bool, str, float | None]:
+    def _check(self, instance: ProbeInstance) -> tuple[bool | None, str, float | None]:
+        """(verdict, why not healthy, latency); verdict None: unknown (no judgement)."""
         spec, request = instance.spec, instance.request
         started = time.monotonic()
+        if spec.kind == "prometheus":
+            assert spec.expect is not None  # the loader builds it with every such probe
+            return prometheus_check(request, spec.expect, spec.timeout_s)
         if spec.kind == "http":
             try:
                 params = plan_http(request)
@@ -299,6 +306,20 @@ class ProbeRunner:
                     fields=["t", "ok", "latency_ms", "error"],
                     rows=rows,
                 )
+
+
+def prometheus_check(
+    request: Mapping[str, Any], expect: PromExpect, timeout: float
+) -> tuple[bool | None, str, float | None]:
+    """One Prometheus probe sample: the instant query, judged. A Prometheus that did not
+    answer (or answered what cannot be judged) makes the sample unknown, with the reason."""
+    started = time.monotonic()
+    try:
+        result_type, result = instant_query(str(request["url"]), str(request["query"]), timeout)
+        judgement = judge(result_type, result, expect)
+    except Unanswered as exc:
+        return None, f"unknown: {exc}", None
+    return judgement.ok, judgement.detail, time.monotonic() - started
 
 
 def read_back(runner: ProbeRunner, instance: ProbeInstance, data: DataProbe) -> ReadBack:

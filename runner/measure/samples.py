@@ -16,6 +16,11 @@ class AvailabilitySample:
     `probe` names the instance (`health@web1`); `t` is when the check was sent, and the
     measurements take `ok` as the state of the service at `t`. `latency_s` is the response
     time of an answered check (None when there was no answer); `error` says why it failed.
+
+    `unknown` True: the check could not judge the service at all (a Prometheus probe whose
+    Prometheus did not answer). Such a sample is never healthy (`ok` is False) and never a
+    failure (`failed` is False): the measurements treat it as a gap in the evidence, the
+    triggers skip it. Spelled in the journal and result.json as `ok: null`.
     """
 
     probe: str
@@ -23,6 +28,22 @@ class AvailabilitySample:
     ok: bool
     latency_s: float | None
     error: str = ""
+    unknown: bool = False
+
+    def __post_init__(self) -> None:
+        if self.unknown and self.ok:
+            raise ValueError(f"sample of {self.probe} at t={self.t} is both unknown and healthy")
+
+    @property
+    def failed(self) -> bool:
+        """The service was seen unhealthy (an unknown sample saw nothing)."""
+        return not self.ok and not self.unknown
+
+    @property
+    def verdict(self) -> bool | None:
+        """True healthy, False unhealthy, None unknown: how the journal and result.json
+        spell it."""
+        return None if self.unknown else self.ok
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,16 @@ time until the next sample (the last one: until the window closes), so an outage
 known only to within the interval around it. An outage [a, b) sampled every d seconds is
 measured as a downtime within d of b - a, and T0 and the recovery point each lag the true
 edge by less than d. `Measurement.resolution_s` is the longest such interval observed.
+
+Unknown samples (a Prometheus probe whose Prometheus did not answer) are gaps in the
+evidence, never healthy and never unhealthy. Their time is neither downtime nor uptime: it
+is `unknown_s`. They neither count toward the N healthy samples of a recovery nor break
+them, so a recovery is confirmed only by N healthy samples after the last failed one: an
+outage followed by nothing but unknown samples has no recovery point, hence no RTO. An
+outage edge inside an unknown stretch is known only to within it (T0 and the recovery point
+are the first failed and first healthy samples that bracket it), and `resolution_s` counts
+the time between consecutive known samples. With unknown samples in the window and no
+failure or fault, "no incident" cannot be claimed: T0 is not measured.
 """
 
 from __future__ import annotations
@@ -101,6 +111,20 @@ class Timeline:
         ends = [s.t for s in series[1:]] + [closes]
         return tuple(end - s.t for s, end in zip(series, ends, strict=True))
 
+    @cached_property
+    def known_intervals(self) -> tuple[float, ...]:
+        """For each known (not unknown) sample of `series`, the time to the next known one
+        (the last: to the window's close): how far an edge seen at it may lie."""
+        known, closes = [s for s in self.series if not s.unknown], self.window_closes
+        if not known or closes is None:
+            return ()
+        ends = [s.t for s in known[1:]] + [closes]
+        return tuple(end - s.t for s, end in zip(known, ends, strict=True))
+
+    @cached_property
+    def unknown_samples(self) -> int:
+        return sum(1 for s in self.series if s.unknown)
+
 
 class _Figure(NamedTuple):
     value: float | None
@@ -123,12 +147,40 @@ def _between(
 
 
 def _first_failed(tl: Timeline) -> float | None:
-    return next((s.t for s in tl.series if not s.ok), None)
+    return next((s.t for s in tl.series if s.failed), None)
+
+
+def _unknown_why(tl: Timeline) -> str:
+    n, total = tl.unknown_samples, len(tl.series)
+    last = next((s.error for s in reversed(tl.series) if s.unknown and s.error), "")
+    return f"{n} of {total} sample(s) in the window were unknown" + (
+        f" (last: {last})" if last else ""
+    )
 
 
 def _incident_start(tl: Timeline) -> _Figure:
     known = [t for t in (tl.first_fault_injected, _first_failed(tl)) if t is not None]
-    return _Figure(min(known)) if known else _Figure(None, NO_INCIDENT)
+    if known:
+        return _Figure(min(known))
+    if tl.unknown_samples:
+        # Blind for part of the window: an outage there could not have been seen.
+        return _Figure(
+            None,
+            f"incident start not measured: no fault and no failed sample, but {_unknown_why(tl)}:"
+            " an outage in them could not have been seen",
+        )
+    return _Figure(None, NO_INCIDENT)
+
+
+def _recovery_unseen(tl: Timeline) -> bool:
+    """After the incident began, no sample saw the service healthy, and some could not see
+    it at all: whether it came back is unknown (never a recovery, never "still down")."""
+    t0 = _incident_start(tl).value
+    if t0 is None:
+        return False
+    failed = [s.t for s in tl.series if s.failed and s.t >= t0]
+    tail = [s for s in tl.series if (s.t > failed[-1] if failed else s.t >= t0)]
+    return any(s.unknown for s in tail) and not any(s.ok for s in tail)
 
 
 def _recovered_at(tl: Timeline) -> _Figure:
@@ -138,11 +190,27 @@ def _recovered_at(tl: Timeline) -> _Figure:
     series = tl.series
     if not series:
         return _Figure(None, "recovery not measured: no availability samples in the window")
-    streak = 0
-    while streak < len(series) and series[-1 - streak].ok:
-        streak += 1
+    # The final streak: healthy samples back from the end to the last failed one. Unknown
+    # samples are skipped: they neither confirm the recovery nor break it.
+    healthy: list[AvailabilitySample] = []
+    tail_unknown = 0
+    for sample in reversed(series):
+        if sample.failed:
+            break
+        if sample.ok:
+            healthy.append(sample)
+        else:
+            tail_unknown += 1
+    streak = len(healthy)
     if streak < tl.healthy_after:
         last = series[-1].t
+        if streak == 0 and tail_unknown:
+            return _Figure(
+                None,
+                f"not recovered: after the last failed sample only unknown samples "
+                f"({tail_unknown}, to t={last:.3f}); a recovery no healthy sample confirms "
+                "is not a recovery",
+            )
         return _Figure(
             None,
             f"not recovered: still failing at the end of the window (t={last:.3f})"
@@ -150,7 +218,7 @@ def _recovered_at(tl: Timeline) -> _Figure:
             else f"not recovered: the final healthy streak (to t={last:.3f}) has {streak} "
             f"sample(s), fewer than the {tl.healthy_after} a recovery needs",
         )
-    start = series[-streak].t
+    start = healthy[-1].t
     if start <= t0.value:
         return _Figure(
             None,
@@ -163,7 +231,13 @@ def _recovered_at(tl: Timeline) -> _Figure:
 def _downtime(tl: Timeline) -> _Figure:
     if not tl.series:
         return _Figure(None, "downtime not measured: no availability samples in the window")
-    return _Figure(sum(d for s, d in zip(tl.series, tl.intervals, strict=True) if not s.ok))
+    if tl.unknown_samples == len(tl.series):
+        return _Figure(None, f"downtime not measured: {_unknown_why(tl)}")
+    return _Figure(sum(d for s, d in zip(tl.series, tl.intervals, strict=True) if s.failed))
+
+
+def _unknown_time(tl: Timeline) -> float:
+    return sum(d for s, d in zip(tl.series, tl.intervals, strict=True) if s.unknown)
 
 
 def _time_to_detect(tl: Timeline) -> _Figure:
@@ -214,9 +288,11 @@ def time_to_rollback(tl: Timeline) -> float | None:
 def recovered_at(tl: Timeline) -> float | None:
     """The first sample of the final healthy streak, if that streak makes a recovery.
 
-    The final streak is the run of healthy samples that reaches the end of the window. It
-    is a recovery when it has at least `healthy_after` samples and starts after T0; else
-    None: still failing at the end, a streak too short (flapping), or no outage after T0.
+    The final streak is the run of healthy samples that reaches the end of the window
+    (unknown samples skipped: they neither count nor break it). It is a recovery when it has
+    at least `healthy_after` healthy samples and starts after T0; else None: still failing
+    at the end, a streak too short (flapping), only unknown samples after the outage, or no
+    outage after T0.
     """
     return _recovered_at(tl).value
 
@@ -228,8 +304,14 @@ def measured_rto(tl: Timeline) -> float | None:
 
 def downtime(tl: Timeline) -> float | None:
     """Total unhealthy time: each failed sample counts until the next sample (the last one
-    until the window closes). 0.0 when every sample was healthy; None with no samples."""
+    until the window closes). 0.0 when every sample was healthy; None with no samples, or
+    when every sample was unknown. Unknown time is not downtime (see `unknown_time`)."""
     return _downtime(tl).value
+
+
+def unknown_time(tl: Timeline) -> float:
+    """Total time the probe could not judge: each unknown sample counts until the next."""
+    return _unknown_time(tl)
 
 
 @dataclass(frozen=True)
@@ -265,6 +347,11 @@ class Measurement:
     notes: tuple[str, ...]
     # Why each figure of this record that is None was not measured, by result.json name.
     reasons: Mapping[str, str] = field(default_factory=dict)
+    # Samples that could not judge the service (Prometheus unreachable), and their time.
+    unknown_samples: int = 0
+    unknown_s: float = 0.0
+    # After T0 no sample saw the service healthy and some saw nothing: recovery unknown.
+    recovery_unseen: bool = False
 
 
 def measure(tl: Timeline) -> Measurement:
@@ -273,13 +360,21 @@ def measure(tl: Timeline) -> Measurement:
     detect, decide, rollback = _time_to_detect(tl), _time_to_decide(tl), _time_to_rollback(tl)
     rto, down = _rto(tl), _downtime(tl)
     notes = [f.note for f in (t0, detect, decide, rollback, back, rto, down) if f.note]
-    resolution = max(tl.intervals) if tl.intervals else None
+    gaps = tl.known_intervals
+    resolution = max(gaps) if gaps else None
     if resolution is not None and len(tl.intervals) > 1:
         median = statistics.median(tl.intervals)
         if median > 0 and resolution > GAP_FACTOR * median:
-            at = tl.series[tl.intervals.index(resolution)].t
+            known = [s for s in tl.series if not s.unknown]
+            at = known[gaps.index(resolution)].t
             gap = f"the sample at t={at:.3f} stands for {resolution:.3f}s (median {median:.3f}s)"
             notes.append(f"probe gap: {gap}; an outage edge in it is known only to within that")
+    unknown_s = _unknown_time(tl)
+    if tl.unknown_samples and down.value is not None:
+        notes.append(
+            f"{_unknown_why(tl)}, {unknown_s:.3f}s in all: that time is neither downtime nor "
+            "healthy, and an outage edge in it is known only to within it"
+        )
     return Measurement(
         probe=tl.probe,
         samples=len(tl.series),
@@ -300,7 +395,7 @@ def measure(tl: Timeline) -> Measurement:
         rto_s=rto.value,
         downtime_s=down.value,
         resolution_s=resolution,
-        no_incident=t0.value is None,
+        no_incident=t0.value is None and not tl.unknown_samples,
         notes=tuple(dict.fromkeys(notes)),
         reasons={
             name: figure.note or "not measured"
@@ -313,4 +408,7 @@ def measure(tl: Timeline) -> Measurement:
             )
             if figure.value is None
         },
+        unknown_samples=tl.unknown_samples,
+        unknown_s=unknown_s,
+        recovery_unseen=_recovery_unseen(tl),
     )

@@ -1,8 +1,9 @@
 """Triggers: the conditions on probe samples that decide an automatic rollback.
 
 The rules are the playbook's `TriggerRule`s, built when it loads. Armed when the change
-begins (deploy). The first condition to come true fires once,
-with the samples that made it true, so the journal shows why the rollback started.
+begins (deploy). The first condition to come true fires once, with the samples that made it
+true, so the journal shows why the rollback started. Unknown samples (a probe that could not
+judge) are skipped by every rule: neither failures nor successes.
 """
 
 from __future__ import annotations
@@ -52,11 +53,22 @@ class TriggerWatch:
             self.armed_at = None
 
     def observe(self, sample: AvailabilitySample) -> None:
+        """A probe's sample, judged by every rule on that probe."""
+        probe = sample.probe.split("@", 1)[0]
+        self._observe(sample, lambda rule: rule.kind != "alert" and rule.probe == probe)
+
+    def observe_alert(self, rule: TriggerRule, sample: AvailabilitySample) -> None:
+        """An alert poll of `rule`, judged by that rule alone."""
+        self._observe(sample, lambda candidate: candidate is rule)
+
+    def _observe(
+        self, sample: AvailabilitySample, judged_by: Callable[[TriggerRule], bool]
+    ) -> None:
         with self._lock:
             if self.armed_at is None or self.fired is not None or sample.t < self.armed_at:
                 return
             for i, rule in enumerate(self.rules):
-                if sample.probe.split("@", 1)[0] != rule.probe:
+                if not judged_by(rule):
                     continue
                 fired = self._evaluate(
                     rule, self._state.setdefault((i, sample.probe), _State()), sample
@@ -71,8 +83,16 @@ class TriggerWatch:
     def _evaluate(
         self, rule: TriggerRule, state: _State, sample: AvailabilitySample
     ) -> Fired | None:
+        if sample.unknown:
+            # The probe could not judge (its Prometheus did not answer): neither a failure
+            # that counts toward a rollback nor a success that resets a streak.
+            return None
+        if rule.kind == "alert":  # a poll that found the alert firing
+            if sample.failed:
+                return Fired(rule, sample.probe, sample.t, sample.error, (sample,))
+            return None
         if rule.kind == "consecutive_failures":
-            state.streak = [*state.streak, sample] if not sample.ok else []
+            state.streak = [*state.streak, sample] if sample.failed else []
             if len(state.streak) >= rule.consecutive_failures:
                 return Fired(rule, sample.probe, sample.t, rule.describe(), tuple(state.streak))
             return None
@@ -84,7 +104,7 @@ class TriggerWatch:
             return None
         window = tuple(state.window)
         if rule.kind == "error_rate":
-            rate = sum(1 for s in window if not s.ok) / len(window)
+            rate = sum(1 for s in window if s.failed) / len(window)
             if rate > rule.error_rate:
                 return Fired(
                     rule, sample.probe, sample.t, f"{rule.describe()} (measured {rate:.0%})", window

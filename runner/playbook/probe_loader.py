@@ -3,9 +3,11 @@
 The schema has checked the shapes; this checks what a schema cannot say and reports it
 located, so that lint and plan refuse it (exit 2) before anything runs: an interval below
 `MIN_EVERY_S` (`every: 0s`), a timeout of 0, a read-back deadline shorter than one read,
-a `pattern` without exactly one group, a trigger on an unknown or data probe, or a window
-shorter than its probe's interval. Probe intervals and timeouts are plain durations, not
-templates: the engine schedules them before it renders anything.
+a `pattern` without exactly one group, a trigger on an unknown or data probe, a window
+shorter than its probe's interval, or a Prometheus probe's or alert trigger's URL that cannot
+be requested (templated ones are checked once rendered, at plan) or empty query. Probe
+intervals and timeouts are plain durations, not templates: the engine schedules them before
+it renders anything.
 """
 
 from __future__ import annotations
@@ -16,23 +18,32 @@ from typing import Any
 from runner.durations import format_duration, parse_duration
 from runner.errors import Diagnostic
 from runner.playbook.probes import (
+    ALERT_SOURCES,
     CHECK_KINDS,
+    COMPARATORS,
     DATA_CALL_KINDS,
+    DEFAULT_ALERT_EVERY_S,
+    DEFAULT_ALERT_TIMEOUT_S,
     DEFAULT_CHECK_TIMEOUT_S,
     DEFAULT_EVERY_S,
     DEFAULT_HEALTHY_AFTER,
     DEFAULT_LATENCY_ABOVE_S,
+    DEFAULT_NO_DATA,
     DEFAULT_READ_DEADLINE_S,
     DEFAULT_READ_TIMEOUT_S,
     DEFAULT_TRIGGER_WINDOW_S,
     DEFAULT_WRITE_TIMEOUT_S,
     MIN_EVERY_S,
+    NO_DATA,
+    SERIES_MATCH,
     DataCall,
     DataProbe,
     ProbeSpec,
+    PromExpect,
     ReadFormat,
     TriggerRule,
 )
+from runner.urls import url_problem, without_credentials
 from runner.yamlpos import YamlDocument
 
 Path = tuple[str | int, ...]
@@ -87,7 +98,8 @@ class ProbeLoader:
             found = ", ".join(kinds) if kinds else "none"
             self.problem(
                 path,
-                f"probe {name}: give exactly one of http, tcp, command or data (found {found})",
+                f"probe {name}: give exactly one of http, tcp, command, prometheus or data "
+                f"(found {found})",
             )
             return None
         kind = kinds[0]
@@ -113,7 +125,45 @@ class ProbeLoader:
                 name, every, data.write.timeout_s, "data", None, healthy_after, hosts, data
             )
         timeout = self.check_timeout(path, kind, raw)
-        return ProbeSpec(name, every, timeout, kind, raw[kind], healthy_after, hosts)
+        expect = None
+        if kind == "prometheus":
+            expect = self.prometheus((*path, "prometheus"), raw[kind])
+            if expect is None:
+                return None
+        return ProbeSpec(name, every, timeout, kind, raw[kind], healthy_after, hosts, None, expect)
+
+    def prometheus(self, path: Path, raw: Any) -> PromExpect | None:
+        """A Prometheus probe's URL, query and expectation, checked now: a bad URL, an empty
+        query or an unknown comparator is bad input, not a probe that is unknown all drill."""
+        if not isinstance(raw, dict):
+            return None  # the schema reports it
+        self.url((*path, "url"), raw.get("url"))
+        query = raw.get("query")
+        if isinstance(query, str) and not query.strip():
+            self.problem((*path, "query"), "prometheus.query is empty: give a PromQL expression")
+        expect = raw.get("expect")
+        if not isinstance(expect, dict):
+            return None  # the schema reports it
+        op, value = expect.get("op"), expect.get("value")  # the schema names a bad op
+        match, no_data = expect.get("match", "all"), raw.get("no_data", DEFAULT_NO_DATA)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
+            if isinstance(value, float):  # NaN: no value compares with it
+                self.problem(
+                    (*path, "expect", "value"),
+                    "expect.value is NaN: no value compares with it; give a number",
+                )
+            return None
+        if op not in COMPARATORS or match not in SERIES_MATCH or no_data not in NO_DATA:
+            return None  # the schema reports it
+        return PromExpect(str(op), float(value), str(match), str(no_data))
+
+    def url(self, path: Path, url: Any) -> None:
+        """A URL that is not a template must be requestable (templates are checked at plan)."""
+        if not isinstance(url, str) or "{{" in url or "{%" in url:
+            return
+        problem = url_problem(url)
+        if problem:
+            self.problem(path, f"url {without_credentials(url)!r} {problem}")
 
     def check_timeout(self, path: Path, kind: str, raw: dict[str, Any]) -> float:
         own = raw[kind].get("timeout", _MISSING) if isinstance(raw[kind], dict) else _MISSING
@@ -223,6 +273,8 @@ class ProbeLoader:
     ) -> TriggerRule | None:
         if item == "step_failed":
             return TriggerRule("step_failed")
+        if isinstance(item, dict) and "alert" in item:
+            return self.alert(path, item)
         if not isinstance(item, dict) or not isinstance(item.get("probe"), str):
             return None  # the schema reports it
         probe = item["probe"]
@@ -264,6 +316,34 @@ class ProbeLoader:
         if not 0 <= value <= 100:
             return None
         return TriggerRule("latency", probe, window_s=window, latency_p=float(value), above_s=above)
+
+    def alert(self, path: Path, item: dict[str, Any]) -> TriggerRule | None:
+        """`{alert: NAME, prometheus: URL}` or `{alert: NAME, alertmanager: URL}`."""
+        name = item.get("alert")
+        sources = [k for k in ALERT_SOURCES if k in item]
+        if len(sources) != 1:
+            found = ", ".join(sources) if sources else "neither"
+            self.problem(
+                path,
+                "an alert trigger needs exactly one of prometheus or alertmanager, the URL "
+                f"that evaluates the alert (found {found})",
+            )
+            return None
+        if isinstance(name, str) and not name.strip():
+            self.problem((*path, "alert"), "alert: give the alert's name (its alertname label)")
+            return None
+        source = sources[0]
+        url = item[source]
+        self.url((*path, source), url)
+        every = self.seconds(
+            (*path, "every"), item.get("every"), DEFAULT_ALERT_EVERY_S, minimum=MIN_EVERY_S
+        )
+        timeout = self.seconds((*path, "timeout"), item.get("timeout"), DEFAULT_ALERT_TIMEOUT_S)
+        if not isinstance(name, str) or not isinstance(url, str):
+            return None  # the schema reports it
+        return TriggerRule(
+            "alert", alert=name, source=source, url=url, every_s=every, timeout_s=timeout
+        )
 
     def window(self, path: Path, item: dict[str, Any], spec: ProbeSpec | None) -> float:
         window = self.seconds((*path, "window"), item.get("window"), DEFAULT_TRIGGER_WINDOW_S)

@@ -32,9 +32,19 @@ DEFAULT_TRIGGER_WINDOW_S = 10.0
 DEFAULT_LATENCY_ABOVE_S = 1.0
 
 READ_FORMATS = ("lines", "json", "pattern")
-CHECK_KINDS = ("http", "tcp", "command")
+CHECK_KINDS = ("http", "tcp", "command", "prometheus")
 DATA_CALL_KINDS = ("shell", "http")
-TRIGGER_KINDS = ("consecutive_failures", "error_rate", "latency", "step_failed")
+TRIGGER_KINDS = ("consecutive_failures", "error_rate", "latency", "step_failed", "alert")
+# A Prometheus probe's expectation: how each series' value compares with the threshold,
+# whether every series or any one must satisfy it, and what an empty vector means.
+COMPARATORS = ("==", "!=", ">", ">=", "<", "<=")
+SERIES_MATCH = ("all", "any")
+NO_DATA = ("unhealthy", "unknown")
+DEFAULT_NO_DATA = "unhealthy"
+# Where an alert trigger asks whether its alert fires, and how often.
+ALERT_SOURCES = ("prometheus", "alertmanager")
+DEFAULT_ALERT_EVERY_S = 1.0
+DEFAULT_ALERT_TIMEOUT_S = 2.0
 
 # When availability and data judging start (`measure_from:`): when the change begins
 # (deploy, the default: what prepare does to bring the baseline is no incident), or when
@@ -105,13 +115,38 @@ class DataProbe:
 
 
 @dataclass(frozen=True)
+class PromExpect:
+    """How a Prometheus probe judges its query's result: every series' value (or any one's,
+    `match: any`) compared with `value` by `op`. A vector without series is "no data":
+    unhealthy by default (the series a healthy service reports is gone), or unknown
+    (`no_data: unknown`: the query cannot tell)."""
+
+    op: str
+    value: float
+    match: str = "all"
+    no_data: str = DEFAULT_NO_DATA
+
+    def __post_init__(self) -> None:
+        if self.op not in COMPARATORS:
+            raise ValueError(f"comparator is one of {' '.join(COMPARATORS)}, got {self.op!r}")
+        if self.match not in SERIES_MATCH:
+            raise ValueError(f"match is one of {SERIES_MATCH}, got {self.match!r}")
+        if self.no_data not in NO_DATA:
+            raise ValueError(f"no_data is one of {NO_DATA}, got {self.no_data!r}")
+
+    def describe(self) -> str:
+        return f"{self.match} series {self.op} {self.value:g}"
+
+
+@dataclass(frozen=True)
 class ProbeSpec:
     """One probe of the playbook: what it checks or writes, how often, and how long for.
 
-    `kind` is `http`, `tcp`, `command` (availability) or `data`. `request` holds the check's
-    arguments (the `http` or `tcp` mapping, the command text), templates unrendered; None
-    for a data probe, whose calls are in `data`. `timeout_s` bounds one availability check
-    (for a data probe: one write). `hosts` is the probe's own host pattern, if any.
+    `kind` is `http`, `tcp`, `command`, `prometheus` (availability) or `data`. `request`
+    holds the check's arguments (the `http`, `tcp` or `prometheus` mapping, the command
+    text), templates unrendered; None for a data probe, whose calls are in `data`.
+    `timeout_s` bounds one availability check (for a data probe: one write). `hosts` is the
+    probe's own host pattern, if any. `expect` is a Prometheus probe's judgement.
     """
 
     name: str
@@ -122,6 +157,7 @@ class ProbeSpec:
     healthy_after: int = DEFAULT_HEALTHY_AFTER
     hosts: str | None = None
     data: DataProbe | None = None
+    expect: PromExpect | None = None
 
     def __post_init__(self) -> None:
         if not (self.every_s > 0 and self.timeout_s > 0):
@@ -132,6 +168,8 @@ class ProbeSpec:
             raise ValueError(f"probe {self.name}: a data probe, and only it, has data calls")
         if self.kind not in (*CHECK_KINDS, "data"):
             raise ValueError(f"probe {self.name}: unknown kind {self.kind!r}")
+        if (self.kind == "prometheus") != (self.expect is not None):
+            raise ValueError(f"probe {self.name}: a Prometheus probe, and only it, has expect")
 
     @property
     def is_data(self) -> bool:
@@ -143,7 +181,9 @@ class TriggerRule:
     """One trigger: the condition on a probe's samples (or a failed step) that decides the
     automatic rollback. `kind` is one of `TRIGGER_KINDS`. `step_timeout_s` is, for
     `step_failed` in a worst-case estimate, the timeout of the step whose failure would
-    trigger the rollback (None: no timeout, no bound)."""
+    trigger the rollback (None: no timeout, no bound). An `alert` trigger names the alert,
+    the `source` that evaluates it (`prometheus` or `alertmanager`) at `url`, and is polled
+    every `every_s`, each poll bounded by `timeout_s`."""
 
     kind: str
     probe: str = ""
@@ -153,8 +193,15 @@ class TriggerRule:
     latency_p: float = 0.0
     above_s: float = 0.0
     step_timeout_s: float | None = None
+    alert: str = ""
+    source: str = ""
+    url: str = ""
+    every_s: float = DEFAULT_ALERT_EVERY_S
+    timeout_s: float = DEFAULT_ALERT_TIMEOUT_S
 
     def __post_init__(self) -> None:
+        if self.kind == "alert" and not (self.alert and self.source in ALERT_SOURCES):
+            raise ValueError(f"an alert trigger needs an alert name and one of {ALERT_SOURCES}")
         if self.kind not in TRIGGER_KINDS:
             raise ValueError(f"unknown trigger kind {self.kind!r}; expected one of {TRIGGER_KINDS}")
         if self.kind == "consecutive_failures" and self.consecutive_failures < 1:
@@ -170,7 +217,14 @@ class TriggerRule:
         if self.kind == "latency":
             p, above, window = self.latency_p, self.above_s, self.window_s
             return f"{self.probe}: p{p:g} latency above {above:g}s in {window:g}s"
+        if self.kind == "alert":
+            return f"alert {self.alert} firing in {self.source}"
         return "a step failed"
+
+    @property
+    def watches(self) -> str:
+        """The label of the samples this rule judges: its probe, or its alert poller's."""
+        return f"alert:{self.alert}" if self.kind == "alert" else self.probe
 
 
 def healthy_after_of(probes: Mapping[str, ProbeSpec]) -> dict[str, int]:

@@ -13,16 +13,23 @@ from runner.actions.base import DURATION_SCHEMA
 from runner.notify.plan import SCHEMA as NOTIFY_SCHEMA
 from runner.playbook.checklists import CHECKLISTS_SCHEMA
 from runner.playbook.probes import (
+    ALERT_SOURCES,
+    COMPARATORS,
+    DEFAULT_ALERT_EVERY_S,
+    DEFAULT_ALERT_TIMEOUT_S,
     DEFAULT_CHECK_TIMEOUT_S,
     DEFAULT_EVERY_S,
     DEFAULT_HEALTHY_AFTER,
     DEFAULT_LATENCY_ABOVE_S,
     DEFAULT_MEASURE_FROM,
+    DEFAULT_NO_DATA,
     DEFAULT_READ_DEADLINE_S,
     DEFAULT_READ_TIMEOUT_S,
     DEFAULT_TRIGGER_WINDOW_S,
     DEFAULT_WRITE_TIMEOUT_S,
     MIN_EVERY_S,
+    NO_DATA,
+    SERIES_MATCH,
     ReadFormat,
 )
 
@@ -152,7 +159,8 @@ _READ_OPTIONS: dict[str, Any] = {
 
 PROBE_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "description": "A background probe: availability (http, tcp, command) or data (RPO).",
+    "description": "A background probe: availability (http, tcp, command, prometheus) or "
+    "data (RPO).",
     "additionalProperties": False,
     "properties": {
         "http": {
@@ -176,6 +184,48 @@ PROBE_SCHEMA: dict[str, Any] = {
             "properties": {"host": {"type": "string"}, "port": {"type": ["integer", "string"]}},
         },
         "command": {"type": "string", "description": "Healthy when it exits 0."},
+        "prometheus": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["url", "query", "expect"],
+            "description": "Availability judged by your monitoring: a PromQL instant query "
+            "(`/api/v1/query`) at each interval, its result compared with `expect`. A query "
+            "that cannot reach Prometheus (refused, timed out, an error status or error JSON) "
+            "is an unknown sample: neither downtime nor healthy.",
+            "properties": {
+                "url": {
+                    "type": "string",
+                    "description": "Prometheus' base URL (templated per host).",
+                    "examples": ["http://127.0.0.1:9090"],
+                },
+                "query": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "The PromQL expression, evaluated at each sample's time.",
+                    "examples": ['lab_up{job="lab"}'],
+                },
+                "expect": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["op", "value"],
+                    "description": "Healthy when every series' value (or any one's, "
+                    "`match: any`) compares with `value` by `op`; a scalar result is one "
+                    "series.",
+                    "properties": {
+                        "op": {"enum": list(COMPARATORS)},
+                        "value": {"type": "number"},
+                        "match": {"enum": list(SERIES_MATCH), "default": "all"},
+                    },
+                },
+                "no_data": {
+                    "enum": list(NO_DATA),
+                    "default": DEFAULT_NO_DATA,
+                    "description": "What a result with no series is: unhealthy (the series "
+                    "a healthy service reports is gone) or unknown (no verdict).",
+                },
+                "timeout": DURATION_SCHEMA,
+            },
+        },
         "data": {
             "type": "object",
             "additionalProperties": False,
@@ -206,7 +256,8 @@ PROBE_SCHEMA: dict[str, Any] = {
             "default": _seconds(DEFAULT_CHECK_TIMEOUT_S),
             "examples": ["500ms"],
             "description": "Longest one availability check may take (for `http`, also "
-            "`http.timeout`); a slower check has failed.",
+            "`http.timeout`; for `prometheus`, also `prometheus.timeout`); a slower check has "
+            "failed (a slower Prometheus query is unknown).",
         },
         "hosts": {"type": "string", "description": "Run the probe per host of this pattern."},
         "healthy_after": {"type": "integer", "minimum": 1, "default": DEFAULT_HEALTHY_AFTER},
@@ -228,6 +279,32 @@ TRIGGER_SCHEMA: dict[str, Any] = {
                 "latency_p": {"type": "number", "minimum": 0, "maximum": 100},
                 "above": {**DURATION_SCHEMA, "default": _seconds(DEFAULT_LATENCY_ABOVE_S)},
                 "window": {**DURATION_SCHEMA, "default": _seconds(DEFAULT_TRIGGER_WINDOW_S)},
+            },
+        },
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["alert"],
+            "description": "Fires when the named alert is firing in Prometheus "
+            "(`/api/v1/alerts`, state firing) or Alertmanager (`/api/v2/alerts`, active), "
+            "polled every `every`. A source that cannot be reached never fires; each change "
+            "of state is journaled.",
+            "properties": {
+                "alert": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "The alert's name (its `alertname` label).",
+                },
+                **{
+                    source: {
+                        "type": "string",
+                        "description": f"Base URL of the {source.title()} that evaluates "
+                        "the alert (templated with the playbook's variables).",
+                    }
+                    for source in ALERT_SOURCES
+                },
+                "every": {**DURATION_SCHEMA, "default": _seconds(DEFAULT_ALERT_EVERY_S)},
+                "timeout": {**DURATION_SCHEMA, "default": _seconds(DEFAULT_ALERT_TIMEOUT_S)},
             },
         },
     ],

@@ -24,6 +24,7 @@ STATUS_COLOUR = {
     "skipped": "#9e9e9e",
 }
 _GREY = "#9e9e9e"
+STRIP_COLOUR = {"healthy": "#2e7d32", "unhealthy": "#c62828", "unknown": "#b0bec5"}
 
 
 def _e(value: Any) -> str:
@@ -123,8 +124,11 @@ def timeline_svg(result: dict[str, Any]) -> str:
             f"{_e(strip.get('probe'))} (availability)</text>"
         )
         for start, end, ok in strip.get("runs") or []:
-            colour = STATUS_COLOUR["ok"] if ok else STATUS_COLOUR["failed"]
-            tip = f"{'healthy' if ok else 'unhealthy'} {format_seconds(end - start)}"
+            # null: the probe could not judge (its Prometheus did not answer): neither
+            # green nor red, so an unknown stretch never reads as uptime or downtime.
+            state = "unknown" if ok is None else "healthy" if ok else "unhealthy"
+            colour = STRIP_COLOUR[state]
+            tip = f"{state} {format_seconds(end - start)}"
             out.append(
                 f'<rect x="{label_w + start * scale:.1f}" y="{y + 2}" '
                 f'width="{max((end - start) * scale, 1):.1f}" height="{row_h - 4}" fill="{colour}">'

@@ -21,9 +21,10 @@ import yaml
 from runner.lab import docker_lab
 from tests.conftest import REPO, free_port, run_drillctl
 from tests.lab.docker_lab import docker_engine
+from tests.lab.prometheus import Monitored, monitored
 
 pytestmark = pytest.mark.integration
-__all__ = ["docker_engine"]
+__all__ = ["docker_engine", "monitored"]
 
 LOCAL = "inventories/local.yml"
 DOCKER_LAB = "inventories/docker-lab.yml"
@@ -161,6 +162,25 @@ def test_infrastructure_rollback_reapplies_the_previous_state(tmp_path: Path) ->
         "no drift from the previous state",
         "every backend is reachable again",
     )
+
+
+def test_prometheus_probe_drill_rolls_back_on_the_query_and_measures_rto(
+    monitored: Monitored, tmp_path: Path
+) -> None:
+    """Its lab on a free port, and a Prometheus (the test's own) scraping that port."""
+    result = run_drill(
+        "prometheus-probe-drill.yml",
+        LOCAL,
+        tmp_path / "run",
+        "-e",
+        f"lab_port={monitored.lab_port}",
+        "-e",
+        f"prometheus_url={monitored.prometheus.url}",
+    )
+    assert result["rolled_back"] is True and result["rollback_succeeded"] is True
+    assert (result["trigger"]["kind"], result["trigger"]["probe"]) == ("probe", "up")
+    assert result["measured"]["rto_s"] is not None
+    assert_verified(result, "Prometheus sees the previous release up again")
 
 
 # -- the chaos drill, on the Docker lab ---------------------------------------------------------

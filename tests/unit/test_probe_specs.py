@@ -159,7 +159,7 @@ def test_the_probe_interval_has_a_50ms_minimum(tmp_path: Path, every: str, ok: b
         (
             "probes:\n  h: {every: 1s}\n",
             (2, "{every"),
-            "probe h: give exactly one of http, tcp, command or data (found none)",
+            "probe h: give exactly one of http, tcp, command, prometheus or data (found none)",
         ),
         (
             "probes:\n  d:\n    data:\n"
