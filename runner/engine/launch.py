@@ -8,7 +8,7 @@ import os
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,8 @@ from runner.engine.safety import InventoryLock, Permissions, check_guards
 from runner.engine.variables import RunInfo
 from runner.errors import InputError, TargetEnvironmentError
 from runner.inventory import Inventory, implicit_localhost, load_inventory
+from runner.inventory.defaults import ConnectionDefaults, apply_defaults
+from runner.inventory.environments import strictest_environment
 from runner.journal import JOURNAL_NAME, Journal
 from runner.journal_events import Event
 from runner.playbook.loader import load_playbook
@@ -67,6 +69,16 @@ class RunRequest:
     allow_irreversible: bool = False
     confirm: tuple[str, ...] = ()
     sign_key: str | None = None  # ed25519 private key (PEM) to sign the journal's head
+    inventories: tuple[str, ...] = ()  # several `-i`, merged in order; wins over `inventory`
+    forks: int | None = None  # `-f`: overrides the playbook's forks
+    connection: ConnectionDefaults = field(default_factory=ConnectionDefaults)
+    start_at_task: str | None = None
+    diff: bool = False
+
+    @property
+    def inventory_files(self) -> tuple[str, ...]:
+        """The inventory files given on the command line, in order (none: not given)."""
+        return self.inventories or ((self.inventory,) if self.inventory else ())
 
 
 @dataclass
@@ -80,14 +92,23 @@ class Prepared:
     templar: Templar
     run: RunInfo
     plan: DrillPlan
-    inventory_file: str = ""  # as given with -i, or the playbook's default; "" for localhost
+    inventory_file: str = ""  # as given with -i (several: comma-joined), or the playbook's
+    inventory_files: tuple[str, ...] = ()  # each source file; empty for localhost
     provenance: Provenance | None = None
     sign_key: Ed25519PrivateKey | None = None
 
     @property
     def inventory_key(self) -> str:
-        """The inventory's absolute path (locks, recover), or 'localhost' for the implicit one."""
-        return str(Path(self.inventory_file).resolve()) if self.inventory_file else "localhost"
+        """The inventory's absolute path (locks, recover), or 'localhost' for the implicit one.
+
+        With several sources, their absolute paths joined by commas (see `inventory_keys`)."""
+        return ",".join(self.inventory_keys)
+
+    @property
+    def inventory_keys(self) -> tuple[str, ...]:
+        """Each inventory source's absolute path, or ('localhost',): one lock each."""
+        files = self.inventory_files or ((self.inventory_file,) if self.inventory_file else ())
+        return tuple(str(Path(f).resolve()) for f in files) or ("localhost",)
 
     @property
     def mask(self) -> SecretMask:
@@ -105,8 +126,13 @@ def new_run_id(playbook_path: str) -> str:
 def prepare(request: RunRequest, *, run_dir: Path | None = None) -> Prepared:
     """Load and plan everything; raise InputError before any side effect."""
     playbook, doc = load_playbook(request.playbook)
-    inventory_path = request.inventory or playbook.inventory
-    inventory = load_inventory(inventory_path) if inventory_path else implicit_localhost()
+    if request.forks is not None:
+        playbook = replace(playbook, forks=request.forks)
+    files = request.inventory_files or ((playbook.inventory,) if playbook.inventory else ())
+    inventory = load_inventory(list(files)) if files else implicit_localhost()
+    inventory = strictest_environment(inventory, files)
+    inventory = apply_defaults(inventory, request.connection)
+    inventory_path = ",".join(files)
     templar = Templar(SecretMask())
     for name in playbook.secrets:
         if name in request.extra_vars:
@@ -131,7 +157,12 @@ def prepare(request: RunRequest, *, run_dir: Path | None = None) -> Prepared:
                 "<command line>", 1, 1, f"--confirm {item_id}: no such checklist item ({choices})"
             )
     planner = Planner(playbook, doc, inventory, templar, run, request.extra_vars)
-    plan = planner.plan(limit=request.limit, tags=request.tags, skip_tags=request.skip_tags)
+    plan = planner.plan(
+        limit=request.limit,
+        tags=request.tags,
+        skip_tags=request.skip_tags,
+        start_at=request.start_at_task,
+    )
     key = _signing_key(request.sign_key) if request.sign_key else None
     return Prepared(
         request,
@@ -141,7 +172,8 @@ def prepare(request: RunRequest, *, run_dir: Path | None = None) -> Prepared:
         templar,
         run,
         plan,
-        inventory_path or "",
+        inventory_path,
+        files,
         sign_key=key,
     )
 
@@ -176,14 +208,20 @@ def execute(
     )
     # Provenance is taken for a run only (not for `plan`): the files as this run reads them.
     prepared.provenance = collect_provenance(
-        request.playbook, prepared.inventory_file or None, prepared.run.operator
+        request.playbook, prepared.inventory_files, prepared.run.operator
     )
-    lock = InventoryLock(prepared.inventory_key, prepared.run.run_id, prepared.run.operator)
-    lock.acquire()
+    # One lock per source file, taken in a fixed order: a drill on `-i a -i b` and one on
+    # `-i b` exclude each other, as both touch b's hosts.
+    locks: list[InventoryLock] = []
     try:
+        for key in sorted(set(prepared.inventory_keys)):
+            lock = InventoryLock(key, prepared.run.run_id, prepared.run.operator)
+            lock.acquire()
+            locks.append(lock)
         return _execute_locked(prepared, view, run_dir, pool or ConnectionPool())
     finally:
-        lock.release()
+        for lock in reversed(locks):
+            lock.release()
 
 
 def _journal_signals(journal: Journal) -> Callable[[str, str, int], None]:
@@ -232,6 +270,7 @@ def _execute_locked(
         notice=view.notice,
     )
     pb = prepared.playbook
+    request = prepared.request
     journal.record(
         Event.RUN_STARTED,
         run_id=prepared.run.run_id,
@@ -241,6 +280,9 @@ def _execute_locked(
         inventory=prepared.inventory.path,
         # Absolute, so `drillctl recover` finds the hosts from any directory.
         inventory_path=prepared.inventory_key if prepared.inventory_file else "",
+        inventory_paths=list(prepared.inventory_keys) if prepared.inventory_files else [],
+        # `drillctl recover` reaches the hosts the same way.
+        connection_defaults=asdict(request.connection),
         pid=os.getpid(),
         operator=prepared.run.operator,
         change_id=prepared.run.change_id,
@@ -251,6 +293,12 @@ def _execute_locked(
         hosts=[h.name for h in prepared.plan.all_hosts()],
         provenance=_started_provenance(prepared),
     )
+    if prepared.plan.skipped_steps:
+        journal.record(
+            Event.STEPS_SKIPPED,
+            steps=list(prepared.plan.skipped_steps),
+            reason=f"--start-at-task {prepared.request.start_at_task}",
+        )
     view.run_started(pb.drill, len(prepared.plan.all_hosts()), str(run_dir))
     try:
         checkpoints = Checkpoints(
@@ -313,6 +361,6 @@ def _started_provenance(prepared: Prepared) -> dict[str, Any]:
 
 def _evidence(prepared: Prepared, outcome: DrillOutcome, seal: JournalSeal) -> RunEvidence:
     facts = prepared.provenance or collect_provenance(
-        prepared.request.playbook, prepared.inventory_file or None, prepared.run.operator
+        prepared.request.playbook, prepared.inventory_files, prepared.run.operator
     )
     return RunEvidence(facts, outcome.approvals, seal)
