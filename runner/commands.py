@@ -63,6 +63,10 @@ def run(args: argparse.Namespace, *, check: bool) -> int:
         from runner.engine.plan_view import print_plan
 
         print_plan(prepared.plan, prepared.mask, sys.stdout)
+        if request.diff:
+            from runner.engine.plan_diff import print_plan_diffs
+
+            print_plan_diffs(prepared.plan, prepared.templar, sys.stdout)
         return ExitCode.PASSED
     from runner.console import TerminalView
     from runner.engine.summary import print_summary

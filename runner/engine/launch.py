@@ -268,6 +268,7 @@ def _execute_locked(
         step_started=view.step_started,
         host_done=view.host_done,
         notice=view.notice,
+        diff=view.diff if prepared.request.diff else None,
     )
     pb = prepared.playbook
     request = prepared.request

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from runner.actions import ACTIONS, ActionArgError, ActionContext, ActionOutcome
+from runner.actions.diffs import preview_diff
 from runner.connections.base import CancelToken
 from runner.connections.pool import ConnectionPool, HostUnreachable
 from runner.engine.fanout import batches, too_many_failed
@@ -48,6 +49,7 @@ class StepEnvironment:
     registered: dict[str, dict[str, Any]] = field(default_factory=dict)
     on_host_done: Any = None  # callable(step, HostResult) for live output
     injector: FaultInjector | None = None  # the fault ledger
+    on_diff: Any = None  # callable(step, host name, unified diff) with --diff
 
     def variables(self, host: Host) -> dict[str, Any]:
         static = self.static_vars[host.name]
@@ -305,7 +307,13 @@ class StepRunner:
             step.timeout_s,
             self.env.injector,
         )
-        return action.execute(planned, ctx), planned.summary
+        diff = None
+        if self.env.on_diff is not None and connection is not None:
+            diff = preview_diff(planned, connection, self.env.templar, variables, self.env.cancel)
+        outcome = action.execute(planned, ctx)
+        if diff and outcome.data.get("changed"):
+            self.env.on_diff(step, host.name, diff)
+        return outcome, planned.summary
 
 
 _NO_LOOP = object()

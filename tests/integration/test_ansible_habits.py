@@ -375,3 +375,79 @@ def test_extra_vars_take_json_and_vars_files(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "<command line>:1:" in output(bad), output(bad)
     listed = run_drillctl("run", str(drill), "-e", "[1, 2]")
     assert listed.returncode == 2 and "give a mapping of variables" in output(listed)
+
+
+DIFF_DRILL = """\
+drill: diffs
+rollback_type: 2
+rollback: auto
+secrets: [token]
+deploy:
+  - name: write config
+    config: {dest: DIR/app.conf, content: "port=81\\ntoken={{ token }}\\n"}
+  - name: flip flag
+    flag.file: {file: DIR/flags.json, name: new_pricing, value: true}
+  - name: switch release
+    release: {path: DIR/app, version: "2"}
+"""
+
+SECRET = "s3cr3t-t0ken-value"
+
+
+def _diff_estate(tmp_path: Path) -> Path:
+    (tmp_path / "app.conf").write_text("port=80\ntoken=old\n")
+    (tmp_path / "flags.json").write_text('{"new_pricing": false}\n')
+    for version in ("1", "2"):
+        (tmp_path / "app" / "releases" / version).mkdir(parents=True)
+    (tmp_path / "app" / "current").symlink_to(tmp_path / "app" / "releases" / "1")
+    drill = tmp_path / "diff.yml"
+    drill.write_text(DIFF_DRILL.replace("DIR", str(tmp_path)))
+    return drill
+
+
+def _expected_diff_lines(tmp_path: Path) -> list[str]:
+    link = tmp_path / "app" / "current"
+    return [
+        f"--- before: {tmp_path / 'app.conf'}",
+        "-port=80",
+        "+port=81",
+        "+token=********",
+        '-{"new_pricing": false}',
+        '+{"new_pricing": true}',
+        f"-{link} -> {tmp_path / 'app' / 'releases' / '1'}",
+        f"+{link} -> {tmp_path / 'app' / 'releases' / '2'}",
+    ]
+
+
+def test_diff_shows_what_file_steps_change_with_secrets_masked(tmp_path: Path) -> None:
+    drill = _diff_estate(tmp_path)
+    args = ("run", str(drill), "-e", f"token={SECRET}")
+    proc = run_drillctl(*args, "--diff", "--out", str(tmp_path / "run"))
+    assert proc.returncode == 0, output(proc)
+    lines = [line.strip() for line in proc.stdout.splitlines()]
+    for expected in _expected_diff_lines(tmp_path):
+        assert expected in lines, (expected, proc.stdout)
+    assert SECRET not in output(proc)
+    # rollback: auto changes them back, and says so the other way round.
+    assert lines.index("-port=81") > lines.index("+port=81")
+    plain = run_drillctl(*args, "--out", str(tmp_path / "run2"))
+    assert plain.returncode == 0, output(plain)
+    assert "+port=81" not in plain.stdout and "--diff" not in plain.stdout
+
+
+@pytest.mark.parametrize("command", [("plan",), ("run", "--check")])
+def test_plan_diff_shows_the_diff_it_would_make_and_changes_nothing(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    drill = _diff_estate(tmp_path)
+    proc = run_drillctl(*command, str(drill), "-e", f"token={SECRET}", "--diff")
+    assert proc.returncode == 0, output(proc)
+    lines = [line.strip() for line in proc.stdout.splitlines()]
+    for expected in _expected_diff_lines(tmp_path):
+        assert expected in lines, (expected, proc.stdout)
+    assert SECRET not in output(proc)
+    assert (tmp_path / "app.conf").read_text() == "port=80\ntoken=old\n"
+    assert (tmp_path / "flags.json").read_text() == '{"new_pricing": false}\n'
+    assert (tmp_path / "app" / "current").resolve().name == "1"
+    without = run_drillctl(*command, str(drill), "-e", f"token={SECRET}")
+    assert "+port=81" not in without.stdout
