@@ -22,6 +22,14 @@ examples:
   drillctl lint playbooks/*.yml -i inventories/local.yml
   drillctl verify drills/runs/20261121T101500Z-quickstart
   drillctl halt --all
+
+ansible habits:
+  drillctl run drill.yml -i base.yml -i overrides.ini --limit @drill.retry
+  drillctl run drill.yml -i hosts.ini -u deploy --private-key ~/.ssh/deploy -b -f 20
+  drillctl run drill.yml -i hosts.ini -e '{"ports": [80, 443]}' -e @vars.yml
+  drillctl run drill.yml -i hosts.ini --start-at-task "ship the release" --diff
+  drillctl run drill.yml -i hosts.ini --list-hosts   (or --list-tasks, --list-tags, --syntax-check)
+  drillctl plan drill.yml -i hosts.ini --diff
 """
 
 
