@@ -39,15 +39,18 @@ def step_diff(
     templar: Templar,
     variables: Mapping[str, Any],
     cancel: CancelToken,
+    timeout: float = READ_TIMEOUT_S,
 ) -> str:
-    """The unified diff `planned` would make on the host now ('' when it changes nothing)."""
+    """The unified diff `planned` would make on the host now ('' when it changes nothing).
+
+    Each read of the target ends within `timeout` seconds."""
     p = planned.params
     if planned.action == "config":
-        old = _read_file(connection, p["dest"], cancel)
-        new = _config_body(p, connection, templar, variables, cancel)
+        old = _read_file(connection, p["dest"], cancel, timeout)
+        new = _config_body(p, connection, templar, variables, cancel, timeout)
         return _unified(p["dest"], old, new)
     if planned.action == "flag.file":
-        old = _read_file(connection, p["file"], cancel)
+        old = _read_file(connection, p["file"], cancel, timeout)
         edit = edit_json if p["format"] == "json" else edit_env
         try:
             new, _, _ = edit(old or "", p["name"], p["value"], p["absent"])
@@ -55,7 +58,7 @@ def step_diff(
             raise DiffUnavailable(f"{p['file']}: {exc}") from None
         return _unified(p["file"], old, new)
     if planned.action == "release":
-        previous = _read_link(connection, p["link"], cancel)
+        previous = _read_link(connection, p["link"], cancel, timeout)
         if previous is not None:
             previous = posixpath.normpath(posixpath.join(posixpath.dirname(p["link"]), previous))
         old = f"{p['link']} -> {previous}\n" if previous else None
@@ -69,13 +72,16 @@ def preview_diff(
     templar: Templar,
     variables: Mapping[str, Any],
     cancel: CancelToken,
+    timeout: float | None = None,
 ) -> str | None:
     """`step_diff` for the actions that have one (None for others); a state that cannot be
-    read gives its reason instead of a diff, never a made-up empty one."""
+    read gives its reason instead of a diff, never a made-up empty one. A step's own
+    `timeout` also bounds the reads."""
     if planned.action not in DIFF_ACTIONS:
         return None
+    bound = min(READ_TIMEOUT_S, timeout) if timeout else READ_TIMEOUT_S
     try:
-        return step_diff(planned, connection, templar, variables, cancel)
+        return step_diff(planned, connection, templar, variables, cancel, bound)
     except DiffUnavailable as exc:
         return f"(no diff: {exc})\n"
 
@@ -86,6 +92,7 @@ def _config_body(
     templar: Templar,
     variables: Mapping[str, Any],
     cancel: CancelToken,
+    timeout: float,
 ) -> str | None:
     if p["content"] is not None:
         return str(p["content"])
@@ -95,21 +102,23 @@ def _config_body(
         except (OSError, TemplateError) as exc:
             raise DiffUnavailable(f"src {p['src']}: {exc}") from None
     if p["restore"]:
-        snapshot = _read_file(connection, p["restore"], cancel)
+        snapshot = _read_file(connection, p["restore"], cancel, timeout)
         if snapshot is None:
             raise DiffUnavailable(f"no snapshot {p['restore']} on this host")
         return snapshot
     return None  # state: absent
 
 
-def _read_file(connection: Connection, path: str, cancel: CancelToken) -> str | None:
+def _read_file(
+    connection: Connection, path: str, cancel: CancelToken, timeout: float
+) -> str | None:
     """The file's text, or None when there is none."""
     q = shlex.quote(path)
     script = (
         f"if [ -e {q} ]; then echo {_PRESENT}; "
         f"if [ $(wc -c < {q}) -gt {MAX_DIFF_BYTES} ]; then echo big; else base64 < {q}; fi; fi"
     )
-    result = connection.run(CommandSpec(shell=script), timeout=READ_TIMEOUT_S, cancel=cancel)
+    result = connection.run(CommandSpec(shell=script), timeout=timeout, cancel=cancel)
     if result.rc != 0 or result.timed_out or result.cancelled:
         why = (result.stderr.strip().splitlines() or [f"exit code {result.rc}"])[-1]
         raise DiffUnavailable(f"cannot read {path}: {why}")
@@ -124,10 +133,12 @@ def _read_file(connection: Connection, path: str, cancel: CancelToken) -> str | 
         raise DiffUnavailable(f"{path} is not UTF-8 text") from None
 
 
-def _read_link(connection: Connection, link: str, cancel: CancelToken) -> str | None:
+def _read_link(
+    connection: Connection, link: str, cancel: CancelToken, timeout: float
+) -> str | None:
     q = shlex.quote(link)
     script = f"if [ -L {q} ]; then readlink {q}; fi"
-    result = connection.run(CommandSpec(shell=script), timeout=READ_TIMEOUT_S, cancel=cancel)
+    result = connection.run(CommandSpec(shell=script), timeout=timeout, cancel=cancel)
     if result.rc != 0 or result.timed_out or result.cancelled:
         raise DiffUnavailable(f"cannot read the link {link}")
     return result.stdout.strip() or None

@@ -67,7 +67,7 @@ def _diff(
         planned = ACTIONS[step.action].plan(render_args(step, variables, templar), host)
     except (TemplateError, ActionArgError) as exc:
         return f"(no diff: {exc})\n"
-    text = preview_diff(planned, pool.get(host), templar, variables, CancelToken())
+    text = preview_diff(planned, pool.get(host), templar, variables, CancelToken(), step.timeout_s)
     return text or "(no change)\n"
 
 

@@ -309,7 +309,9 @@ class StepRunner:
         )
         diff = None
         if self.env.on_diff is not None and connection is not None:
-            diff = preview_diff(planned, connection, self.env.templar, variables, self.env.cancel)
+            diff = preview_diff(
+                planned, connection, self.env.templar, variables, self.env.cancel, step.timeout_s
+            )
         outcome = action.execute(planned, ctx)
         if diff and outcome.data.get("changed"):
             self.env.on_diff(step, host.name, diff)

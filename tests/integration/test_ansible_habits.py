@@ -6,13 +6,15 @@ run against a real sudo user: tests/integration/ssh/test_become.py.)"""
 from __future__ import annotations
 
 import json
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from runner.engine.safety import InventoryLock
-from tests.conftest import run_drillctl
+from tests.conftest import REPO, child_env, drillctl_argv, run_drillctl
 
 pytestmark = pytest.mark.integration
 
@@ -451,3 +453,51 @@ def test_plan_diff_shows_the_diff_it_would_make_and_changes_nothing(
     assert (tmp_path / "app" / "current").resolve().name == "1"
     without = run_drillctl(*command, str(drill), "-e", f"token={SECRET}")
     assert "+port=81" not in without.stdout
+
+
+def test_halt_all_signals_a_drill_on_several_inventories_once(
+    estate: dict[str, Path], tmp_path: Path
+) -> None:
+    # The drill holds one lock per source; a second SIGTERM would abort its rollback.
+    env = child_env(DRILLCTL_LOCK_DIR=str(tmp_path / "locks"))
+    slow = estate["drill"].with_name("slow.yml")
+    slow.write_text(
+        DRILL.replace(
+            'touch DIR/{{ inventory_hostname }}.second"',
+            'touch DIR/{{ inventory_hostname }}.second; sleep 30"',
+        ).replace("DIR", str(estate["marks"]))
+    )
+    inv = ("-i", str(estate["a"]), "-i", str(estate["b"]))
+    proc = subprocess.Popen(
+        drillctl_argv("run", str(slow), *inv, "--out", str(estate["out"])),
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (estate["marks"] / "d1.second").exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.05)
+        assert len(list((tmp_path / "locks").glob("*.lock"))) == 2
+        halted = subprocess.run(
+            drillctl_argv("halt", "--all"),
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
+        assert halted.returncode == 0, halted.stdout + halted.stderr
+        assert halted.stdout.count("SIGTERM sent") == 1
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, stdout + stderr
+    received = [e for e in journal(estate["out"]) if e["event"] == "interrupt_received"]
+    assert len(received) == 1
+    assert {"w1.rolled-back", "d1.rolled-back", "d1.cleaned"} <= marks(estate)
