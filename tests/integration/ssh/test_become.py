@@ -125,3 +125,15 @@ def test_a_wrong_expectation_fails_the_drill(sudo_user: SudoUser, tmp_path: Path
     rc, output, printed = run_as(sudo_user, tmp_path, "wrong", 0, "-u", sudo_user.name)
     assert rc == 1, output
     assert printed == [str(sudo_user.uid)]
+
+
+def test_exec_takes_the_same_connection_flags(sudo_user: SudoUser, tmp_path: Path) -> None:
+    inventory = write_inventory(sudo_user, tmp_path / "exec.yml")
+    base = ("exec", "all", "-i", str(inventory), "--private-key", str(sudo_user.lab.user_key))
+    login = ("-u", sudo_user.name)
+    plain = run_drillctl(*base, *login, "--", "id", "-u")
+    become = run_drillctl(*base, *login, "-b", "--", "id", "-u")
+    assert plain.returncode == 0, plain.stdout + plain.stderr
+    assert become.returncode == 0, become.stdout + become.stderr
+    assert str(sudo_user.uid) in plain.stdout.split() and "0" not in plain.stdout.split()
+    assert "0" in become.stdout.split() and str(sudo_user.uid) not in become.stdout.split()
