@@ -233,6 +233,16 @@ class Planner:
 
     def _host(self, step: Step, host: Host, variables: dict[str, Any]) -> HostPlan:
         notes = []
+        if step.become and host.connection != "ssh":
+            # sudo is an SSH host's; running the step without it would hide the difference.
+            self.diags.append(
+                self.doc.diag(
+                    (*step.yaml_path, "become"),
+                    f"{step.label} on {host.name}: become needs an SSH host "
+                    f"(this one is {host.connection})",
+                )
+            )
+            return HostPlan(host.name, "", "error")
         try:
             for condition in step.when:
                 if self._uses_registered(condition):

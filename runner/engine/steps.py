@@ -11,6 +11,7 @@ from runner.actions import ACTIONS, ActionArgError, ActionContext, ActionOutcome
 from runner.actions.diffs import preview_diff
 from runner.connections.base import CancelToken
 from runner.connections.pool import ConnectionPool, HostUnreachable
+from runner.connections.step_become import StepBecome
 from runner.engine.fanout import batches, too_many_failed
 from runner.engine.results import (
     FAILED,
@@ -298,6 +299,8 @@ class StepRunner:
         except (TemplateError, ActionArgError) as exc:
             return ActionOutcome(False, str(exc)), ""
         connection = None if action.controller_side else self.env.pool.get(host)
+        if connection is not None and (step.become is not None or step.become_user):
+            connection = StepBecome(connection, step.become, step.become_user)
         ctx = ActionContext(
             host,
             connection,

@@ -501,3 +501,12 @@ def test_halt_all_signals_a_drill_on_several_inventories_once(
     received = [e for e in journal(estate["out"]) if e["event"] == "interrupt_received"]
     assert len(received) == 1
     assert {"w1.rolled-back", "d1.rolled-back", "d1.cleaned"} <= marks(estate)
+
+
+def test_a_step_that_becomes_on_a_local_host_is_bad_input(estate: dict[str, Path]) -> None:
+    drill = estate["drill"].with_name("become.yml")
+    drill.write_text(DRILL.replace("tags: [release]}", "tags: [release], become: true}"))
+    proc = run_drillctl("run", str(drill), "-i", str(estate["a"]), "--out", str(estate["out"]))
+    assert proc.returncode == 2, output(proc)
+    assert "deploy[0] ship on w1: become needs an SSH host (this one is local)" in output(proc)
+    assert marks(estate) == set()

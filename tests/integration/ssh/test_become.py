@@ -137,3 +137,57 @@ def test_exec_takes_the_same_connection_flags(sudo_user: SudoUser, tmp_path: Pat
     assert become.returncode == 0, become.stdout + become.stderr
     assert str(sudo_user.uid) in plain.stdout.split() and "0" not in plain.stdout.split()
     assert "0" in become.stdout.split() and str(sudo_user.uid) not in become.stdout.split()
+
+
+STEP_DRILL = """\
+drill: steps say otherwise
+rollback_type: 2
+rollback_when: failure
+hosts: all
+deploy:
+  - {name: default, command: id -u}
+  - {name: never root, command: id -u, become: false}
+  - {name: always root, command: id -u, become: true}
+  - {name: as nobody, command: id -u, become: true, become_user: nobody}
+"""
+
+
+def step_uids(user: SudoUser, tmp_path: Path, name: str, *flags: str) -> dict[str, str]:
+    playbook = tmp_path / "steps.yml"
+    playbook.write_text(STEP_DRILL)
+    inventory = write_inventory(user, tmp_path / f"{name}.yml")
+    out = tmp_path / name
+    proc = run_drillctl(
+        "run",
+        str(playbook),
+        "-i",
+        str(inventory),
+        "-u",
+        user.name,
+        "--private-key",
+        str(user.lab.user_key),
+        "--out",
+        str(out),
+        *flags,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    events = [json.loads(line) for line in (out / "journal.jsonl").read_text().splitlines()]
+    return {e["step"]: e["stdout"].strip() for e in events if e["event"] == "host_result"}
+
+
+def test_a_steps_own_become_wins_over_the_flag_and_the_host(
+    sudo_user: SudoUser, tmp_path: Path
+) -> None:
+    uid, nobody = str(sudo_user.uid), str(pwd.getpwnam("nobody").pw_uid)
+    assert step_uids(sudo_user, tmp_path, "flagged", "-b") == {
+        "default": "0",
+        "never root": uid,
+        "always root": "0",
+        "as nobody": nobody,
+    }
+    assert step_uids(sudo_user, tmp_path, "unflagged") == {
+        "default": uid,
+        "never root": uid,
+        "always root": "0",
+        "as nobody": nobody,
+    }
