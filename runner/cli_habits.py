@@ -64,8 +64,36 @@ def add_connection_options(p: argparse.ArgumentParser, *, forks_default: int | N
     )
 
 
+RUN_EXAMPLES = """\
+examples:
+  drillctl run playbooks/quickstart.yml -i inventories/local.yml
+  drillctl run drill.yml -i base.yml -i overrides.ini --limit @drill.retry
+  drillctl run drill.yml -i hosts.ini -u deploy --private-key ~/.ssh/deploy -b -f 20
+  drillctl run drill.yml -i hosts.ini -e '{"ports": [80, 443]}' -e @vars.yml
+  drillctl run drill.yml -i hosts.ini --start-at-task "ship the release" --diff
+  drillctl run drill.yml -i hosts.ini --list-hosts   (--list-tasks, --list-tags, --syntax-check)
+"""
+
+PLAN_EXAMPLES = """\
+examples:
+  drillctl plan playbooks/quickstart.yml -i inventories/local.yml -e bad_version=3
+  drillctl plan drill.yml -i hosts.ini --diff      (reads the targets, changes nothing)
+"""
+
+
+class _ExamplesFormatter(argparse.HelpFormatter):
+    """Wraps the description as usual and prints the examples as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("examples:"):
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
 def add_run_habits(p: argparse.ArgumentParser, *, is_run: bool) -> None:
-    """The options `run` and `plan` share with ansible-playbook."""
+    """The options `run` and `plan` share with ansible-playbook, and their --help examples."""
+    p.epilog = RUN_EXAMPLES if is_run else PLAN_EXAMPLES
+    p.formatter_class = _ExamplesFormatter
     add_connection_options(p, forks_default=None)
     p.add_argument(
         "--start-at-task",

@@ -510,3 +510,18 @@ def test_a_step_that_becomes_on_a_local_host_is_bad_input(estate: dict[str, Path
     assert proc.returncode == 2, output(proc)
     assert "deploy[0] ship on w1: become needs an SSH host (this one is local)" in output(proc)
     assert marks(estate) == set()
+
+
+def test_run_and_plan_help_show_the_habits_by_example() -> None:
+    run_help = run_drillctl("run", "--help")
+    assert run_help.returncode == 0
+    for flag in (
+        "--limit @drill.retry",
+        "-b -f 20",
+        "-e @vars.yml",
+        "--start-at-task",
+        "--list-hosts",
+    ):
+        assert flag in run_help.stdout, flag
+    plan_help = run_drillctl("plan", "--help")
+    assert "drillctl plan drill.yml -i hosts.ini --diff" in plan_help.stdout
