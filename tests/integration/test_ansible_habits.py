@@ -329,6 +329,20 @@ def test_start_at_task_skips_the_change_before_it_and_still_proves_the_rollback(
     assert [(e["steps"], e["reason"]) for e in skipped] == [
         (["prepare[0] baseline", "deploy[0] ship"], "--start-at-task second")
     ]
+    listed = run_drillctl(
+        "run",
+        str(estate["drill"]),
+        "-i",
+        str(estate["a"]),
+        "--start-at-task",
+        "second",
+        "--list-tasks",
+    )
+    assert listed.returncode == 0, output(listed)
+    assert "skipped by --start-at-task:\n      prepare[0] baseline\n      deploy[0] ship" in (
+        listed.stdout
+    )
+    assert "second\tTAGS: []" in listed.stdout and "ship\tTAGS" not in listed.stdout
 
 
 def test_start_at_an_unknown_task_is_bad_input_naming_close_matches(
