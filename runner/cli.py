@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from runner import __version__, commands
+from runner import __version__, cli_habits, commands
 from runner.errors import Diagnostic, ExitCode, InputError, TargetEnvironmentError
 from runner.scaffold import KINDS as SCAFFOLD_KINDS
 
@@ -22,6 +22,14 @@ examples:
   drillctl lint playbooks/*.yml -i inventories/local.yml
   drillctl verify drills/runs/20261121T101500Z-quickstart
   drillctl halt --all
+
+ansible habits:
+  drillctl run drill.yml -i base.yml -i overrides.ini --limit @drill.retry
+  drillctl run drill.yml -i hosts.ini -u deploy --private-key ~/.ssh/deploy -b -f 20
+  drillctl run drill.yml -i hosts.ini -e '{"ports": [80, 443]}' -e @vars.yml
+  drillctl run drill.yml -i hosts.ini --start-at-task "ship the release" --diff
+  drillctl run drill.yml -i hosts.ini --list-hosts   (or --list-tasks, --list-tags, --syntax-check)
+  drillctl plan drill.yml -i hosts.ini --diff
 """
 
 
@@ -46,8 +54,8 @@ class _Parser(argparse.ArgumentParser):
 
 def _run_options(p: argparse.ArgumentParser, *, with_out: bool) -> None:
     p.add_argument("playbook", help="the drill playbook (YAML)")
-    p.add_argument(
-        "-i", "--inventory", help="inventory file (YAML or Ansible INI); default: localhost"
+    cli_habits.add_inventory_option(
+        p, "inventory file (YAML or Ansible INI); default: localhost", required=False
     )
     p.add_argument(
         "-e",
@@ -57,9 +65,10 @@ def _run_options(p: argparse.ArgumentParser, *, with_out: bool) -> None:
         metavar="NAME=VALUE|@FILE",
         help="set a variable (highest precedence); repeatable",
     )
-    p.add_argument("-l", "--limit", help="further limit hosts with a pattern (e.g. 'gateway:!gw2')")
+    cli_habits.add_limit_option(p)
     p.add_argument("-t", "--tags", action="append", default=[], help="only steps with these tags")
     p.add_argument("--skip-tags", action="append", default=[], help="skip steps with these tags")
+    cli_habits.add_run_habits(p, is_run=with_out)
     if with_out:
         p.add_argument(
             "--out", metavar="DIR", help="run directory (default drills/runs/<UTC>-<name>)"
@@ -190,8 +199,8 @@ def build_parser(*, full: bool = True) -> argparse.ArgumentParser:
         "Exit 0 when clean, 2 when any error is found; warnings exit 0, or 1 with --strict.",
     )
     lint.add_argument("playbooks", nargs="+", help="playbook files")
-    lint.add_argument(
-        "-i", "--inventory", help="also check variables and patterns against this inventory"
+    cli_habits.add_inventory_option(
+        lint, "also check variables and patterns against this inventory", required=False
     )
     lint.add_argument(
         "-e",
@@ -236,7 +245,7 @@ def build_parser(*, full: bool = True) -> argparse.ArgumentParser:
         help="show an inventory as drillctl resolves it",
         description="Show hosts, groups and variables after group_vars/host_vars.",
     )
-    inv.add_argument("-i", "--inventory", required=True)
+    cli_habits.add_inventory_option(inv, "inventory file (YAML or Ansible INI)", required=True)
     mode = inv.add_mutually_exclusive_group(required=True)
     mode.add_argument("--list", action="store_true", help="JSON, like ansible-inventory --list")
     mode.add_argument("--graph", action="store_true", help="tree, like ansible-inventory --graph")
@@ -254,9 +263,9 @@ def build_parser(*, full: bool = True) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     adhoc.add_argument("pattern", help="host pattern, e.g. 'gateway:!gw2'")
-    adhoc.add_argument("-i", "--inventory", required=True)
-    adhoc.add_argument("-l", "--limit", help="further limit hosts with a pattern")
-    adhoc.add_argument("-f", "--forks", type=int, default=10, help="hosts at once (default 10)")
+    cli_habits.add_inventory_option(adhoc, "inventory file (YAML or Ansible INI)", required=True)
+    cli_habits.add_limit_option(adhoc)
+    cli_habits.add_connection_options(adhoc, forks_default=10)
     adhoc.add_argument("--timeout", type=float, default=None, help="seconds per host; killed after")
     adhoc.add_argument(
         "--allow-production",

@@ -25,13 +25,16 @@ def extra_vars(items: list[str]) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace, *, check: bool) -> int:
+    from runner.cli_habits import check_forks, inventories, read_limit
     from runner.engine.launch import RunRequest, execute, prepare
+    from runner.inventory.defaults import ConnectionDefaults
 
+    check_forks(args.forks)
     request = RunRequest(
         playbook=args.playbook,
-        inventory=args.inventory,
+        inventories=inventories(args),
         extra_vars=extra_vars(args.extra_vars),
-        limit=args.limit,
+        limit=read_limit(args.limit),
         tags=tuple(args.tags),
         skip_tags=tuple(args.skip_tags),
         out=getattr(args, "out", None),
@@ -45,12 +48,26 @@ def run(args: argparse.Namespace, *, check: bool) -> int:
         confirm=tuple(getattr(args, "confirm", ())),
         sign_key=getattr(args, "sign_key", None),
         ignore_unrecovered=getattr(args, "ignore_unrecovered", False),
+        forks=args.forks,
+        connection=ConnectionDefaults(args.user, args.private_key, args.become, args.become_user),
+        start_at_task=args.start_at_task,
+        diff=args.diff,
     )
     prepared = prepare(request)
+    from runner.engine.listing import listing_mode, print_listing
+
+    mode = listing_mode(args)
+    if mode:
+        print_listing(mode, prepared, sys.stdout)
+        return ExitCode.PASSED
     if check:
         from runner.engine.plan_view import print_plan
 
         print_plan(prepared.plan, prepared.mask, sys.stdout)
+        if request.diff:
+            from runner.engine.plan_diff import print_plan_diffs
+
+            print_plan_diffs(prepared.plan, prepared.templar, sys.stdout)
         return ExitCode.PASSED
     from runner.console import TerminalView
     from runner.engine.summary import print_summary
@@ -77,11 +94,13 @@ def push_figures(run_dir: Path, gateway: str) -> None:
 
 
 def lint(args: argparse.Namespace) -> int:
+    from runner.cli_habits import inventories
     from runner.inventory import load_inventory
     from runner.playbook.lint import lint_file
     from runner.playbook.lint_output import exit_code, render
 
-    inventory = load_inventory(args.inventory) if args.inventory else None
+    files = inventories(args)
+    inventory = load_inventory(list(files)) if files else None
     extra = list(extra_vars(args.extra_vars))
     findings = [
         d for path in args.playbooks for d in lint_file(path, inventory=inventory, extra_vars=extra)
@@ -113,11 +132,12 @@ def schema(kind: str) -> int:
 
 
 def inventory(args: argparse.Namespace) -> int:
+    from runner.cli_habits import inventories
     from runner.inventory import load_inventory
     from runner.inventory.views import render_graph, to_ansible_list
     from runner.vault import json_default
 
-    inv = load_inventory(args.inventory)
+    inv = load_inventory(list(inventories(args)))
     if args.graph:
         print(render_graph(inv))
     elif args.host:
@@ -130,23 +150,25 @@ def inventory(args: argparse.Namespace) -> int:
 
 
 def adhoc(args: argparse.Namespace) -> int:
+    from runner.cli_habits import check_forks, inventories, read_limit
     from runner.engine.adhoc import ExecRequest, exec_guarded
     from runner.engine.safety import Permissions
+    from runner.inventory.defaults import ConnectionDefaults
 
     words = getattr(args, "command_words", None) or args.words
     if not words:
         raise InputError.at("<command line>", 1, 1, "give the command after --")
-    if args.forks < 1:
-        raise InputError.at("<command line>", 1, 1, f"--forks must be at least 1, got {args.forks}")
+    check_forks(args.forks)
     request = ExecRequest(
-        inventory=args.inventory,
+        inventories=inventories(args),
         pattern=args.pattern,
         command=" ".join(words),
-        limit=args.limit,
+        limit=read_limit(args.limit),
         forks=args.forks,
         timeout=args.timeout,
         operator=args.operator,
         permissions=Permissions(allow_production=args.allow_production, change_id=args.change_id),
+        defaults=ConnectionDefaults(args.user, args.private_key, args.become, args.become_user),
     )
     return exec_guarded(request)
 

@@ -98,6 +98,14 @@ class TerminalView:
                 for line in shown:
                     self.say(f"      {label}| {line}", "dim")
 
+    def diff(self, step: Step, host: str, text: str) -> None:
+        """What a step changed in a file (`--diff`), masked whole before it is split."""
+        lines = self.mask.mask(text).rstrip("\n").splitlines()
+        self.say(f"      --diff {host} {step.name}:", "dim")
+        for line in lines:
+            style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
+            self.say(f"      {line}", style)
+
     def _start_status(self) -> None:
         # A spinner line with the running step and its elapsed time (terminal only).
         if self._ticker is not None:

@@ -70,6 +70,21 @@ gateway
 `-i a.yml -i b.ini` merges them in order, as Ansible does: a host or group named in both
 is one; a later source's variables replace an earlier one's; hosts and child groups add
 up; each source's `group_vars/` and `host_vars/` apply, a later folder's winning.
+`run`, `plan`, `lint`, `inventory` and `exec` all take several `-i`.
+
+A drill on several sources takes the lock of each source file (in a fixed order), so it
+and a drill on any one of them exclude each other. It is guarded as production (needing
+`--allow-production` and `--change-id`) when any one source, read on its own with its
+folder's `group_vars/all`, says `environment: production`, even if a later source's
+`environment` replaces it in the merge.
+
+## Connection defaults from the command line
+
+`-u USER`, `--private-key FILE`, `-b` and `--become-user USER` give SSH hosts a login
+user, a key, and `become` (sudo, by default to root) when they set none themselves: a
+host's own `user`/`ansible_user`, `ssh_key_file`/`ansible_ssh_private_key_file`,
+`become`/`ansible_become` and `become_user`/`ansible_become_user` win, as in Ansible.
+`-u` also wins over `User` in `~/.ssh/config`. Local and Docker hosts are not affected.
 
 ## Variable precedence
 

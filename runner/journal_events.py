@@ -29,6 +29,7 @@ class Event(str, Enum):
     PHASE_STARTED = "phase_started"
     PHASE_FINISHED = "phase_finished"
     PHASE_SKIPPED = "phase_skipped"
+    STEPS_SKIPPED = "steps_skipped"
     STEP_STARTED = "step_started"
     STEP_FINISHED = "step_finished"
     HOST_RESULT = "host_result"
@@ -99,6 +100,8 @@ FIELDS: dict[Event, frozenset[str]] = {
             "playbook",
             "inventory",
             "inventory_path",
+            "inventory_paths",
+            "connection_defaults",
             "pid",
             "operator",
             "change_id",
@@ -125,6 +128,7 @@ FIELDS: dict[Event, frozenset[str]] = {
     Event.PHASE_STARTED: frozenset({"phase", "started_at"}),
     Event.PHASE_FINISHED: frozenset({"phase", "status", "duration_s"}),
     Event.PHASE_SKIPPED: frozenset({"phase", "reason", "started_at"}),
+    Event.STEPS_SKIPPED: frozenset({"steps", "reason"}),
     Event.STEP_STARTED: frozenset({"phase", "index", "step", "action", "hosts"}),
     Event.STEP_FINISHED: frozenset({"phase", "index", "step", "status", "duration_s"}),
     Event.ANSIBLE_TASK: frozenset(

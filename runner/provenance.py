@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import socket
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,12 +141,22 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def collect(playbook: str, inventory: str | None, operator: str) -> Provenance:
-    """The provenance of a run about to start; reads the files and asks git (bounded)."""
+def collect(playbook: str, inventory: str | Sequence[str] | None, operator: str) -> Provenance:
+    """The provenance of a run about to start; reads the files and asks git (bounded).
+
+    Several inventory sources (`-i a -i b`): the path is theirs joined by commas and the
+    SHA-256 is that of the lines `<sha256>  <path>`, one per source in order (what
+    `sha256sum a b` prints), so a change to any of them changes it."""
     playbook_path = Path(playbook)
-    if inventory:
-        inv_sha: str | None = file_sha256(Path(inventory))
+    files = [inventory] if isinstance(inventory, str) else list(inventory or ())
+    files = [f for f in files if f]
+    inventory = ",".join(files)
+    if len(files) == 1:
+        inv_sha: str | None = file_sha256(Path(files[0]))
         inv_reason = None
+    elif files:
+        listing = "".join(f"{file_sha256(Path(f))}  {f}\n" for f in files)
+        inv_sha, inv_reason = hashlib.sha256(listing.encode()).hexdigest(), None
     else:
         inv_sha, inv_reason = None, "no inventory file: the implicit localhost"
     return Provenance(

@@ -27,6 +27,9 @@ class CommandSpec:
     cwd: str | None = None
     stdin: str | None = None
     executable: str = "/bin/sh"
+    # A step's own `become`/`become_user` (SSH); None: the host's settings decide.
+    become: bool | None = None
+    become_user: str | None = None
 
     def display(self) -> str:
         import shlex

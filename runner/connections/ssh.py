@@ -208,7 +208,7 @@ class SshConnection:
                 opened.append(channel)
                 channel.exec_command(self._command_line(spec))
                 stdin = spec.stdin or ""
-                if self.settings.become and self.settings.become_password:
+                if self._becomes(spec) and self.settings.become_password:
                     stdin = self.settings.become_password + "\n" + stdin
                 if stdin:
                     channel.sendall(stdin.encode())
@@ -290,6 +290,10 @@ class SshConnection:
             transport.close()
         return HostUnreachable(f"ssh to {self.settings.label}: {what}{detail}")
 
+    def _becomes(self, spec: CommandSpec) -> bool:
+        """Whether this command runs with sudo: the step's own `become`, else the host's."""
+        return self.settings.become if spec.become is None else spec.become
+
     def _command_line(self, spec: CommandSpec) -> str:
         """Announce the process group on stderr, then exec the command in its place.
 
@@ -304,9 +308,9 @@ class SshConnection:
         if spec.env:
             pairs = " ".join(shlex.quote(f"{k}={v}") for k, v in spec.env.items())
             inner = f"env {pairs} {inner}"
-        if self.settings.become:
+        if self._becomes(spec):
             flags = "-S -p ''" if self.settings.become_password else "-n"
-            user = shlex.quote(self.settings.become_user)
+            user = shlex.quote(spec.become_user or self.settings.become_user)
             inner = f"sudo {flags} -u {user} -- /bin/sh -c {shlex.quote(inner)}"
         prefix = f"cd {shlex.quote(spec.cwd)} && " if spec.cwd else ""
         return f"printf '{_PGID_MARK.decode()} %s\\n' $$ >&2; {prefix}exec {inner}"

@@ -21,6 +21,7 @@ from runner.engine.resources import ensure_descriptors
 from runner.engine.safety import Permissions, check_production
 from runner.errors import ExitCode, InputError
 from runner.inventory import Inventory, PatternError, load_inventory
+from runner.inventory.defaults import ConnectionDefaults, apply_defaults
 from runner.inventory.model import Host
 from runner.inventory.patterns import select_hosts
 
@@ -50,7 +51,7 @@ def select(inventory: Inventory, pattern: str, limit: str | None) -> list[Host]:
 
 @dataclass(frozen=True)
 class ExecRequest:
-    inventory: str
+    inventories: tuple[str, ...]  # the `-i` sources, merged in order
     pattern: str
     command: str
     limit: str | None = None
@@ -58,21 +59,33 @@ class ExecRequest:
     timeout: float | None = None
     operator: str = ""
     permissions: Permissions = field(default_factory=Permissions)
+    defaults: ConnectionDefaults = field(default_factory=ConnectionDefaults)
 
 
 def exec_guarded(request: ExecRequest, out: TextIO = sys.stdout) -> int:
-    """Guards first (production, then the lock), then the command; the lock is freed after."""
-    inventory = load_inventory(request.inventory)
+    """Guards first (production, then the lock of every source), then the command; the
+    locks are freed after."""
+    if not request.inventories:
+        raise InputError.at("<command line>", 1, 1, "exec needs an inventory: give -i INV")
+    inventory = apply_defaults(load_inventory(list(request.inventories)), request.defaults)
     hosts = select(inventory, request.pattern, request.limit)
     check_production(inventory, hosts, request.permissions)
-    lock = InventoryLock(request.inventory, f"exec-{os.getpid()}", request.operator, command="exec")
-    lock.acquire()
+    run_id = f"exec-{os.getpid()}"
+    locks = [
+        InventoryLock(source, run_id, request.operator, command="exec")
+        for source in dict.fromkeys(request.inventories)
+    ]
+    held: list[InventoryLock] = []
     try:
+        for lock in locks:
+            lock.acquire()
+            held.append(lock)
         return run_adhoc(
             hosts, request.command, forks=request.forks, timeout=request.timeout, out=out
         )
     finally:
-        lock.release()
+        for lock in reversed(held):
+            lock.release()
 
 
 def run_adhoc(

@@ -61,6 +61,8 @@ class DrillHooks:
     host_done: Callable[[Any, Any], None] = lambda step, result: None
     step_finished: Callable[[str, Any, Any], None] = lambda phase, step, result: None
     notice: Callable[[str], None] = lambda text: None
+    # `--diff`: what a file-changing step changed on a host; None when not asked for.
+    diff: Callable[[Any, str, str], None] | None = None
 
 
 @dataclass
@@ -105,6 +107,7 @@ class DrillRun:
             serial=self.playbook.serial,
             max_fail_percentage=self.playbook.max_fail_percentage,
             on_host_done=hooks.host_done,
+            on_diff=hooks.diff,
         )
         self.hosts = {h.name: h for h in plan.all_hosts()}
         self.ledger = FaultLedger(journal, pool, self.hosts, hooks.notice)

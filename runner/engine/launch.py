@@ -8,7 +8,7 @@ import os
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +28,8 @@ from runner.engine.safety import Permissions, check_guards
 from runner.engine.variables import RunInfo
 from runner.errors import InputError, TargetEnvironmentError
 from runner.inventory import Inventory, implicit_localhost, load_inventory
+from runner.inventory.defaults import ConnectionDefaults, apply_defaults
+from runner.inventory.environments import strictest_environment
 from runner.journal import JOURNAL_NAME, Journal
 from runner.journal_events import Event
 from runner.notify.plan import NotifyPlan
@@ -67,6 +69,16 @@ class RunRequest:
     confirm: tuple[str, ...] = ()
     sign_key: str | None = None  # ed25519 private key (PEM) to sign the journal's head
     ignore_unrecovered: bool = False
+    inventories: tuple[str, ...] = ()  # several `-i`, merged in order; wins over `inventory`
+    forks: int | None = None  # `-f`: overrides the playbook's forks
+    connection: ConnectionDefaults = field(default_factory=ConnectionDefaults)
+    start_at_task: str | None = None
+    diff: bool = False
+
+    @property
+    def inventory_files(self) -> tuple[str, ...]:
+        """The inventory files given on the command line, in order (none: not given)."""
+        return self.inventories or ((self.inventory,) if self.inventory else ())
 
 
 @dataclass
@@ -80,15 +92,24 @@ class Prepared:
     templar: Templar
     run: RunInfo
     plan: DrillPlan
-    inventory_file: str = ""  # as given with -i, or the playbook's default; "" for localhost
+    inventory_file: str = ""  # as given with -i (several: comma-joined), or the playbook's
+    inventory_files: tuple[str, ...] = ()  # each source file; empty for localhost
     provenance: Provenance | None = None
     sign_key: Ed25519PrivateKey | None = None
     notify: NotifyPlan | None = None  # the playbook's, channel URLs rendered
 
     @property
     def inventory_key(self) -> str:
-        """The inventory's absolute path (locks, recover), or 'localhost' for the implicit one."""
-        return str(Path(self.inventory_file).resolve()) if self.inventory_file else "localhost"
+        """The inventory's absolute path (locks, recover), or 'localhost' for the implicit one.
+
+        With several sources, their absolute paths joined by commas (see `inventory_keys`)."""
+        return ",".join(self.inventory_keys)
+
+    @property
+    def inventory_keys(self) -> tuple[str, ...]:
+        """Each inventory source's absolute path, or ('localhost',): one lock each."""
+        files = self.inventory_files or ((self.inventory_file,) if self.inventory_file else ())
+        return tuple(str(Path(f).resolve()) for f in files) or ("localhost",)
 
     @property
     def mask(self) -> SecretMask:
@@ -106,8 +127,13 @@ def new_run_id(playbook_path: str) -> str:
 def prepare(request: RunRequest, *, run_dir: Path | None = None) -> Prepared:
     """Load and plan everything; raise InputError before any side effect."""
     playbook, doc = load_playbook(request.playbook)
-    inventory_path = request.inventory or playbook.inventory
-    inventory = load_inventory(inventory_path) if inventory_path else implicit_localhost()
+    if request.forks is not None:
+        playbook = replace(playbook, forks=request.forks)
+    files = request.inventory_files or ((playbook.inventory,) if playbook.inventory else ())
+    inventory = load_inventory(list(files)) if files else implicit_localhost()
+    inventory = strictest_environment(inventory, files)
+    inventory = apply_defaults(inventory, request.connection)
+    inventory_path = ",".join(files)
     templar = Templar(SecretMask())
     for name in playbook.secrets:
         if name in request.extra_vars:
@@ -132,7 +158,12 @@ def prepare(request: RunRequest, *, run_dir: Path | None = None) -> Prepared:
                 "<command line>", 1, 1, f"--confirm {item_id}: no such checklist item ({choices})"
             )
     planner = Planner(playbook, doc, inventory, templar, run, request.extra_vars)
-    plan = planner.plan(limit=request.limit, tags=request.tags, skip_tags=request.skip_tags)
+    plan = planner.plan(
+        limit=request.limit,
+        tags=request.tags,
+        skip_tags=request.skip_tags,
+        start_at=request.start_at_task,
+    )
     notify = _rendered_notify(playbook, inventory, templar, request.extra_vars)
     key = _signing_key(request.sign_key) if request.sign_key else None
     return Prepared(
@@ -143,7 +174,8 @@ def prepare(request: RunRequest, *, run_dir: Path | None = None) -> Prepared:
         templar,
         run,
         plan,
-        inventory_path or "",
+        inventory_path,
+        files,
         sign_key=key,
         notify=notify,
     )
@@ -182,16 +214,28 @@ def execute(
     )
     # Provenance is taken for a run only (not for `plan`): the files as this run reads them.
     prepared.provenance = collect_provenance(
-        request.playbook, prepared.inventory_file or None, prepared.run.operator
+        request.playbook, prepared.inventory_files, prepared.run.operator
     )
-    lock = InventoryLock(prepared.inventory_file, prepared.run.run_id, prepared.run.operator)
-    lock.acquire(prepared.run.run_dir)
+    # One lock per source file, taken in a fixed order: a drill on `-i a -i b` and one on
+    # `-i b` exclude each other, as both touch b's hosts. Each lock records this run as the
+    # inventory's last, and a dead run's faults left on any source refuse the run.
+    sources = prepared.inventory_files or (
+        (prepared.inventory_file,) if prepared.inventory_file else ("",)
+    )
+    locks: list[InventoryLock] = []
     try:
+        for source in sorted(set(sources)):
+            lock = InventoryLock(source, prepared.run.run_id, prepared.run.operator)
+            lock.acquire(prepared.run.run_dir)
+            locks.append(lock)
         if not request.ignore_unrecovered:
-            check_unrecovered(lock.location)  # a dead run's faults still in effect: exit 3
-        return _execute_locked(prepared, view, run_dir, pool or ConnectionPool(), lock.location)
+            for lock in locks:
+                check_unrecovered(lock.location)  # a dead run's faults still in effect: exit 3
+        locations = [lock.location for lock in locks]
+        return _execute_locked(prepared, view, run_dir, pool or ConnectionPool(), locations)
     finally:
-        lock.release()
+        for lock in reversed(locks):
+            lock.release()
 
 
 def _journal_signals(journal: Journal) -> Callable[[str, str, int], None]:
@@ -209,7 +253,7 @@ def _execute_locked(
     view: TerminalView,
     run_dir: Path,
     pool: ConnectionPool,
-    location: LockLocation,
+    locations: list[LockLocation],
 ) -> tuple[DrillOutcome, Path]:
     hosts = prepared.plan.all_hosts()
     pool.check_supported(hosts)
@@ -242,6 +286,7 @@ def _execute_locked(
         step_started=view.step_started,
         host_done=view.host_done,
         notice=view.notice,
+        diff=view.diff if prepared.request.diff else None,
     )
     pb = prepared.playbook
     notices = None
@@ -255,6 +300,7 @@ def _execute_locked(
             prepared.run.change_id,
         )
         hooks = notices.wrap(hooks)
+    request = prepared.request
     journal.record(
         Event.RUN_STARTED,
         run_id=prepared.run.run_id,
@@ -264,6 +310,9 @@ def _execute_locked(
         inventory=prepared.inventory.path,
         # Absolute, so `drillctl recover` finds the hosts from any directory.
         inventory_path=prepared.inventory_key if prepared.inventory_file else "",
+        inventory_paths=list(prepared.inventory_keys) if prepared.inventory_files else [],
+        # `drillctl recover` reaches the hosts the same way.
+        connection_defaults=asdict(request.connection),
         pid=os.getpid(),
         operator=prepared.run.operator,
         change_id=prepared.run.change_id,
@@ -275,7 +324,14 @@ def _execute_locked(
         provenance=_started_provenance(prepared),
     )
     # Before any step: if this run dies, the next one on this inventory finds its journal.
-    record_start(location, prepared.run.run_dir, prepared.run.run_id, prepared.run.operator)
+    for location in locations:
+        record_start(location, prepared.run.run_dir, prepared.run.run_id, prepared.run.operator)
+    if prepared.plan.skipped_steps:
+        journal.record(
+            Event.STEPS_SKIPPED,
+            steps=list(prepared.plan.skipped_steps),
+            reason=f"--start-at-task {prepared.request.start_at_task}",
+        )
     view.run_started(pb.drill, len(prepared.plan.all_hosts()), str(run_dir))
     if notices is not None:
         notices.started()
@@ -320,7 +376,8 @@ def _execute_locked(
         final, status=outcome.status, reason=outcome.reason, signal=outcome.interrupted_by
     )
     journal.close()
-    record_end(location, prepared.run.run_dir)  # the run ended: its journal says how
+    for location in locations:  # the run ended: its journal says how
+        record_end(location, prepared.run.run_dir)
     try:
         seal = JournalSeal(JOURNAL_NAME, journal.head, journal.events, None)
         if prepared.sign_key is not None:
@@ -351,7 +408,7 @@ def _started_provenance(prepared: Prepared) -> dict[str, Any]:
 
 def _evidence(prepared: Prepared, outcome: DrillOutcome, seal: JournalSeal) -> RunEvidence:
     facts = prepared.provenance or collect_provenance(
-        prepared.request.playbook, prepared.inventory_file or None, prepared.run.operator
+        prepared.request.playbook, prepared.inventory_files, prepared.run.operator
     )
     return RunEvidence(facts, outcome.approvals, seal)
 

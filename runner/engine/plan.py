@@ -12,6 +12,7 @@ from typing import Any
 
 from runner.actions import ACTIONS, ActionArgError
 from runner.actions.http import plan_http
+from runner.engine.start_at import start_at_task
 from runner.engine.steps import render_args
 from runner.engine.variables import Deferred, RunInfo, VariableError, magic_vars, resolve_host_vars
 from runner.errors import Diagnostic, InputError
@@ -45,6 +46,8 @@ class DrillPlan:
     steps: dict[str, tuple[StepPlan, ...]]
     host_vars: dict[str, dict[str, Any]]
     probe_hosts: dict[str, tuple[Host, ...]] = field(default_factory=dict)
+    # Labels of the steps `--start-at-task` skipped (journaled as such).
+    skipped_steps: tuple[str, ...] = ()
 
     def all_hosts(self) -> list[Host]:
         seen: dict[str, Host] = {}
@@ -140,9 +143,16 @@ class Planner:
         self.registers = {s.register for s in playbook.all_steps() if s.register}
 
     def plan(
-        self, *, limit: str | None = None, tags: Iterable[str] = (), skip_tags: Iterable[str] = ()
+        self,
+        *,
+        limit: str | None = None,
+        tags: Iterable[str] = (),
+        skip_tags: Iterable[str] = (),
+        start_at: str | None = None,
     ) -> DrillPlan:
-        steps = select_steps(self.playbook, tags, skip_tags)
+        steps, skipped = start_at_task(
+            self.playbook, select_steps(self.playbook, tags, skip_tags), start_at
+        )
         host_sets = {p: [(s, self._hosts(s, limit)) for s in steps[p]] for p in PHASES}
         probe_hosts = {
             name: tuple(self._probe_hosts(name, spec, limit))
@@ -164,7 +174,7 @@ class Planner:
             # Messages quote rendered values (a URL, a missing key): mask what is secret.
             mask = self.templar.secrets.mask
             raise InputError([replace(d, message=mask(d.message)) for d in self.diags])
-        return DrillPlan(self.playbook, plans, host_vars, probe_hosts)
+        return DrillPlan(self.playbook, plans, host_vars, probe_hosts, skipped)
 
     def _hosts(self, step: Step, limit: str | None) -> list[Host]:
         pattern = step.hosts or self.playbook.hosts
@@ -251,6 +261,16 @@ class Planner:
 
     def _host(self, step: Step, host: Host, variables: dict[str, Any]) -> HostPlan:
         notes = []
+        if step.become and host.connection != "ssh":
+            # sudo is an SSH host's; running the step without it would hide the difference.
+            self.diags.append(
+                self.doc.diag(
+                    (*step.yaml_path, "become"),
+                    f"{step.label} on {host.name}: become needs an SSH host "
+                    f"(this one is {host.connection})",
+                )
+            )
+            return HostPlan(host.name, "", "error")
         try:
             for condition in step.when:
                 if self._uses_registered(condition):

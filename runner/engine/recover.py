@@ -31,6 +31,7 @@ from runner.faults.base import FaultPlan
 from runner.faults.ops import run_op
 from runner.faults.process import running_op_probe
 from runner.inventory import Inventory, implicit_localhost, load_inventory
+from runner.inventory.defaults import ConnectionDefaults, apply_defaults
 from runner.inventory.model import Host
 from runner.journal import JOURNAL_NAME, Journal, read_events
 from runner.journal_events import Event
@@ -237,5 +238,16 @@ def _close_last_run(started: dict[str, Any], run_dir: Path) -> None:
 
 
 def _inventory(started: dict[str, Any]) -> Inventory:
-    source = started.get("inventory_path") or ""
-    return load_inventory(source) if source else implicit_localhost()
+    """The run's hosts as the run reached them: its inventory sources, in order, with the
+    connection defaults its command line gave (`-u`, `--private-key`, `-b`)."""
+    sources = started.get("inventory_paths") or [started.get("inventory_path") or ""]
+    files = [s for s in sources if s]
+    inventory = load_inventory(files) if files else implicit_localhost()
+    given = started.get("connection_defaults") or {}
+    defaults = ConnectionDefaults(
+        user=given.get("user"),
+        private_key=given.get("private_key"),
+        become=bool(given.get("become")),
+        become_user=given.get("become_user"),
+    )
+    return apply_defaults(inventory, defaults)

@@ -9,8 +9,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from runner.actions import ACTIONS, ActionArgError, ActionContext, ActionOutcome
+from runner.actions.diffs import preview_diff
 from runner.connections.base import CancelToken
 from runner.connections.pool import ConnectionPool, HostUnreachable
+from runner.connections.step_become import StepBecome
 from runner.engine.fanout import batches, too_many_failed
 from runner.engine.results import (
     FAILED,
@@ -49,6 +51,7 @@ class StepEnvironment:
     registered: dict[str, dict[str, Any]] = field(default_factory=dict)
     on_host_done: Any = None  # callable(step, HostResult) for live output
     injector: FaultInjector | None = None  # the fault ledger
+    on_diff: Any = None  # callable(step, host name, unified diff) with --diff
 
     def variables(self, host: Host) -> dict[str, Any]:
         static = self.static_vars[host.name]
@@ -307,6 +310,8 @@ class StepRunner:
         except (TemplateError, ActionArgError) as exc:
             return ActionOutcome(False, str(exc)), ""
         connection = None if action.controller_side else self.env.pool.get(host)
+        if connection is not None and (step.become is not None or step.become_user):
+            connection = StepBecome(connection, step.become, step.become_user)
         ctx = ActionContext(
             host,
             connection,
@@ -317,7 +322,15 @@ class StepRunner:
             self.env.injector,
             self._recorder(step),
         )
-        return action.execute(planned, ctx), planned.summary
+        diff = None
+        if self.env.on_diff is not None and connection is not None:
+            diff = preview_diff(
+                planned, connection, self.env.templar, variables, self.env.cancel, step.timeout_s
+            )
+        outcome = action.execute(planned, ctx)
+        if diff and outcome.data.get("changed"):
+            self.env.on_diff(step, host.name, diff)
+        return outcome, planned.summary
 
 
 _NO_LOOP = object()

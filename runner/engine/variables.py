@@ -154,21 +154,43 @@ def _dependencies(templar: Templar, value: Any) -> set[str]:
 
 
 def parse_extra_vars(items: list[str]) -> dict[str, Any]:
-    """`-e k=v` pairs and `-e @file.yml` files; raises ValueError naming the bad one."""
+    """`-e` as ansible-playbook reads it: `NAME=VALUE` (the value stays text), an inline
+    JSON or YAML mapping (`-e '{"ports": [80, 443]}'`: values keep their types), or
+    `@FILE`, a JSON or YAML file holding a mapping. Files and inline mappings are read as
+    YAML 1.1, as Ansible reads vars files (`no` is false). Later items win.
+
+    Raises ValueError naming the bad item; a file or mapping that is not valid YAML raises
+    InputError located in it."""
     from runner.yamlpos import load_yaml
 
     result: dict[str, Any] = {}
     for item in items:
         if item.startswith("@"):
-            doc = load_yaml(item[1:])
+            doc = load_yaml(item[1:], yaml11=True)
             if not isinstance(doc.value, dict):
                 raise ValueError(f"-e {item}: the file must hold a mapping of variables")
-            result.update(doc.value)
+            result.update(_named(item, doc.value))
+            continue
+        if item.lstrip().startswith(("{", "[")):
+            doc = load_yaml("<command line>", item, yaml11=True)
+            if not isinstance(doc.value, dict):
+                raise ValueError(
+                    f"-e {item!r}: give a mapping of variables, such as '{{\"a\": 1}}'"
+                )
+            result.update(_named(item, doc.value))
             continue
         if "=" not in item:
-            raise ValueError(f"-e {item!r}: expected NAME=VALUE or @FILE")
+            raise ValueError(f"-e {item!r}: expected NAME=VALUE, a JSON mapping or @FILE")
         name, value = item.split("=", 1)
         if not name.isidentifier():
             raise ValueError(f"-e {item!r}: {name!r} is not a variable name")
         result[name] = value
     return result
+
+
+def _named(item: str, mapping: dict[Any, Any]) -> dict[str, Any]:
+    """A mapping's variables; a key that cannot name a variable is bad input."""
+    for key in mapping:
+        if not isinstance(key, str) or not key.isidentifier():
+            raise ValueError(f"-e {item}: {key!r} is not a variable name")
+    return mapping

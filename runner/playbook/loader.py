@@ -183,6 +183,8 @@ class _Builder:
             tags=tuple(tags) if isinstance(tags, list) else (str(tags),) if tags else (),
             loop=raw.get("loop"),
             run_once=raw.get("run_once") is True,
+            become=raw["become"] if isinstance(raw.get("become"), bool) else None,
+            become_user=str(raw["become_user"]) if raw.get("become_user") else None,
             yaml_path=path,
         )
 

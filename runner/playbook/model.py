@@ -46,6 +46,8 @@ class Step:
     tags: tuple[str, ...] = ()
     loop: Any = None
     run_once: bool = False
+    become: bool | None = None  # None: the host's become (or -b) decides
+    become_user: str | None = None
     # Path of this step in the YAML document, to locate errors found later.
     yaml_path: tuple[str | int, ...] = ()
 

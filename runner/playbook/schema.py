@@ -75,6 +75,18 @@ STEP_KEYWORDS: dict[str, Any] = {
         "description": "Run once per item (available as `item`); a list or a template.",
     },
     "run_once": {"type": "boolean", "default": False, "description": "Run on the first host only."},
+    "become": {
+        "type": "boolean",
+        "description": "Run this step's commands with sudo (true) or not (false) on SSH hosts, "
+        "whatever the host's `become` and `-b` say; unset, they decide. `true` on a local or "
+        "Docker host is an error.",
+    },
+    "become_user": {
+        "type": "string",
+        "description": "Whom sudo runs this step's commands as (default: the host's "
+        "`become_user`, `--become-user`, else root).",
+        "examples": ["postgres"],
+    },
 }
 
 

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import os
+import pwd
+import secrets
 import shutil
+import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -47,3 +52,66 @@ def make_ssh_lab(tmp_path: Path) -> Iterator[Callable[[int], SshLab]]:
     yield make
     for root in roots:
         ssh_lab.down(root)
+
+
+@dataclass(frozen=True)
+class SudoUser:
+    """A throwaway non-root login on the SSH lab that may run anything with sudo."""
+
+    name: str
+    uid: int
+    lab: SshLab
+
+
+def _require_tools(*tools: str) -> None:
+    """Under CI=true a missing tool (or no root to create users) fails; elsewhere it skips."""
+    missing = [t for t in tools if not shutil.which(t)]
+    message = ""
+    if missing:
+        message = f"not installed: {', '.join(missing)} (apt-get install -y sudo passwd)"
+    elif os.geteuid() != 0:
+        message = "creating a system user needs root"
+    if message and os.environ.get("CI") == "true":
+        pytest.fail(message)
+    if message:
+        pytest.skip(message)
+
+
+@pytest.fixture
+def sudo_user() -> Iterator[SudoUser]:
+    """A fresh system user `dt<hex>` with a home, the lab's user key, and a sudoers.d
+    drop-in allowing NOPASSWD sudo for that user only, on a one-host SSH lab it can reach.
+
+    The lab lives in a directory every user may traverse (sshd reads the authorized keys
+    as the user logging in). User, home, sudoers file and lab are removed afterwards, even
+    when the test fails."""
+    require_sshd()
+    _require_tools("sudo", "useradd", "userdel", "usermod", "visudo")
+    name = f"dt{secrets.token_hex(4)}"
+    sudoers = Path("/etc/sudoers.d") / f"drillctl-test-{name}"
+    root = Path(tempfile.mkdtemp(prefix="drillctl-become-"))
+    created = False
+    try:
+        root.chmod(0o711)
+        lab = ssh_lab.up(root / "lab", 1)
+        (lab.root).chmod(0o711)
+        (lab.root / "authorized_keys").chmod(0o644)
+        subprocess.run(["useradd", "-m", "-s", "/bin/sh", name], check=True, capture_output=True)
+        created = True
+        # A locked password ('!') makes sshd refuse the login when PAM is off; '*' only
+        # says no password works, which keeps key logins open.
+        subprocess.run(["usermod", "-p", "*", name], check=True, capture_output=True)
+        rule = f"{name} ALL=(ALL) NOPASSWD: ALL\n"
+        staged = root / "sudoers"
+        staged.write_text(rule)
+        subprocess.run(["visudo", "-cqf", str(staged)], check=True, capture_output=True)
+        fd = os.open(sudoers, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o440)
+        with os.fdopen(fd, "w") as f:
+            f.write(rule)
+        yield SudoUser(name, pwd.getpwnam(name).pw_uid, lab)
+    finally:
+        sudoers.unlink(missing_ok=True)
+        if created:
+            subprocess.run(["userdel", "-r", "-f", name], capture_output=True, check=False)
+        ssh_lab.down(root / "lab")
+        shutil.rmtree(root, ignore_errors=True)

@@ -30,7 +30,10 @@ def test_an_extra_var_without_equals_sign_exits_2_naming_the_command_line(
 ) -> None:
     assert main([command, str(playbook), "-e", "novalue"]) == 2
     captured = capsys.readouterr()
-    assert "<command line>:1:1: -e 'novalue': expected NAME=VALUE or @FILE" in captured.err
+    assert (
+        "<command line>:1:1: -e 'novalue': expected NAME=VALUE, a JSON mapping or @FILE"
+        in captured.err
+    )
     no_traceback(captured)
 
 

@@ -116,7 +116,7 @@ def test_a_later_extra_var_wins() -> None:
 
 @pytest.mark.parametrize("item", ["novalue", ""])
 def test_an_extra_var_without_equals_sign_is_refused(item: str) -> None:
-    with pytest.raises(ValueError, match="expected NAME=VALUE or @FILE"):
+    with pytest.raises(ValueError, match="expected NAME=VALUE, a JSON mapping or @FILE"):
         parse_extra_vars([item])
 
 
@@ -127,13 +127,27 @@ def test_an_extra_var_name_must_be_an_identifier(item: str) -> None:
 
 
 def test_extra_vars_from_a_yaml_file_keep_their_types(tmp_path: Path) -> None:
+    # Read as Ansible reads vars files: YAML 1.1, where `yes` is true and "yes" is text.
     path = tmp_path / "vars.yml"
-    path.write_text("version: 2\nhosts: [a, b]\nflag: yes\n", encoding="utf-8")
+    path.write_text('version: 2\nhosts: [a, b]\nflag: yes\nword: "yes"\n', encoding="utf-8")
     assert parse_extra_vars([f"@{path}", "version=3"]) == {
         "version": "3",
         "hosts": ["a", "b"],
-        "flag": "yes",
+        "flag": True,
+        "word": "yes",
     }
+
+
+def test_extra_vars_take_an_inline_json_mapping_with_its_types() -> None:
+    assert parse_extra_vars(['{"ports": [80, 443], "on": true}', "name=web"]) == {
+        "ports": [80, 443],
+        "on": True,
+        "name": "web",
+    }
+    with pytest.raises(ValueError, match="give a mapping of variables"):
+        parse_extra_vars(["[1, 2]"])
+    with pytest.raises(ValueError, match="is not a variable name"):
+        parse_extra_vars(['{"not a name": 1}'])
 
 
 def test_an_extra_vars_file_must_hold_a_mapping(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
 """SSH integration tests: the SSH lab's fixtures (imported; see tests/lab/ssh_fixtures.py)."""
 
-from tests.lab.ssh_fixtures import make_ssh_lab, ssh_hosts
+from tests.lab.ssh_fixtures import make_ssh_lab, ssh_hosts, sudo_user
 
-__all__ = ["make_ssh_lab", "ssh_hosts"]
+__all__ = ["make_ssh_lab", "ssh_hosts", "sudo_user"]

@@ -1,0 +1,159 @@
+"""The flags Ansible hands type by habit: several `-i`, `--limit @FILE`, `--list-*`,
+`--syntax-check`, `-f`, `-u`, `--private-key`, `-b`/`--become-user`, `--start-at-task`,
+`--diff`. Registered and read here, so runner/cli.py only calls two functions."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from runner.errors import InputError
+
+
+def add_inventory_option(p: argparse.ArgumentParser, help_text: str, *, required: bool) -> None:
+    """`-i` given once or several times: the sources merged in order, as Ansible merges them."""
+    p.add_argument(
+        "-i",
+        "--inventory",
+        action="append",
+        default=[],
+        required=required,
+        metavar="INV",
+        help=f"{help_text}; repeat to merge several, later ones winning",
+    )
+
+
+def add_limit_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-l",
+        "--limit",
+        metavar="PATTERN|@FILE",
+        help="further limit hosts with a pattern (e.g. 'gateway:!gw2'), or @FILE: "
+        "one pattern per line, as Ansible's .retry files",
+    )
+
+
+def add_connection_options(p: argparse.ArgumentParser, *, forks_default: int | None) -> None:
+    """`-f`, `-u`, `--private-key`, `-b`, `--become-user`: defaults a host's vars override."""
+    p.add_argument(
+        "-f",
+        "--forks",
+        type=int,
+        default=forks_default,
+        help="hosts at once"
+        + (f" (default {forks_default})" if forks_default else " (default: the playbook's forks)"),
+    )
+    p.add_argument("-u", "--user", metavar="USER", help="remote user for SSH hosts that set none")
+    p.add_argument(
+        "--private-key",
+        "--key-file",
+        dest="private_key",
+        metavar="FILE",
+        help="SSH private key for hosts that set none",
+    )
+    p.add_argument(
+        "-b",
+        "--become",
+        action="store_true",
+        help="run commands with sudo on SSH hosts that do not set become themselves",
+    )
+    p.add_argument(
+        "--become-user",
+        metavar="USER",
+        help="the user sudo runs commands as (default root); for hosts that set none",
+    )
+
+
+RUN_EXAMPLES = """\
+examples:
+  drillctl run playbooks/quickstart.yml -i inventories/local.yml
+  drillctl run drill.yml -i base.yml -i overrides.ini --limit @drill.retry
+  drillctl run drill.yml -i hosts.ini -u deploy --private-key ~/.ssh/deploy -b -f 20
+  drillctl run drill.yml -i hosts.ini -e '{"ports": [80, 443]}' -e @vars.yml
+  drillctl run drill.yml -i hosts.ini --start-at-task "ship the release" --diff
+  drillctl run drill.yml -i hosts.ini --list-hosts   (--list-tasks, --list-tags, --syntax-check)
+"""
+
+PLAN_EXAMPLES = """\
+examples:
+  drillctl plan playbooks/quickstart.yml -i inventories/local.yml -e bad_version=3
+  drillctl plan drill.yml -i hosts.ini --diff      (reads the targets, changes nothing)
+"""
+
+
+class _ExamplesFormatter(argparse.HelpFormatter):
+    """Wraps the description as usual and prints the examples as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("examples:"):
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
+def add_run_habits(p: argparse.ArgumentParser, *, is_run: bool) -> None:
+    """The options `run` and `plan` share with ansible-playbook, and their --help examples."""
+    p.epilog = RUN_EXAMPLES if is_run else PLAN_EXAMPLES
+    p.formatter_class = _ExamplesFormatter
+    add_connection_options(p, forks_default=None)
+    p.add_argument(
+        "--start-at-task",
+        metavar="NAME",
+        help="start at the step named NAME in prepare, deploy or inject; earlier steps of "
+        "those phases are skipped (rollback, verify and cleanup always run)",
+    )
+    p.add_argument(
+        "--diff",
+        action="store_true",
+        help="show what config, flag.file and release steps change in files, as a unified "
+        "diff (secrets masked); with plan or --check, the diff they would make",
+    )
+    if not is_run:
+        return
+    listing = p.add_mutually_exclusive_group()
+    listing.add_argument(
+        "--list-hosts", action="store_true", help="list the hosts the drill targets and exit"
+    )
+    listing.add_argument(
+        "--list-tasks", action="store_true", help="list the steps that would run and exit"
+    )
+    listing.add_argument("--list-tags", action="store_true", help="list every tag and exit")
+    listing.add_argument(
+        "--syntax-check",
+        action="store_true",
+        help="check the playbook (schema, inventory, templates, patterns) and exit",
+    )
+
+
+def inventories(args: argparse.Namespace) -> tuple[str, ...]:
+    """The `-i` sources in the order given (empty: the playbook's, or localhost)."""
+    given = getattr(args, "inventory", None) or []
+    return tuple([given] if isinstance(given, str) else given)
+
+
+def read_limit(value: str | None) -> str | None:
+    """`--limit` as a pattern; `@FILE` reads one pattern per line (blank lines and `#`
+    comments ignored), joined as a union, as ansible-playbook reads a .retry file."""
+    if not value or not value.startswith("@"):
+        return value
+    path = value[1:]
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError.at(path, 1, 1, "--limit @FILE: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError.at(path, 1, 1, f"--limit @FILE: cannot read the file: {exc}") from None
+    patterns = [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
+    if not patterns:
+        raise InputError.at(
+            path, 1, 1, "--limit @FILE: the file names no host (one pattern per line)"
+        )
+    return ",".join(patterns)
+
+
+def check_forks(forks: int | None) -> None:
+    if forks is not None and forks < 1:
+        raise InputError.at("<command line>", 1, 1, f"--forks must be at least 1, got {forks}")
