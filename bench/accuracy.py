@@ -10,8 +10,8 @@ when a figure misses its bound:
 
     RTO, downtime   within max(50 ms, one availability probe interval) of D
     lost writes     exactly K
-    RPO             within one data-probe write interval of the true RPO (DESIGN: ack of
-                    the newest lost write - ack of the newest surviving write acknowledged
+    RPO             within one data-probe write interval of the true RPO (result.json's: ack
+                    of the newest lost write - ack of the newest surviving write acknowledged
                     before the oldest lost one, from the service's own ack times)
 
     python bench/accuracy.py                                    # D 1,3,10 s x K 0,5,50
@@ -320,7 +320,8 @@ def _recovery_sample(samples: Sequence[tuple[float, bool]]) -> float | None:
 
 
 def true_rpo(loss: dict[str, Any]) -> float | None:
-    """DESIGN's RPO from the service's ack times: newest lost - newest survivor before it."""
+    """The RPO as result.json defines it, from the service's ack times: newest lost - newest
+    survivor before it."""
     lost = loss["lost"]
     if not lost:
         return 0.0

@@ -1,4 +1,4 @@
-"""User-facing errors and the exit codes they map to (see DESIGN.md, "Contracts")."""
+"""User-facing errors and the exit codes they map to (README, "Exit codes")."""
 
 from __future__ import annotations
 

@@ -37,7 +37,8 @@ class Loss:
 
     @property
     def rpo_s(self) -> float | None:
-        """DESIGN's RPO of this loss alone: newest lost ack - recovery point's ack."""
+        """The RPO of this loss alone (docs/result-json.md): newest lost ack - recovery
+        point's ack."""
         if not self.lost:
             return 0.0
         if self.newest_survivor is None:

@@ -18,8 +18,8 @@ read-back can only judge writes that were over before it: a write sent after the
 (`ReadBack.t`) is not judged at all (`not_judged`), and one acknowledged after it counts as
 of unknown outcome, since its absence may only mean the read came first.
 
-RPO (DESIGN): 0 if nothing was lost; else the ack time of the newest lost write minus the
-ack time of the newest stable write acknowledged before the oldest lost one (the recovery
+RPO (docs/result-json.md): 0 if nothing was lost; else the ack time of the newest lost write
+minus the ack time of the newest stable write acknowledged before the oldest lost one (the recovery
 point: the store kept everything up to it). Writes are ordered by ack time, and "oldest" and
 "newest" refer to it. When no stable write precedes the oldest lost one, the store kept
 nothing the probe wrote, and the recovery point is somewhere before the probe's first

@@ -1,6 +1,6 @@
-"""The drill's timeline, and the recovery figures measured from it (DESIGN, "Measurement
-definitions"). Each figure is a difference of two recorded monotonic times or a sum of
-sample intervals; one that cannot be measured is None and `Measurement.notes` says why.
+"""The drill's timeline, and the recovery figures measured from it (docs/result-json.md,
+"How the figures are defined"). Each figure is a difference of two recorded monotonic times
+or a sum of sample intervals; one that cannot be measured is None and `Measurement.notes` says why.
 
 The measured window opens at the earlier of deploy start and first fault, or earlier where
 the playbook says so (`measure_from: prepare` sets `window_from` to the start of prepare);

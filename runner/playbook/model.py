@@ -11,7 +11,7 @@ from runner.playbook.checklists import ChecklistItem
 from runner.playbook.probes import DEFAULT_MEASURE_FROM, ProbeSpec, TriggerRule
 
 PHASES = ("prepare", "deploy", "inject", "rollback", "verify", "cleanup")
-# Phases whose failure starts the rollback (DESIGN.md).
+# Phases whose failure starts the rollback (README, Concepts).
 ROLLBACK_STARTERS = ("deploy", "inject", "verify")
 # Seed budgets by rollback type, seconds; type 5 is fix-forward only.
 BUDGETS_S: Mapping[int, float | None] = {1: 60.0, 2: 300.0, 3: 1800.0, 4: 7200.0, 5: None}

@@ -1,7 +1,7 @@
 """What fuzzing found, kept as plain tests.
 
 Each BUG was a loader that let an exception other than InputError escape (a traceback for
-bad input, DESIGN.md "Contracts"), or that never returned. All are fixed; these tests keep
+bad input, README "Exit codes"), or that never returned. All are fixed; these tests keep
 them fixed. A new finding that cannot be fixed at once goes here as a strict xfail, and its
 inputs into `strategies.steer` so the fuzzers keep looking for others.
 """

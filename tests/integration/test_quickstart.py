@@ -30,7 +30,7 @@ def test_quickstart_rolls_back_verifies_and_leaves_evidence(tmp_path: Path) -> N
     assert result["trigger"]["kind"] in ("probe", "step_failed")
     assert result["trigger"]["phase"] == "deploy"
     assert result["verdicts"]["budget"] == "met"
-    # Recovery measured, not guessed: every figure of DESIGN's table, and the verdicts.
+    # Recovery measured, not guessed: every figure result.json defines, and the verdicts.
     measured = result["measured"]
     for key in (
         "time_to_detect_s",

@@ -19,7 +19,7 @@ from runner.measure.samples import AvailabilitySample
 from runner.measure.triggers import Fired, TriggerWatch
 from runner.playbook.probes import ProbeSpec, TriggerRule
 
-HEALTH = ProbeSpec("health", every_s=0.1, timeout_s=0.5)  # the DESIGN playbook's probe
+HEALTH = ProbeSpec("health", every_s=0.1, timeout_s=0.5)  # the README tour's probe
 
 
 def failures(n: int, probe: str = "health") -> TriggerRule:
