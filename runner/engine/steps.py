@@ -214,6 +214,15 @@ class StepRunner:
             items = self._loop_items(step, variables)
         except TemplateError as exc:
             return finish(INTERRUPTED if env.cancel.cancelled else FAILED, str(exc))
+        if items == []:
+            # Nothing ran: skipped, as Ansible says it, never "ok" for work not done.
+            if step.register:
+                env.registered.setdefault(host.name, {})[step.register] = {
+                    "results": [],
+                    "skipped": True,
+                    "msg": "loop has no items",
+                }
+            return finish(SKIPPED, "loop has no items")
         outcomes: list[tuple[ActionOutcome, int, str]] = []
         for item in [_NO_LOOP] if items is None else items:
             item_vars = variables if item is _NO_LOOP else {**variables, "item": item}
@@ -221,9 +230,7 @@ class StepRunner:
             outcomes.append((outcome, attempts, summary))
             if not outcome.ok:
                 break
-        outcome, attempts, summary = (
-            outcomes[-1] if outcomes else (ActionOutcome(True, "empty loop"), 0, "")
-        )
+        outcome, attempts, summary = outcomes[-1]
         if step.register:
             value = registered_value(outcome)
             if items is not None:
