@@ -46,6 +46,9 @@ def select(inventory: Inventory, pattern: str, limit: str | None) -> list[Host]:
         raise InputError.at("<command line>", 1, 1, str(exc)) from None
     if not hosts:
         raise InputError.at("<command line>", 1, 1, f"pattern {pattern!r} matches no host")
+    unusable = inventory.problems_of(hosts)
+    if unusable:
+        raise InputError(unusable)
     return hosts
 
 

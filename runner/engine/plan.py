@@ -160,6 +160,7 @@ class Planner:
         }
         every_host = {h.name: h for p in PHASES for _, hs in host_sets[p] for h in hs}
         every_host.update({h.name: h for hs in probe_hosts.values() for h in hs})
+        self.diags.extend(self.inventory.problems_of(every_host.values()))
         host_vars = {name: self._vars(h) for name, h in every_host.items()}
         for name in self.playbook.secrets:
             for values in host_vars.values():

@@ -45,17 +45,24 @@ class ConnectionFields:
 
 def resolve_connection(
     host: str, host_vars: Mapping[str, Located]
-) -> tuple[ConnectionFields, list[Diagnostic]]:
-    """The connection fields of `host`, and a located diagnostic for each unusable value."""
+) -> tuple[ConnectionFields, list[Diagnostic], list[Diagnostic]]:
+    """The connection fields of `host`, a located diagnostic for each unusable value, and
+    the ones that matter only if a drill targets the host.
+
+    A connection kind drillctl does not have (Ansible's `winrm`, `kubectl`, ...) is one of
+    the latter: an estate's inventory holds such hosts, and a drill that never targets them
+    must still load it, as Ansible does.
+    """
     problems: list[Diagnostic] = []
+    deferred: list[Diagnostic] = []
     address = _text(host_vars, ADDRESS_KEYS, problems)
     user = _text(host_vars, USER_KEYS, problems)
     port = _port(host_vars, problems)
-    connection = _connection(host_vars, problems)
+    connection = _connection(host_vars, deferred)
     if connection is None:
         # Ansible's implicit localhost habit: a bare `localhost` runs here, not over ssh.
         connection = "local" if host == "localhost" and address is None else "ssh"
-    return ConnectionFields(address or host, connection, port, user), problems
+    return ConnectionFields(address or host, connection, port, user), problems, deferred
 
 
 def _first(host_vars: Mapping[str, Located], keys: tuple[str, ...]) -> tuple[str, Located] | None:
@@ -108,6 +115,7 @@ def _connection(host_vars: Mapping[str, Located], problems: list[Diagnostic]) ->
                 f"{key}: unknown connection {_show(item)}; use 'local', 'ssh' or 'docker'"
             )
         )
+        return str(item.value)  # kept as written: refused only where a drill targets it
     return kind
 
 

@@ -105,10 +105,13 @@ def assemble(source: InventorySource, files: VarsFiles) -> Inventory:
         for name, group in source.groups.items()
     }
     hosts: dict[str, Host] = {}
+    unusable: dict[str, tuple[Diagnostic, ...]] = {}
     for name in source.hosts:
         located = rules.host_vars(name)
-        fields, found = resolve_connection(name, located)
+        fields, found, deferred = resolve_connection(name, located)
         problems.extend(found)
+        if deferred:
+            unusable[name] = tuple(deferred)
         hosts[name] = Host(
             name=name,
             address=fields.address,
@@ -121,7 +124,13 @@ def assemble(source: InventorySource, files: VarsFiles) -> Inventory:
     environment = _environment(rules.group_vars(ALL), problems)
     if problems:
         raise InputError(sorted(set(problems)))
-    return Inventory(source.path, MappingProxyType(hosts), MappingProxyType(groups), environment)
+    return Inventory(
+        source.path,
+        MappingProxyType(hosts),
+        MappingProxyType(groups),
+        environment,
+        MappingProxyType(unusable),
+    )
 
 
 def _environment(all_vars: dict[str, Located], problems: list[Diagnostic]) -> str | None:

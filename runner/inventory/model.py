@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
+
+from runner.errors import Diagnostic
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,14 @@ class Inventory:
     hosts: Mapping[str, Host]
     groups: Mapping[str, Group]
     environment: str | None
+    # Problems that stop a drill only where it targets the host (an unknown connection kind).
+    unusable: Mapping[str, tuple[Diagnostic, ...]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+
+    def problems_of(self, hosts: Iterable[Host]) -> list[Diagnostic]:
+        """What makes these hosts unusable, located in the inventory."""
+        return [d for h in hosts for d in self.unusable.get(h.name, ())]
 
     def implicit_local_host(self, name: str) -> Host:
         """Ansible's implicit localhost: this machine, with group `all`'s variables."""

@@ -136,14 +136,20 @@ def test_a_bad_port_in_group_vars_is_reported_once_at_its_source(tmp_path: Path)
     assert problems(path) == ["5:16: ansible_port must be a port number from 1 to 65535, got 0"]
 
 
-def test_an_unknown_connection_is_located(tmp_path: Path) -> None:
+def test_an_unknown_connection_is_located_and_stops_only_a_drill_that_targets_it(
+    tmp_path: Path,
+) -> None:
+    # As Ansible: an estate's inventory holds hosts of other kinds (winrm, telnet, ...); they
+    # load, and only a drill that targets one is refused, at the line that set the kind.
     path = write(
         tmp_path, "inv.yml", "all:\n  vars:\n    ansible_connection: telnet\n  hosts:\n    h:\n"
     )
-
-    assert problems(path) == [
+    inventory = load_inventory(path)
+    [diag] = inventory.problems_of([inventory.hosts["h"]])
+    assert f"{diag.line}:{diag.col}: {diag.message}" == (
         "3:25: ansible_connection: unknown connection 'telnet'; use 'local', 'ssh' or 'docker'"
-    ]
+    )
+    assert inventory.hosts["h"].connection == "telnet"
 
 
 def test_environment_must_be_text(tmp_path: Path) -> None:
