@@ -32,6 +32,8 @@ from runner.engine.fanout import batch_sizes, batches, too_many_failed
         ([1, 2], 6, [1, 2, 2, 1]),  # the last size repeats
         ([1, "50%"], 10, [1, 5, 4]),
         ([3, 1, 10], 4, [3, 1]),  # a list longer than needed stops when all are covered
+        ([1, 2, 3], 6, [1, 2, 3]),  # each size of a list is used once, in order
+        ([1, 2, 3], 9, [1, 2, 3, 3]),
     ],
 )
 def test_batch_sizes_follow_ansibles_serial(serial: Any, total: int, sizes: list[int]) -> None:
@@ -41,6 +43,7 @@ def test_batch_sizes_follow_ansibles_serial(serial: Any, total: int, sizes: list
 
 def test_no_hosts_make_no_batches() -> None:
     assert batch_sizes(2, 0) == []
+    assert batch_sizes(None, 0) == []  # not one empty batch
     assert batches([], "50%") == []
 
 
