@@ -28,10 +28,19 @@ class DrillFigures:
     strips: tuple[tuple[str, tuple[tuple[float, float, bool], ...]], ...] = ()
 
     def worst(self) -> Measurement | None:
-        """The instance with the longest RTO (or downtime) stands for the service."""
+        """The instance with the longest RTO (or downtime) stands for the service.
+
+        An instance that had an incident and never recovered has no RTO, and it is the
+        worst of all: a shorter RTO elsewhere must not stand for a host still down.
+        """
         if not self.availability:
             return None
-        return max(self.availability, key=lambda m: (m.rto_s or 0.0, m.downtime_s or 0.0))
+
+        def rank(m: Measurement) -> tuple[bool, float, float]:
+            unrecovered = m.incident_start is not None and m.recovered_at is None
+            return (unrecovered, m.rto_s or 0.0, m.downtime_s or 0.0)
+
+        return max(self.availability, key=rank)
 
     def as_result(self) -> dict[str, Any]:
         """The `measured` block of result.json, plus the T0 and recovery timestamps."""
