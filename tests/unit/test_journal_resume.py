@@ -59,3 +59,20 @@ def test_a_journal_of_one_torn_line_resumes_empty(tmp_path: Path) -> None:
     journal.close()
     assert (entry["seq"], entry["prev"]) == (0, GENESIS)
     assert verify_chain(path).ok
+
+
+def test_a_last_line_whose_hash_was_removed_does_not_verify(tmp_path: Path) -> None:
+    path = tmp_path / "journal.jsonl"
+    journal = Journal(path, SecretMask())
+    journal.record("step_done")
+    journal.record("run_finished", status="failed")
+    journal.close()
+    lines = path.read_bytes().splitlines()
+    entry = json.loads(lines[-1])
+    del entry["hash"]
+    entry["status"] = "passed"  # the edit the missing hash would hide
+    lines[-1] = json.dumps(entry, separators=(",", ":")).encode()
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    check = verify_chain(path)
+    assert (check.ok, check.events, check.line) == (False, 1, 2)
+    assert check.problem == "line changed after it was written (hash mismatch)"
