@@ -120,3 +120,43 @@ def test_an_operator_needs_a_name_after_it_but_one_character_is_enough() -> None
     assert split_pattern("all:!x") == ["all", "!x"]
     with pytest.raises(PatternError):
         split_pattern("all:!")
+
+
+def test_an_ipv6_term_does_not_end_the_pattern() -> None:
+    assert split_pattern("::1,web:db") == ["::1", "web", "db"]
+
+
+def test_pattern_errors_quote_the_pattern_and_suggest_a_close_name(inv: Inventory) -> None:
+    with pytest.raises(PatternError, match=r"^empty host pattern: name a host, a group, or 'all'$"):
+        split_pattern(" ")
+    with pytest.raises(PatternError, match=r"^host pattern 'web\[0:web' has an unclosed '\['$"):
+        split_pattern("web[0:web")
+    with pytest.raises(PatternError, match=r"^host pattern 'all:!&web': '!' needs one host"):
+        split_pattern("all:!&web")
+    with pytest.raises(
+        PatternError, match=r"no host or group named 'wbe' in .*\(did you mean 'web'\?\)$"
+    ):
+        inv.select("wbe")
+    with pytest.raises(PatternError, match=r"no host or group named 'zzzz' in [^(]*$"):
+        inv.select("zzzz")
+
+
+def test_brackets_nest_when_splitting_on_colons() -> None:
+    assert split_pattern("~a[[0-9]]:b") == ["~a[[0-9]]", "b"]
+    assert split_pattern("~a[x]]:b") == ["~a[x]]", "b"]
+    assert split_pattern("~a[[x]:b]") == ["~a[[x]:b]"]
+
+
+def test_the_implicit_localhost_runs_locally_with_the_all_groups_vars(tmp_path: Path) -> None:
+    path = tmp_path / "inv.yml"
+    path.write_text("all:\n  vars: {region: eu}\n  hosts:\n    web1:\n")
+    (local,) = load_inventory(path).select("localhost")
+    assert (local.name, local.address, local.connection) == ("localhost", "localhost", "local")
+    assert dict(local.vars) == {"region": "eu", "ansible_connection": "local"}
+    assert local.groups == ()
+
+
+def test_a_localhost_spelling_picks_the_local_host_the_inventory_has(tmp_path: Path) -> None:
+    path = tmp_path / "inv.yml"
+    path.write_text("all:\n  hosts:\n    web1:\n    127.0.0.1: {connection: local}\n")
+    assert [h.name for h in load_inventory(path).select("localhost")] == ["127.0.0.1"]
