@@ -30,14 +30,15 @@ class DrillFigures:
     def worst(self) -> Measurement | None:
         """The instance with the longest RTO (or downtime) stands for the service.
 
-        An instance that had an incident and never recovered has no RTO, and it is the
-        worst of all: a shorter RTO elsewhere must not stand for a host still down.
+        An instance that failed and never recovered has no RTO, and it is the worst of all:
+        a shorter RTO elsewhere must not stand for a host still down. (One that never
+        failed has no RTO either, and ranks last: it had nothing to recover from.)
         """
         if not self.availability:
             return None
 
         def rank(m: Measurement) -> tuple[bool, float, float]:
-            unrecovered = m.incident_start is not None and m.recovered_at is None
+            unrecovered = m.first_failed_sample is not None and m.recovered_at is None
             return (unrecovered, m.rto_s or 0.0, m.downtime_s or 0.0)
 
         return max(self.availability, key=rank)

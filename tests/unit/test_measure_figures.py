@@ -65,6 +65,33 @@ def test_of_recovered_instances_the_longest_rto_then_the_longest_downtime_is_the
     assert DrillFigures().worst() is None
 
 
+def test_the_longest_rto_is_the_worst_even_with_a_shorter_downtime() -> None:
+    log = ProbeLog()
+    for t in range(0, 12):
+        log.availability.append(down("long@h", t) if t in (2, 6) else ok("long@h", t))  # RTO 5
+        log.availability.append(down("busy@h", t) if 2 <= t <= 4 else ok("busy@h", t))  # RTO 3
+    figures = measure_drill(log, Timeline(first_fault_injected=2.0, verify_ended=11.0), {})
+    worst = figures.worst()
+    assert worst is not None and (worst.probe, worst.rto_s, worst.downtime_s) == (
+        "long@h",
+        5.0,
+        2.0,
+    )
+
+
+def test_an_instance_that_never_failed_does_not_stand_for_one_that_recovered() -> None:
+    """The fault hit h1 only: h2 saw no outage, so h1's RTO stands for the service."""
+    log = ProbeLog()
+    for t in range(0, 12):
+        log.availability.append(down("web@h1", t) if t == 2 else ok("web@h1", t))  # RTO 1
+        log.availability.append(ok("web@h2", t))
+    figures = measure_drill(log, Timeline(first_fault_injected=2.0, verify_ended=11.0), {})
+    worst = figures.worst()
+    assert worst is not None and (worst.probe, worst.rto_s) == ("web@h1", 1.0)
+    playbook = Playbook("p", "d", 2, objectives=Objectives(rto_s=60.0))
+    assert objectives_verdict(playbook, figures, "ok") == ("passed", "ok")
+
+
 STARTED_AT, STARTED_MONO = "2026-01-01T00:00:00.000Z", 100.0
 TIMES = Timeline(
     deploy_started=110.0,
