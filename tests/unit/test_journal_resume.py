@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import types
 from pathlib import Path
 
-from runner.journal import GENESIS, Journal, read_events, verify_chain
+import pytest
+
+import runner.journal
+from runner.journal import GENESIS, ChainCheck, Journal, line_hash, read_events, verify_chain
 from runner.playbook.secrets import SecretMask
 
 
@@ -76,3 +80,46 @@ def test_a_last_line_whose_hash_was_removed_does_not_verify(tmp_path: Path) -> N
     check = verify_chain(path)
     assert (check.ok, check.events, check.line) == (False, 1, 2)
     assert check.problem == "line changed after it was written (hash mismatch)"
+
+
+def test_a_journal_keeps_its_path_and_monotonic_times_to_the_microsecond(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "journal.jsonl"
+    clock = types.SimpleNamespace(monotonic=lambda: 12.3456789)
+    monkeypatch.setattr(runner.journal, "time", clock)
+    journal = Journal(path, SecretMask())
+    entry = journal.record("step_done")
+    journal.close()
+    journal.close()  # closing twice is harmless
+    assert journal.path == path
+    assert entry["mono"] == 12.345679
+    assert json.loads(path.read_bytes())["mono"] == 12.345679
+
+
+def test_values_with_spaces_keep_a_journal_verifiable(tmp_path: Path) -> None:
+    path = tmp_path / "journal.jsonl"
+    journal = Journal(path, SecretMask())
+    journal.record("run_finished", reason="rolled back in 2.00s and verified")
+    journal.record("step_done", msg="a b\tc")
+    journal.close()
+    assert verify_chain(path) == ChainCheck(True, 2)
+
+
+def test_a_broken_link_and_a_sequence_gap_say_which_and_where(tmp_path: Path) -> None:
+    path = tmp_path / "journal.jsonl"
+    journal = Journal(path, SecretMask())
+    for n in range(3):
+        journal.record("step_done", n=n)
+    journal.close()
+    lines = path.read_bytes().splitlines()
+    path.write_bytes(lines[0] + b"\n" + lines[2] + b"\n")
+    assert verify_chain(path) == ChainCheck(
+        False, 1, "hash chain broken: a line before this one was removed or changed", 2
+    )
+    first = json.loads(lines[0])
+    del first["hash"]
+    first["seq"] = 1
+    body = json.dumps(first, separators=(",", ":")).encode()
+    path.write_bytes(body[:-1] + b',"hash":"' + line_hash(body).encode() + b'"}\n')
+    assert verify_chain(path) == ChainCheck(False, 0, "sequence gap: expected seq 0", 1)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from runner.engine.outcome import objectives_verdict
+from runner.measure.baseline import BaselineComparison
 from runner.measure.figures import (
     DrillFigures,
     availability_block,
@@ -290,3 +291,16 @@ def test_each_probe_instance_recovers_by_its_own_probes_healthy_after() -> None:
     both = {m.probe: m.recovered_at for m in measure_drill(log, times, {"web": 4}).availability}
     assert both == {"web@h1": None, "api@user@h2": 5.0}  # streaks of 3: t=5, 6, 7
     assert measure_drill(log, times, {"web": 3, "api": 4}).availability[0].recovered_at is None
+
+
+def test_block_figures_are_rounded_to_the_millisecond_and_a_last_odd_sample_is_a_run() -> None:
+    log = ProbeLog()
+    log.availability += [ok("p@h", 101.00049), ok("p@h", 102.0), down("p@h", 103.00051)]
+    figures = measure_drill(log, Timeline(), {})
+    assert availability_block(figures, 100.0) == [
+        {"probe": "p@h", "runs": [[1.0, 3.001, True], [3.001, 3.001, False]]}
+    ]
+    comparison = BaselineComparison(8, 8, 0.1234567, 0.2345678, 1.9000497, 0.001, True)
+    (block,) = baseline_block(DrillFigures(baseline=(("p@h", comparison),)))
+    assert (block["median_before_ms"], block["median_after_ms"]) == (123.457, 234.568)
+    assert block["ratio"] == 1.9
