@@ -16,7 +16,7 @@ from runner.measure.figures import DrillFigures
 from runner.measure.rpo import data_loss
 from runner.measure.samples import AvailabilitySample, ReadBack, WriteAttempt
 from runner.measure.timeline import Timeline, measure
-from runner.measure.triggers import Fired, TriggerRule, TriggerWatch, parse_rules
+from runner.measure.triggers import Fired, TriggerRule, TriggerWatch, parse_rules, probe_specs
 from runner.playbook.model import Location, Objectives, Playbook, Step
 
 
@@ -322,3 +322,14 @@ def test_an_incident_without_recovery_fails_even_without_objectives() -> None:
         "passed",
         "ok",
     )
+
+
+def test_a_latency_trigger_fired_by_a_failure_says_so() -> None:
+    lat = TriggerRule("latency", "p", window_s=2.0, latency_p=100, above_s=1.0)
+    fired = watch([lat], [ok(1), bad(2)])
+    assert fired is not None
+    assert fired.detail == "p: p100 latency above 1s in 2s (measured a failure)"
+
+
+def test_probe_specs_give_each_probes_interval_one_second_by_default() -> None:
+    assert probe_specs({"a": {"every": "250ms"}, "b": {}}) == {"a": 0.25, "b": 1.0}
