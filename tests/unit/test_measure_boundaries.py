@@ -402,3 +402,8 @@ def test_a_measured_rto_exactly_at_the_objective_meets_it_and_just_over_misses()
     assert objectives_verdict(at, figures, "ok") == ("passed", "ok")
     status, reason = objectives_verdict(under, figures, "ok")
     assert status == "failed" and "measured RTO 2.00s is over the objective" in reason
+
+
+def test_budget_overrun_counts_the_decision_time() -> None:
+    assert budget_overrun(6.0, 1.0, [2.0], [3.0], decision_s=0.5) == 0.5
+    assert budget_overrun(6.0, 1.0, [2.0], [3.0], decision_s=None) is None  # unknown

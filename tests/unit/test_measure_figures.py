@@ -304,3 +304,14 @@ def test_block_figures_are_rounded_to_the_millisecond_and_a_last_odd_sample_is_a
     (block,) = baseline_block(DrillFigures(baseline=(("p@h", comparison),)))
     assert (block["median_before_ms"], block["median_after_ms"]) == (123.457, 234.568)
     assert block["ratio"] == 1.9
+
+
+def test_a_sub_second_rto_still_outranks_an_instance_that_never_failed() -> None:
+    log = ProbeLog()
+    for k in range(0, 40):
+        t = k * 0.25
+        log.availability.append(down("web@h1", t) if k == 8 else ok("web@h1", t))  # RTO 0.25
+        log.availability.append(ok("web@h2", t))
+    figures = measure_drill(log, Timeline(first_fault_injected=2.0, verify_ended=9.75), {})
+    worst = figures.worst()
+    assert worst is not None and (worst.probe, worst.rto_s) == ("web@h1", 0.25)
