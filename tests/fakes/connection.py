@@ -8,6 +8,9 @@ Playbooks written for it use a small command language, one word and a name per c
     fault-on NAME / fault-off NAME     sets / clears a fault marker on the target
     fault-check NAME                   exits 0 while the marker is set (the fault's check)
 
+A host named in `FakeTarget.unreachable` cannot be connected to (HostUnreachable), as an SSH
+host that does not answer.
+
 Before its effect, a command calls the hook a test registered for its NAME (tests deliver
 signals from there, as a real step would see them: mid-step). Every command is logged, in
 order, with its host, so a test can assert what ran and in which order.
@@ -21,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from runner.connections.base import CancelToken, CommandResult, CommandSpec, Connection
+from runner.connections.pool import HostUnreachable
 from runner.inventory.model import Host
 
 HANG_LIMIT_S = 10.0  # a `hang` that nobody cancels fails the test instead of blocking it
@@ -46,6 +50,7 @@ class FakeTarget:
         self.log: list[tuple[str, str, str]] = []  # (host, word, name) in the order run
         self.faults_on: set[str] = set()
         self.hooks: dict[str, Hook] = {}
+        self.unreachable: set[str] = set()  # host names whose connection cannot be opened
         self._lock = threading.Lock()
 
     def factories(self) -> dict[str, Callable[[Host], Connection]]:
@@ -123,6 +128,10 @@ class FakeConnection:
         self, spec: CommandSpec, *, timeout: float | None, cancel: CancelToken
     ) -> CommandResult:
         return self.target.execute(self.host, spec, timeout, cancel)
+
+    def connect(self, cancel: CancelToken | None = None) -> None:
+        if self.host in self.target.unreachable:
+            raise HostUnreachable(f"{self.host}: connection refused (fake target)")
 
     def put(self, local_path: str, remote_path: str) -> None:
         raise NotImplementedError("the fake target has no files")

@@ -116,3 +116,32 @@ def run_drill(
         signals.view = view
     outcome, run_dir = execute(prepared, view, ConnectionPool(target.factories()))
     return InProcessRun(outcome, run_dir, view)
+
+
+def write_inventory(tmp_path: Path, hosts: dict[str, dict[str, Any]]) -> str:
+    """An inventory of local-connection hosts (served by the fake target) with their vars."""
+    lines = ["all:", "  hosts:"]
+    for name, host_vars in hosts.items():
+        fields = ", ".join(
+            f"{k}: {json.dumps(v)}" for k, v in {"connection": "local", **host_vars}.items()
+        )
+        lines.append(f"    {name}: {{{fields}}}")
+    path = tmp_path / "inventory.yml"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+class FakeClock:
+    """A monotonic clock that moves only when a test advances it (verdicts on durations).
+
+    Start and steps are binary-exact floats, so `end - start` is exactly the time advanced.
+    """
+
+    def __init__(self, start: float = 1024.0) -> None:
+        self.now = start
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
