@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from runner.inventory import Inventory, PatternError, load_inventory
-from runner.inventory.patterns import split_pattern
+from runner.inventory.patterns import select_hosts, split_pattern
 
 INVENTORY = """\
 all:
@@ -43,7 +43,7 @@ def inv(tmp_path_factory: pytest.TempPathFactory) -> Inventory:
 
 
 def names(inv: Inventory, pattern: str) -> list[str]:
-    return [h.name for h in inv.select(pattern)]
+    return [h.name for h in select_hosts(inv, pattern)]
 
 
 def test_a_glob_that_matches_groups_and_hosts_selects_both(inv: Inventory) -> None:
@@ -100,7 +100,7 @@ def test_subscripts_on_both_sides_of_each_end(
 @pytest.mark.parametrize("pattern", ["web[2]", "web[-3]"])
 def test_an_index_one_past_either_end_is_an_error(inv: Inventory, pattern: str) -> None:
     with pytest.raises(PatternError, match="outside the 2 host"):
-        inv.select(pattern)
+        select_hosts(inv, pattern)
 
 
 def test_exclusion_and_intersection_apply_after_every_union(inv: Inventory) -> None:
@@ -136,9 +136,9 @@ def test_pattern_errors_quote_the_pattern_and_suggest_a_close_name(inv: Inventor
     with pytest.raises(
         PatternError, match=r"no host or group named 'wbe' in .*\(did you mean 'web'\?\)$"
     ):
-        inv.select("wbe")
+        select_hosts(inv, "wbe")
     with pytest.raises(PatternError) as caught:
-        inv.select("zzzz")
+        select_hosts(inv, "zzzz")
     assert str(caught.value) == f"no host or group named 'zzzz' in {inv.path}"
 
 
@@ -151,7 +151,7 @@ def test_brackets_nest_when_splitting_on_colons() -> None:
 def test_the_implicit_localhost_runs_locally_with_the_all_groups_vars(tmp_path: Path) -> None:
     path = tmp_path / "inv.yml"
     path.write_text("all:\n  vars: {region: eu}\n  hosts:\n    web1:\n")
-    (local,) = load_inventory(path).select("localhost")
+    (local,) = select_hosts(load_inventory(path), "localhost")
     assert (local.name, local.address, local.connection) == ("localhost", "localhost", "local")
     assert dict(local.vars) == {"region": "eu", "ansible_connection": "local"}
     assert local.groups == ()
@@ -160,16 +160,16 @@ def test_the_implicit_localhost_runs_locally_with_the_all_groups_vars(tmp_path: 
 def test_a_localhost_spelling_picks_the_local_host_the_inventory_has(tmp_path: Path) -> None:
     path = tmp_path / "inv.yml"
     path.write_text("all:\n  hosts:\n    web1:\n    127.0.0.1: {connection: local}\n")
-    assert [h.name for h in load_inventory(path).select("localhost")] == ["127.0.0.1"]
+    assert [h.name for h in select_hosts(load_inventory(path), "localhost")] == ["127.0.0.1"]
 
 
 def test_names_that_start_with_x_are_names_not_operators(tmp_path: Path) -> None:
     path = tmp_path / "inv.yml"
     path.write_text("all:\n  hosts:\n    X:\n    XY:\n    web1:\n")
     inventory = load_inventory(path)
-    assert [h.name for h in inventory.select("X")] == ["X"]
-    assert [h.name for h in inventory.select("XY")] == ["XY"]
-    assert [h.name for h in inventory.select("all:!X")] == ["XY", "web1"]
+    assert [h.name for h in select_hosts(inventory, "X")] == ["X"]
+    assert [h.name for h in select_hosts(inventory, "XY")] == ["XY"]
+    assert [h.name for h in select_hosts(inventory, "all:!X")] == ["XY", "web1"]
 
 
 def test_a_regex_keeps_its_brackets_as_a_character_class(inv: Inventory) -> None:
