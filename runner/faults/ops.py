@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from runner.connections.base import CancelToken, CommandResult, CommandSpec
+from runner.connections.base import CancelToken, CommandResult, CommandSpec, HostUnreachable
 from runner.connections.local import LocalConnection
 from runner.connections.pool import ConnectionPool
 from runner.faults.base import DOCKER, LOCAL, SHELL, FaultOp
@@ -21,6 +21,8 @@ def run_op(
         try:
             conn = pool.get(host)
             return conn.run(CommandSpec(shell=op.script), timeout=OP_TIMEOUT_S, cancel=token)
+        except HostUnreachable as exc:  # the op never reached the target: say so
+            return CommandResult(UNREACHABLE_RC, "", f"host {host.name} unreachable: {exc}", 0.0)
         # A revert must report, never raise: the ledger still has other faults to revert.
         except Exception as exc:
             return CommandResult(UNREACHABLE_RC, "", f"host {host.name}: {exc}", 0.0)
