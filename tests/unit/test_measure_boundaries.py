@@ -7,14 +7,13 @@ just past it, so that a rule whose comparison is off by one character fails a te
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 
 from runner.engine.outcome import objectives_verdict
 from runner.measure.baseline import compare_to_baseline, latencies
 from runner.measure.budget import (
-    ProbeSpec,
-    TriggerSpec,
     budget_overrun,
     check_spacing,
     detection_worst_case,
@@ -32,8 +31,11 @@ from runner.measure.timeline import (
     time_to_decide,
     time_to_detect,
 )
-from runner.measure.triggers import Fired, TriggerRule, TriggerWatch, parse_rules
+from runner.measure.triggers import Fired, TriggerWatch
 from runner.playbook.model import Objectives, Playbook
+from runner.playbook.probe_loader import load_probes
+from runner.playbook.probes import ProbeSpec, TriggerRule
+from runner.yamlpos import YamlDocument
 
 # --- triggers ---------------------------------------------------------------------------
 
@@ -148,8 +150,16 @@ def test_a_failed_sample_counts_as_an_infinite_latency() -> None:
     assert fired is not None and "a failure" in fired.detail
 
 
-def test_parse_rules_defaults_window_and_above() -> None:
-    rules = parse_rules(
+def load_triggers(triggers: list[Any]) -> tuple[TriggerRule, ...]:
+    """The rules the playbook loader builds from `triggers:`, on a declared probe `p`."""
+    data: dict[str, Any] = {"probes": {"p": {"command": "true"}}, "triggers": triggers}
+    _, rules, diags = load_probes(YamlDocument("playbook.yml", data), data)
+    assert diags == []
+    return rules
+
+
+def test_loaded_triggers_default_window_and_above() -> None:
+    rules = load_triggers(
         [
             "step_failed",
             {"probe": "p", "consecutive_failures": 2},
@@ -179,14 +189,14 @@ def test_check_spacing_counts_a_timeout_that_is_a_multiple_of_every_as_a_whole_s
 
 def test_consecutive_failures_worst_case_detection() -> None:
     probe = ProbeSpec("p", 1.0, 0.5)
-    trigger = TriggerSpec("consecutive_failures", "p", consecutive_failures=3)
+    trigger = TriggerRule("consecutive_failures", "p", consecutive_failures=3)
     assert detection_worst_case(trigger, [probe]) == 1.0 + 2 * 1.0 + 0.5
 
 
 def test_an_error_rate_of_one_never_fires_and_has_no_worst_case() -> None:
     probe = ProbeSpec("p", 1.0, 0.5)
-    at_one = TriggerSpec("error_rate", "p", error_rate=1.0, window_s=5.0)
-    under_one = TriggerSpec("error_rate", "p", error_rate=0.999, window_s=5.0)
+    at_one = TriggerRule("error_rate", "p", error_rate=1.0, window_s=5.0)
+    under_one = TriggerRule("error_rate", "p", error_rate=0.999, window_s=5.0)
     assert detection_worst_case(at_one, [probe]) is None
     assert detection_worst_case(under_one, [probe]) is not None
 
@@ -194,14 +204,14 @@ def test_an_error_rate_of_one_never_fires_and_has_no_worst_case() -> None:
 def test_window_worst_case_on_both_sides_of_a_whole_number_of_spacings() -> None:
     # every 1, timeout 0.5 (G = 1): a failing check always falls due just after W.
     probe = ProbeSpec("p", 1.0, 0.5)
-    rule = TriggerSpec("latency", "p", window_s=3.0, latency_p=99, above_s=1.0)
+    rule = TriggerRule("latency", "p", window_s=3.0, latency_p=99, above_s=1.0)
     assert detection_worst_case(rule, [probe]) == 3.0 + 1.0 + 0.5
     # every 1, timeout 1 (G = 2): at W = 2 a failing check falls due exactly at W, so no
     # fault position lets one just miss it; past W = 2 one can.
     slow = ProbeSpec("p", 1.0, 1.0)
-    at = TriggerSpec("error_rate", "p", error_rate=0.5, window_s=2.0)
+    at = TriggerRule("error_rate", "p", error_rate=0.5, window_s=2.0)
     assert detection_worst_case(at, [slow]) == 1.0 + 1 * 2.0 + 1.0
-    past = TriggerSpec("error_rate", "p", error_rate=0.5, window_s=2.25)
+    past = TriggerRule("error_rate", "p", error_rate=0.5, window_s=2.25)
     assert detection_worst_case(past, [slow]) == 2.25 + 2.0 + 1.0
 
 
@@ -211,10 +221,10 @@ def test_specs_refuse_values_at_their_lower_bound() -> None:
     with pytest.raises(ValueError):
         ProbeSpec("p", 1.0, 0.0)
     with pytest.raises(ValueError):
-        TriggerSpec("consecutive_failures", "p", consecutive_failures=0)
-    TriggerSpec("consecutive_failures", "p", consecutive_failures=1)
+        TriggerRule("consecutive_failures", "p", consecutive_failures=0)
+    TriggerRule("consecutive_failures", "p", consecutive_failures=1)
     with pytest.raises(ValueError):
-        TriggerSpec("error_rate", "p", error_rate=0.5, window_s=0.0)
+        TriggerRule("error_rate", "p", error_rate=0.5, window_s=0.0)
 
 
 def test_worst_case_recovery_is_unknown_when_any_part_is() -> None:

@@ -6,18 +6,32 @@ Written against the survivors of a mutation-testing run (docs/mutation-testing.m
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from runner.engine.outcome import failure_reason, objectives_verdict
 from runner.engine.results import FAILED, OK, HostResult, PhaseResult, StepResult
 from runner.measure.baseline import compare_to_baseline
-from runner.measure.budget import TriggerSpec
 from runner.measure.figures import DrillFigures
 from runner.measure.rpo import data_loss
 from runner.measure.samples import AvailabilitySample, ReadBack, WriteAttempt
 from runner.measure.timeline import Timeline, measure
-from runner.measure.triggers import Fired, TriggerRule, TriggerWatch, parse_rules, probe_specs
+from runner.measure.triggers import Fired, TriggerWatch
 from runner.playbook.model import Location, Objectives, Playbook, Step
+from runner.playbook.probe_loader import load_probes
+from runner.playbook.probes import ProbeSpec, TriggerRule
+from runner.yamlpos import YamlDocument
+
+
+def load(
+    probes: dict[str, Any], triggers: list[Any] | None = None
+) -> tuple[dict[str, ProbeSpec], tuple[TriggerRule, ...]]:
+    """The probes and trigger rules the playbook loader builds, which must load cleanly."""
+    data: dict[str, Any] = {"probes": probes, "triggers": triggers or []}
+    specs, rules, diags = load_probes(YamlDocument("playbook.yml", data), data)
+    assert diags == []
+    return specs, rules
 
 
 def ok(t: float, latency: float | None = 0.1, probe: str = "p@h") -> AvailabilitySample:
@@ -130,15 +144,16 @@ def test_a_step_failed_rule_is_not_watched_on_samples() -> None:
     assert [r.kind for r in w.rules] == ["latency"]
 
 
-def test_parse_rules_reads_window_above_and_probe() -> None:
-    rules = parse_rules(
+def test_loaded_triggers_read_window_above_and_probe() -> None:
+    _, rules = load(
+        {name: {"command": "true"} for name in "abc"},
         [
             {"probe": "a", "consecutive_failures": 2},
             {"probe": "b", "error_rate": 0.1, "window": "30s"},
             {"probe": "c", "latency_p": 95, "above": "250ms", "window": "5s"},
-        ]
+        ],
     )
-    assert rules == [
+    assert list(rules) == [
         TriggerRule("consecutive_failures", "a", consecutive_failures=2),
         TriggerRule("error_rate", "b", error_rate=0.1, window_s=30.0),
         TriggerRule("latency", "c", window_s=5.0, latency_p=95.0, above_s=0.25),
@@ -147,9 +162,9 @@ def test_parse_rules_reads_window_above_and_probe() -> None:
 
 def test_a_latency_trigger_spec_needs_a_window_too() -> None:
     with pytest.raises(ValueError, match="a latency trigger needs a window > 0 seconds"):
-        TriggerSpec("latency", "p", latency_p=99, above_s=1.0, window_s=0.0)
+        TriggerRule("latency", "p", latency_p=99, above_s=1.0, window_s=0.0)
     with pytest.raises(ValueError, match=r"^consecutive_failures must be at least 1$"):
-        TriggerSpec("consecutive_failures", "p", consecutive_failures=0)
+        TriggerRule("consecutive_failures", "p", consecutive_failures=0)
 
 
 # --- timeline -----------------------------------------------------------------------------
@@ -331,5 +346,6 @@ def test_a_latency_trigger_fired_by_a_failure_says_so() -> None:
     assert fired.detail == "p: p100 latency above 1s in 2s (measured a failure)"
 
 
-def test_probe_specs_give_each_probes_interval_one_second_by_default() -> None:
-    assert probe_specs({"a": {"every": "250ms"}, "b": {}}) == {"a": 0.25, "b": 1.0}
+def test_loaded_probes_give_each_probes_interval_one_second_by_default() -> None:
+    specs, _ = load({"a": {"command": "true", "every": "250ms"}, "b": {"command": "true"}})
+    assert {name: spec.every_s for name, spec in specs.items()} == {"a": 0.25, "b": 1.0}

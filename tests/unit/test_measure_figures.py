@@ -163,6 +163,8 @@ def test_measure_drill_gives_each_figure_of_a_drill() -> None:
         "lost_writes": 3,  # 1 of d and 2 of g
         "rpo_s": 4.75,  # the longer of d's 4.75 s and g's 2 s
         "resolution_s": 1.0,
+        "rpo_lower_bound": False,  # d and g each had a surviving write before the lost one
+        "reasons": {},  # every figure was measured
     }
 
 
@@ -183,6 +185,7 @@ def test_the_data_block_classifies_each_probes_writes_against_its_own_read() -> 
             "rpo_s": 4.75,
             "rpo_lower_bound": False,
             "notes": ["1 write(s) sent after the read-back were not judged"],
+            "reasons": {},  # both figures measured
         },
         {
             "probe": "g",
@@ -198,6 +201,7 @@ def test_the_data_block_classifies_each_probes_writes_against_its_own_read() -> 
             "rpo_s": 2.0,
             "rpo_lower_bound": False,
             "notes": [],
+            "reasons": {},
         },
     ]
     assert data_block(figures) == expected
@@ -229,8 +233,13 @@ def test_without_a_data_probe_lost_writes_and_rpo_are_unmeasured() -> None:
 
 def test_without_availability_samples_every_availability_figure_is_unmeasured() -> None:
     result = DrillFigures().as_result()
+    reasons = result.pop("reasons")
     assert result == dict.fromkeys(result, None)
-    assert len(result) == 8
+    assert len(result) == 9  # the eight figures and rpo_lower_bound
+    for figure in ("time_to_detect_s", "rto_s", "downtime_s", "resolution_s"):
+        assert "no availability probe" in reasons[figure]
+    for figure in ("lost_writes", "rpo_s"):
+        assert "no data probe" in reasons[figure]
 
 
 def test_the_baseline_compares_before_the_deploy_with_after_the_rollback_until_verify_ended() -> (
@@ -277,7 +286,12 @@ def test_the_timeline_block_gives_the_worst_instances_times_as_utc() -> None:
 def test_the_availability_block_merges_equal_verdicts_into_runs_from_the_start() -> None:
     figures = measure_drill(drill_log(), TIMES, {})
     assert availability_block(figures, STARTED_MONO) == [
-        {"probe": "web@h1", "runs": [[1.0, 15.0, True], [15.0, 20.0, False], [20.0, 41.0, True]]}
+        {
+            "probe": "web@h1",
+            "runs": [[1.0, 15.0, True], [15.0, 20.0, False], [20.0, 41.0, True]],
+            "unknown_samples": 0,  # every sample had a verdict
+            "unknown_s": 0,
+        }
     ]
 
 
@@ -298,7 +312,12 @@ def test_block_figures_are_rounded_to_the_millisecond_and_a_last_odd_sample_is_a
     log.availability += [ok("p@h", 101.00049), ok("p@h", 102.0), down("p@h", 103.00051)]
     figures = measure_drill(log, Timeline(), {})
     assert availability_block(figures, 100.0) == [
-        {"probe": "p@h", "runs": [[1.0, 3.001, True], [3.001, 3.001, False]]}
+        {
+            "probe": "p@h",
+            "runs": [[1.0, 3.001, True], [3.001, 3.001, False]],
+            "unknown_samples": 0,
+            "unknown_s": 0,
+        }
     ]
     comparison = BaselineComparison(8, 8, 0.1234567, 0.2345678, 1.9000497, 0.001, True)
     (block,) = baseline_block(DrillFigures(baseline=(("p@h", comparison),)))
