@@ -66,6 +66,9 @@ class DrillFigures:
                 "time_to_rollback_s": own.time_to_rollback_s if own else None,
             }
             reasons = dict(own.reasons) if own else {}
+            if own is None:
+                for name in timing:
+                    reasons[name] = "the drill recorded no timeline to measure it from"
             figures: dict[str, Any] = {**dict.fromkeys(AVAILABILITY_FIGURES), **timing}
             reasons.update(dict.fromkeys(AVAILABILITY_FIGURES, NO_AVAILABILITY_PROBE))
         else:

@@ -334,3 +334,10 @@ def test_a_sub_second_rto_still_outranks_an_instance_that_never_failed() -> None
     figures = measure_drill(log, Timeline(first_fault_injected=2.0, verify_ended=9.75), {})
     worst = figures.worst()
     assert worst is not None and (worst.probe, worst.rto_s) == ("web@h1", 0.25)
+
+
+def test_figures_without_a_timeline_are_null_each_with_its_reason() -> None:
+    result = DrillFigures().as_result()
+    nulls = [k for k, v in result.items() if v is None and k not in ("rpo_lower_bound",)]
+    assert nulls and all(k in result["reasons"] for k in nulls), (nulls, result["reasons"])
+    assert "no timeline" in result["reasons"]["time_to_rollback_s"]
