@@ -20,7 +20,7 @@ from runner.engine.drill import DrillHooks, DrillRun
 from runner.engine.interrupts import Interrupts
 from runner.engine.last_run import check_unrecovered, record_end, record_start
 from runner.engine.lock import InventoryLock, LockLocation
-from runner.engine.notices import DrillNotices
+from runner.engine.notices import DrillNotices, rendered_notify, trigger_text
 from runner.engine.outcome import DrillOutcome
 from runner.engine.plan import DrillPlan, Planner
 from runner.engine.resources import ensure_descriptors
@@ -36,7 +36,7 @@ from runner.notify.plan import NotifyPlan
 from runner.playbook.loader import load_playbook
 from runner.playbook.model import Playbook
 from runner.playbook.secrets import SecretMask
-from runner.playbook.templating import Templar, TemplateError
+from runner.playbook.templating import Templar
 from runner.provenance import JournalSeal, Provenance, RunEvidence
 from runner.provenance import collect as collect_provenance
 from runner.report.result_json import RunIdentity, build_result, measurements, write_json
@@ -164,7 +164,7 @@ def prepare(request: RunRequest, *, run_dir: Path | None = None) -> Prepared:
         skip_tags=request.skip_tags,
         start_at=request.start_at_task,
     )
-    notify = _rendered_notify(playbook, inventory, templar, request.extra_vars)
+    notify = rendered_notify(playbook, inventory, templar, request.extra_vars)
     key = _signing_key(request.sign_key) if request.sign_key else None
     return Prepared(
         request,
@@ -350,7 +350,7 @@ def _execute_locked(
             checkpoints,
         )
         if notices is not None:
-            notices.reason = lambda: _trigger_text(drill)
+            notices.reason = lambda: trigger_text(drill)
         outcome = drill.run()
     except BaseException:
         interrupts.uninstall()
@@ -411,59 +411,3 @@ def _evidence(prepared: Prepared, outcome: DrillOutcome, seal: JournalSeal) -> R
         prepared.request.playbook, prepared.inventory_files, prepared.run.operator
     )
     return RunEvidence(facts, outcome.approvals, seal)
-
-
-def _inventory_notify(inventory: Inventory) -> NotifyPlan | None:
-    """`notify` in group `all`'s variables, checked like the playbook's."""
-    import jsonschema
-
-    from runner.notify.plan import SCHEMA, NotifyPlanError, parse_notify
-
-    group = inventory.groups.get("all")
-    data = group.vars.get("notify") if group is not None else None
-    if data is None:
-        return None
-    where = inventory.path.split(",")[0]
-    try:
-        jsonschema.validate(data, SCHEMA)
-        return parse_notify(data)
-    except jsonschema.ValidationError as exc:
-        path = ".".join(str(p) for p in exc.absolute_path)
-        raise InputError.at(
-            where, 1, 1, f"all.vars.notify{'.' + path if path else ''}: {exc.message}"
-        ) from None
-    except NotifyPlanError as exc:
-        raise InputError.at(where, 1, 1, f"all.vars.{exc}") from None
-
-
-def _trigger_text(drill: DrillRun) -> str:
-    trigger = drill.state.trigger
-    if trigger is None:
-        return "the drill's planned rollback rehearsal"
-    return trigger.detail or trigger.kind
-
-
-def _rendered_notify(
-    playbook: Playbook, inventory: Inventory, templar: Templar, extra: dict[str, Any]
-) -> NotifyPlan | None:
-    """The playbook's `notify:` (else the inventory's: a `notify` mapping in group `all`'s
-    variables, so one communication plan serves every drill on that estate) with its channel
-    URLs rendered once (playbook and extra vars; secrets in them masked). apprise is checked
-    here, so a drill that cannot notify stops before it touches a target."""
-    import importlib.util
-
-    notify = playbook.notify or _inventory_notify(inventory)
-    if notify is None:
-        return None
-    if importlib.util.find_spec("apprise") is None:
-        raise TargetEnvironmentError(
-            "notify: needs the apprise package: pip install 'drillctl[notify]'"
-        )
-    variables = {**playbook.vars, **extra}
-    channels = {}
-    for name, url in notify.channels.items():
-        try:
-            channels[name] = str(templar.render(url, variables))
-        except TemplateError as exc:
-            raise InputError.at(playbook.path, 1, 1, f"notify.channels.{name}: {exc}") from None
-    return replace(notify, channels=channels)

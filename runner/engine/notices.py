@@ -1,4 +1,5 @@
-"""The drill's messages to its stakeholders (`notify:`), sent from the drill's own hooks.
+"""The drill's messages to its stakeholders (`notify:`), sent from the drill's own hooks,
+and the communication plan a run uses (the playbook's, else the inventory's).
 
 Start, rollback start (with what triggered it and when it should be done: now plus the
 rollback type's budget), one progress message per finished rollback step ("step X of Y"),
@@ -14,15 +15,18 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from runner.durations import format_duration
-from runner.engine.drill import DrillHooks
+from runner.engine.drill import DrillHooks, DrillRun
 from runner.engine.outcome import PASSED, DrillOutcome
 from runner.engine.plan import DrillPlan
+from runner.errors import InputError, TargetEnvironmentError
+from runner.inventory import Inventory
 from runner.journal import Journal
 from runner.journal_events import Event
 from runner.notify.dispatch import Notifier
 from runner.notify.messages import figures_line
 from runner.notify.plan import NotifyPlan
-from runner.playbook.templating import Templar
+from runner.playbook.model import Playbook
+from runner.playbook.templating import Templar, TemplateError
 
 
 def _clock(seconds_from_now: float | None = None) -> str:
@@ -102,3 +106,59 @@ class DrillNotices:
             now=_clock(),
         )
         self.notifier.close()
+
+
+def _inventory_notify(inventory: Inventory) -> NotifyPlan | None:
+    """`notify` in group `all`'s variables, checked like the playbook's."""
+    import jsonschema
+
+    from runner.notify.plan import SCHEMA, NotifyPlanError, parse_notify
+
+    group = inventory.groups.get("all")
+    data = group.vars.get("notify") if group is not None else None
+    if data is None:
+        return None
+    where = inventory.path.split(",")[0]
+    try:
+        jsonschema.validate(data, SCHEMA)
+        return parse_notify(data)
+    except jsonschema.ValidationError as exc:
+        path = ".".join(str(p) for p in exc.absolute_path)
+        raise InputError.at(
+            where, 1, 1, f"all.vars.notify{'.' + path if path else ''}: {exc.message}"
+        ) from None
+    except NotifyPlanError as exc:
+        raise InputError.at(where, 1, 1, f"all.vars.{exc}") from None
+
+
+def trigger_text(drill: DrillRun) -> str:
+    trigger = drill.state.trigger
+    if trigger is None:
+        return "the drill's planned rollback rehearsal"
+    return trigger.detail or trigger.kind
+
+
+def rendered_notify(
+    playbook: Playbook, inventory: Inventory, templar: Templar, extra: dict[str, Any]
+) -> NotifyPlan | None:
+    """The playbook's `notify:` (else the inventory's: a `notify` mapping in group `all`'s
+    variables, so one communication plan serves every drill on that estate) with its channel
+    URLs rendered once (playbook and extra vars; secrets in them masked). apprise is checked
+    here, so a drill that cannot notify stops before it touches a target."""
+    import importlib.util
+
+    notify = playbook.notify or _inventory_notify(inventory)
+    if notify is None:
+        return None
+    if importlib.util.find_spec("apprise") is None:
+        raise TargetEnvironmentError(
+            "notify: needs the apprise package: pip install 'drillctl[notify]'"
+        )
+    variables = {**playbook.vars, **extra}
+    channels = {}
+    for name, url in notify.channels.items():
+        try:
+            channels[name] = str(templar.render(url, variables))
+        except TemplateError as exc:
+            raise InputError.at(playbook.path, 1, 1, f"notify.channels.{name}: {exc}") from None
+    return replace(notify, channels=channels)
