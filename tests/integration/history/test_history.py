@@ -11,10 +11,8 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
-import urllib.parse
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,6 +24,7 @@ import yaml
 from runner.history import Quarter, open_store, record_run
 from runner.history.migrations import LATEST
 from tests.conftest import REPO, child_env, drillctl_argv, free_port
+from tests.lab.postgres import throwaway_postgres
 
 pytestmark = pytest.mark.integration
 
@@ -307,34 +306,8 @@ def postgres() -> Iterator[str]:
         import psycopg  # noqa: F401
     except ImportError:
         _unavailable("psycopg is not installed (pip install 'psycopg[binary]')")
-    if not all(shutil.which(t) for t in ("initdb", "pg_ctl")):
-        _unavailable("PostgreSQL is not installed (apt-get install postgresql)")
-    as_postgres: list[str] = []
-    # initdb refuses root; and root's pytest temp dirs (0700) are closed to `postgres`.
-    root = Path(tempfile.mkdtemp(prefix="drillctl-history-pg-"))
-    if os.geteuid() == 0:
-        as_postgres = ["runuser", "-u", "postgres", "--"]
-        shutil.chown(root, "postgres", "postgres")
-    (root / "pw").write_text(PG_PASSWORD)
-    data, port = root / "data", free_port()
-    pg_ctl = [*as_postgres, "pg_ctl", "-D", str(data), "-l", str(root / "log"), "-w"]
-    try:
-        subprocess.run(
-            [*as_postgres, "initdb", "-D", str(data), "-U", "postgres", "--auth=scram-sha-256",
-             f"--pwfile={root / 'pw'}", "--no-sync"],
-            check=True, capture_output=True,
-        )  # fmt: skip
-        options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-        subprocess.run([*pg_ctl, "-o", options, "start"], check=True, capture_output=True)
-    except (subprocess.CalledProcessError, OSError) as exc:
-        shutil.rmtree(root, ignore_errors=True)
-        _unavailable(f"cannot start PostgreSQL: {exc}")
-    try:
-        password = urllib.parse.quote(PG_PASSWORD, safe="")
-        yield f"postgresql://postgres:{password}@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*pg_ctl, "-m", "immediate", "stop"], capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+    with throwaway_postgres(PG_PASSWORD) as url:
+        yield url
 
 
 def synthetic(base: dict[str, Any], n: int) -> dict[str, Any]:
