@@ -35,7 +35,7 @@ def _drill(tmp_path: Path, http_port: int, smtp_port: int, dead_port: int) -> Pa
             "dead": f"json://127.0.0.1:{dead_port}/nobody-listens",
         },
         "stakeholders": {"Operations": ["hook", "mail"], "QA team": ["mail"]},
-        "timeout": "2s",
+        "timeout": "10s",  # a loaded CI machine: a real SMTP round trip can take seconds
         "templates": {"complete": "[ROLLBACK COMPLETE] {{ drill }}: {{ status }}. {{ figures }}"},
     }
     path = tmp_path / "drill.yml"
