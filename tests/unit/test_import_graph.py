@@ -1,25 +1,86 @@
-"""No file of runner/ imports, directly or through others, a file that imports it back.
+"""How the files of runner/ may import each other.
+
+Two rules, both read from the source with `ast`, never by importing it:
+
+- No file imports, directly or through others, a file that imports it back.
+- The packages form layers (`LAYERS` below, top first): a file imports its own layer or a
+  layer below it, never one above.
 
 Imports anywhere in a file count (at the top, inside functions, under TYPE_CHECKING): a
-circle through a late import is still a circle a reader has to hold in their head.
+circle or an upward reach through a late import is still one a reader has to hold in their
+head. docs/architecture.md describes the same order for readers of the code.
 """
 
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass
 from pathlib import Path
 
 RUNNER = Path(__file__).resolve().parents[2] / "runner"
 
+# The declared layer order, top first. A module belongs to the layer of the longest entry
+# that is it or one of its parent packages; `runner` alone (the package root) is core.
+LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "interface",
+        (
+            "runner.__main__",
+            "runner.cli",
+            "runner.docs_gen",
+            "runner.docs_text",
+            "runner.scaffold",
+            "runner.ansible_plugins",
+        ),
+    ),
+    ("use cases", ("runner.run", "runner.report", "runner.plans", "runner.lab", "runner.verify_run")),
+    ("history", ("runner.history",)),
+    ("results", ("runner.results",)),
+    ("engine", ("runner.engine",)),
+    ("lint", ("runner.lint",)),
+    ("playbook", ("runner.playbook",)),
+    ("steps", ("runner.actions", "runner.faults", "runner.measure", "runner.notify")),
+    ("reach", ("runner.connections", "runner.templating")),
+    ("inventory", ("runner.inventory",)),
+    (
+        "core",
+        (
+            "runner",
+            "runner.durations",
+            "runner.errors",
+            "runner.journal",
+            "runner.journal_events",
+            "runner.yamlpos",
+            "runner.validation",
+            "runner.vault",
+            "runner.urls",
+            "runner.signing",
+            "runner.provenance",
+            "runner.secrets",
+        ),
+    ),
+)
 
-def _module_of(path: Path) -> str:
-    parts = path.relative_to(RUNNER.parent).with_suffix("").parts
+
+@dataclass(frozen=True)
+class Import:
+    """One import of a runner module by a runner file, with where it is written."""
+
+    source: str
+    target: str
+    path: Path
+    line: int
+
+
+def _module_of(path: Path, root: Path) -> str:
+    parts = path.relative_to(root.parent).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _graph() -> dict[str, set[str]]:
-    files = {_module_of(p): p for p in RUNNER.rglob("*.py")}
-    graph: dict[str, set[str]] = {name: set() for name in files}
+def _imports(root: Path = RUNNER) -> tuple[set[str], list[Import]]:
+    """Every module under `root` and every import between two of them."""
+    files = {_module_of(p, root): p for p in root.rglob("*.py")}
+    found: list[Import] = []
     for name, path in files.items():
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
@@ -34,11 +95,21 @@ def _graph() -> dict[str, set[str]]:
                 # `from pkg import module` names a module; `from module import name` does not.
                 targets = [f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in files]
                 targets = targets or [base]
+            else:
+                continue
             for target in targets:
                 while target and target not in files:
                     target = target.rpartition(".")[0]
-                if target and target != name and target.startswith("runner"):
-                    graph[name].add(target)
+                if target and target != name and target.split(".")[0] == root.name:
+                    found.append(Import(name, target, path, node.lineno))
+    return set(files), found
+
+
+def _graph(root: Path = RUNNER) -> dict[str, set[str]]:
+    modules, imports = _imports(root)
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for imp in imports:
+        graph[imp.source].add(imp.target)
     return graph
 
 
@@ -77,6 +148,38 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+def _layer_of(module: str, layers: tuple[tuple[str, tuple[str, ...]], ...] = LAYERS) -> int | None:
+    """Index of the layer `module` belongs to (0 is the top), or None when it has none."""
+    best: tuple[int, int] | None = None  # (length of the matching entry, layer index)
+    for index, (_, prefixes) in enumerate(layers):
+        for prefix in prefixes:
+            if module == prefix or module.startswith(prefix + "."):
+                if prefix == "runner" and module != "runner":
+                    continue  # the root entry names the package's __init__ only
+                if best is None or len(prefix) > best[0]:
+                    best = (len(prefix), index)
+    return None if best is None else best[1]
+
+
+def _layer_problems(
+    root: Path = RUNNER, layers: tuple[tuple[str, tuple[str, ...]], ...] = LAYERS
+) -> list[str]:
+    """One line per module without a layer and per import that runs up the order."""
+    modules, imports = _imports(root)
+    problems = [
+        f"{module}: belongs to no declared layer" for module in sorted(modules) if _layer_of(module, layers) is None
+    ]
+    for imp in sorted(imports, key=lambda i: (str(i.path), i.line, i.target)):
+        source, target = _layer_of(imp.source, layers), _layer_of(imp.target, layers)
+        if source is not None and target is not None and target < source:
+            where = imp.path.relative_to(root.parent)
+            problems.append(
+                f"{where}:{imp.line}: {imp.source} ({layers[source][0]}) imports"
+                f" {imp.target} ({layers[target][0]}), a layer above it"
+            )
+    return problems
+
+
 def test_no_file_of_runner_imports_in_a_circle() -> None:
     assert _cycles(_graph()) == []
 
@@ -85,3 +188,60 @@ def test_the_cycle_finder_finds_a_circle_when_there_is_one() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert _cycles(graph) == [["a", "b", "c"]]
     assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_file_of_runner_imports_a_layer_above_its_own() -> None:
+    problems = _layer_problems()
+    assert problems == [], "\n".join(problems)
+
+
+def _write(root: Path, files: dict[str, str]) -> Path:
+    for relative, text in files.items():
+        path = root / "runner" / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root / "runner"
+
+
+def test_an_upward_import_is_named_with_its_file_line_and_both_layers(tmp_path: Path) -> None:
+    runner = _write(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "errors.py": "",
+            "engine/__init__.py": "",
+            "engine/drill.py": "import runner.errors\n",
+            "connections/__init__.py": "",
+            "connections/ssh.py": "from runner import errors\n\n\ndef late():\n    from ..engine import drill\n",
+            "secrets.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from runner.engine.drill import x\n",
+        },
+    )
+    assert _layer_problems(runner) == [
+        "runner/connections/ssh.py:5: runner.connections.ssh (reach) imports"
+        " runner.engine.drill (engine), a layer above it",
+        "runner/secrets.py:3: runner.secrets (core) imports runner.engine.drill (engine), a layer above it",
+    ]
+
+
+def test_imports_down_and_within_a_layer_pass(tmp_path: Path) -> None:
+    runner = _write(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "errors.py": "",
+            "cli/__init__.py": "from runner.engine import drill\nfrom runner.cli import run\n",
+            "cli/run.py": "import runner\n",
+            "engine/__init__.py": "",
+            "engine/drill.py": "from ..errors import Bad\nfrom runner.engine.plan import x\n",
+            "engine/plan.py": "from runner.faults import ledger\n",
+            "faults/ledger.py": "from runner.actions import fault\n",
+            "actions/fault.py": "from runner.secrets import x\n",
+            "secrets.py": "from . import errors\n",
+        },
+    )
+    assert _layer_problems(runner) == []
+
+
+def test_a_module_outside_every_layer_is_named(tmp_path: Path) -> None:
+    runner = _write(tmp_path, {"__init__.py": "", "cli_extras.py": "", "cli/__init__.py": ""})
+    assert _layer_problems(runner) == ["runner.cli_extras: belongs to no declared layer"]
