@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 def extra_vars(items: list[str]) -> dict[str, object]:
     """`-e` values, or bad input located on the command line."""
-    from runner.engine.variables import parse_extra_vars
+    from runner.templating.variables import parse_extra_vars
 
     try:
         return parse_extra_vars(items)
@@ -96,8 +96,8 @@ def push_figures(run_dir: Path, gateway: str) -> None:
 def lint(args: argparse.Namespace) -> int:
     from runner.cli_habits import inventories
     from runner.inventory import load_inventory
-    from runner.playbook.lint import lint_file
-    from runner.playbook.lint_output import exit_code, render
+    from runner.lint.linter import lint_file
+    from runner.lint.output import exit_code, render
 
     files = inventories(args)
     inventory = load_inventory(list(files)) if files else None

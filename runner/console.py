@@ -14,7 +14,7 @@ from typing import Any, TextIO
 from runner.durations import format_duration
 from runner.engine.results import FAILED, IGNORED, INTERRUPTED, OK, SKIPPED, UNREACHABLE, HostResult
 from runner.playbook.model import Step
-from runner.playbook.secrets import SecretMask
+from runner.secrets import SecretMask
 
 _STYLES = {
     OK: "green",

@@ -232,7 +232,7 @@ def inventory_reference() -> str:
 
 def lint_rules() -> str:
 
-    from runner.playbook import rules
+    from runner.lint import rules
 
     parts = [HEADER, "# Lint rules\n\n", inspect.getdoc(rules) or "", "\n\n"]
     parts.append("| rule | severity | why |\n|---|---|---|\n")

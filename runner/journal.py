@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.journal_events import DURABLE_EVENTS, Event
-from runner.playbook.secrets import SecretMask
+from runner.secrets import SecretMask
 
 GENESIS = "0" * 64
 JOURNAL_NAME = "journal.jsonl"

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from runner.connections.base import CancelToken, CommandSpec, Connection
 from runner.faults.base import FaultInjector
 from runner.inventory.model import Host
-from runner.playbook.templating import Templar
+from runner.templating.templar import Templar
 
 DURATION_SCHEMA: dict[str, Any] = {
     "type": ["string", "number"],

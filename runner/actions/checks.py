@@ -14,7 +14,7 @@ from runner.actions.base import (
 )
 from runner.durations import parse_duration
 from runner.inventory.model import Host
-from runner.playbook.templating import TemplateError
+from runner.templating.templar import TemplateError
 
 
 class AssertAction(Action):

@@ -39,7 +39,7 @@ from runner.actions.release import markers
 from runner.actions.state import ensure_script, host_state_dir, unique_name
 from runner.connections.base import CommandSpec, Connection
 from runner.inventory.model import Host
-from runner.playbook.templating import TemplateError
+from runner.templating.templar import TemplateError
 
 # Above this size the content travels with the connection's `put` (sftp, docker archive,
 # copy) instead of base64 on the script's stdin.

@@ -20,7 +20,7 @@ from typing import Any
 from runner.actions.base import PlannedAction
 from runner.actions.flag import edit_env, edit_json
 from runner.connections.base import CancelToken, CommandSpec, Connection
-from runner.playbook.templating import Templar, TemplateError
+from runner.templating.templar import Templar, TemplateError
 
 DIFF_ACTIONS = frozenset({"config", "flag.file", "release"})
 # Larger files are not diffed: the terminal is no place for them.

@@ -98,7 +98,7 @@ class FaultAction(Action):
         return PlannedAction(self.name, summary, params=dict(args))
 
     def execute(self, planned: PlannedAction, ctx: ActionContext) -> ActionOutcome:
-        from runner.engine.ledger import FaultInjectError
+        from runner.faults.ledger import FaultInjectError
 
         if ctx.injector is None:
             return ActionOutcome(False, "faults can only be injected by a drill run")

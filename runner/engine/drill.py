@@ -17,7 +17,6 @@ from typing import Any
 from runner.connections.pool import ConnectionPool
 from runner.engine.checkpoints import Checkpoints
 from runner.engine.interrupts import Interrupts
-from runner.engine.ledger import FaultLedger
 from runner.engine.monitor import DecisionRecord, DrillMonitor
 from runner.engine.outcome import (
     DETECTING_TRIGGERS,
@@ -41,14 +40,15 @@ from runner.engine.results import PhaseResult, StepResult
 from runner.engine.steps import StepEnvironment, StepRunner
 from runner.engine.undo import UndoStack, keep_reason, release_run_state
 from runner.faults.blast import select_targets
+from runner.faults.ledger import FaultLedger
 from runner.journal import Journal, utc_now
 from runner.journal_events import Event
 from runner.measure.figures import DrillFigures, measure_drill
+from runner.measure.specs import healthy_after_of
 from runner.measure.timeline import Timeline
 from runner.measure.triggers import Fired
 from runner.playbook.model import ROLLBACK_STARTERS, Playbook
-from runner.playbook.probes import healthy_after_of
-from runner.playbook.templating import Templar
+from runner.templating.templar import Templar
 
 
 @dataclass

@@ -15,9 +15,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from runner.engine.ledger import pending_faults
 from runner.engine.lock import LockLocation, open_shared, rewrite
 from runner.errors import TargetEnvironmentError
+from runner.faults.ledger import pending_faults
 from runner.journal import JOURNAL_NAME, read_events, utc_now
 
 

@@ -25,7 +25,6 @@ from runner.engine.outcome import DrillOutcome
 from runner.engine.plan import DrillPlan, Planner
 from runner.engine.resources import ensure_descriptors
 from runner.engine.safety import Permissions, check_guards
-from runner.engine.variables import RunInfo
 from runner.errors import InputError, TargetEnvironmentError
 from runner.inventory import Inventory, implicit_localhost, load_inventory
 from runner.inventory.defaults import ConnectionDefaults, apply_defaults
@@ -35,12 +34,13 @@ from runner.journal_events import Event
 from runner.notify.plan import NotifyPlan
 from runner.playbook.loader import load_playbook
 from runner.playbook.model import Playbook
-from runner.playbook.secrets import SecretMask
-from runner.playbook.templating import Templar
 from runner.provenance import JournalSeal, Provenance, RunEvidence
 from runner.provenance import collect as collect_provenance
 from runner.report.result_json import RunIdentity, build_result, measurements, write_json
 from runner.report.writer import write_reports
+from runner.secrets import SecretMask
+from runner.templating.templar import Templar
+from runner.templating.variables import RunInfo
 from runner.yamlpos import YamlDocument
 
 if TYPE_CHECKING:

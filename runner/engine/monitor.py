@@ -26,8 +26,8 @@ from runner.measure.alerts import AlertPoller, AlertWatch
 from runner.measure.probes import ProbeInstance, ProbeRunner
 from runner.measure.triggers import Fired, TriggerWatch
 from runner.playbook.model import Decision, Playbook
-from runner.playbook.templating import Templar
 from runner.provenance import Approval
+from runner.templating.templar import Templar
 
 # One file per approval, created once (O_EXCL): approvers never overwrite each other.
 APPROVALS_DIR = "approvals"

@@ -26,7 +26,7 @@ from runner.notify.dispatch import Notifier
 from runner.notify.messages import figures_line
 from runner.notify.plan import NotifyPlan
 from runner.playbook.model import Playbook
-from runner.playbook.templating import Templar, TemplateError
+from runner.templating.templar import Templar, TemplateError
 
 
 def _clock(seconds_from_now: float | None = None) -> str:

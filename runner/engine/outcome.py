@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from runner.engine.ledger import FaultRecord
 from runner.engine.results import SKIPPED, UNREACHABLE, HostResult, PhaseResult, StepResult
 from runner.errors import ExitCode
+from runner.faults.ledger import FaultRecord
 from runner.journal_events import Event
 from runner.measure.figures import (
     DrillFigures,

@@ -14,14 +14,20 @@ from runner.actions import ACTIONS, ActionArgError
 from runner.actions.http import plan_http
 from runner.engine.start_at import start_at_task
 from runner.engine.steps import render_args
-from runner.engine.variables import Deferred, RunInfo, VariableError, magic_vars, resolve_host_vars
 from runner.errors import Diagnostic, InputError
 from runner.inventory import Inventory, PatternError
 from runner.inventory.model import Host
 from runner.inventory.patterns import select_hosts as match_pattern
+from runner.measure.specs import ProbeSpec
 from runner.playbook.model import PHASES, Playbook, Step
-from runner.playbook.probes import ProbeSpec
-from runner.playbook.templating import Templar, TemplateError
+from runner.templating.templar import Templar, TemplateError
+from runner.templating.variables import (
+    Deferred,
+    RunInfo,
+    VariableError,
+    magic_vars,
+    resolve_host_vars,
+)
 from runner.urls import url_problem, without_credentials
 from runner.yamlpos import YamlDocument
 

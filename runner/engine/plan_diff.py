@@ -18,8 +18,8 @@ from runner.engine.plan import DrillPlan, StepPlan
 from runner.engine.steps import render_args
 from runner.inventory.model import Host
 from runner.playbook.model import PHASES
-from runner.playbook.secrets import SecretMask
-from runner.playbook.templating import Templar, TemplateError
+from runner.secrets import SecretMask
+from runner.templating.templar import Templar, TemplateError
 
 
 def print_plan_diffs(plan: DrillPlan, templar: Templar, out: TextIO) -> None:

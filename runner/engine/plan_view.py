@@ -6,7 +6,7 @@ from typing import TextIO
 
 from runner.engine.plan import DrillPlan
 from runner.playbook.model import PHASES
-from runner.playbook.secrets import SecretMask
+from runner.secrets import SecretMask
 
 
 def print_plan(plan: DrillPlan, mask: SecretMask, out: TextIO) -> None:

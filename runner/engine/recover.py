@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from runner.connections.pool import ConnectionPool
-from runner.engine.ledger import apply_revert, confirm_settled, in_flight, pending_faults
 from runner.errors import InputError
 from runner.faults.base import FaultPlan
+from runner.faults.ledger import apply_revert, confirm_settled, in_flight, pending_faults
 from runner.faults.ops import run_op
 from runner.faults.process import running_op_probe
 from runner.inventory import Inventory, implicit_localhost, load_inventory
@@ -35,7 +35,7 @@ from runner.inventory.defaults import ConnectionDefaults, apply_defaults
 from runner.inventory.model import Host
 from runner.journal import JOURNAL_NAME, Journal, read_events
 from runner.journal_events import Event
-from runner.playbook.secrets import SecretMask
+from runner.secrets import SecretMask
 
 __all__ = ["RecoverReport", "Unreverted", "pending_faults", "recover"]
 

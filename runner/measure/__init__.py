@@ -13,6 +13,7 @@ from runner.measure.budget import (
 )
 from runner.measure.rpo import DataLoss, data_loss
 from runner.measure.samples import AvailabilitySample, ReadBack, WriteAttempt
+from runner.measure.specs import ProbeSpec, TriggerRule
 from runner.measure.timeline import (
     Measurement,
     Timeline,
@@ -25,7 +26,6 @@ from runner.measure.timeline import (
     time_to_detect,
     time_to_rollback,
 )
-from runner.playbook.probes import ProbeSpec, TriggerRule
 
 __all__ = [
     "AvailabilitySample",

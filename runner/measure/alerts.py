@@ -23,7 +23,7 @@ from runner.journal import Journal
 from runner.journal_events import Event
 from runner.measure.prometheus import Unanswered, alert_state
 from runner.measure.samples import AvailabilitySample
-from runner.playbook.probes import TriggerRule
+from runner.measure.specs import TriggerRule
 
 STOP_JOIN_S = 10.0  # a poll is bounded by its timeout; this long past stop, it has hung
 FIRING, QUIET, UNREACHABLE = "firing", "quiet", "unreachable"

@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
-from runner.playbook.probes import ProbeSpec, TriggerRule
+from runner.measure.specs import ProbeSpec, TriggerRule
 
 EPSILON = 1e-9  # durations are decimal seconds: 0.3 / 0.1 must count as 3, not 2.999…
 

@@ -24,8 +24,8 @@ from runner.journal_events import Event
 from runner.measure.prometheus import Unanswered, instant_query, judge
 from runner.measure.readback import ReadBackFormatError, parse_read_back
 from runner.measure.samples import AvailabilitySample, ReadBack, WriteAttempt
-from runner.playbook.probes import READ_RETRY_PAUSE_S, DataProbe, ProbeSpec, PromExpect
-from runner.playbook.templating import Templar, TemplateError
+from runner.measure.specs import READ_RETRY_PAUSE_S, DataProbe, ProbeSpec, PromExpect
+from runner.templating.templar import Templar, TemplateError
 
 FLUSH_EVERY_S = 0.5
 STOP_JOIN_S = 10.0  # a probe worker still running this long after stop has hung

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from runner.actions.http import request
-from runner.playbook.probes import PromExpect
+from runner.measure.specs import PromExpect
 from runner.urls import without_credentials
 
 _COMPARE: dict[str, Callable[[float, float], bool]] = {

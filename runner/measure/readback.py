@@ -1,6 +1,6 @@
 """Reading a data probe's read-back: the sequence numbers present, in an explicit format.
 
-The format is the playbook's (`runner.playbook.probes.ReadFormat`): one number per line,
+The format is the playbook's (`runner.measure.specs.ReadFormat`): one number per line,
 a JSON array of integers, or a one-group pattern per line. Output in any other shape is
 refused with the offending line, never guessed at: taking "every integer in the text"
 would read `probe-12` as -12 and `drill:2026:seq:12` as 2026 and 12, and then call every
@@ -13,7 +13,7 @@ import json
 import re
 from typing import Any
 
-from runner.playbook.probes import ReadFormat
+from runner.measure.specs import ReadFormat
 
 _NUMBER = re.compile(r"\d+")
 SHOWN = 80  # characters of an offending line quoted in the error

@@ -35,7 +35,7 @@ from functools import cached_property
 from typing import NamedTuple
 
 from runner.measure.samples import AvailabilitySample
-from runner.playbook.probes import DEFAULT_HEALTHY_AFTER
+from runner.measure.specs import DEFAULT_HEALTHY_AFTER
 
 NO_INCIDENT = (
     "no incident: no fault was injected and no availability sample failed after the change "

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from runner.measure.samples import AvailabilitySample
-from runner.playbook.probes import TriggerRule
+from runner.measure.specs import TriggerRule
 
 
 @dataclass(frozen=True)

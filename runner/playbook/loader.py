@@ -9,13 +9,13 @@ from typing import Any
 from runner.actions import ACTIONS
 from runner.durations import parse_duration
 from runner.errors import Diagnostic, InputError
+from runner.measure.specs import DEFAULT_MEASURE_FROM
 from runner.notify.plan import NotifyPlan, NotifyPlanError, parse_notify
 from runner.playbook.checklists import parse_checklists
 from runner.playbook.model import PHASES, Decision, Location, Objectives, Playbook, Step
 from runner.playbook.probe_loader import load_probes
-from runner.playbook.probes import DEFAULT_MEASURE_FROM
 from runner.playbook.schema import STEP_KEYWORDS, playbook_schema
-from runner.playbook.templating import Templar
+from runner.templating.templar import Templar
 from runner.validation import validate_document
 from runner.yamlpos import YamlDocument, load_yaml
 

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from runner.measure.specs import DEFAULT_MEASURE_FROM, ProbeSpec, TriggerRule
 from runner.notify.plan import NotifyPlan
 from runner.playbook.checklists import ChecklistItem
-from runner.playbook.probes import DEFAULT_MEASURE_FROM, ProbeSpec, TriggerRule
 
 PHASES = ("prepare", "deploy", "inject", "rollback", "verify", "cleanup")
 # Phases whose failure starts the rollback (README, Concepts).

@@ -17,7 +17,7 @@ from typing import Any
 
 from runner.durations import format_duration, parse_duration
 from runner.errors import Diagnostic
-from runner.playbook.probes import (
+from runner.measure.specs import (
     ALERT_SOURCES,
     CHECK_KINDS,
     COMPARATORS,

@@ -10,9 +10,7 @@ from typing import Any
 
 from runner.actions import ACTIONS
 from runner.actions.base import DURATION_SCHEMA
-from runner.notify.plan import SCHEMA as NOTIFY_SCHEMA
-from runner.playbook.checklists import CHECKLISTS_SCHEMA
-from runner.playbook.probes import (
+from runner.measure.specs import (
     ALERT_SOURCES,
     COMPARATORS,
     DEFAULT_ALERT_EVERY_S,
@@ -32,6 +30,8 @@ from runner.playbook.probes import (
     SERIES_MATCH,
     ReadFormat,
 )
+from runner.notify.plan import SCHEMA as NOTIFY_SCHEMA
+from runner.playbook.checklists import CHECKLISTS_SCHEMA
 
 PHASES = ("prepare", "deploy", "inject", "rollback", "verify", "cleanup")
 SCHEMA_ID = "https://drillctl.dev/schema/playbook.schema.json"

@@ -19,9 +19,9 @@ from runner.measure.figures import (
 )
 from runner.playbook.checklists import evaluate
 from runner.playbook.model import Playbook
-from runner.playbook.secrets import SecretMask
 from runner.provenance import RunEvidence
 from runner.report.verdict import issues_block
+from runner.secrets import SecretMask
 
 SCHEMA_VERSION = 1
 

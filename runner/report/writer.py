@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from runner.playbook.secrets import SecretMask
 from runner.report import html, junit, markdown
+from runner.secrets import SecretMask
 
 RENDERERS: tuple[tuple[str, Callable[[dict[str, Any]], str]], ...] = (
     ("report.md", markdown.render),

@@ -21,7 +21,7 @@ from runner.connections.pool import ConnectionPool
 from runner.console import TerminalView
 from runner.engine.launch import RunRequest, execute, prepare
 from runner.engine.outcome import DrillOutcome
-from runner.playbook.secrets import SecretMask
+from runner.secrets import SecretMask
 from tests.fakes.connection import FakeTarget
 
 SIGNAL_TIMEOUT_S = 5.0

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from runner.errors import InputError
 from runner.inventory import load_inventory
 from runner.inventory.model import Inventory
-from runner.playbook.lint import lint_file
+from runner.lint.linter import lint_file
 from runner.playbook.loader import load_playbook
 from tests.fuzz.playbook_strategies import playbooks, valid_playbooks
 from tests.fuzz.strategies import (

@@ -19,7 +19,7 @@ import pytest
 from runner.durations import parse_duration
 from runner.errors import InputError
 from runner.inventory import load_inventory
-from runner.playbook.lint import lint_file
+from runner.lint.linter import lint_file
 from runner.playbook.loader import load_playbook
 from tests.conftest import child_env
 from tests.fuzz.strategies import assert_located
@@ -181,7 +181,7 @@ def test_a_host_range_of_a_hundred_million_hosts_is_refused(tmp_path: Path) -> N
 def test_rendering_a_runaway_template_is_bounded(template: str) -> None:
     proc = run_bounded(
         f"""
-        from runner.playbook.templating import Templar, TemplateError
+        from runner.templating.templar import Templar, TemplateError
         try:
             Templar().render_text({template!r}, {{}})
         except TemplateError as exc:

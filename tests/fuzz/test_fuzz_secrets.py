@@ -11,8 +11,8 @@ import urllib.parse
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runner.playbook.secrets import MASK, SecretMask
-from runner.playbook.templating import Templar
+from runner.secrets import MASK, SecretMask
+from runner.templating.templar import Templar
 from tests.fuzz.strategies import fuzz_settings
 
 ALPHABET = "abcXYZ0189'\"/\\+=&%@:;#!?$ é-_.~"

@@ -9,7 +9,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from runner.durations import parse_duration
-from runner.playbook.templating import Templar, TemplateError
+from runner.templating.templar import Templar, TemplateError
 from tests.fuzz.strategies import DURATIONS, expressions, fuzz_settings, templates
 
 VARIABLES: dict[str, Any] = {

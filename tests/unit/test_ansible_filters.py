@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from runner.playbook.secrets import SecretMask
-from runner.playbook.templating import Templar, TemplateError
+from runner.secrets import SecretMask
+from runner.templating.templar import Templar, TemplateError
 
 
 def ev(expr: str, **variables: Any) -> Any:
@@ -100,7 +100,7 @@ def test_an_unknown_lookup_plugin_is_an_error() -> None:
 
 
 def test_lint_knows_the_new_filters_and_wants_lookup_env_declared(tmp_path: Path) -> None:
-    from runner.playbook.lint import lint_file
+    from runner.lint.linter import lint_file
 
     playbook = tmp_path / "drill.yml"
     playbook.write_text(

@@ -13,7 +13,7 @@ from runner.cli import main
 from runner.engine.monitor import APPROVALS_DIR, read_approvals, waiting_for_decision
 from runner.journal import JOURNAL_NAME, Journal
 from runner.journal_events import Event
-from runner.playbook.secrets import SecretMask
+from runner.secrets import SecretMask
 
 
 def run_dir(tmp_path: Path, *kinds: Event, pid: int | None = None) -> Path:

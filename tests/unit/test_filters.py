@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from runner.playbook.render_bounds import RENDER_LIMIT_S
-from runner.playbook.secrets import MASK, SecretMask
-from runner.playbook.templating import Templar, TemplateError
+from runner.secrets import MASK, SecretMask
+from runner.templating.render_bounds import RENDER_LIMIT_S
+from runner.templating.templar import Templar, TemplateError
 
 
 @pytest.mark.parametrize(

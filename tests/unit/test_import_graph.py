@@ -33,7 +33,10 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "runner.ansible_plugins",
         ),
     ),
-    ("use cases", ("runner.run", "runner.report", "runner.plans", "runner.lab", "runner.verify_run")),
+    (
+        "use cases",
+        ("runner.run", "runner.report", "runner.plans", "runner.lab", "runner.verify_run"),
+    ),
     ("history", ("runner.history",)),
     ("results", ("runner.results",)),
     ("engine", ("runner.engine",)),
@@ -167,7 +170,9 @@ def _layer_problems(
     """One line per module without a layer and per import that runs up the order."""
     modules, imports = _imports(root)
     problems = [
-        f"{module}: belongs to no declared layer" for module in sorted(modules) if _layer_of(module, layers) is None
+        f"{module}: belongs to no declared layer"
+        for module in sorted(modules)
+        if _layer_of(module, layers) is None
     ]
     for imp in sorted(imports, key=lambda i: (str(i.path), i.line, i.target)):
         source, target = _layer_of(imp.source, layers), _layer_of(imp.target, layers)
@@ -212,14 +217,21 @@ def test_an_upward_import_is_named_with_its_file_line_and_both_layers(tmp_path: 
             "engine/__init__.py": "",
             "engine/drill.py": "import runner.errors\n",
             "connections/__init__.py": "",
-            "connections/ssh.py": "from runner import errors\n\n\ndef late():\n    from ..engine import drill\n",
-            "secrets.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from runner.engine.drill import x\n",
+            "connections/ssh.py": (
+                "from runner import errors\n\n\ndef late():\n    from ..engine import drill\n"
+            ),
+            "secrets.py": (
+                "from typing import TYPE_CHECKING\n"
+                "if TYPE_CHECKING:\n"
+                "    from runner.engine.drill import x\n"
+            ),
         },
     )
     assert _layer_problems(runner) == [
         "runner/connections/ssh.py:5: runner.connections.ssh (reach) imports"
         " runner.engine.drill (engine), a layer above it",
-        "runner/secrets.py:3: runner.secrets (core) imports runner.engine.drill (engine), a layer above it",
+        "runner/secrets.py:3: runner.secrets (core) imports"
+        " runner.engine.drill (engine), a layer above it",
     ]
 
 

@@ -13,7 +13,7 @@ import pytest
 from runner.cli import main
 from runner.errors import Diagnostic, InputError
 from runner.inventory import load_inventory
-from runner.playbook.lint import lint_file
+from runner.lint.linter import lint_file
 
 
 def lint(tmp_path: Path, text: str) -> list[Diagnostic]:

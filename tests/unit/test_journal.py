@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from runner.journal import GENESIS, Journal, line_hash, read_events, verify_chain
-from runner.playbook.secrets import MASK, SecretMask
+from runner.secrets import MASK, SecretMask
 
 
 def write_journal(path: Path, events: int, mask: SecretMask | None = None) -> list[bytes]:

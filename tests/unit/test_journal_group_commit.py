@@ -12,7 +12,7 @@ import pytest
 
 from runner.journal import Journal, verify_chain
 from runner.journal_events import DURABLE_EVENTS, Event
-from runner.playbook.secrets import SecretMask
+from runner.secrets import SecretMask
 
 HOUR = 3600.0  # a flush interval no test lives through: only durable events and close() sync
 

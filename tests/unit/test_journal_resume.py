@@ -10,7 +10,7 @@ import pytest
 
 import runner.journal
 from runner.journal import GENESIS, ChainCheck, Journal, line_hash, read_events, verify_chain
-from runner.playbook.secrets import SecretMask
+from runner.secrets import SecretMask
 
 
 def written(path: Path, events: int) -> bytes:

@@ -19,8 +19,8 @@ import pytest
 from jsonschema import Draft7Validator
 
 from runner.errors import Diagnostic
-from runner.playbook.lint import lint_file
-from runner.playbook.lint_output import (
+from runner.lint.linter import lint_file
+from runner.lint.output import (
     FORMATS,
     escape_data,
     escape_property,
@@ -29,7 +29,7 @@ from runner.playbook.lint_output import (
     render,
     sarif_log,
 )
-from runner.playbook.rules import RULES
+from runner.lint.rules import RULES
 
 ERROR = Diagnostic("playbooks/a,b:c.yml", 12, 5, "100% wrong:\nsee, here", "undefined-variable")
 WARNING = Diagnostic(

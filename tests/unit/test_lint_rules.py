@@ -11,9 +11,9 @@ from runner.errors import Diagnostic
 from runner.faults.registry import FAULTS
 from runner.inventory import load_inventory
 from runner.inventory.model import Inventory
-from runner.playbook.lint import lint_file
-from runner.playbook.rules import RULES
-from runner.playbook.rules.faults import REVERT_ARGS
+from runner.lint.linter import lint_file
+from runner.lint.rules import RULES
+from runner.lint.rules.faults import REVERT_ARGS
 
 REPO = Path(__file__).resolve().parents[2]
 

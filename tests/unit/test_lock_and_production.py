@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 from runner.engine.last_run import UnrecoveredFaults, check_unrecovered, record_end, record_start
-from runner.engine.ledger import in_flight, pending_faults
 from runner.engine.lock import InventoryLock, is_held, lock_location
 from runner.engine.safety import production_marks, production_names
 from runner.errors import TargetEnvironmentError
 from runner.faults.base import SHELL, FaultOp, FaultPlan
+from runner.faults.ledger import in_flight, pending_faults
 from runner.inventory import load_inventory
 from runner.journal import JOURNAL_NAME, Journal
-from runner.playbook.secrets import SecretMask
+from runner.secrets import SecretMask
 
 
 def test_every_path_to_one_file_meets_one_lock_and_a_copy_does_not(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from runner.measure.budget import (
 from runner.measure.figures import DrillFigures, baseline_verdict
 from runner.measure.rpo import data_loss
 from runner.measure.samples import AvailabilitySample, ReadBack, WriteAttempt
+from runner.measure.specs import ProbeSpec, TriggerRule
 from runner.measure.timeline import (
     Timeline,
     downtime,
@@ -34,7 +35,6 @@ from runner.measure.timeline import (
 from runner.measure.triggers import Fired, TriggerWatch
 from runner.playbook.model import Objectives, Playbook
 from runner.playbook.probe_loader import load_probes
-from runner.playbook.probes import ProbeSpec, TriggerRule
 from runner.yamlpos import YamlDocument
 
 # --- triggers ---------------------------------------------------------------------------

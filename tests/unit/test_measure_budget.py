@@ -16,8 +16,8 @@ from runner.measure.budget import (
     worst_case_recovery,
 )
 from runner.measure.samples import AvailabilitySample
+from runner.measure.specs import ProbeSpec, TriggerRule
 from runner.measure.triggers import Fired, TriggerWatch
-from runner.playbook.probes import ProbeSpec, TriggerRule
 
 HEALTH = ProbeSpec("health", every_s=0.1, timeout_s=0.5)  # the README tour's probe
 

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from runner.measure.readback import ReadBackFormatError, parse_read_back
-from runner.playbook.probes import ReadFormat
+from runner.measure.specs import ReadFormat
 
 LINES, JSON = ReadFormat("lines"), ReadFormat("json")
 

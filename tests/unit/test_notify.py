@@ -12,8 +12,8 @@ import pytest
 from runner.notify.dispatch import Notifier
 from runner.notify.messages import figures_line
 from runner.notify.plan import NotifyPlanError, parse_notify
-from runner.playbook.secrets import SecretMask
-from runner.playbook.templating import Templar
+from runner.secrets import SecretMask
+from runner.templating.templar import Templar
 
 
 class Channel:

@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 
 from runner.cli import main
 from runner.errors import Diagnostic, InputError
-from runner.playbook.lint import UNDEFINED, lint_file
+from runner.lint.linter import UNDEFINED, lint_file
 from runner.playbook.loader import analyse, load_playbook
 from runner.yamlpos import load_yaml
 

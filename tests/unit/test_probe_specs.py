@@ -9,9 +9,7 @@ from pathlib import Path
 import pytest
 
 from runner.errors import InputError
-from runner.playbook.loader import load_playbook
-from runner.playbook.model import Playbook
-from runner.playbook.probes import (
+from runner.measure.specs import (
     DEFAULT_CHECK_TIMEOUT_S,
     DEFAULT_EVERY_S,
     DEFAULT_HEALTHY_AFTER,
@@ -23,6 +21,8 @@ from runner.playbook.probes import (
     ReadFormat,
     TriggerRule,
 )
+from runner.playbook.loader import load_playbook
+from runner.playbook.model import Playbook
 
 HEAD = "drill: probes\nrollback_type: 2\n"
 

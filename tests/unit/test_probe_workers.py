@@ -13,9 +13,9 @@ from runner.inventory.model import Host
 from runner.journal import Journal
 from runner.measure.probes import ProbeInstance, ProbeRunner, read_back
 from runner.measure.samples import AvailabilitySample
-from runner.playbook.probes import DataCall, DataProbe, ProbeSpec, ReadFormat
-from runner.playbook.secrets import SecretMask
-from runner.playbook.templating import Templar
+from runner.measure.specs import DataCall, DataProbe, ProbeSpec, ReadFormat
+from runner.secrets import SecretMask
+from runner.templating.templar import Templar
 
 LOCAL = Host("local", "127.0.0.1", "local", None, None, {}, ("all",))
 

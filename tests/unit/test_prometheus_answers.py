@@ -17,7 +17,7 @@ import pytest
 
 from runner.measure.probes import prometheus_check
 from runner.measure.prometheus import Unanswered, alert_state, instant_query, judge
-from runner.playbook.probes import PromExpect
+from runner.measure.specs import PromExpect
 from tests.conftest import free_port
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from runner.errors import InputError
+from runner.measure.specs import PromExpect, TriggerRule
 from runner.playbook.loader import load_playbook
 from runner.playbook.model import Playbook
-from runner.playbook.probes import PromExpect, TriggerRule
 from tests.conftest import run_drillctl
 
 HEAD = "drill: prom\nrollback_type: 2\n"

@@ -12,8 +12,8 @@ import pytest
 
 from runner.journal import Journal
 from runner.journal_events import Event
-from runner.playbook.secrets import SecretMask
 from runner.provenance import collect, git_state, provenance_from_journal
+from runner.secrets import SecretMask
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 

@@ -15,7 +15,7 @@ from runner.actions import ACTIONS
 from runner.actions.fault import COMMON
 from runner.faults.registry import FAULTS
 from runner.inventory.schema import INVENTORY_SCHEMA
-from runner.playbook.rules import RULES
+from runner.lint.rules import RULES
 from runner.playbook.schema import STEP_KEYWORDS, playbook_schema
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"

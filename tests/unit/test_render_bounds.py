@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from runner.connections.base import CancelToken
-from runner.playbook.render_bounds import MAX_OUTPUT_CHARS, RENDER_LIMIT_S, cancelled_by
-from runner.playbook.templating import RenderInterrupted, Templar, TemplateError
+from runner.templating.render_bounds import MAX_OUTPUT_CHARS, RENDER_LIMIT_S, cancelled_by
+from runner.templating.templar import RenderInterrupted, Templar, TemplateError
 
 NESTED_LOOPS = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
 # Slack for a loaded CI machine: the bound is checked between operations, not to the ms.

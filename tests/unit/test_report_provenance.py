@@ -13,8 +13,8 @@ from runner.engine.summary import print_summary
 from runner.measure.figures import DrillFigures
 from runner.measure.rpo import DataLoss
 from runner.playbook.loader import load_playbook
-from runner.playbook.secrets import SecretMask
 from runner.report import html, junit, markdown
+from runner.secrets import SecretMask
 from tests.unit.test_reports import _result, _two_hundred_steps
 
 HEAD = "1f" * 32

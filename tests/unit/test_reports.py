@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from runner.playbook.secrets import SecretMask
 from runner.report import html, junit, markdown
 from runner.report.writer import write_reports
+from runner.secrets import SecretMask
 
 T0 = "2026-10-05T09:00:00.000Z"
 

@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 import pytest
 
-from runner.playbook.secrets import MASK, SecretMask
-from runner.playbook.templating import Templar
+from runner.secrets import MASK, SecretMask
+from runner.templating.templar import Templar
 
 SECRETS = ["s3cr'et/+=&x", 'back\\slash "quoted" é', "line one\nline two", "plain-Token-123"]
 

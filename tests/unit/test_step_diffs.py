@@ -10,7 +10,7 @@ from runner.actions.diffs import preview_diff
 from runner.connections.base import CancelToken
 from runner.connections.local import LocalConnection
 from runner.inventory import implicit_localhost
-from runner.playbook.templating import Templar
+from runner.templating.templar import Templar
 
 
 def preview(action: str, args: dict[str, object]) -> str | None:

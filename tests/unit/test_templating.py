@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from runner.playbook.secrets import MASK, SecretMask
-from runner.playbook.templating import Templar, TemplateError
+from runner.secrets import MASK, SecretMask
+from runner.templating.templar import Templar, TemplateError
 
 
 @pytest.fixture

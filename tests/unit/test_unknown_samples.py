@@ -8,10 +8,10 @@ from runner.engine.outcome import FAILED, PASSED, objectives_verdict
 from runner.measure.figures import availability_block, blind_instances, measure_drill
 from runner.measure.probes import ProbeLog
 from runner.measure.samples import AvailabilitySample
+from runner.measure.specs import TriggerRule
 from runner.measure.timeline import NO_INCIDENT, Timeline, measure
 from runner.measure.triggers import Fired, TriggerWatch
 from runner.playbook.model import Playbook
-from runner.playbook.probes import TriggerRule
 from runner.report.timeline_svg import STRIP_COLOUR, timeline_svg
 
 PROBE = "up@lab1"

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from runner.engine.variables import VariableError, parse_extra_vars, resolve_host_vars
 from runner.errors import InputError
 from runner.inventory.model import Host
-from runner.playbook.templating import Templar
+from runner.templating.templar import Templar
+from runner.templating.variables import VariableError, parse_extra_vars, resolve_host_vars
 
 GW1 = Host(
     name="gw1",

@@ -11,7 +11,7 @@ from runner import vault
 from runner.connections.ssh_settings import SshSettings
 from runner.errors import InputError
 from runner.inventory.model import Host
-from runner.playbook.secrets import SecretMask
+from runner.secrets import SecretMask
 from runner.vault import OpenedVars, OpenedVault, VaultLocked, VaultValue
 from runner.yamlpos import load_yaml
 

@@ -12,7 +12,7 @@ import pytest
 from runner.cli import main
 from runner.journal import JOURNAL_NAME, Journal, verify_chain
 from runner.journal_events import Event
-from runner.playbook.secrets import SecretMask
+from runner.secrets import SecretMask
 from runner.signing import SIGNATURE_NAME, generate_key_pair, load_private_key, sign_head
 from runner.signing import write_signature as write_sig
 

@@ -39,7 +39,7 @@ from runner.connections.ssh import SshConnection
 from runner.inventory import implicit_localhost
 from runner.inventory.loader import load_inventory
 from runner.inventory.model import Host
-from runner.playbook.templating import Templar
+from runner.templating.templar import Templar
 
 # The lab fixtures are imported, not put in a conftest; tests request them by name.
 from tests.lab.docker_lab import (  # noqa: F401

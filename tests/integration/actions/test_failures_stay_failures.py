@@ -24,7 +24,7 @@ from runner.actions.pip import same_version
 from runner.connections.base import CancelToken
 from runner.connections.local import LocalConnection
 from runner.inventory import implicit_localhost
-from runner.playbook.templating import Templar
+from runner.templating.templar import Templar
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.integration

@@ -17,7 +17,7 @@ from runner.connections.docker import DockerConnection, docker_factory
 from runner.connections.pool import HostUnreachable
 from runner.errors import TargetEnvironmentError
 from runner.inventory.model import Host
-from runner.playbook.templating import Templar
+from runner.templating.templar import Templar
 from tests.conftest import run_drillctl
 from tests.lab.docker_lab import ContainerFactory
 

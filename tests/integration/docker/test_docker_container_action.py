@@ -13,7 +13,7 @@ from runner.actions.base import ActionArgError, ActionContext, ActionOutcome
 from runner.actions.docker_container import DockerContainerAction
 from runner.connections.base import CancelToken
 from runner.inventory.model import Host
-from runner.playbook.templating import Templar
+from runner.templating.templar import Templar
 from tests.conftest import run_drillctl
 from tests.lab.docker_lab import BusyboxImages, ContainerFactory
 

@@ -15,7 +15,7 @@ from runner.actions.base import ActionArgError, ActionContext, ActionOutcome
 from runner.actions.docker_image import DockerImageAction
 from runner.connections.base import CancelToken
 from runner.inventory.model import Host
-from runner.playbook.templating import Templar
+from runner.templating.templar import Templar
 from tests.lab.docker_lab import IMAGE_REPO, BusyboxImages
 
 pytestmark = pytest.mark.integration

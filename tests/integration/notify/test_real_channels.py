@@ -14,8 +14,8 @@ import pytest
 
 from runner.notify.dispatch import Notifier
 from runner.notify.plan import parse_notify
-from runner.playbook.secrets import SecretMask
-from runner.playbook.templating import Templar
+from runner.secrets import SecretMask
+from runner.templating.templar import Templar
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.integration

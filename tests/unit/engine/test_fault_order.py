@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import runner.engine.ledger
+import runner.faults.ledger
 from tests.fakes.connection import Call, FakeTarget
 from tests.fakes.engine import InProcessRun, run_drill
 
@@ -103,8 +103,8 @@ def test_a_fault_injected_during_the_rollback_is_reverted_before_cleanup(
 def no_revert_pauses(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The ledger waits between revert attempts; record the waits instead of sleeping."""
     waits: list[float] = []
-    clock = types.SimpleNamespace(monotonic=runner.engine.ledger.time.monotonic, sleep=waits.append)
-    monkeypatch.setattr(runner.engine.ledger, "time", clock)
+    clock = types.SimpleNamespace(monotonic=runner.faults.ledger.time.monotonic, sleep=waits.append)
+    monkeypatch.setattr(runner.faults.ledger, "time", clock)
     return waits
 
 
@@ -129,7 +129,7 @@ def test_a_fault_revert_that_does_not_hold_fails_the_run_and_gives_the_manual_co
     notices = [n for n in run.view.notices if n.startswith("FAULT NOT REVERTED")]
     assert len(notices) == 1 and f"Run by hand: {revert}" in notices[0]
     # It tried REVERT_ATTEMPTS times, pausing between attempts (none after the last).
-    assert len(no_revert_pauses) == runner.engine.ledger.REVERT_ATTEMPTS - 1
+    assert len(no_revert_pauses) == runner.faults.ledger.REVERT_ATTEMPTS - 1
     # The other faults were still reverted, and the rollback and cleanup still ran.
     assert {"b", "d"} <= set(reverts(target))
     assert target.ran("undo") and target.ran("tidy")

@@ -25,8 +25,9 @@ from jinja2 import (
 from jinja2.exceptions import SecurityError
 
 from runner.errors import InputError
-from runner.playbook.filters import EXTRA_FILTERS, guarded, version_test
-from runner.playbook.render_bounds import (
+from runner.secrets import MIN_FORM, SecretMask
+from runner.templating.filters import EXTRA_FILTERS, guarded, version_test
+from runner.templating.render_bounds import (
     ITERATION_FILTER,
     MAX_OUTPUT_CHARS,
     RENDER_LIMIT_S,
@@ -41,7 +42,6 @@ from runner.playbook.render_bounds import (
     render_bounded,
     slice_of,
 )
-from runner.playbook.secrets import MIN_FORM, SecretMask
 
 
 class TemplateError(Exception):

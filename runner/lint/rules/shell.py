@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from jinja2 import nodes
 
 from runner.errors import Diagnostic
-from runner.playbook.rules.base import WARNING, LintContext, Rule
-from runner.playbook.templating import Templar, TemplateError
+from runner.lint.rules.base import WARNING, LintContext, Rule
+from runner.templating.templar import Templar, TemplateError
 
 UNQUOTED = "unquoted-shell-template"
 

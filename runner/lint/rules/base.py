@@ -17,7 +17,7 @@ from runner.errors import Diagnostic
 from runner.inventory.model import Inventory
 from runner.playbook.loader import is_expression, strings_in
 from runner.playbook.model import PHASES, Playbook
-from runner.playbook.templating import Templar
+from runner.templating.templar import Templar
 from runner.yamlpos import YamlDocument
 
 ERROR = "error"

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from runner.errors import Diagnostic
 from runner.inventory.patterns import PatternError, select_hosts
-from runner.playbook.rules.base import ERROR, LintContext, PathKey, Rule, is_templated, mapping
+from runner.lint.rules.base import ERROR, LintContext, PathKey, Rule, is_templated, mapping
 
 UNRESOLVED = "unresolved-pattern"
 

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 from runner.durations import format_duration
 from runner.errors import Diagnostic
+from runner.lint.rules.base import ERROR, LintContext, Rule
 from runner.measure.budget import detection_worst_case
 from runner.playbook.model import BUDGETS_S, Playbook
-from runner.playbook.rules.base import ERROR, LintContext, Rule
 
 RTO_BUDGET = "rto-budget"
 OVER_BUDGET = "objective-over-budget"

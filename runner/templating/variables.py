@@ -9,11 +9,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from runner.inventory.model import Host, Inventory
-from runner.playbook.model import Playbook
-from runner.playbook.templating import Templar, TemplateError
+from runner.templating.templar import Templar, TemplateError
 from runner.vault import reveal
 
 
@@ -23,6 +22,19 @@ class VariableError(Exception):
     def __init__(self, name: str, message: str) -> None:
         super().__init__(message)
         self.name = name
+
+
+class DrillIdentity(Protocol):
+    """What templates may read of the drill being run (a loaded playbook is one)."""
+
+    @property
+    def drill(self) -> str: ...
+
+    @property
+    def component(self) -> str: ...
+
+    @property
+    def rollback_type(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -60,7 +72,7 @@ class Deferred:
 
 
 def magic_vars(
-    host: Host, inventory: Inventory, playbook: Playbook, run: RunInfo
+    host: Host, inventory: Inventory, playbook: DrillIdentity, run: RunInfo
 ) -> dict[str, Any]:
     """Names every template can use, whatever the playbook defines."""
     return {

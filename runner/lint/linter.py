@@ -1,6 +1,6 @@
 """`drillctl lint`: everything the loader finds, plus what a reviewer would catch.
 
-The rules live in `runner.playbook.rules`. Rules marked `on_broken` (undefined variables)
+The rules live in `runner.lint.rules`. Rules marked `on_broken` (undefined variables)
 run on any playbook that is a mapping; the others run once the playbook loads and those are
 clean, so a broken file is not buried under findings that follow from the break.
 
@@ -19,9 +19,9 @@ from pathlib import Path
 from runner.errors import Diagnostic, InputError
 from runner.inventory import load_inventory
 from runner.inventory.model import Inventory
+from runner.lint.rules import RULES, LintContext, Rule
+from runner.lint.rules.variables import UNDEFINED
 from runner.playbook.loader import analyse
-from runner.playbook.rules import RULES, LintContext, Rule
-from runner.playbook.rules.variables import UNDEFINED
 from runner.yamlpos import load_yaml
 
 __all__ = ["RULES", "UNDEFINED", "lint_file"]

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 
 from runner.errors import Diagnostic
 from runner.faults.registry import FAULTS
-from runner.playbook.rules.base import ERROR, LintContext, Rule, is_templated
+from runner.lint.rules.base import ERROR, LintContext, Rule, is_templated
 
 FAULT_WITHOUT_REVERT = "fault-without-revert"
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator
 
-from runner.engine.variables import MAGIC_NAMES
 from runner.errors import Diagnostic
+from runner.lint.rules.base import ERROR, WARNING, LintContext, Rule, mapping
 from runner.playbook.loader import strings_in
-from runner.playbook.rules.base import ERROR, WARNING, LintContext, Rule, mapping
-from runner.playbook.templating import TemplateError
+from runner.templating.templar import TemplateError
+from runner.templating.variables import MAGIC_NAMES
 
 UNDEFINED = "undefined-variable"
 UNUSED = "unused-variable"

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from runner.errors import Diagnostic
+from runner.lint.rules.base import ERROR, LintContext, PathKey, Rule, mapping
 from runner.playbook.loader import strings_in
-from runner.playbook.rules.base import ERROR, LintContext, PathKey, Rule, mapping
 from runner.urls import SCHEMES, url_problem, without_credentials
 
 INVALID_URL = "invalid-url"

@@ -16,7 +16,7 @@ documentation: `docs/lint-rules.md` is generated from this registry.
 
 from __future__ import annotations
 
-from runner.playbook.rules import (
+from runner.lint.rules import (
     ansible,
     budget,
     environment,
@@ -28,7 +28,7 @@ from runner.playbook.rules import (
     urls,
     variables,
 )
-from runner.playbook.rules.base import ERROR, WARNING, LintContext, Rule
+from runner.lint.rules.base import ERROR, WARNING, LintContext, Rule
 
 RULES: dict[str, Rule] = {
     rule.id: rule

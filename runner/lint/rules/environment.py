@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from jinja2 import nodes
 
 from runner.errors import Diagnostic
-from runner.playbook.rules.base import ERROR, LintContext, Rule
-from runner.playbook.templating import TemplateError
+from runner.lint.rules.base import ERROR, LintContext, Rule
+from runner.templating.templar import TemplateError
 
 UNDECLARED_ENV = "undeclared-env"
 

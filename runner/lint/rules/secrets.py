@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from runner.errors import Diagnostic
-from runner.playbook.rules.base import ERROR, LintContext, PathKey, Rule, is_templated, mapping
+from runner.lint.rules.base import ERROR, LintContext, PathKey, Rule, is_templated, mapping
 
 PLAINTEXT_SECRET = "plaintext-secret"
 

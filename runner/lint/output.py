@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from runner import __version__
 from runner.errors import Diagnostic, ExitCode
-from runner.playbook.rules import RULES
+from runner.lint.rules import RULES
 
 FORMATS = ("text", "json", "github", "sarif")
 # Findings of the loader (YAML and schema) carry no rule id; CI formats need one.

@@ -23,8 +23,8 @@ import yaml
 from jinja2 import Undefined
 from jinja2.exceptions import FilterArgumentError
 
-from runner.playbook import render_bounds
-from runner.playbook.secrets import MIN_FORM, SecretMask
+from runner.secrets import MIN_FORM, SecretMask
+from runner.templating import render_bounds
 
 # Filters whose int arguments size their result (a width, a count of slices or lines).
 _SIZING = frozenset({"center", "indent", "wordwrap", "truncate", "slice", "batch", "format"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from runner.errors import Diagnostic
-from runner.playbook.rules.base import ERROR, LintContext, Rule
+from runner.lint.rules.base import ERROR, LintContext, Rule
 
 DEPLOY_WITHOUT_ROLLBACK = "deploy-without-rollback"
 IRREVERSIBLE = "irreversible-with-rollback"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from runner.actions.ansible_playbook import playbook_exists
 from runner.errors import Diagnostic
-from runner.playbook.rules.base import ERROR, LintContext, Rule, mapping
+from runner.lint.rules.base import ERROR, LintContext, Rule, mapping
 
 ANSIBLE_PLAYBOOK_MISSING = "ansible-playbook-missing"
 
