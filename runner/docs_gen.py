@@ -186,7 +186,8 @@ def playbook_reference() -> str:
     from runner.actions import ACTIONS
     from runner.actions.fault import COMMON
     from runner.faults.registry import FAULTS
-    from runner.playbook.schema import STEP_KEYWORDS, playbook_schema
+    from runner.playbook.schema import playbook_schema
+    from runner.playbook.step_schema import STEP_KEYWORDS
 
     schema = playbook_schema()
     parts = [HEADER, PLAYBOOK_INTRO, "## Top-level keys\n\n"]

@@ -14,7 +14,8 @@ from runner.notify.plan import NotifyPlan, NotifyPlanError, parse_notify
 from runner.playbook.checklists import parse_checklists
 from runner.playbook.model import PHASES, Decision, Location, Objectives, Playbook, Step
 from runner.playbook.probe_loader import load_probes
-from runner.playbook.schema import STEP_KEYWORDS, playbook_schema
+from runner.playbook.schema import playbook_schema
+from runner.playbook.step_schema import STEP_KEYWORDS
 from runner.templating.templar import Templar
 from runner.validation import validate_document
 from runner.yamlpos import YamlDocument, load_yaml

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from runner.actions import ACTIONS
 from runner.faults.registry import FAULTS
-from runner.playbook.schema import PHASES, STEP_KEYWORDS
+from runner.playbook.model import PHASES
+from runner.playbook.step_schema import STEP_KEYWORDS
 from tests.fuzz.strategies import DURATIONS, NAMES, expressions, host_patterns, templates, values
 
 

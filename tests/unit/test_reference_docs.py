@@ -16,7 +16,8 @@ from runner.actions.fault import COMMON
 from runner.faults.registry import FAULTS
 from runner.inventory.schema import INVENTORY_SCHEMA
 from runner.lint.rules import RULES
-from runner.playbook.schema import STEP_KEYWORDS, playbook_schema
+from runner.playbook.schema import playbook_schema
+from runner.playbook.step_schema import STEP_KEYWORDS
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
