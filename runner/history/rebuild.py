@@ -24,8 +24,8 @@ from runner.measure.samples import AvailabilitySample, ReadBack, WriteAttempt
 from runner.measure.timeline import Timeline
 from runner.playbook.model import BUDGETS_S
 from runner.provenance import provenance_from_journal
-from runner.report.result_json import SCHEMA_VERSION, verdict
-from runner.report.verdict import issues_block
+from runner.results.result_json import SCHEMA_VERSION, verdict
+from runner.results.verdict import issues_block
 
 RESULT_NAME = "result.json"
 

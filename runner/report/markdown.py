@@ -14,8 +14,8 @@ from typing import Any
 
 from runner.playbook.secrets import MASK
 from runner.report.provenance_view import provenance_items
-from runner.report.verdict import FAILING, verdict_of
-from runner.report.verdict import NOT_MEASURED as NOT_MEASURED
+from runner.results.verdict import FAILING, verdict_of
+from runner.results.verdict import NOT_MEASURED as NOT_MEASURED
 
 MAX_FAILURES_LISTED = 10
 _MAX_CELL = 160

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from runner.connections.pool import ConnectionPool
-from runner.console import TerminalView
-from runner.engine.launch import RunRequest, execute, prepare
 from runner.engine.outcome import DrillOutcome
 from runner.playbook.secrets import SecretMask
+from runner.run.console import TerminalView
+from runner.run.launch import execute
+from runner.run.prepare import RunRequest, prepare
 from tests.fakes.connection import FakeTarget
 
 SIGNAL_TIMEOUT_S = 5.0

@@ -21,7 +21,7 @@ from runner.playbook.checklists import evaluate
 from runner.playbook.model import Playbook
 from runner.playbook.secrets import SecretMask
 from runner.provenance import RunEvidence
-from runner.report.verdict import issues_block
+from runner.results.verdict import issues_block
 
 SCHEMA_VERSION = 1
 
