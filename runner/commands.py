@@ -124,6 +124,10 @@ def schema(kind: str) -> int:
         from runner.playbook.schema import playbook_schema
 
         schema = playbook_schema()
+    elif kind == "result":
+        from runner.results.schema import result_schema
+
+        schema = result_schema()
     else:
         from runner.inventory.schema import INVENTORY_SCHEMA
 

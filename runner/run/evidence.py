@@ -11,7 +11,8 @@ from runner.journal import JOURNAL_NAME
 from runner.provenance import JournalSeal, RunEvidence
 from runner.provenance import collect as collect_provenance
 from runner.report.writer import write_reports
-from runner.results.result_json import RunIdentity, build_result, write_json
+from runner.results.codec import result_json, write_json
+from runner.results.result_json import RunIdentity, build_result
 from runner.run.prepare import Prepared
 
 
@@ -49,8 +50,9 @@ def write_evidence(
         plan_entry=prepared.request.plan_entry,
     )
     result = build_result(prepared.playbook, outcome, ident, _evidence(prepared, outcome, seal))
-    write_json(run_dir / "result.json", result, prepared.mask)
-    write_reports(run_dir, result, prepared.mask)
+    data = result_json(result)
+    write_json(run_dir / "result.json", data, prepared.mask)
+    write_reports(run_dir, data, prepared.mask)
 
 
 def _evidence(prepared: Prepared, outcome: DrillOutcome, seal: JournalSeal) -> RunEvidence:
