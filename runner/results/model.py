@@ -139,7 +139,7 @@ class FaultResult:
     revert_failed: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ChecklistResult:
     """A checklist item: `check` (tied to `step`) or `confirmation` (`by`/`at` once given)."""
 
@@ -148,7 +148,7 @@ class ChecklistResult:
     text: str
     kind: Literal["check", "confirmation"]
     step: str = field(default="", metadata=OMIT_EMPTY)
-    state: Literal["ticked", "failed", "not run", "confirmed", "open"] = "open"
+    state: Literal["ticked", "failed", "not run", "confirmed", "open"]
     by: str = field(default="", metadata=OMIT_EMPTY)
     at: str = field(default="", metadata=OMIT_EMPTY)
 

@@ -8,7 +8,7 @@ object takes keys the type does not have, and each value must have its field's t
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Literal, Union, get_args, get_origin
 
 from runner.results.codec import hints, is_union
 from runner.results.model import SCHEMA_VERSION, RunResult
@@ -35,9 +35,13 @@ def _object(cls: Any, defs: dict[str, Any]) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     required: list[str] = []
     for f in dataclasses.fields(cls):
-        properties[f.name] = _type(hints(cls)[f.name], defs)
+        tp = hints(cls)[f.name]
         if f.metadata.get("omit") is None:
             required.append(f.name)
+        elif f.metadata["omit"] == "none" and is_union(tp):
+            # Left out when None, so never written as null.
+            tp = Union[tuple(a for a in get_args(tp) if a is not type(None))]  # noqa: UP007
+        properties[f.name] = _type(tp, defs)
     schema: dict[str, Any] = {"type": "object"}
     doc = (cls.__doc__ or "").strip()
     if doc and not doc.startswith(f"{cls.__name__}("):  # not dataclass's generated one

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from runner.results.model import RunResult
 from runner.results.schema import result_schema
 from tests.conftest import REPO
 from tests.fakes.connection import FakeTarget
-from tests.fakes.engine import InProcessRun, run_drill, write_inventory
+from tests.fakes.engine import InProcessRun, Signals, run_drill, write_inventory
 
 SCHEMA = json.loads((REPO / "docs" / "schema" / "result.schema.json").read_text())
 
@@ -66,7 +67,18 @@ def error_run(tmp_path: Path) -> InProcessRun:
     return run_drill(playbook(), tmp_path, target, inventory=inventory)
 
 
-RUNS = {"passed": passed_run, "failed": failed_run, "error": error_run}
+def interrupted_run(tmp_path: Path) -> InProcessRun:
+    target, signals = FakeTarget(), Signals()
+    target.on("change", lambda call: signals.send(signal.SIGINT))
+    return run_drill(playbook(), tmp_path, target, signals)
+
+
+RUNS = {
+    "passed": passed_run,
+    "failed": failed_run,
+    "error": error_run,
+    "interrupted": interrupted_run,
+}
 
 
 @pytest.mark.parametrize("status", sorted(RUNS))
@@ -182,6 +194,9 @@ def test_the_schema_refuses_an_unknown_key_but_allows_the_optional_ones_left_out
     # Left out by design: checklists (a rebuild), skipped_reason and empty trigger values.
     assert errors(changed(written, "checklists", delete=True)) == []
     assert errors(changed(written, "trigger/detail", delete=True)) == []
+    # Left out, never written as null.
+    assert errors(changed(written, "checklists", None))
+    assert errors(changed(written, "rebuilt_from", None))
     assert "rebuilt_from" not in written and "rebuilt_from" in SCHEMA["properties"]
 
 
