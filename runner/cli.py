@@ -236,9 +236,10 @@ def build_parser(*, full: bool = True) -> argparse.ArgumentParser:
     schema = sub.add_parser(
         "schema",
         help="print a JSON Schema (for editors and CI)",
-        description="Print the JSON Schema (draft 2020-12) of playbooks or inventories.",
+        description="Print the JSON Schema (draft 2020-12) of playbooks, inventories or "
+        "result.json.",
     )
-    schema.add_argument("kind", choices=["playbook", "inventory"])
+    schema.add_argument("kind", choices=["playbook", "inventory", "result"])
 
     inv = sub.add_parser(
         "inventory",

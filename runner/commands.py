@@ -26,8 +26,9 @@ def extra_vars(items: list[str]) -> dict[str, object]:
 
 def run(args: argparse.Namespace, *, check: bool) -> int:
     from runner.cli_habits import check_forks, inventories, read_limit
-    from runner.engine.launch import RunRequest, execute, prepare
     from runner.inventory.defaults import ConnectionDefaults
+    from runner.run.launch import execute
+    from runner.run.prepare import RunRequest, prepare
 
     check_forks(args.forks)
     request = RunRequest(
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace, *, check: bool) -> int:
         diff=args.diff,
     )
     prepared = prepare(request)
-    from runner.engine.listing import listing_mode, print_listing
+    from runner.run.listing import listing_mode, print_listing
 
     mode = listing_mode(args)
     if mode:
@@ -69,8 +70,8 @@ def run(args: argparse.Namespace, *, check: bool) -> int:
 
             print_plan_diffs(prepared.plan, prepared.templar, sys.stdout)
         return ExitCode.PASSED
-    from runner.console import TerminalView
-    from runner.engine.summary import print_summary
+    from runner.run.console import TerminalView
+    from runner.run.summary import print_summary
 
     view = TerminalView(prepared.mask, verbose=request.verbose)
     outcome, run_dir = execute(prepared, view)
@@ -123,6 +124,10 @@ def schema(kind: str) -> int:
         from runner.playbook.schema import playbook_schema
 
         schema = playbook_schema()
+    elif kind == "result":
+        from runner.results.schema import result_schema
+
+        schema = result_schema()
     else:
         from runner.inventory.schema import INVENTORY_SCHEMA
 

@@ -18,14 +18,15 @@ from runner.errors import InputError
 from runner.history.rows import SOURCE_JOURNAL, SOURCE_RESULT
 from runner.journal import JOURNAL_NAME, read_events, verify_chain
 from runner.journal_events import ENVELOPE, FINAL_EVENTS, Event
-from runner.measure.figures import measure_drill
+from runner.measure.figures import DrillFigures, measure_drill, measured_without_probes
 from runner.measure.probes import ProbeLog
 from runner.measure.samples import AvailabilitySample, ReadBack, WriteAttempt
 from runner.measure.timeline import Timeline
 from runner.playbook.model import BUDGETS_S
 from runner.provenance import provenance_from_journal
-from runner.report.result_json import SCHEMA_VERSION, verdict
-from runner.report.verdict import issues_block
+from runner.results.assemble import assemble, figure_blocks
+from runner.results.codec import ResultShapeError, decode, encode, result_json
+from runner.results.model import SCHEMA_VERSION, RunResult
 
 RESULT_NAME = "result.json"
 
@@ -53,7 +54,8 @@ def load_run(run_dir: Path) -> LoadedRun:
             1,
             f"{why}, and there is no {JOURNAL_NAME} to rebuild from",
         )
-    return LoadedRun(rebuild_result(list(read_events(journal)), why), SOURCE_JOURNAL)
+    rebuilt = rebuild_result(list(read_events(journal)), why)
+    return LoadedRun(result_json(rebuilt), SOURCE_JOURNAL)
 
 
 def _check_chain(journal: Path, run_dir: Path) -> None:
@@ -104,8 +106,8 @@ def _body(event: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in event.items() if k not in ENVELOPE}
 
 
-def rebuild_result(events: list[dict[str, Any]], why: str = "") -> dict[str, Any]:
-    """result.json's shape, from journal events (run_started first)."""
+def rebuild_result(events: list[dict[str, Any]], why: str = "") -> RunResult:
+    """The run's RunResult, from journal events (run_started first)."""
     if not events or events[0].get("event") != Event.RUN_STARTED:
         raise InputError.at(JOURNAL_NAME, 1, 1, "the journal does not start with run_started")
     start, last = events[0], events[-1]
@@ -124,20 +126,20 @@ def rebuild_result(events: list[dict[str, Any]], why: str = "") -> dict[str, Any
         trigger = {k: v for k, v in _body(trigger_event).items() if v != ""}
     # The runner's own numbers, when it lived to measure (one clock: see `measured_record`).
     own = next(iter(by_kind.get(MEASURED_EVENT, [])), None)
-    if own is not None:
-        measured = _measured_of(own, by_kind, trigger_event)
-    else:
-        measured = _measure(events, by_kind, trigger_event)
+    figures = _figures(events, by_kind, trigger_event, own)
+    measured = _measured(own, figures, by_kind, trigger_event)
     rollback_type = start.get("rollback_type")
     budget = BUDGETS_S.get(rollback_type) if isinstance(rollback_type, int) else None
     objectives: dict[str, Any] = {"rto_s": None, "rpo_s": None}
     started_at, ended_at = start.get("time"), last.get("time")
-    duration_s = round(float(last["mono"]) - float(start["mono"]), 3)
+    started_mono = float(start["mono"])
+    duration_s = round(float(last["mono"]) - started_mono, 3)
     if own is not None:
         objectives = dict(own.get("objectives") or objectives)
         budget = own.get("budget_s", budget)
         started_at, ended_at = own["started_at"], own["ended_at"]
-        duration_s = round(float(own["ended_mono"]) - float(own["started_mono"]), 3)
+        started_mono = float(own["started_mono"])
+        duration_s = round(float(own["ended_mono"]) - started_mono, 3)
     if finish is not None:
         status, reason = str(finish.get("status", "error")), str(finish.get("reason", ""))
     else:
@@ -146,7 +148,7 @@ def rebuild_result(events: list[dict[str, Any]], why: str = "") -> dict[str, Any
             f"the runner stopped before the end: the journal ends at event {last.get('seq')} "
             f"({last.get('event')})"
         )
-    result: dict[str, Any] = {
+    facts: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "run_id": start.get("run_id"),
         "drill": start.get("drill", ""),
@@ -170,22 +172,29 @@ def rebuild_result(events: list[dict[str, Any]], why: str = "") -> dict[str, Any
         "budget_s": budget,
         "measured": measured,
         "verdicts": {
-            "rto": verdict(measured["rto_s"], objectives.get("rto_s")),
-            "rpo": verdict(measured["rpo_s"], objectives.get("rpo_s")),
-            "budget": verdict(measured["time_to_rollback_s"], budget),
+            "rto": None,
+            "rpo": None,
+            "budget": None,
             "baseline": None if own is None else own.get("baseline"),
         },
+        # Measured again from the journaled samples, as the runner measured them.
+        **encode(figure_blocks(figures, str(started_at), started_mono)),
         "rolled_back": rollback is not None,
         "rollback_succeeded": None if rollback is None else rollback["status"] == "ok",
         "trigger": trigger,
         "faults": _faults(by_kind),
+        # No checklists: the journal holds the confirmations, not the playbook's items.
         "phases": phases,
         "steps": _steps(events),
         "rebuilt_from": {"journal": JOURNAL_NAME, "why": why, "events": len(events)},
         "provenance": provenance_from_journal(events),
+        "issues": [],  # derived by `assemble`, as for the runner's result
     }
-    result["issues"] = issues_block(result)
-    return result
+    try:
+        typed = decode(RunResult, facts)
+    except ResultShapeError as exc:
+        raise InputError.at(JOURNAL_NAME, 1, 1, f"cannot rebuild the result: {exc}") from None
+    return assemble(typed)
 
 
 def _phases(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -263,28 +272,34 @@ def _faults(by_kind: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     ]
 
 
-def _measured_of(
-    own: dict[str, Any], by_kind: dict[str, list[dict[str, Any]]], trigger: dict[str, Any] | None
+def _measured(
+    own: dict[str, Any] | None,
+    figures: DrillFigures | None,
+    by_kind: dict[str, list[dict[str, Any]]],
+    trigger: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    """The `measured` block from the runner's own record, as result.json has it."""
-    figures = own.get("figures")
-    if isinstance(figures, dict):
-        return dict(figures)
-    # No probes: the runner's figures come from its trigger, decision and rollback phase.
-    detected = float(trigger["mono"]) if trigger and trigger.get("mono") else None
-    decided = own.get("decided_mono")
+    """The `measured` block: the runner's own figures when it journaled them, else those
+    measured again from the journaled samples, else the drill's own times alone."""
+    if own is not None and isinstance(own.get("figures"), dict):
+        return dict(own["figures"])
+    if figures is not None:
+        return figures.as_result()
+    # The runner times a decision from any trigger with a time (a rehearsal's is 0: none);
+    # without its record, only from one that detected an incident.
+    detected = None
+    detecting = own is not None or (trigger or {}).get("kind") in DETECTING_TRIGGERS
+    if trigger is not None and trigger.get("mono") and detecting:
+        detected = float(trigger["mono"])
+    decided = own.get("decided_mono") if own is not None else _first_decision(by_kind)
     decide = None if detected is None or decided is None else max(0.0, decided - detected)
     finished = [e for e in by_kind.get(Event.PHASE_FINISHED, []) if e.get("phase") == "rollback"]
-    rollback_s = float(finished[-1]["duration_s"]) if finished else None
-    return {
-        "time_to_detect_s": None,
-        "time_to_decide_s": None if decide is None else round(decide, 3),
-        "time_to_rollback_s": None if rollback_s is None else round(rollback_s, 3),
-        "rto_s": None,
-        "downtime_s": None,
-        "lost_writes": None,
-        "rpo_s": None,
-    }
+    rollback_s = float(finished[-1 if own is not None else 0]["duration_s"]) if finished else None
+    return measured_without_probes(decide, rollback_s)
+
+
+def _first_decision(by_kind: dict[str, list[dict[str, Any]]]) -> float | None:
+    decisions = by_kind.get(Event.DECISION, [])
+    return float(decisions[0]["mono"]) if decisions else None
 
 
 def _mono(
@@ -294,12 +309,23 @@ def _mono(
     return (found[-1] if last else found[0]) if found else None
 
 
-def _measure(
+def _figures(
     events: list[dict[str, Any]],
     by_kind: dict[str, list[dict[str, Any]]],
     trigger: dict[str, Any] | None,
-) -> dict[str, Any]:
-    """The `measured` block, computed as the runner computes it, from journaled evidence."""
+    own: dict[str, Any] | None,
+) -> DrillFigures | None:
+    """The probes' figures, measured again from the journaled samples (None without probes).
+
+    With the runner's own record, against its own drill times and `healthy_after`: the same
+    measurement it made. Without it (the runner died), against times read from the events.
+    """
+    if Event.PROBES_STARTED not in by_kind:
+        return None
+    log = _probe_log(by_kind)
+    if own is not None and isinstance(own.get("timeline"), dict):
+        healthy_after = {str(k): int(v) for k, v in (own.get("healthy_after") or {}).items()}
+        return measure_drill(log, Timeline(**own["timeline"]), healthy_after)
     detected = None
     if trigger is not None and trigger.get("kind") in DETECTING_TRIGGERS:
         detected = float(trigger["mono"])
@@ -308,17 +334,6 @@ def _measure(
     finished = [e for e in by_kind.get(Event.PHASE_FINISHED, []) if e.get("phase") == "rollback"]
     rollback_s = float(finished[0]["duration_s"]) if finished else None
     rollback_started = _mono(events, Event.PHASE_STARTED, "rollback")
-    if Event.PROBES_STARTED not in by_kind:
-        decide = None if decided is None or detected is None else max(0.0, decided - detected)
-        return {
-            "time_to_detect_s": None,
-            "time_to_decide_s": None if decide is None else round(decide, 3),
-            "time_to_rollback_s": None if rollback_s is None else round(rollback_s, 3),
-            "rto_s": None,
-            "downtime_s": None,
-            "lost_writes": None,
-            "rpo_s": None,
-        }
     reads = by_kind.get(Event.PROBE_READ_BACK, [])
     verify_ended = (
         float(reads[0]["mono"])
@@ -337,8 +352,8 @@ def _measure(
         else rollback_started + rollback_s,
         verify_ended=verify_ended,
     )
-    # healthy_after is not journaled; 3 is the runner's default for every probe.
-    return measure_drill(_probe_log(by_kind), times, {}).as_result()
+    # healthy_after is not journaled but in the runner's own record; 3 is its default.
+    return measure_drill(log, times, {})
 
 
 def _probe_log(by_kind: dict[str, list[dict[str, Any]]]) -> ProbeLog:

@@ -18,7 +18,7 @@ from runner.report.markdown import (
 from runner.report.provenance_view import provenance_items
 from runner.report.timeline_svg import _GREY, _e, _offset, _parse, timeline_svg
 from runner.report.timeline_svg import STATUS_COLOUR as STATUS_COLOUR
-from runner.report.verdict import verdict_of
+from runner.results.verdict import verdict_of
 
 _MAX_MSG = 2000
 _MAX_ISSUES = 60

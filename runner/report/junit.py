@@ -13,7 +13,7 @@ from typing import Any
 
 from runner.report.markdown import format_seconds, objective_rows
 from runner.report.provenance_view import provenance_properties
-from runner.report.verdict import FAILING, NOT_MEASURED
+from runner.results.verdict import FAILING, NOT_MEASURED
 
 # Characters XML 1.0 forbids (control characters from command output would make the file
 # unparsable for every CI server).

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from runner.report.provenance_view import provenance_items
-from runner.report.verdict import FAILING, verdict_of
-from runner.report.verdict import NOT_MEASURED as NOT_MEASURED
+from runner.results.verdict import FAILING, verdict_of
+from runner.results.verdict import NOT_MEASURED as NOT_MEASURED
 from runner.secrets import MASK
 
 MAX_FAILURES_LISTED = 10

@@ -15,7 +15,7 @@ from typing import Any
 
 from runner.journal_events import Event
 from runner.report.markdown import format_seconds, objective_rows
-from runner.report.verdict import verdict_of
+from runner.results.verdict import verdict_of
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from runner.connections.pool import ConnectionPool
-from runner.console import TerminalView
-from runner.engine.launch import RunRequest, execute, prepare
 from runner.engine.outcome import DrillOutcome
+from runner.run.console import TerminalView
+from runner.run.launch import execute
+from runner.run.prepare import RunRequest, prepare
 from runner.secrets import SecretMask
 from tests.fakes.connection import FakeTarget
 

@@ -10,7 +10,7 @@ from runner.cli import main
 from tests.conftest import REPO
 
 
-@pytest.mark.parametrize("kind", ["playbook", "inventory"])
+@pytest.mark.parametrize("kind", ["playbook", "inventory", "result"])
 def test_committed_schema_matches_drillctl_schema_output(
     kind: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

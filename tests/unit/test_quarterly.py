@@ -19,7 +19,7 @@ from runner.plans.model import load_plan
 from runner.plans.status import plan_status
 from runner.report import quarterly, quarterly_html, quarterly_md
 from runner.report.metrics import render_prometheus
-from runner.report.result_json import verdict
+from runner.results.assemble import limit_verdict as verdict
 
 Q4 = Quarter(2026, 4)
 

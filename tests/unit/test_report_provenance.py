@@ -7,13 +7,13 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from runner.console import TerminalView
 from runner.engine.outcome import DrillOutcome
-from runner.engine.summary import print_summary
 from runner.measure.figures import DrillFigures
 from runner.measure.rpo import DataLoss
 from runner.playbook.loader import load_playbook
 from runner.report import html, junit, markdown
+from runner.run.console import TerminalView
+from runner.run.summary import print_summary
 from runner.secrets import SecretMask
 from tests.unit.test_reports import _result, _two_hundred_steps
 

@@ -18,11 +18,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 
 from runner.history import Quarter, open_store, record_run
 from runner.history.migrations import LATEST
+from runner.history.rebuild import load_run
 from tests.conftest import REPO, child_env, drillctl_argv, free_port
 from tests.lab.postgres import throwaway_postgres
 
@@ -193,6 +195,33 @@ def test_import_of_a_crashed_run_keeps_what_its_journal_proved(
         False,
     )
     assert row.reason is not None and "stopped before the end" in row.reason
+
+
+def test_a_real_result_json_and_its_rebuilds_fit_the_committed_schema(
+    quickstart_run: Path, tmp_path: Path
+) -> None:
+    schema = json.loads((REPO / "docs" / "schema" / "result.schema.json").read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    original = result_of(quickstart_run)
+    assert list(validator.iter_errors(original)) == []
+    assert original["availability"] and original["timeline"]["probe"]  # probes measured
+    whole, crashed = tmp_path / "whole", tmp_path / "crashed"
+    shutil.copytree(quickstart_run, whole)
+    (whole / "result.json").unlink()
+    rebuilt = load_run(whole)
+    assert rebuilt.source == "journal"
+    assert list(validator.iter_errors(rebuilt.result)) == []
+    # Measured again from the journaled samples: the same blocks the runner wrote.
+    for key in ("measured", "timeline", "data", "baseline", "availability", "issues"):
+        assert rebuilt.result[key] == original[key], key
+    crashed.mkdir()
+    lines = (quickstart_run / "journal.jsonl").read_bytes().splitlines(keepends=True)
+    cut = next(i for i, line in enumerate(lines) if b'"phase":"rollback"' in line) + 1
+    (crashed / "journal.jsonl").write_bytes(b"".join(lines[:cut]))
+    dead = load_run(crashed).result
+    assert dead["status"] == "error" and list(validator.iter_errors(dead)) == []
+    wrong = {**original, "duration_s": str(original["duration_s"])}
+    assert [e.absolute_path[0] for e in validator.iter_errors(wrong)] == ["duration_s"]
 
 
 # -- kill -9 in the middle of an insert ----------------------------------------------------

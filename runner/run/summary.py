@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from runner.console import TerminalView
 from runner.durations import format_duration
 from runner.engine.outcome import DrillOutcome
 from runner.measure.figures import DrillFigures
 from runner.playbook.model import Playbook
-from runner.report.verdict import verdict_of
+from runner.results.verdict import verdict_of
+from runner.run.console import TerminalView
 
 MAX_ISSUES_SHOWN = 10
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TextIO
 from runner.playbook.model import PHASES
 
 if TYPE_CHECKING:
-    from runner.engine.launch import Prepared
+    from runner.run.prepare import Prepared
 
 MODES = ("list_hosts", "list_tasks", "list_tags", "syntax_check")
 

@@ -1,0 +1,100 @@
+"""The one place a RunResult is completed, for the runner and for a rebuild from a journal.
+
+Both build the facts (who ran what, when, what was measured, what happened on each host)
+and hand them here; the verdicts against the objectives and budget, and the issues every
+report lists, are derived from those facts by this code alone, so a rebuilt result cannot
+judge a run differently from the runner that wrote it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, cast
+
+from runner.engine.outcome import objective_verdict
+from runner.measure.figures import (
+    DrillFigures,
+    availability_block,
+    baseline_block,
+    data_block,
+    timeline_block,
+)
+from runner.results.codec import decode, encode
+from runner.results.model import (
+    AvailabilityStrip,
+    BaselineResult,
+    DataProbeResult,
+    IncidentTimeline,
+    IssueResult,
+    LimitVerdict,
+    NoTimeline,
+    ObjectiveVerdict,
+    RunResult,
+    Verdicts,
+)
+from runner.results.verdict import verdict_of
+
+
+@dataclass(frozen=True)
+class FigureBlocks:
+    """The per-probe blocks of result.json, from the figures measured from the samples."""
+
+    timeline: IncidentTimeline | NoTimeline
+    data: tuple[DataProbeResult, ...]
+    baseline: tuple[BaselineResult, ...]
+    availability: tuple[AvailabilityStrip, ...]
+
+    def fields(self) -> dict[str, Any]:
+        """As RunResult's keyword arguments."""
+        return {
+            "timeline": self.timeline,
+            "data": self.data,
+            "baseline": self.baseline,
+            "availability": self.availability,
+        }
+
+
+def figure_blocks(
+    figures: DrillFigures | None, started_at: str, started_mono: float
+) -> FigureBlocks:
+    """timeline, data, baseline and availability; empty for a run without probes."""
+    if figures is None:
+        return FigureBlocks(NoTimeline(), (), (), ())
+    timeline: IncidentTimeline | NoTimeline = NoTimeline()
+    if figures.worst() is not None:
+        timeline = decode(IncidentTimeline, timeline_block(figures, started_at, started_mono))
+    return FigureBlocks(
+        timeline,
+        tuple(decode(DataProbeResult, d) for d in data_block(figures)),
+        tuple(decode(BaselineResult, b) for b in baseline_block(figures)),
+        tuple(decode(AvailabilityStrip, a) for a in availability_block(figures, started_mono)),
+    )
+
+
+def limit_verdict(measured: float | None, limit: float | None) -> LimitVerdict | None:
+    """'met', 'missed', or None when either side is unknown."""
+    if measured is None or limit is None:
+        return None
+    return "met" if measured <= limit else "missed"
+
+
+def assemble(facts: RunResult) -> RunResult:
+    """`facts` with its verdicts and issues derived. `facts.verdicts.baseline` is kept: it
+    is judged from latency samples (runner.measure.figures.baseline_verdict), not here."""
+    measured, objectives = facts.measured, facts.objectives
+    verdicts = Verdicts(
+        rto=cast(ObjectiveVerdict | None, objective_verdict(measured.rto_s, objectives.rto_s)),
+        rpo=cast(
+            ObjectiveVerdict | None,
+            objective_verdict(
+                measured.rpo_s, objectives.rpo_s, lower_bound=bool(measured.rpo_lower_bound)
+            ),
+        ),
+        budget=limit_verdict(measured.time_to_rollback_s, facts.budget_s),
+        baseline=facts.verdicts.baseline,
+    )
+    judged = replace(facts, verdicts=verdicts, issues=())
+    issues = verdict_of(encode(judged)).issues
+    return replace(
+        judged, issues=tuple(decode(IssueResult, {"kind": i.kind, "text": i.text}) for i in issues)
+    )
