@@ -33,14 +33,14 @@ def drill_run(args: argparse.Namespace) -> int:
 
 def drill_status(args: argparse.Namespace) -> int:
     """Per planned drill: done, failed, overdue or pending, from the run history."""
+    from datetime import datetime, timezone
+
     from runner.history.access import read_runs
     from runner.plans.model import load_plan
     from runner.plans.status import plan_status
 
     plan = load_plan(args.plan, check_files=False)
     runs = read_runs(args.history, plan.quarter)
-    from datetime import datetime, timezone
-
     statuses = plan_status(plan, runs, datetime.now(timezone.utc).date())
     if args.format == "json":
         rows = [{**s.__dict__, "due": str(s.due)} for s in statuses]

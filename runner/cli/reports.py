@@ -39,6 +39,8 @@ def _format(args: argparse.Namespace) -> str:
 
 
 def _plan_status(plan_arg: str | None, quarter: Quarter, runs: list[Any]) -> list[Any] | None:
+    from datetime import datetime, timezone
+
     from runner.plans.model import load_plan
     from runner.plans.status import plan_status
 
@@ -48,8 +50,6 @@ def _plan_status(plan_arg: str | None, quarter: Quarter, runs: list[Any]) -> lis
     plan = load_plan(path, check_files=False)
     if plan.quarter != quarter:
         raise InputError.at(path, 1, 1, f"this plan is for {plan.quarter}, not {quarter}")
-    from datetime import datetime, timezone
-
     return plan_status(plan, runs, datetime.now(timezone.utc).date())
 
 

@@ -93,6 +93,7 @@ def push_figures(run_dir: Path, gateway: str) -> None:
 
 
 def _options(p: argparse.ArgumentParser, *, with_out: bool) -> None:
+    """The arguments `run` and `plan` share; `with_out` adds those only a run takes."""
     p.add_argument("playbook", help="the drill playbook (YAML)")
     habits.add_inventory_option(
         p, "inventory file (YAML or Ansible INI); default: localhost", required=False
