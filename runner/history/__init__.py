@@ -4,7 +4,7 @@
 latest schema version; `record_run` is what `drillctl run` calls when a drill ends.
 """
 
-from runner.history.cli import record_run
+from runner.history.access import record_run
 from runner.history.quarter import Quarter
 from runner.history.rows import RunRow, StoredRun
 from runner.history.store import DEFAULT_HISTORY, HistoryStore, open_store

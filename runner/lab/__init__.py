@@ -1,7 +1,8 @@
 """lab: the embedded service quick-start drills deploy, break and roll back.
 
 `service` is the HTTP app itself (stdlib only, runnable on its own); `control` starts it
-detached, stops it and reports on it from a state directory; `cli` is `python -m runner.lab`.
+detached, stops it and reports on it from a state directory. Their command line is
+`drillctl lab` (also `python -m runner.lab`), declared in runner.cli.lab.
 """
 
 from runner.lab.control import LabError, ServiceInfo, start, status, stop

@@ -1,5 +1,5 @@
-"""`python -m runner.lab`: see runner.lab.cli."""
+"""`python -m runner.lab`: the `drillctl lab` commands (see runner.cli.lab)."""
 
-from runner.lab.cli import main
+from runner.cli.drillctl import lab_main
 
-raise SystemExit(main())
+raise SystemExit(lab_main())

@@ -1,7 +1,7 @@
 """The lab service: a tiny HTTP app with a health check and a durable ledger.
 
 Stdlib only and no imports from the rest of `runner`: it must run wherever a bare Python does
-(SSH lab hosts, containers). Its command line lives in `runner.lab.cli`.
+(SSH lab hosts, containers). Its command line lives in `runner.cli.lab`.
 
 `GET /metrics` exposes Prometheus metrics (runner/lab/metrics.py; needs prometheus-client).
 

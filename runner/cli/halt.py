@@ -6,8 +6,8 @@ import argparse
 import getpass
 import sys
 from pathlib import Path
-from typing import Any
 
+from runner.cli.command import Command
 from runner.errors import ExitCode, InputError
 
 DESCRIPTION = """\
@@ -32,31 +32,8 @@ examples:
   drillctl halt RUN_DIR --timeout 30m   # a long rollback: wait up to 30 minutes"""
 
 
-def register(subparsers: Any) -> None:
-    """Add `halt` to drillctl's subcommands."""
-    p = subparsers.add_parser(
-        "halt",
-        help="stop running drills safely (faults reverted, rollback, cleanup, reports)",
-        description=DESCRIPTION,
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("run_dir", nargs="?", metavar="RUN_DIR", help="the run directory to halt")
-    p.add_argument("--all", action="store_true", help="halt every drill running here")
-    p.add_argument(
-        "--timeout",
-        default="10m",
-        metavar="DURATION",
-        help="how long to wait for the drills to stop (default 10m; e.g. 90s, 30m)",
-    )
-    p.add_argument(
-        "--no-wait", action="store_true", help="return once the signal is sent, without waiting"
-    )
-    p.add_argument("--operator", default="", help="who halts (default: login name)")
-    p.set_defaults(handler=halt_command)
-
-
-def halt_command(args: argparse.Namespace) -> int:
+def halt_drills(args: argparse.Namespace) -> int:
+    """SIGTERM the drill(s) proven to be running there, then wait for them to stop."""
     from runner.durations import parse_duration
     from runner.engine.halt import (
         OtherUsersDrill,
@@ -120,3 +97,29 @@ def _login() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_dir", nargs="?", metavar="RUN_DIR", help="the run directory to halt")
+    p.add_argument("--all", action="store_true", help="halt every drill running here")
+    p.add_argument(
+        "--timeout",
+        default="10m",
+        metavar="DURATION",
+        help="how long to wait for the drills to stop (default 10m; e.g. 90s, 30m)",
+    )
+    p.add_argument(
+        "--no-wait", action="store_true", help="return once the signal is sent, without waiting"
+    )
+    p.add_argument("--operator", default="", help="who halts (default: login name)")
+
+
+HALT = Command(
+    "halt",
+    "stop running drills safely (faults reverted, rollback, cleanup, reports)",
+    description=DESCRIPTION,
+    epilog=EXAMPLES,
+    formatter_class=argparse.RawDescriptionHelpFormatter,
+    arguments=_arguments,
+    handler=halt_drills,
+)

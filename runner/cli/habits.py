@@ -1,6 +1,6 @@
-"""The flags Ansible hands type by habit: several `-i`, `--limit @FILE`, `--list-*`,
+"""The flags Ansible hands type by habit: several `-i`, `-e`, `--limit @FILE`, `--list-*`,
 `--syntax-check`, `-f`, `-u`, `--private-key`, `-b`/`--become-user`, `--start-at-task`,
-`--diff`. Registered and read here, so runner/cli.py only calls two functions."""
+`--diff`, `--vault-password-file`. Registered and read here, for every command that takes them."""
 
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ examples:
 """
 
 
-class _ExamplesFormatter(argparse.HelpFormatter):
+class ExamplesFormatter(argparse.HelpFormatter):
     """Wraps the description as usual and prints the examples as written."""
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
@@ -91,9 +91,8 @@ class _ExamplesFormatter(argparse.HelpFormatter):
 
 
 def add_run_habits(p: argparse.ArgumentParser, *, is_run: bool) -> None:
-    """The options `run` and `plan` share with ansible-playbook, and their --help examples."""
-    p.epilog = RUN_EXAMPLES if is_run else PLAN_EXAMPLES
-    p.formatter_class = _ExamplesFormatter
+    """The options `run` and `plan` share with ansible-playbook (their --help examples are
+    RUN_EXAMPLES and PLAN_EXAMPLES, printed as written by ExamplesFormatter)."""
     add_connection_options(p, forks_default=None)
     p.add_argument(
         "--start-at-task",
@@ -152,6 +151,36 @@ def read_limit(value: str | None) -> str | None:
             path, 1, 1, "--limit @FILE: the file names no host (one pattern per line)"
         )
     return ",".join(patterns)
+
+
+def extra_vars(items: list[str]) -> dict[str, object]:
+    """`-e` values, or bad input located on the command line."""
+    from runner.templating.variables import parse_extra_vars
+
+    try:
+        return parse_extra_vars(items)
+    except ValueError as exc:
+        raise InputError.at("<command line>", 1, 1, str(exc)) from None
+
+
+def add_vault_options(p: argparse.ArgumentParser) -> None:
+    """`--vault-password-file` / `--ask-vault-pass`, as Ansible spells them."""
+    p.add_argument(
+        "--vault-password-file",
+        "--vault-pass-file",
+        metavar="FILE",
+        help="open Ansible Vault values with the password in FILE (or that FILE prints, "
+        "if executable)",
+    )
+    p.add_argument("-J", "--ask-vault-pass", action="store_true", help="ask for the vault password")
+
+
+def unlock_vault(args: argparse.Namespace) -> None:
+    """Open the vault when the command line gave its password (or asked for it)."""
+    if getattr(args, "vault_password_file", None) or getattr(args, "ask_vault_pass", False):
+        from runner.vault import unlock_from_options
+
+        unlock_from_options(args.vault_password_file, args.ask_vault_pass)
 
 
 def check_forks(forks: int | None) -> None:

@@ -1,16 +1,21 @@
-"""Command line for the lab service: `python -m runner.lab serve|start|stop|status`."""
+"""`drillctl lab serve|start|stop|status|ssh|docker`: the embedded lab service and the SSH
+and Docker labs (also `python -m runner.lab …`, which the lab's drills run)."""
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from runner.cli.command import Command, Handler
 from runner.errors import TargetEnvironmentError
-from runner.lab import control, service
+
+if TYPE_CHECKING:
+    from runner.lab import service
 
 DEFAULT_STATE_DIR = Path(".drillctl/lab")
 
@@ -69,79 +74,6 @@ examples:
   python -m runner.lab status --json
 """
 
-Command = Callable[[argparse.Namespace], int]
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run one lab subcommand; 0 ok, 1 failed, 2 usage error."""
-    args = build_parser().parse_args(argv)
-    command: Command = args.command
-    try:
-        return command(args)
-    except control.LabError as exc:
-        print(f"lab: {exc}", file=sys.stderr)
-        return 1
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m runner.lab",
-        description=OVERVIEW,
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    state = argparse.ArgumentParser(add_help=False)
-    state.add_argument(
-        "--state-dir",
-        type=Path,
-        default=DEFAULT_STATE_DIR,
-        metavar="DIR",
-        help="where the pid, service.json, service.log and the default ledger live "
-        "(default: %(default)s)",
-    )
-
-    serve = _add_command(commands, "serve", SERVE_HELP, _serve)
-    add_service_arguments(serve, db_required=True)
-
-    start = _add_command(commands, "start", START_HELP, _start, parents=[state])
-    add_service_arguments(start, db_required=False)
-    start.add_argument(
-        "--ready-timeout",
-        type=float,
-        default=10.0,
-        metavar="SECONDS",
-        help="seconds to wait for the first HTTP answer (default: %(default)s)",
-    )
-
-    stop = _add_command(commands, "stop", STOP_HELP, _stop, parents=[state])
-    stop.add_argument(
-        "--timeout",
-        type=float,
-        default=5.0,
-        metavar="SECONDS",
-        help="seconds between SIGTERM and SIGKILL (default: %(default)s)",
-    )
-
-    status = _add_command(commands, "status", STATUS_HELP, _status, parents=[state])
-    status.add_argument("--json", action="store_true", help="print service.json as JSON")
-
-    ssh = _add_command(commands, "ssh", SSH_HELP, _ssh)
-    ssh.add_argument("action", choices=["up", "down"], help="start or stop the SSH lab")
-    ssh.add_argument(
-        "--dir", type=Path, default=DEFAULT_SSH_DIR, help="lab directory (default: %(default)s)"
-    )
-    ssh.add_argument("--hosts", type=int, default=3, help="sshd processes (default: %(default)s)")
-    ssh.add_argument("--port", type=port_number, default=2222, help="port (default: %(default)s)")
-
-    dock = _add_command(commands, "docker", DOCKER_HELP, _docker)
-    dock.add_argument("action", choices=["up", "down"], help="start or remove the Docker lab")
-    dock.add_argument("--containers", type=int, default=2, help="how many (default: %(default)s)")
-    dock.add_argument(
-        "--first-port", type=port_number, default=18081, help="127.0.0.1 port of the first"
-    )
-    return parser
-
 
 def port_number(text: str) -> int:
     """argparse type for a TCP port."""
@@ -159,6 +91,8 @@ def milliseconds(text: str) -> int:
 
 def add_service_arguments(parser: argparse.ArgumentParser, *, db_required: bool) -> None:
     """The options that shape one service instance, shared by `serve` and `start`."""
+    from runner.lab import service
+
     parser.add_argument(
         "--port", type=port_number, required=True, metavar="PORT", help="TCP port to listen on"
     )
@@ -196,6 +130,9 @@ def add_service_arguments(parser: argparse.ArgumentParser, *, db_required: bool)
 
 
 def config_from_args(args: argparse.Namespace) -> service.LabConfig:
+    """The service instance `serve` runs, from its options."""
+    from runner.lab import service
+
     return service.LabConfig(
         port=args.port,
         version=args.version,
@@ -207,29 +144,15 @@ def config_from_args(args: argparse.Namespace) -> service.LabConfig:
     )
 
 
-def _add_command(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser],
-    name: str,
-    description: str,
-    run: Command,
-    parents: list[argparse.ArgumentParser] | None = None,
-) -> argparse.ArgumentParser:
-    parser = commands.add_parser(
-        name,
-        help=description.splitlines()[0],
-        description=description,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        parents=parents or [],
-    )
-    parser.set_defaults(command=run)
-    return parser
-
-
 def _serve(args: argparse.Namespace) -> int:
+    from runner.lab import service
+
     return service.serve(config_from_args(args))
 
 
 def _start(args: argparse.Namespace) -> int:
+    from runner.lab import control, service
+
     try:
         pid = control.start(
             args.state_dir,
@@ -251,6 +174,8 @@ def _start(args: argparse.Namespace) -> int:
 
 
 def _stop(args: argparse.Namespace) -> int:
+    from runner.lab import control
+
     info = control.status(args.state_dir)
     if control.stop(args.state_dir, timeout=args.timeout) and info is not None:
         print(f"stopped lab service v{info['version']} pid {info['pid']} on {info['url']}")
@@ -274,6 +199,8 @@ examples:
 
 
 def _ssh(args: argparse.Namespace) -> int:
+    import subprocess
+
     from runner.lab import ssh_lab
 
     if args.action == "down":
@@ -322,6 +249,8 @@ def _docker(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
+    from runner.lab import control
+
     info = control.status(args.state_dir)
     if args.json:
         print(json.dumps(info, indent=2))
@@ -330,3 +259,112 @@ def _status(args: argparse.Namespace) -> int:
     else:
         print(f"lab service v{info['version']} ({info['mode']}) pid {info['pid']} on {info['url']}")
     return 0 if info is not None else 1
+
+
+def _lab_errors(run: Handler) -> Handler:
+    """A lab command whose lab fails exits 1 saying why (`lab: …`), like every lab command."""
+
+    @functools.wraps(run)
+    def handler(args: argparse.Namespace) -> int:
+        from runner.lab.control import LabError
+
+        try:
+            return run(args)
+        except LabError as exc:
+            print(f"lab: {exc}", file=sys.stderr)
+            return 1
+
+    return handler
+
+
+def _state_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=DEFAULT_STATE_DIR,
+        metavar="DIR",
+        help="where the pid, service.json, service.log and the default ledger live "
+        "(default: %(default)s)",
+    )
+
+
+def _serve_arguments(serve: argparse.ArgumentParser) -> None:
+    add_service_arguments(serve, db_required=True)
+
+
+def _start_arguments(start: argparse.ArgumentParser) -> None:
+    _state_dir(start)
+    add_service_arguments(start, db_required=False)
+    start.add_argument(
+        "--ready-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="seconds to wait for the first HTTP answer (default: %(default)s)",
+    )
+
+
+def _stop_arguments(stop: argparse.ArgumentParser) -> None:
+    _state_dir(stop)
+    stop.add_argument(
+        "--timeout",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="seconds between SIGTERM and SIGKILL (default: %(default)s)",
+    )
+
+
+def _status_arguments(status: argparse.ArgumentParser) -> None:
+    _state_dir(status)
+    status.add_argument("--json", action="store_true", help="print service.json as JSON")
+
+
+def _ssh_arguments(ssh: argparse.ArgumentParser) -> None:
+    ssh.add_argument("action", choices=["up", "down"], help="start or stop the SSH lab")
+    ssh.add_argument(
+        "--dir", type=Path, default=DEFAULT_SSH_DIR, help="lab directory (default: %(default)s)"
+    )
+    ssh.add_argument("--hosts", type=int, default=3, help="sshd processes (default: %(default)s)")
+    ssh.add_argument("--port", type=port_number, default=2222, help="port (default: %(default)s)")
+
+
+def _docker_arguments(dock: argparse.ArgumentParser) -> None:
+    dock.add_argument("action", choices=["up", "down"], help="start or remove the Docker lab")
+    dock.add_argument("--containers", type=int, default=2, help="how many (default: %(default)s)")
+    dock.add_argument(
+        "--first-port", type=port_number, default=18081, help="127.0.0.1 port of the first"
+    )
+
+
+def _lab_command(
+    name: str, help_text: str, arguments: Callable[[argparse.ArgumentParser], None], run: Handler
+) -> Command:
+    """A lab subcommand: its whole help text is its description, its first line its summary."""
+    return Command(
+        name,
+        help_text.splitlines()[0],
+        description=help_text,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        arguments=arguments,
+        handler=_lab_errors(run),
+    )
+
+
+LAB = Command(
+    "lab",
+    "the embedded lab service (start, stop, status, serve)",
+    description=OVERVIEW,
+    epilog=EXAMPLES,
+    formatter_class=argparse.RawDescriptionHelpFormatter,
+    title="commands",
+    metavar="COMMAND",
+    subcommands=(
+        _lab_command("serve", SERVE_HELP, _serve_arguments, _serve),
+        _lab_command("start", START_HELP, _start_arguments, _start),
+        _lab_command("stop", STOP_HELP, _stop_arguments, _stop),
+        _lab_command("status", STATUS_HELP, _status_arguments, _status),
+        _lab_command("ssh", SSH_HELP, _ssh_arguments, _ssh),
+        _lab_command("docker", DOCKER_HELP, _docker_arguments, _docker),
+    ),
+)
