@@ -205,7 +205,7 @@ FIELDS: dict[Event, frozenset[str]] = {
     Event.NOTIFY_FAILED: frozenset({"notify_event", "channel", "took_s", "error"}),
     Event.FAULT_INTENT: frozenset({"fault_id", "host", "kind", "summary", "plan"}),
     Event.FAULT_INJECT_FAILED: frozenset({"fault_id", "reason"}),
-    Event.FAULT_INJECTED: frozenset({"fault_id", "host", "kind", "in_effect"}),
+    Event.FAULT_INJECTED: frozenset({"fault_id", "host", "kind", "in_effect", "injected_at"}),
     Event.FAULT_REVERT_STARTED: frozenset({"fault_id", "reason"}),
     Event.FAULT_REVERTED: frozenset({"fault_id", "checked", "detail", "by"}),
     Event.FAULT_REVERT_FAILED: frozenset({"fault_id", "detail", "manual", "by"}),

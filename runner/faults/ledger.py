@@ -235,6 +235,9 @@ class FaultLedger:
             host=plan.host,
             kind=plan.kind,
             in_effect=in_effect,
+            # The instant taken before the check ran: the one result.json reports, so a
+            # result rebuilt from the journal says the same.
+            injected_at=record.injected_at,
         )
         if plan.duration_s is not None:
             timer = threading.Timer(plan.duration_s, self.revert, (fault_id, "duration elapsed"))

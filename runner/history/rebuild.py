@@ -254,7 +254,12 @@ def _steps(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _faults(by_kind: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    injected = {e["fault_id"]: e["time"] for e in by_kind.get(Event.FAULT_INJECTED, [])}
+    # Journals written before `injected_at` was recorded carry only the event's own stamp,
+    # taken a check later.
+    injected = {
+        e["fault_id"]: e.get("injected_at", e["time"])
+        for e in by_kind.get(Event.FAULT_INJECTED, [])
+    }
     reverted = {e["fault_id"]: e["time"] for e in by_kind.get(Event.FAULT_REVERTED, [])}
     failed = {e["fault_id"] for e in by_kind.get(Event.FAULT_REVERT_FAILED, [])}
     return [
