@@ -14,9 +14,10 @@ from typing import Any
 
 from runner.measure.baseline import BaselineComparison, compare_to_baseline, latencies
 from runner.measure.probes import ProbeLog
+from runner.measure.recovery import Measurement, measure
 from runner.measure.rpo import DataLoss, data_loss
 from runner.measure.samples import AvailabilitySample
-from runner.measure.timeline import Measurement, Timeline, measure
+from runner.measure.timeline import Timeline
 from runner.playbook.probes import DEFAULT_HEALTHY_AFTER
 
 NO_AVAILABILITY_PROBE = "not measured: the playbook has no availability probe (http, tcp, command)"
