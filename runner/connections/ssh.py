@@ -16,8 +16,6 @@ Nothing here waits forever (README.md, Targets, states the bounds):
 from __future__ import annotations
 
 import logging
-import re
-import shlex
 import socket
 import threading
 import time
@@ -39,6 +37,7 @@ from runner.connections.host_keys import (
     known_hosts_entry,
     known_keys,
 )
+from runner.connections.remote_process import becomes, command_line, drain, kill_group, split_pgid
 from runner.connections.sftp import BoundedSftp
 from runner.connections.ssh_settings import SshSettings, jump_host
 from runner.connections.tcp import ConnectCancelled, shutdown, tcp_connect
@@ -206,9 +205,9 @@ class SshConnection:
             try:
                 channel = transport.open_session()
                 opened.append(channel)
-                channel.exec_command(self._command_line(spec))
+                channel.exec_command(command_line(spec, self.settings))
                 stdin = spec.stdin or ""
-                if self._becomes(spec) and self.settings.become_password:
+                if becomes(spec, self.settings) and self.settings.become_password:
                     stdin = self.settings.become_password + "\n" + stdin
                 if stdin:
                     channel.sendall(stdin.encode())
@@ -242,7 +241,7 @@ class SshConnection:
         timed_out = cancelled = False
         note = ""
         while not channel.status_event.wait(POLL_S):
-            _drain(channel, out, err)
+            drain(channel, out, err)
             if cancel.cancelled:
                 cancelled = True
             elif deadline is not None and time.monotonic() >= deadline:
@@ -251,7 +250,7 @@ class SshConnection:
                 continue
             now = time.monotonic()
             until = now + (KILL_ON_CANCEL_S if cancelled else GRACE_S - 1.0)
-            if not self._kill_remote(transport, channel, out, err, until):
+            if not kill_group(transport, channel, out, err, until):
                 channel.close()
                 if cancelled:
                     note = "drillctl: the host did not answer the kill; the command may still run\n"
@@ -265,12 +264,12 @@ class SshConnection:
             channel.status_event.wait(max(0.0, end - time.monotonic()))
             break
         # What output is still in flight; short after a kill, to keep within the bound.
-        _drain(channel, out, err, until=time.monotonic() + (0.3 if timed_out or cancelled else 1.0))
+        drain(channel, out, err, until=time.monotonic() + (0.3 if timed_out or cancelled else 1.0))
         got_status = channel.exit_status >= 0 and channel.status_event.is_set()
         channel.close()
         if not got_status and not (timed_out or cancelled) and not transport.is_active():
             raise self._lost(transport, "connection lost while the command ran")
-        _, stderr = _split_pgid(bytes(err))
+        _, stderr = split_pgid(bytes(err))
         rc = channel.exit_status if got_status else (-9 if timed_out or cancelled else -1)
         return CommandResult(
             -9 if timed_out else rc,
@@ -289,68 +288,6 @@ class SshConnection:
             detail = f" ({_reason(exc)})" if exc is not None else ""
             transport.close()
         return HostUnreachable(f"ssh to {self.settings.label}: {what}{detail}")
-
-    def _becomes(self, spec: CommandSpec) -> bool:
-        """Whether this command runs with sudo: the step's own `become`, else the host's."""
-        return self.settings.become if spec.become is None else spec.become
-
-    def _command_line(self, spec: CommandSpec) -> str:
-        """Announce the process group on stderr, then exec the command in its place.
-
-        sshd runs the command in a shell that leads its own session, so `$$` is the
-        process group of everything the command starts; a second channel can kill it.
-        """
-        inner = (
-            f"{shlex.quote(spec.executable)} -c {shlex.quote(spec.shell)}"
-            if spec.shell is not None
-            else shlex.join(spec.argv or ())
-        )
-        if spec.env:
-            pairs = " ".join(shlex.quote(f"{k}={v}") for k, v in spec.env.items())
-            inner = f"env {pairs} {inner}"
-        if self._becomes(spec):
-            flags = "-S -p ''" if self.settings.become_password else "-n"
-            user = shlex.quote(spec.become_user or self.settings.become_user)
-            inner = f"sudo {flags} -u {user} -- /bin/sh -c {shlex.quote(inner)}"
-        prefix = f"cd {shlex.quote(spec.cwd)} && " if spec.cwd else ""
-        return f"printf '{_PGID_MARK.decode()} %s\\n' $$ >&2; {prefix}exec {inner}"
-
-    def _kill_remote(
-        self,
-        transport: paramiko.Transport,
-        channel: paramiko.Channel,
-        out: bytearray,
-        err: bytearray,
-        until: float,
-    ) -> bool:
-        """Kill the command's process group by `until`; False when the host did not answer."""
-        pgid = None
-        wait_pgid = min(until, time.monotonic() + 1.0)
-        while pgid is None and time.monotonic() < wait_pgid:
-            pgid, _ = _split_pgid(bytes(err))
-            if pgid is None:
-                time.sleep(0.01)
-                _drain(channel, out, err)
-        if pgid is None:
-            return True  # the command never started; closing the channel is all there is to do
-        # TERM the group, give it a moment, then KILL what is left. (No `kill -0` wait loop:
-        # the dead shell stays a zombie in the group until sshd reaps it.)
-        script = (
-            f"kill -TERM -- -{pgid} 2>/dev/null; sleep 0.2; kill -KILL -- -{pgid} 2>/dev/null; true"
-        )
-        try:
-            killer = transport.open_session(timeout=max(0.1, until - time.monotonic()))
-        except (paramiko.SSHException, EOFError, OSError):
-            return False
-        with WATCHDOG.guard(None, until, killer.close):
-            try:
-                killer.exec_command(script)
-                killer.status_event.wait(max(0.0, until - time.monotonic()))
-            except (paramiko.SSHException, EOFError, OSError):
-                pass  # the kill got no further; the session was open, so the host answered
-            finally:
-                killer.close()
-        return True
 
     def put(self, local_path: str, remote_path: str) -> None:
         with self._sftp() as sftp:
@@ -377,42 +314,9 @@ def _cancelled(started: float, why: str) -> CommandResult:
     return CommandResult(-9, "", why, time.monotonic() - started, False, True)
 
 
-_PGID_MARK = b"drillctl-pgid"
-_PGID_LINE = re.compile(rb"^drillctl-pgid (\d+)\n", re.MULTILINE)
-
-
-def _split_pgid(err: bytes) -> tuple[int | None, bytes]:
-    """The announced process group, and stderr without the announcement."""
-    match = _PGID_LINE.search(err)
-    if match is None:
-        return None, err
-    return int(match.group(1)), err[: match.start()] + err[match.end() :]
-
-
 def _alive(client: paramiko.SSHClient) -> bool:
     transport = client.get_transport()
     return transport is not None and transport.is_active()
-
-
-def _drain(
-    channel: paramiko.Channel, out: bytearray, err: bytearray, until: float | None = None
-) -> None:
-    """Take what output has arrived; with `until`, keep reading to end of output, by then."""
-    while True:
-        progressed = False
-        while channel.recv_ready():
-            out.extend(channel.recv(65536))
-            progressed = True
-        while channel.recv_stderr_ready():
-            err.extend(channel.recv_stderr(65536))
-            progressed = True
-        if until is None or progressed:
-            if until is None:
-                return
-            continue
-        if channel.eof_received or channel.closed or time.monotonic() >= until:
-            return
-        time.sleep(0.001)
 
 
 def _reason(exc: BaseException | None) -> str:

@@ -29,7 +29,7 @@ from runner.errors import InputError
 from runner.faults.base import FaultPlan
 from runner.faults.ledger import apply_revert, confirm_settled, in_flight, pending_faults
 from runner.faults.ops import run_op
-from runner.faults.process import running_op_probe
+from runner.faults.scripts import running_op_probe
 from runner.inventory import Inventory, implicit_localhost, load_inventory
 from runner.inventory.defaults import ConnectionDefaults, apply_defaults
 from runner.inventory.model import Host

@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from runner.faults.base import Fault, FaultArgError, FaultContext, FaultOp, FaultPlan
-from runner.faults.process import DURATION_PROPERTY, MAX_FAULT_S, seconds, shell_op, token_of
 from runner.faults.resources import SIZE_SCHEMA, parse_size
+from runner.faults.scripts import DURATION_PROPERTY, MAX_FAULT_S, seconds, shell_op, token_of
 from runner.inventory.model import Host
 
 MAX_GARBAGE = 1 << 20

@@ -16,7 +16,7 @@ from typing import Any
 
 from runner.actions.base import DURATION_SCHEMA
 from runner.faults.base import Fault, FaultArgError, FaultContext, FaultPlan
-from runner.faults.process import (
+from runner.faults.scripts import (
     FAILSAFE_PROPERTIES,
     WATCHDOG_MARGIN_S,
     failsafe_s,

@@ -13,7 +13,7 @@ from typing import Any
 
 from runner.actions.base import DURATION_SCHEMA
 from runner.faults.base import Fault, FaultArgError, FaultContext, FaultPlan
-from runner.faults.process import (
+from runner.faults.scripts import (
     DURATION_PROPERTY,
     MAX_FAULT_S,
     MAX_WAIT_S,

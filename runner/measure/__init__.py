@@ -11,12 +11,8 @@ from runner.measure.budget import (
     detection_worst_case,
     worst_case_recovery,
 )
-from runner.measure.rpo import DataLoss, data_loss
-from runner.measure.samples import AvailabilitySample, ReadBack, WriteAttempt
-from runner.measure.specs import ProbeSpec, TriggerRule
-from runner.measure.timeline import (
+from runner.measure.recovery import (
     Measurement,
-    Timeline,
     downtime,
     incident_start,
     measure,
@@ -26,6 +22,10 @@ from runner.measure.timeline import (
     time_to_detect,
     time_to_rollback,
 )
+from runner.measure.rpo import DataLoss, data_loss
+from runner.measure.samples import AvailabilitySample, ReadBack, WriteAttempt
+from runner.measure.specs import ProbeSpec, TriggerRule
+from runner.measure.timeline import Timeline
 
 __all__ = [
     "AvailabilitySample",

@@ -24,6 +24,7 @@ from runner.journal_events import Event
 from runner.measure.prometheus import Unanswered, alert_state
 from runner.measure.samples import AvailabilitySample
 from runner.measure.specs import TriggerRule
+from runner.measure.workers import WorkerFailures
 
 STOP_JOIN_S = 10.0  # a poll is bounded by its timeout; this long past stop, it has hung
 FIRING, QUIET, UNREACHABLE = "firing", "quiet", "unreachable"
@@ -54,11 +55,9 @@ class AlertPoller:
         self.watches = watches
         self.journal = journal
         self.observe = observe
-        self.on_failure = on_failure
+        self.failures = WorkerFailures("alert poller", journal, on_failure)
         self._stop = CancelToken()
         self._threads: list[threading.Thread] = []
-        self._lock = threading.Lock()
-        self.failures: dict[str, str] = {}  # poller -> why it died or hung
 
     def start(self) -> None:
         for watch in self.watches:
@@ -70,28 +69,15 @@ class AlertPoller:
 
     def stop(self) -> None:
         self._stop.cancel()
-        for thread in self._threads:
-            thread.join(timeout=STOP_JOIN_S)
-            if thread.is_alive():
-                self._failed(thread.name, f"did not stop within {STOP_JOIN_S:g}s of the end")
+        self.failures.join(self._threads, STOP_JOIN_S)
 
     def failure(self) -> str:
         """Why an alert trigger stopped being watched ('' when every poller lived)."""
-        with self._lock:
-            return "; ".join(f"alert poller {k} {v}" for k, v in sorted(self.failures.items()))
-
-    def _failed(self, name: str, why: str) -> None:
-        with self._lock:
-            self.failures[name] = why
-        self.journal.record(Event.PROBE_FAILED, probe=name, error=why[:300])
-        if self.on_failure is not None:
-            self.on_failure(f"alert poller {name} {why}")
+        return self.failures.summary()
 
     def _worker(self, watch: AlertWatch) -> None:
-        try:
-            self._loop(watch)
-        except Exception as exc:  # a dead poller must not pass for a quiet alert
-            self._failed(f"alert-{watch.label}", f"died: {type(exc).__name__}: {exc}")
+        # A dead poller must not pass for a quiet alert.
+        self.failures.guard(f"alert-{watch.label}", lambda: self._loop(watch))
 
     def _loop(self, watch: AlertWatch) -> None:
         rule, last = watch.rule, ""

@@ -14,10 +14,11 @@ from typing import Any
 
 from runner.measure.baseline import BaselineComparison, compare_to_baseline, latencies
 from runner.measure.probes import ProbeLog
+from runner.measure.recovery import Measurement, measure
 from runner.measure.rpo import DataLoss, data_loss
 from runner.measure.samples import AvailabilitySample
 from runner.measure.specs import DEFAULT_HEALTHY_AFTER
-from runner.measure.timeline import Measurement, Timeline, measure
+from runner.measure.timeline import Timeline
 
 NO_AVAILABILITY_PROBE = "not measured: the playbook has no availability probe (http, tcp, command)"
 NO_DATA_PROBE = "not measured: the playbook has no data probe"

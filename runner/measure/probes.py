@@ -25,6 +25,7 @@ from runner.measure.prometheus import Unanswered, instant_query, judge
 from runner.measure.readback import ReadBackFormatError, parse_read_back
 from runner.measure.samples import AvailabilitySample, ReadBack, WriteAttempt
 from runner.measure.specs import READ_RETRY_PAUSE_S, DataProbe, ProbeSpec, PromExpect
+from runner.measure.workers import WorkerFailures
 from runner.templating.templar import Templar, TemplateError
 
 FLUSH_EVERY_S = 0.5
@@ -85,11 +86,10 @@ class ProbeRunner:
         self.templar = templar
         self.journal = journal
         self.listener = listener
-        self.on_failure = on_failure
         self.log = ProbeLog()
-        # A worker that died or hung: label -> why. Its figures would rest on a log that
-        # stopped (or never started) telling the truth, so the run is an error.
-        self.failures: dict[str, str] = {}
+        # A worker that died or hung: its figures would rest on a log that stopped (or
+        # never started) telling the truth, so the run is an error.
+        self.failures = WorkerFailures("probe worker", journal, on_failure)
         self._stop = CancelToken()
         self._threads: list[threading.Thread] = []
         self._pending: dict[str, list[list[Any]]] = {}
@@ -125,23 +125,12 @@ class ProbeRunner:
 
     def stop(self) -> None:
         self._stop.cancel()
-        for thread in self._threads:
-            thread.join(timeout=STOP_JOIN_S)
-            if thread.is_alive():
-                self._failed(thread.name, f"did not stop within {STOP_JOIN_S:g}s of the end")
+        self.failures.join(self._threads, STOP_JOIN_S)
         self._flush()
 
     def failure(self) -> str:
         """Why the probes cannot be trusted ('' when every worker lived to the end)."""
-        with self._lock:
-            return "; ".join(f"probe worker {k} {v}" for k, v in sorted(self.failures.items()))
-
-    def _failed(self, name: str, why: str) -> None:
-        with self._lock:
-            self.failures[name] = why
-        self.journal.record(Event.PROBE_FAILED, probe=name, error=why[:300])
-        if self.on_failure is not None:
-            self.on_failure(f"probe worker {name} {why}")
+        return self.failures.summary()
 
     def read_back(self) -> None:
         """After recovery: read which data-probe records are present, per data probe."""
@@ -156,10 +145,7 @@ class ProbeRunner:
     # -- sampling -----------------------------------------------------------------
     def _worker(self, instance: ProbeInstance) -> None:
         """A probe's thread: sample until stopped; an exception ends it as a failure."""
-        try:
-            self._loop(instance)
-        except Exception as exc:
-            self._failed(f"probe-{instance.label}", f"died: {type(exc).__name__}: {exc}")
+        self.failures.guard(f"probe-{instance.label}", lambda: self._loop(instance))
 
     def _loop(self, instance: ProbeInstance) -> None:
         start = time.monotonic()

@@ -6,6 +6,8 @@ resolved once per host in dependency order, so authors need not order them.
 
 from __future__ import annotations
 
+import codecs
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -166,10 +168,18 @@ def _dependencies(templar: Templar, value: Any) -> set[str]:
 
 
 def parse_extra_vars(items: list[str]) -> dict[str, Any]:
-    """`-e` as ansible-playbook reads it: `NAME=VALUE` (the value stays text), an inline
-    JSON or YAML mapping (`-e '{"ports": [80, 443]}'`: values keep their types), or
-    `@FILE`, a JSON or YAML file holding a mapping. Files and inline mappings are read as
-    YAML 1.1, as Ansible reads vars files (`no` is false). Later items win.
+    """`-e` as ansible-playbook reads it, later items winning:
+
+    - `NAME=VALUE`, or several in one item as Ansible's key=value syntax has them
+      (`-e "a=1 b='x y'"`: split on spaces outside quotes and `{{ }}`/`{% %}`/`{# #}`,
+      backslash escapes such as `\\t` decoded, one pair of matching quotes around a
+      value removed; values stay text);
+    - an inline JSON or YAML mapping (`-e '{"ports": [80, 443]}'`: values keep their types);
+    - `@FILE`, a JSON or YAML file holding a mapping.
+
+    Files and inline mappings are read as YAML 1.1, as Ansible reads vars files (`no` is
+    false). Where Ansible would quietly keep text that names no variable (a word without
+    `=`, a name that is not an identifier), this refuses it.
 
     Raises ValueError naming the bad item; a file or mapping that is not valid YAML raises
     InputError located in it."""
@@ -191,13 +201,111 @@ def parse_extra_vars(items: list[str]) -> dict[str, Any]:
                 )
             result.update(_named(item, doc.value))
             continue
-        if "=" not in item:
+        if item.startswith(("/", ".")):
+            raise ValueError(f"-e {item!r}: to read variables from a file, write -e @{item}")
+        result.update(parse_key_values(item))
+    return result
+
+
+def parse_key_values(item: str) -> dict[str, str]:
+    """One `-e` item of `NAME=VALUE` pairs (`a=1 b='x y'`), as Ansible's key=value syntax
+    reads it. Raises ValueError for unbalanced quotes or braces, and for any word that is
+    not a pair naming a variable: Ansible would keep it as free-form text, never a variable."""
+    words = _split_words(item)
+    if not any(w.strip() for w in words):
+        raise ValueError(f"-e {item!r}: expected NAME=VALUE, a JSON mapping or @FILE")
+    pairs: dict[str, str] = {}
+    for word in words:
+        try:
+            text = _ESCAPE.sub(lambda m: codecs.decode(m.group(0), "unicode-escape"), word)
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"-e {item!r}: bad escape in {word.strip()!r}: {exc.reason}") from None
+        at = 0 if text.startswith("=") else _separator(text)  # `=x` names nothing
+        if at is None and len(words) == 1:
             raise ValueError(f"-e {item!r}: expected NAME=VALUE, a JSON mapping or @FILE")
-        name, value = item.split("=", 1)
+        if at is None:
+            raise ValueError(
+                f"-e {item!r}: {word.strip()!r} is not a pair; "
+                "expected NAME=VALUE, a JSON mapping or @FILE (quote a value holding spaces)"
+            )
+        name, value = text[:at].strip(), text[at + 1 :].strip()
         if not name.isidentifier():
             raise ValueError(f"-e {item!r}: {name!r} is not a variable name")
-        result[name] = value
-    return result
+        # One pair of matching quotes around the whole value goes, unless its close is escaped.
+        quoted = (
+            len(value) > 1 and value[0] == value[-1] and value[0] in "'\"" and value[-2] != "\\"
+        )
+        pairs[name] = value[1:-1] if quoted else value
+    return pairs
+
+
+# Escapes decoded in a key=value word, as Ansible decodes them: \U, \u and \x hex, \N{name},
+# and the one-character ones. Any other backslash (`\=`, `\d`) stays as it is.
+_ESCAPE = re.compile(
+    r"\\U[0-9a-fA-F]{8}|\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}|\\N\{[^}]+\}|\\[\\'\"abfnrtv]"
+)
+_BLOCKS = (("{{", "}}"), ("{%", "%}"), ("{#", "#}"))
+
+
+def _separator(text: str) -> int | None:
+    """Where NAME ends: the first `=` after the first character that no backslash escapes."""
+    at = text.find("=", 1)
+    while at != -1 and text[at - 1] == "\\":
+        at = text.find("=", at + 1)
+    return None if at == -1 else at
+
+
+def _split_words(item: str) -> list[str]:
+    """Split on single spaces (and newlines) as Ansible does, keeping a quoted string or an
+    open `{{ }}`, `{% %}` or `{# #}` block together with the spaces inside it."""
+    words: list[str] = []
+    quote: str | None = None  # the quote character open at the end of the last piece
+    depth = dict.fromkeys((opener for opener, _ in _BLOCKS), 0)
+    lines = item.split("\n")
+    for n, line in enumerate(lines):
+        continued = False
+        for i, piece in enumerate(line.split(" ")):
+            if piece == "" and i > 0:  # a run of spaces: kept with the word before it
+                words[-1:] = [(words[-1] if words else "") + " "]
+                continue
+            if piece == "\\" and quote is None:  # a line continuation outside quotes
+                continued = True
+                continue
+            was_quoted, quote = quote is not None, _quote_after(piece, quote)
+            inside = any(depth.values())
+            placed = False
+            if quote is not None and not was_quoted and not inside:
+                words.append(piece)  # a quote opens: a new word that the next pieces join
+                placed = True
+            elif inside or quote is not None or was_quoted:
+                words[-1] += (" " if i > 0 else "") + piece
+                placed = True
+            for opener, closer in _BLOCKS:
+                before = depth[opener]
+                opened, closed = piece.count(opener), piece.count(closer)
+                if opened != closed:
+                    depth[opener] = max(0, before + opened - closed)
+                if depth[opener] != before and not placed:
+                    words.append(piece)
+                    placed = True
+            if not placed and piece and quote is None and not any(depth.values()):
+                words.append(piece)
+        if n < len(lines) - 1 and not continued:
+            words[-1:] = [(words[-1] if words else "") + "\n"]
+    if quote is not None or any(depth.values()):
+        raise ValueError(f"-e {item!r}: an unclosed quote or {{{{ }}}}/{{% %}}/{{# #}} block")
+    return words
+
+
+def _quote_after(piece: str, quote: str | None) -> str | None:
+    """The quote still open after `piece`, given the one open before it; `\\'` is no quote."""
+    for k, char in enumerate(piece):
+        if char in "'\"" and (k == 0 or piece[k - 1] != "\\"):
+            if quote is None:
+                quote = char
+            elif char == quote:
+                quote = None
+    return quote
 
 
 def _named(item: str, mapping: dict[Any, Any]) -> dict[str, Any]:

@@ -20,11 +20,7 @@ from runner.measure.budget import (
     worst_case_recovery,
 )
 from runner.measure.figures import DrillFigures, baseline_verdict
-from runner.measure.rpo import data_loss
-from runner.measure.samples import AvailabilitySample, ReadBack, WriteAttempt
-from runner.measure.specs import ProbeSpec, TriggerRule
-from runner.measure.timeline import (
-    Timeline,
+from runner.measure.recovery import (
     downtime,
     measure,
     measured_rto,
@@ -32,6 +28,10 @@ from runner.measure.timeline import (
     time_to_decide,
     time_to_detect,
 )
+from runner.measure.rpo import data_loss
+from runner.measure.samples import AvailabilitySample, ReadBack, WriteAttempt
+from runner.measure.specs import ProbeSpec, TriggerRule
+from runner.measure.timeline import Timeline
 from runner.measure.triggers import Fired, TriggerWatch
 from runner.playbook.model import Objectives, Playbook
 from runner.playbook.probe_loader import load_probes

@@ -14,10 +14,11 @@ from runner.engine.outcome import failure_reason, objectives_verdict
 from runner.engine.results import FAILED, OK, HostResult, PhaseResult, StepResult
 from runner.measure.baseline import compare_to_baseline
 from runner.measure.figures import DrillFigures
+from runner.measure.recovery import measure
 from runner.measure.rpo import data_loss
 from runner.measure.samples import AvailabilitySample, ReadBack, WriteAttempt
 from runner.measure.specs import ProbeSpec, TriggerRule
-from runner.measure.timeline import Timeline, measure
+from runner.measure.timeline import Timeline
 from runner.measure.triggers import Fired, TriggerWatch
 from runner.playbook.model import Location, Objectives, Playbook, Step
 from runner.playbook.probe_loader import load_probes

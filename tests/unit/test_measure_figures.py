@@ -16,8 +16,9 @@ from runner.measure.figures import (
     timeline_block,
 )
 from runner.measure.probes import ProbeLog
+from runner.measure.recovery import measure
 from runner.measure.samples import AvailabilitySample, ReadBack, WriteAttempt
-from runner.measure.timeline import Timeline, measure
+from runner.measure.timeline import Timeline
 from runner.playbook.model import Objectives, Playbook
 
 

@@ -8,10 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runner.measure.samples import AvailabilitySample
-from runner.measure.timeline import (
+from runner.measure.recovery import (
     NO_INCIDENT,
-    Timeline,
     downtime,
     incident_start,
     measure,
@@ -21,6 +19,8 @@ from runner.measure.timeline import (
     time_to_detect,
     time_to_rollback,
 )
+from runner.measure.samples import AvailabilitySample
+from runner.measure.timeline import Timeline
 
 PROBE = "health@web1"
 

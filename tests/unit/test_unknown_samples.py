@@ -7,9 +7,10 @@ from __future__ import annotations
 from runner.engine.outcome import FAILED, PASSED, objectives_verdict
 from runner.measure.figures import availability_block, blind_instances, measure_drill
 from runner.measure.probes import ProbeLog
+from runner.measure.recovery import NO_INCIDENT, measure
 from runner.measure.samples import AvailabilitySample
 from runner.measure.specs import TriggerRule
-from runner.measure.timeline import NO_INCIDENT, Timeline, measure
+from runner.measure.timeline import Timeline
 from runner.measure.triggers import Fired, TriggerWatch
 from runner.playbook.model import Playbook
 from runner.report.timeline_svg import STRIP_COLOUR, timeline_svg

@@ -120,10 +120,16 @@ def test_an_extra_var_without_equals_sign_is_refused(item: str) -> None:
         parse_extra_vars([item])
 
 
-@pytest.mark.parametrize("item", ["=x", "1st=x", "bad-name=x", "a b=x"])
+@pytest.mark.parametrize("item", ["=x", "1st=x", "bad-name=x", "a.b=x"])
 def test_an_extra_var_name_must_be_an_identifier(item: str) -> None:
     with pytest.raises(ValueError, match="is not a variable name"):
         parse_extra_vars([item])
+
+
+def test_a_word_beside_a_pair_is_refused_not_read_into_the_name() -> None:
+    # As in Ansible, spaces separate pairs: `a b=x` is the word `a`, then `b=x`.
+    with pytest.raises(ValueError, match="'a' is not a pair"):
+        parse_extra_vars(["a b=x"])
 
 
 def test_extra_vars_from_a_yaml_file_keep_their_types(tmp_path: Path) -> None:

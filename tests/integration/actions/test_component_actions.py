@@ -27,9 +27,10 @@ import pytest
 
 from runner.actions.base import Action, ActionArgError, ActionContext, ActionOutcome
 from runner.actions.config import ConfigAction
+from runner.actions.database import split_password
 from runner.actions.docker_container import DockerContainerAction
 from runner.actions.flag import FlagAction, FlagFileAction
-from runner.actions.migrate import MigrateAction, split_password
+from runner.actions.migrate import MigrateAction
 from runner.actions.pip import PipAction
 from runner.actions.release import ReleaseAction
 from runner.connections.base import CancelToken, CommandResult, CommandSpec, Connection

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from runner.actions.migrate import split_password
+from runner.actions.database import split_password
 from tests.conftest import events, free_port, run_drillctl
 from tests.lab.postgres import throwaway_postgres, unavailable
 

@@ -16,7 +16,8 @@ import pytest
 from runner.actions.ansible_playbook import temporary_inventory
 from runner.inventory import load_inventory
 from runner.lab.ssh_lab import SshLab
-from tests.conftest import child_env, drillctl_argv
+from tests.conftest import child_env
+from tests.lab.ansible_folder import AnsibleFolder
 from tests.lab.ansible_tools import ansible_tool
 
 pytestmark = pytest.mark.integration
@@ -79,34 +80,23 @@ def drill(state: Path, *, start_command: str = "/bin/true") -> str:
     )
 
 
-def run_drill(tmp_path: Path, lab: SshLab, text: str) -> tuple[int, str, dict[str, Any], list]:
+def run_drill(
+    folder: AnsibleFolder, lab: SshLab, text: str
+) -> tuple[int, str, dict[str, Any], list]:
     ansible_tool("ansible-playbook")
-    (tmp_path / "deploy.yml").write_text(DEPLOY)
-    (tmp_path / "rollback.yml").write_text(ROLLBACK)
-    playbook = tmp_path / "drill.yml"
-    playbook.write_text(text)
-    run_dir = tmp_path / "run"
-    done = subprocess.run(
-        drillctl_argv("run", str(playbook), "-i", str(lab.inventory), "--out", str(run_dir)),
-        cwd=tmp_path,
-        env=child_env(),
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    output = done.stdout + done.stderr
-    result = json.loads((run_dir / "result.json").read_text())
-    events = [json.loads(line) for line in (run_dir / "journal.jsonl").read_text().splitlines()]
-    return done.returncode, output, result, events
+    folder.write("deploy.yml", DEPLOY)
+    folder.write("rollback.yml", ROLLBACK)
+    done = folder.run(folder.write("drill.yml", text), lab.inventory, timeout=240)
+    return done.returncode, done.output, done.result(), done.events()
 
 
 def test_ansible_deploy_and_rollback_run_against_the_ssh_lab(
-    tmp_path: Path, make_ssh_lab: Callable[[int], SshLab]
+    ansible_folder: AnsibleFolder, make_ssh_lab: Callable[[int], SshLab]
 ) -> None:
     lab = make_ssh_lab(2)
-    state = tmp_path / "state"
+    state = ansible_folder.root / "state"
     state.mkdir()
-    rc, output, result, events = run_drill(tmp_path, lab, drill(state))
+    rc, output, result, events = run_drill(ansible_folder, lab, drill(state))
     assert rc == 0, output
     hosts = list(lab.addresses)
     # The playbooks ran on the hosts through the lab's sshd: deploy, then rollback.
@@ -133,12 +123,14 @@ def test_ansible_deploy_and_rollback_run_against_the_ssh_lab(
 
 
 def test_a_failed_playbook_task_fails_the_step(
-    tmp_path: Path, make_ssh_lab: Callable[[int], SshLab]
+    ansible_folder: AnsibleFolder, make_ssh_lab: Callable[[int], SshLab]
 ) -> None:
     lab = make_ssh_lab(1)
-    state = tmp_path / "state"
+    state = ansible_folder.root / "state"
     state.mkdir()
-    rc, output, result, events = run_drill(tmp_path, lab, drill(state, start_command="/bin/false"))
+    rc, output, result, events = run_drill(
+        ansible_folder, lab, drill(state, start_command="/bin/false")
+    )
     # The failed deploy triggers the rollback; the drill then proves it (so exit 0).
     assert rc == 0, output
     assert "task 'the release starts' failed" in json.dumps(result["trigger"])

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import child_env, drillctl_argv
+from tests.lab.ansible_folder import AnsibleFolder
 from tests.lab.ansible_tools import ansible_tool
 
 pytestmark = pytest.mark.integration
@@ -49,8 +49,9 @@ def indent(text: str, spaces: int) -> str:
     return "".join(" " * spaces + line + "\n" for line in text.splitlines())
 
 
-def estate(tmp_path: Path, received: Path) -> dict[str, Path]:
+def estate(folder: AnsibleFolder, received: Path) -> dict[str, Path]:
     """An inventory folder with a vault-encrypted vars file, and a drill using the values."""
+    tmp_path = folder.root
     password = tmp_path / "vault-pass.txt"
     password.write_text(PASSWORD + "\n")
     vault_file = tmp_path / "group_vars" / "all" / "vault.yml"
@@ -69,20 +70,15 @@ def estate(tmp_path: Path, received: Path) -> dict[str, Path]:
         check=True,
     )
     assert vault_file.read_text().startswith("$ANSIBLE_VAULT;1.1;AES256")
-    inventory = tmp_path / "hosts.yml"
-    inventory.write_text(
-        "all:\n"
-        "  hosts:\n"
-        "    app1:\n"
-        "      connection: local\n"
-        + indent(encrypt_string(password, INLINE_SECRET, "api_token"), 6)
-        + "      # encrypted under another password, and used by no step: harmless\n"
-        + "      old_token: !vault |\n"
-        + "        $ANSIBLE_VAULT;1.1;AES256\n"
-        + "        3132333435\n"
+    inventory = folder.local_inventory(
+        encrypt_string(password, INLINE_SECRET, "api_token")
+        + "# encrypted under another password, and used by no step: harmless\n"
+        + "old_token: !vault |\n"
+        + "  $ANSIBLE_VAULT;1.1;AES256\n"
+        + "  3132333435\n"
     )
-    playbook = tmp_path / "drill.yml"
-    playbook.write_text(
+    playbook = folder.write(
+        "drill.yml",
         "drill: vaulted credentials\n"
         "rollback_type: 1\n"
         "vars:\n"
@@ -96,33 +92,18 @@ def estate(tmp_path: Path, received: Path) -> dict[str, Path]:
         "      && echo key={{ signing_key | urlencode }} >&2\n"
         "rollback:\n"
         "  - name: roll back\n"
-        "    shell: echo rolled back with {{ db_password }}\n"
+        "    shell: echo rolled back with {{ db_password }}\n",
     )
     return {"password": password, "inventory": inventory, "playbook": playbook}
 
 
-def drillctl(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        drillctl_argv(*args), cwd=cwd, env=child_env(), capture_output=True, text=True, timeout=120
+def test_vaulted_secrets_reach_the_step_and_no_output(ansible_folder: AnsibleFolder) -> None:
+    received = ansible_folder.root / "received.txt"
+    files = estate(ansible_folder, received)
+    done = ansible_folder.run(
+        files["playbook"], files["inventory"], "--vault-password-file", str(files["password"]), "-v"
     )
-
-
-def test_vaulted_secrets_reach_the_step_and_no_output(tmp_path: Path) -> None:
-    received = tmp_path / "received.txt"
-    files = estate(tmp_path, received)
-    run_dir = tmp_path / "run"
-    done = drillctl(
-        "run",
-        str(files["playbook"]),
-        "-i",
-        str(files["inventory"]),
-        "--vault-password-file",
-        str(files["password"]),
-        "--out",
-        str(run_dir),
-        "-v",
-        cwd=tmp_path,
-    )
+    run_dir = done.run_dir
     assert done.returncode == 0, done.stdout + done.stderr
     # The step got the decrypted values themselves.
     assert received.read_text().splitlines() == [FILE_SECRET, INLINE_SECRET, PLAYBOOK_SECRET]
@@ -144,11 +125,14 @@ def test_vaulted_secrets_reach_the_step_and_no_output(tmp_path: Path) -> None:
     assert "db=********" in outputs["journal.jsonl"]  # the echo ran, and was masked
 
 
-def test_without_a_password_using_a_vault_value_is_located_bad_input(tmp_path: Path) -> None:
+def test_without_a_password_using_a_vault_value_is_located_bad_input(
+    ansible_folder: AnsibleFolder,
+) -> None:
+    tmp_path = ansible_folder.root
     received = tmp_path / "received.txt"
-    files = estate(tmp_path, received)
+    files = estate(ansible_folder, received)
     (tmp_path / "group_vars").rename(tmp_path / "elsewhere")  # only the inline values remain
-    done = drillctl(
+    done = ansible_folder.drillctl(
         "run",
         str(files["playbook"]),
         "-i",
@@ -157,7 +141,6 @@ def test_without_a_password_using_a_vault_value_is_located_bad_input(tmp_path: P
         "db_password=given-on-the-command-line",
         "--out",
         "r",
-        cwd=tmp_path,
     )
     assert done.returncode == 2, done.stdout + done.stderr
     assert "--vault-password-file" in done.stderr
@@ -169,20 +152,24 @@ def test_without_a_password_using_a_vault_value_is_located_bad_input(tmp_path: P
     assert not (tmp_path / "r").exists()
 
 
-def test_an_encrypted_vars_file_without_a_password_names_the_file(tmp_path: Path) -> None:
-    files = estate(tmp_path, tmp_path / "received.txt")
-    done = drillctl("plan", str(files["playbook"]), "-i", str(files["inventory"]), cwd=tmp_path)
+def test_an_encrypted_vars_file_without_a_password_names_the_file(
+    ansible_folder: AnsibleFolder,
+) -> None:
+    tmp_path = ansible_folder.root
+    files = estate(ansible_folder, tmp_path / "received.txt")
+    done = ansible_folder.drillctl("plan", str(files["playbook"]), "-i", str(files["inventory"]))
     assert done.returncode == 2
     assert "group_vars/all/vault.yml:1:1:" in done.stderr
     assert "--vault-password-file" in done.stderr
 
 
-def test_a_wrong_password_is_bad_input_without_a_traceback(tmp_path: Path) -> None:
+def test_a_wrong_password_is_bad_input_without_a_traceback(ansible_folder: AnsibleFolder) -> None:
+    tmp_path = ansible_folder.root
     received = tmp_path / "received.txt"
-    files = estate(tmp_path, received)
+    files = estate(ansible_folder, received)
     wrong = tmp_path / "wrong.txt"
     wrong.write_text("not the password\n")
-    done = drillctl(
+    done = ansible_folder.drillctl(
         "run",
         str(files["playbook"]),
         "-i",
@@ -191,7 +178,6 @@ def test_a_wrong_password_is_bad_input_without_a_traceback(tmp_path: Path) -> No
         str(wrong),
         "--out",
         "r",
-        cwd=tmp_path,
     )
     assert done.returncode == 2, done.stdout + done.stderr
     assert "wrong password" in done.stderr
@@ -199,38 +185,43 @@ def test_a_wrong_password_is_bad_input_without_a_traceback(tmp_path: Path) -> No
     assert not received.exists()
 
 
-def test_a_vault_value_no_step_uses_does_not_stop_the_drill(tmp_path: Path) -> None:
+def test_a_vault_value_no_step_uses_does_not_stop_the_drill(ansible_folder: AnsibleFolder) -> None:
     """`old_token` cannot be opened with this password; no step uses it, so the drill runs."""
+    tmp_path = ansible_folder.root
     received = tmp_path / "received.txt"
-    files = estate(tmp_path, received)
-    done = drillctl(
+    files = estate(ansible_folder, received)
+    done = ansible_folder.drillctl(
         "plan",
         str(files["playbook"]),
         "-i",
         str(files["inventory"]),
         "--vault-password-file",
         str(files["password"]),
-        cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
     assert INLINE_SECRET not in done.stdout and "token=********" in done.stdout
 
 
-def test_inventory_lists_a_sealed_value_as_ansible_does(tmp_path: Path) -> None:
-    files = estate(tmp_path, tmp_path / "received.txt")
+def test_inventory_lists_a_sealed_value_as_ansible_does(ansible_folder: AnsibleFolder) -> None:
+    tmp_path = ansible_folder.root
+    files = estate(ansible_folder, tmp_path / "received.txt")
     (tmp_path / "group_vars").rename(tmp_path / "elsewhere")
-    done = drillctl("inventory", "-i", str(files["inventory"]), "--list", cwd=tmp_path)
+    done = ansible_folder.drillctl("inventory", "-i", str(files["inventory"]), "--list")
     assert done.returncode == 0, done.stderr
     token = json.loads(done.stdout)["_meta"]["hostvars"]["app1"]["api_token"]
     assert token["__ansible_vault"].startswith("$ANSIBLE_VAULT;1.1;AES256")
 
 
-def test_an_ansible_step_gets_the_opened_values_and_its_output_is_masked(tmp_path: Path) -> None:
+def test_an_ansible_step_gets_the_opened_values_and_its_output_is_masked(
+    ansible_folder: AnsibleFolder,
+) -> None:
     """The playbook receives the decrypted value and prints it; drillctl's outputs hide it."""
+    tmp_path = ansible_folder.root
     ansible_tool("ansible-playbook")
     received = tmp_path / "received.txt"
-    files = estate(tmp_path, tmp_path / "unused.txt")
-    (tmp_path / "site.yml").write_text(
+    files = estate(ansible_folder, tmp_path / "unused.txt")
+    ansible_folder.write(
+        "site.yml",
         "- hosts: all\n"
         "  gather_facts: false\n"
         "  tasks:\n"
@@ -239,27 +230,18 @@ def test_an_ansible_step_gets_the_opened_values_and_its_output_is_masked(tmp_pat
         "    - name: use the credentials\n"
         "      ansible.builtin.copy:\n"
         "        content: '{{ db_password }} {{ api_token }}'\n"
-        f"        dest: {received}\n"
+        f"        dest: {received}\n",
     )
-    playbook = tmp_path / "ansible-drill.yml"
-    playbook.write_text(
+    playbook = ansible_folder.write(
+        "ansible-drill.yml",
         "drill: vaulted ansible\nrollback_type: 1\n"
         "deploy:\n  - ansible: site.yml\n"
-        "rollback:\n  - shell: 'true'\n"
+        "rollback:\n  - shell: 'true'\n",
     )
-    run_dir = tmp_path / "run"
-    done = drillctl(
-        "run",
-        str(playbook),
-        "-i",
-        str(files["inventory"]),
-        "--vault-password-file",
-        str(files["password"]),
-        "--out",
-        str(run_dir),
-        "-vv",
-        cwd=tmp_path,
+    done = ansible_folder.run(
+        playbook, files["inventory"], "--vault-password-file", str(files["password"]), "-vv"
     )
+    run_dir = done.run_dir
     assert done.returncode == 0, done.stdout + done.stderr
     assert received.read_text() == f"{FILE_SECRET} {INLINE_SECRET}"
     journal = (run_dir / "journal.jsonl").read_text()
@@ -271,22 +253,13 @@ def test_an_ansible_step_gets_the_opened_values_and_its_output_is_masked(tmp_pat
         assert FILE_SECRET not in text and INLINE_SECRET not in text
 
 
-def test_ask_vault_pass_reads_the_password_typed(tmp_path: Path) -> None:
-    files = estate(tmp_path, tmp_path / "received.txt")
-    argv = drillctl_argv(
-        "plan", str(files["playbook"]), "-i", str(files["inventory"]), "--ask-vault-pass"
-    )
+def test_ask_vault_pass_reads_the_password_typed(ansible_folder: AnsibleFolder) -> None:
+    tmp_path = ansible_folder.root
+    files = estate(ansible_folder, tmp_path / "received.txt")
+    args = ("plan", str(files["playbook"]), "-i", str(files["inventory"]), "--ask-vault-pass")
 
     def plan(typed: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            argv,
-            cwd=tmp_path,
-            env=child_env(),
-            input=typed,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return ansible_folder.drillctl(*args, input=typed)
 
     opened = plan(PASSWORD + "\n")
     assert opened.returncode == 0, opened.stderr

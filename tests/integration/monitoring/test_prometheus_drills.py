@@ -18,8 +18,9 @@ import yaml
 
 from runner.measure.figures import measure_drill
 from runner.measure.probes import ProbeLog
+from runner.measure.recovery import Measurement
 from runner.measure.samples import AvailabilitySample
-from runner.measure.timeline import Measurement, Timeline
+from runner.measure.timeline import Timeline
 from tests.conftest import REPO, events, free_port, run_drillctl
 from tests.lab.prometheus import (
     LAB_DOWN_RULES,

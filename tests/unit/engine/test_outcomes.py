@@ -16,6 +16,7 @@ import pytest
 
 import runner.connections.pool
 import runner.engine.drill
+import runner.engine.phases
 from runner.cli import main
 from tests.fakes.connection import FakeTarget
 from tests.fakes.engine import FakeClock, run_drill, write_inventory
@@ -128,9 +129,8 @@ def test_a_fault_the_target_cannot_carry_is_an_environment_error_exit_3(
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     """The drill's monotonic clock, moved only by the test."""
     fake = FakeClock()
-    monkeypatch.setattr(
-        runner.engine.drill, "time", types.SimpleNamespace(monotonic=fake.monotonic)
-    )
+    for module in (runner.engine.drill, runner.engine.phases):
+        monkeypatch.setattr(module, "time", types.SimpleNamespace(monotonic=fake.monotonic))
     return fake
 
 

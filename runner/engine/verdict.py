@@ -1,0 +1,116 @@
+"""The verdict on a finished drill: passed, failed, error or interrupted, and why; and the
+drill's own times, which its measurements are taken against.
+
+The order of the rules is the order of what matters most: an interrupt, a baseline that
+failed, a fault not reverted, no decision in time, a failed rollback or verify, a rollback
+over its budget, a change that never ran. A drill that passed those must still meet its
+objectives; broken measurement or a step the target could not carry out makes it an error.
+"""
+
+from __future__ import annotations
+
+from runner.engine.interrupts import Interrupts
+from runner.engine.monitor import DrillMonitor
+from runner.engine.outcome import (
+    DETECTING_TRIGGERS,
+    ERROR,
+    FAILED,
+    INTERRUPTED,
+    NO_CHANGE_REASON,
+    PASSED,
+    change_ran,
+    failure_reason,
+    objectives_verdict,
+    only_unreachable,
+    unsupported_reason,
+)
+from runner.engine.phases import DrillState
+from runner.faults.ledger import FaultLedger
+from runner.measure.figures import DrillFigures
+from runner.measure.timeline import Timeline
+from runner.playbook.model import Playbook
+
+
+def drill_verdict(
+    state: DrillState,
+    playbook: Playbook,
+    ledger: FaultLedger,
+    interrupts: Interrupts,
+    figures: DrillFigures | None,
+    probe_failure: str,
+) -> tuple[str, str]:
+    """(status, reason) of the whole drill, objectives and measurement included."""
+    status, reason = run_verdict(state, playbook, ledger, interrupts)
+    if status == PASSED:
+        status, reason = objectives_verdict(playbook, figures, reason)
+    unsupported = unsupported_reason(state.phases)
+    if probe_failure and status != INTERRUPTED:
+        # A dead probe worker leaves figures that stopped telling the truth: exit 3.
+        status, reason = ERROR, f"measurement broken: {probe_failure}"
+    elif unsupported and status != INTERRUPTED:
+        # The drill could not be carried out as designed, whatever followed: exit 3.
+        status, reason = ERROR, unsupported
+    elif status == FAILED and only_unreachable(state.phases):
+        status = ERROR  # the targets could not be reached: exit 3
+    return status, reason
+
+
+def run_verdict(
+    state: DrillState, playbook: Playbook, ledger: FaultLedger, interrupts: Interrupts
+) -> tuple[str, str]:
+    """(status, reason) from what the run did, before its objectives are judged."""
+    s = state
+    rollback_ok = None if s.rollback is None else not s.rollback.failed
+    if interrupts.interrupted():
+        suffix = "; a fault was NOT reverted" if ledger.any_revert_failed else ""
+        return INTERRUPTED, f"interrupted by {interrupts.signal_name}{suffix}"
+    if s.prepare_failed:
+        return FAILED, failure_reason("baseline (prepare) failed", s.phase_result("prepare"))
+    if ledger.any_revert_failed:
+        stuck = [r.plan.summary for r in ledger.records if r.revert_failed]
+        return FAILED, f"fault not reverted: {'; '.join(stuck)} (see the manual commands)"
+    if s.decision is not None and not s.decision.proceed:
+        return FAILED, "no rollback decision in time (decision on_timeout: abort)"
+    if rollback_ok is False:
+        return FAILED, failure_reason("rollback failed", s.rollback)
+    if s.final_verify is not None and s.final_verify.failed:
+        return FAILED, failure_reason("verify failed", s.final_verify)
+    budget = playbook.budget_s
+    if s.rollback is not None and budget is not None and s.rollback.duration_s > budget:
+        return (
+            FAILED,
+            f"rollback took {s.rollback.duration_s:.1f}s, over the type "
+            f"{playbook.rollback_type} budget of {budget:g}s",
+        )
+    if not change_ran(s.phases):
+        return FAILED, NO_CHANGE_REASON
+    if s.rollback is not None:
+        return PASSED, f"rolled back in {s.rollback.duration_s:.2f}s and verified"
+    return PASSED, "verified; no rollback was needed"
+
+
+def drill_timeline(
+    state: DrillState, playbook: Playbook, ledger: FaultLedger, monitor: DrillMonitor
+) -> Timeline:
+    """The drill's own times; each probe adds its samples to them when measured."""
+    s = state
+    injected = [r.injected_mono for r in ledger.records if r.injected_mono is not None]
+    trigger = s.trigger if s.trigger and s.trigger.kind in DETECTING_TRIGGERS else None
+    return Timeline(
+        deploy_started=monitor.deploy_started,
+        first_fault_injected=min(injected, default=None),
+        detected=trigger.mono if trigger else None,
+        decided=s.decided_mono if trigger else None,
+        rollback_started=s.rollback.started_mono if s.rollback else None,
+        rollback_ended=s.rollback.started_mono + s.rollback.duration_s if s.rollback else None,
+        verify_ended=monitor.verify_ended,
+        window_from=_window_from(state, playbook),
+    )
+
+
+def _window_from(state: DrillState, playbook: Playbook) -> float | None:
+    """`measure_from: prepare` judges from the start of prepare (else: from deploy)."""
+    prepare = state.phase_result("prepare")
+    if playbook.measure_from == "prepare" and prepare is not None:
+        return prepare.started_mono
+    return None
