@@ -84,7 +84,7 @@ def _plan_status(plan_arg: str | None, quarter: Quarter, runs: list[Any]) -> lis
 
 
 def quarterly_command(args: argparse.Namespace) -> int:
-    from runner.report import quarterly, quarterly_html, quarterly_md
+    from runner.report import quarterly
 
     quarter = parse_quarter(args.quarter)
     assert quarter is not None
@@ -98,8 +98,12 @@ def quarterly_command(args: argparse.Namespace) -> int:
     if fmt == "json":
         text = json.dumps(quarterly.to_json(report), indent=2) + "\n"
     elif fmt == "html":
+        from runner.report import quarterly_html  # only the asked format's renderer loads
+
         text = quarterly_html.render(report)
     else:
+        from runner.report import quarterly_md
+
         text = quarterly_md.render(report)
     write_output(text, args.out)
     return ExitCode.PASSED
