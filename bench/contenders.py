@@ -82,7 +82,10 @@ def drillctl(t: Target, work: Path) -> Invocation:
     out = work / "run"
     argv = [sys.executable, "-m", "runner", "run", str(work / "fanout.yml")]
     argv += ["-i", str(work / "inventory.yml"), "--out", str(out)]
-    return Invocation(argv, REPO, _env(), result_json=out / "result.json")
+    # Every run is recorded, as a user's would be, into one history for the whole bench
+    # (not the repository's drills/history.db).
+    env = _env(DRILLCTL_HISTORY=str(work.parent / "history.db"))
+    return Invocation(argv, REPO, env, result_json=out / "result.json")
 
 
 # -- raw paramiko floor ------------------------------------------------------------------

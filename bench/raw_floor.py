@@ -14,19 +14,23 @@ from concurrent.futures import ThreadPoolExecutor
 import paramiko
 
 
-def run_host(address: str, known: paramiko.HostKeys, args: argparse.Namespace) -> int:
-    """Connect once, run `true` `args.steps` times; return how many execs failed."""
-    sock = socket.create_connection((address, args.port), timeout=10)
+def run_host(target: str, known: paramiko.HostKeys, args: argparse.Namespace) -> int:
+    """Connect once, run `true` `args.steps` times; return how many execs failed.
+
+    `target` is an address (on --port) or `address:port`."""
+    address, _, given = target.partition(":")
+    port = int(given) if given else args.port
+    sock = socket.create_connection((address, port), timeout=30)
     # Without TCP_NODELAY, Nagle and delayed ACKs add ~40 ms to every exec.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     client = paramiko.SSHClient()
-    name = address if args.port == 22 else f"[{address}]:{args.port}"
+    name = address if port == 22 else f"[{address}]:{port}"
     for kind, key in (known.lookup(name) or {}).items():
         client.get_host_keys().add(name, kind, key)
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
     client.connect(
         address,
-        port=args.port,
+        port=port,
         username=args.user,
         key_filename=args.key,
         sock=sock,
@@ -49,8 +53,8 @@ def run_host(address: str, known: paramiko.HostKeys, args: argparse.Namespace) -
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("addresses", nargs="+")
-    p.add_argument("--port", type=int, required=True)
+    p.add_argument("addresses", nargs="+", help="ADDRESS (on --port) or ADDRESS:PORT")
+    p.add_argument("--port", type=int, default=22)
     p.add_argument("--user", required=True)
     p.add_argument("--key", required=True)
     p.add_argument("--known-hosts", required=True)

@@ -56,7 +56,7 @@ def _plan_status(plan_arg: str | None, quarter: Quarter, runs: list[Any]) -> lis
 def quarterly_report(args: argparse.Namespace) -> int:
     """The quarter's report, as html, md or json, to stdout or --out."""
     from runner.history.access import read_runs
-    from runner.report import quarterly, quarterly_html, quarterly_md
+    from runner.report import quarterly
 
     quarter = parse_quarter(args.quarter)
     assert quarter is not None
@@ -70,8 +70,12 @@ def quarterly_report(args: argparse.Namespace) -> int:
     if fmt == "json":
         text = json.dumps(quarterly.to_json(report), indent=2) + "\n"
     elif fmt == "html":
+        from runner.report import quarterly_html  # only the asked format's renderer loads
+
         text = quarterly_html.render(report)
     else:
+        from runner.report import quarterly_md
+
         text = quarterly_md.render(report)
     write_output(text, args.out)
     return ExitCode.PASSED

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
@@ -245,14 +246,26 @@ def to_db(row: RunRow) -> tuple[Any, ...]:
     return tuple(values)
 
 
-def from_db(values: tuple[Any, ...]) -> RunRow:
-    """A row read back (RUN_COLUMNS order)."""
-    data = dict(zip(RUN_COLUMNS, values, strict=True))
-    for name in _BOOL_COLUMNS:
-        if data[name] is not None:
-            data[name] = bool(data[name])
-    for name, value in data.items():
+# Positions in RUN_COLUMNS of the columns read back as bool, and as float (the `_s` figures).
+_BOOL_AT = tuple(i for i, name in enumerate(RUN_COLUMNS) if name in _BOOL_COLUMNS)
+_FLOAT_AT = tuple(i for i, name in enumerate(RUN_COLUMNS) if name.endswith("_s"))
+
+
+def from_db(values: Sequence[Any]) -> RunRow:
+    """A row read back (RUN_COLUMNS order).
+
+    A quarterly report reads tens of thousands of rows: the values are converted in place by
+    position and the row built positionally, with no dict per row.
+    """
+    if len(values) != len(RUN_COLUMNS):
+        raise ValueError(f"a runs row has {len(RUN_COLUMNS)} columns, got {len(values)}")
+    data = list(values)
+    for i in _BOOL_AT:
+        if data[i] is not None:
+            data[i] = bool(data[i])
+    for i in _FLOAT_AT:
         # PostgreSQL may hand back Decimal or int where SQLite gives float; make them agree.
-        if name.endswith("_s") and value is not None:
-            data[name] = float(value)
-    return RunRow(**data)
+        value = data[i]
+        if value is not None and type(value) is not float:
+            data[i] = float(value)
+    return RunRow(*data)

@@ -13,7 +13,6 @@ from runner.errors import Diagnostic, InputError, TargetEnvironmentError
 from runner.history.backends import Database, connect
 from runner.history.migrations import migrate
 from runner.history.quarter import Quarter
-from runner.history.rebuild import load_run
 from runner.history.rows import (
     FAULT_COLUMNS,
     RUN_COLUMNS,
@@ -141,6 +140,10 @@ class HistoryStore:
         """Record a run directory: its result.json, or what its journal proves when that is
         missing or damaged. Raises InputError for a directory that holds neither, or whose
         journal's hash chain is broken."""
+        # The rebuild brings the engine's and the measurements' modules: only an import
+        # needs them, not the reports that read the history.
+        from runner.history.rebuild import load_run
+
         loaded = load_run(run_dir)
         outcome = self.record(loaded.result, run_dir, plan_entry=plan_entry, source=loaded.source)
         stored = self.get(str(loaded.result["run_id"]))
@@ -166,7 +169,7 @@ class HistoryStore:
                 params.append(value)
         sql = _SELECT_RUNS + (f" WHERE {' AND '.join(where)}" if where else "")
         rows = self.db.execute(sql + " ORDER BY started_at, run_id", params)
-        return [from_db(tuple(r)) for r in rows]
+        return [from_db(r) for r in rows]
 
     def get(self, run_id: str) -> StoredRun | None:
         rows = self.db.execute(

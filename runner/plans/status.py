@@ -10,7 +10,7 @@ Voided runs count for nothing.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -47,25 +47,50 @@ def resolved(path: str | None) -> str | None:
     return None if not path else os.path.realpath(path)
 
 
-def _same_files(run: RunRow, entry: PlanEntry) -> bool:
-    return resolved(run.playbook) == resolved(entry.playbook) and resolved(
-        run.inventory
-    ) == resolved(entry.inventory)
+Resolver = Callable[[str | None], str | None]
 
 
-def runs_of(plan: DrillPlan, entry: PlanEntry, runs: Sequence[RunRow]) -> list[RunRow]:
+def _resolver() -> Resolver:
+    """`resolved`, asked once per distinct path: a quarter of thousands of runs names a
+    handful of playbooks, and each realpath is a walk of the file system."""
+    seen: dict[str | None, str | None] = {}
+
+    def resolve(path: str | None) -> str | None:
+        if path not in seen:
+            seen[path] = resolved(path)
+        return seen[path]
+
+    return resolve
+
+
+def _same_files(run: RunRow, entry: PlanEntry, resolve: Resolver = resolved) -> bool:
+    return resolve(run.playbook) == resolve(entry.playbook) and resolve(run.inventory) == resolve(
+        entry.inventory
+    )
+
+
+def runs_of(
+    plan: DrillPlan, entry: PlanEntry, runs: Sequence[RunRow], resolve: Resolver = resolved
+) -> list[RunRow]:
     """The quarter's runs that count for `entry`, oldest first: made under it, not voided."""
     key = plan.key(entry)
-    return [r for r in runs if not r.voided and r.plan_entry == key and _same_files(r, entry)]
+    return [
+        r for r in runs if not r.voided and r.plan_entry == key and _same_files(r, entry, resolve)
+    ]
 
 
-def unplanned_runs(entry: PlanEntry, runs: Sequence[RunRow]) -> list[RunRow]:
+def unplanned_runs(
+    entry: PlanEntry, runs: Sequence[RunRow], resolve: Resolver = resolved
+) -> list[RunRow]:
     """Drills started by hand with the entry's playbook and inventory (shown, not counted);
     a real incident's rollback is no drill at all."""
     return [
         r
         for r in runs
-        if not r.voided and r.kind == DRILL and r.plan_entry is None and _same_files(r, entry)
+        if not r.voided
+        and r.kind == DRILL
+        and r.plan_entry is None
+        and _same_files(r, entry, resolve)
     ]
 
 
@@ -109,7 +134,10 @@ def entry_status(
 def plan_status(plan: DrillPlan, quarter_runs: Sequence[RunRow], today: date) -> list[EntryStatus]:
     """Each entry's status, given the runs of the plan's quarter (oldest first)."""
     ordered = sorted(quarter_runs, key=lambda r: (r.started_at or "", r.run_id))
+    resolve = _resolver()
     return [
-        entry_status(e, runs_of(plan, e, ordered), today, len(unplanned_runs(e, ordered)))
+        entry_status(
+            e, runs_of(plan, e, ordered, resolve), today, len(unplanned_runs(e, ordered, resolve))
+        )
         for e in plan.entries
     ]

@@ -43,12 +43,19 @@ def _b64decode(value: Any, encoding: str = "utf-8") -> str:
     return data.decode(encoding, "replace")
 
 
+def _mapping(value: Any) -> dict[Any, Any]:
+    """A read-only mapping (`hostvars`, `groups`, a host's variables) as JSON knows it."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
 def _to_json(value: Any, indent: int | None = None, sort_keys: bool = True) -> str:
-    return json.dumps(value, sort_keys=sort_keys, indent=indent)
+    return json.dumps(value, sort_keys=sort_keys, indent=indent, default=_mapping)
 
 
 def _to_nice_json(value: Any, indent: int = 4, sort_keys: bool = True) -> str:
-    return json.dumps(value, sort_keys=sort_keys, indent=indent)
+    return json.dumps(value, sort_keys=sort_keys, indent=indent, default=_mapping)
 
 
 def _from_json(value: Any) -> Any:
@@ -59,7 +66,7 @@ def _plain(value: Any) -> Any:
     """`value` as the YAML dumper knows it: Markup (from `| e`) as str, tuples as lists."""
     if isinstance(value, str):
         return str(value)
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return {_plain(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]

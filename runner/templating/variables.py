@@ -9,7 +9,7 @@ from __future__ import annotations
 import codecs
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -73,6 +73,31 @@ class Deferred:
         return iter(())
 
 
+class FreshCopies(Mapping[str, Any]):
+    """Every host's variables (or every group's members), each made when a template asks.
+
+    Each host's templates may read every host's variables. A copy of all of them per host
+    is O(hosts²): at 1,000 hosts, a million dicts and hundreds of MB before the first step.
+    This view shares the inventory's own mapping and copies only the entry asked for, so a
+    template that changes what it got (the sandbox allows `update`) changes its own copy.
+    """
+
+    def __init__(self, source: Mapping[str, Any], make: Callable[[str], Any]) -> None:
+        self._source = source
+        self._make = make
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._source:
+            raise KeyError(name)
+        return self._make(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._source)
+
+    def __len__(self) -> int:
+        return len(self._source)
+
+
 def magic_vars(
     host: Host, inventory: Inventory, playbook: DrillIdentity, run: RunInfo
 ) -> dict[str, Any]:
@@ -87,8 +112,8 @@ def magic_vars(
             "connection": host.connection,
             "groups": list(host.groups),
         },
-        "hostvars": {name: dict(h.vars) for name, h in inventory.hosts.items()},
-        "groups": {name: inventory.group_members(name) for name in inventory.groups},
+        "hostvars": FreshCopies(inventory.hosts, lambda name: dict(inventory.hosts[name].vars)),
+        "groups": FreshCopies(inventory.groups, inventory.group_members),
         "drill": {
             "name": playbook.drill,
             "component": playbook.component,
