@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -57,17 +58,36 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
+INTERRUPT_GRACE_S = 60.0
+
+
 def run_drillctl(
     *args: str, cwd: Path | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        drillctl_argv(*args),
+    """drillctl in a child process. A child past its time (or a test stopped by its own time
+    limit) is interrupted as an operator would, with Ctrl-C, so its rollback and clean-up
+    still run and no lab server or fault it started outlives the test; only a child that
+    ignores that too is killed."""
+    argv = drillctl_argv(*args)
+    child = subprocess.Popen(
+        argv,
         cwd=cwd or REPO,
         env=child_env(),
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout,
     )
+    try:
+        out, err = child.communicate(timeout=timeout)
+    except BaseException:
+        child.send_signal(signal.SIGINT)
+        try:
+            child.communicate(timeout=INTERRUPT_GRACE_S)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.communicate()
+        raise
+    return subprocess.CompletedProcess(argv, child.returncode, out, err)
 
 
 def run_quickstart(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
