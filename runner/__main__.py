@@ -1,3 +1,4 @@
 from runner.cli import main
+from runner.cli.process_exit import exit_now
 
-raise SystemExit(main())
+exit_now(main())
