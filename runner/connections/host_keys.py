@@ -19,10 +19,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import paramiko
-from paramiko.pkey import UnknownKeyType
-
 from runner.connections.base import HostUnreachable, local_limit
+from runner.connections.ssh_library import paramiko
 from runner.errors import TargetEnvironmentError
 
 STRICT = "strict"
@@ -153,7 +151,7 @@ def _parse_entry(line: str) -> tuple[tuple[str, ...], paramiko.PKey] | str:
         return "the key is not base64"
     try:
         key = paramiko.PKey.from_type_string(key_type, key_bytes)
-    except UnknownKeyType:
+    except paramiko.pkey.UnknownKeyType:
         return f"key type {key_type[:40]!r} is not supported"
     except Exception:  # a corrupt blob fails in paramiko's decoders in many ways
         return f"the {key_type[:40]} key cannot be decoded"

@@ -13,9 +13,8 @@ import re
 import shlex
 import time
 
-import paramiko
-
 from runner.connections.base import CommandSpec
+from runner.connections.ssh_library import paramiko
 from runner.connections.ssh_settings import SshSettings
 from runner.connections.watchdog import WATCHDOG
 

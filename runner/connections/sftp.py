@@ -6,9 +6,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import paramiko
-
 from runner.connections.base import HostUnreachable
+from runner.connections.ssh_library import paramiko
 from runner.connections.ssh_settings import SshSettings
 from runner.connections.watchdog import WATCHDOG
 

@@ -21,8 +21,6 @@ import threading
 import time
 from typing import Any, cast
 
-import paramiko
-
 from runner.connections.base import (
     GRACE_S,
     CancelToken,
@@ -39,6 +37,7 @@ from runner.connections.host_keys import (
 )
 from runner.connections.remote_process import becomes, command_line, drain, kill_group, split_pgid
 from runner.connections.sftp import BoundedSftp
+from runner.connections.ssh_library import paramiko
 from runner.connections.ssh_settings import SshSettings, jump_host
 from runner.connections.tcp import ConnectCancelled, shutdown, tcp_connect
 from runner.connections.watchdog import CANCELLED, DEADLINE, WATCHDOG

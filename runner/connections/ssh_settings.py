@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import paramiko
-
 from runner.connections.host_keys import STRICT
+from runner.connections.ssh_library import enable_match_exec, paramiko
 from runner.inventory.model import Host
 from runner.vault import OpenedVars
 
@@ -91,6 +90,7 @@ def _ssh_config_for(address: str) -> dict[str, Any]:
     path = Path(os.path.expanduser("~/.ssh/config"))
     if not path.is_file():
         return {}
+    enable_match_exec()  # the config may run a `Match exec` command
     config = paramiko.SSHConfig.from_path(str(path))
     return dict(config.lookup(address))
 
