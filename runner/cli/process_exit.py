@@ -24,16 +24,22 @@ def exit_now(code: int) -> NoReturn:
     """End the process with `code` once stdout and stderr are flushed and exit hooks ran.
 
     Falls back to `SystemExit` (the interpreter's own exit, which joins threads) while a
-    non-daemon thread is still running or when the streams cannot be flushed, so no work
-    and no output is ever cut short. Only for the program's entry point: in-process
-    callers (tests) keep their interpreter.
+    non-daemon thread is still running, when the streams cannot be flushed, or under a
+    profiler or debugger, so no work and no output is ever cut short. Only for the
+    program's entry point: in-process callers (tests) keep their interpreter.
     """
-    if _unfinished_threads() or not _flushed():
+    if _observed() or _unfinished_threads() or not _flushed():
         raise SystemExit(code)
     # The hooks the interpreter would run (logging's flush, paramiko's lingering
     # transports, temporary files' finalizers); they may print, so flush once more.
     atexit._run_exitfuncs()
     os._exit(code if _flushed() else FLUSH_FAILED)
+
+
+def _observed() -> bool:
+    """A profiler, tracer or debugger runs us (`python -m cProfile -o ...`): it writes its
+    findings after our code returns, which a bare exit would cut off."""
+    return sys.getprofile() is not None or sys.gettrace() is not None
 
 
 def _unfinished_threads() -> list[threading.Thread]:

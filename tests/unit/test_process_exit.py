@@ -103,3 +103,18 @@ def test_a_closed_stdout_pipe_exits_as_the_interpreter_would(tmp_path: Path) -> 
     proc.stderr.close()
     # Not 0: CPython's own exit status when it cannot flush stdout.
     assert proc.wait(timeout=60) == 120, err
+
+
+def test_a_profiler_running_the_program_still_writes_its_findings(tmp_path: Path) -> None:
+    script = tmp_path / "child.py"
+    script.write_text("from runner.cli.process_exit import exit_now\nexit_now(0)\n")
+    found = tmp_path / "profile.out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "cProfile", "-o", str(found), str(script)],
+        env=_buffered_env(),
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert found.stat().st_size > 0
