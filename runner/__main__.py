@@ -1,4 +1,3 @@
-from runner.cli import main
-from runner.cli.process_exit import exit_now
+from runner.cli import program
 
-exit_now(main())
+program()
