@@ -34,7 +34,9 @@ class LocalConnection:
     def run(
         self, spec: CommandSpec, *, timeout: float | None, cancel: CancelToken
     ) -> CommandResult:
-        env = {**os.environ, **spec.env}
+        # None inherits this process's environment as a copy would, without building one
+        # and encoding every variable again for each step.
+        env = {**os.environ, **spec.env} if spec.env else None
         args: list[str] | str = (
             list(spec.argv) if spec.argv is not None else [spec.executable, "-c", spec.shell or ""]
         )
