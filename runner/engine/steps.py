@@ -142,6 +142,13 @@ class StepRunner:
         return result
 
     def _run_batch(self, step: Step, hosts: list[Host]) -> dict[str, HostResult]:
+        if len(hosts) == 1 and hosts[0].connection == "local":
+            # One local host needs no fan-out: running it here spares two thread hand-offs
+            # per step. Ctrl-C still stops it: the signal handler only queues the signal, the
+            # interrupt thread cancels the token, and a local process's wait (select, waitpid)
+            # lets the handler run at once. Remote hosts keep the worker, so that no blocking
+            # library call can hold the main thread.
+            return {hosts[0].name: self._run_host(step, hosts[0])}
         futures = {self.executor.submit(self._run_host, step, h): h.name for h in hosts}
         results: dict[str, HostResult] = {}
         pending = set(futures)

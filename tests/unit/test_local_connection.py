@@ -86,3 +86,17 @@ def test_a_finished_command_returns_without_sleeping_for_its_exit(
     monkeypatch.setattr(subprocess.time, "sleep", no_sleep)  # type: ignore[attr-defined]
     for _ in range(60):
         assert run(CommandSpec(argv=("true",))).rc == 0
+
+
+def test_a_command_sees_the_controllers_environment_and_its_own_env_over_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DRILL_INHERITED", "from-controller")
+    monkeypatch.setenv("DRILL_OVERRIDDEN", "controller")
+    script = 'echo "$DRILL_INHERITED/$DRILL_OVERRIDDEN/${DRILL_OWN-unset}"'
+    plain = run(CommandSpec(shell=script))
+    assert plain.stdout == "from-controller/controller/unset\n"
+    own = run(CommandSpec(shell=script, env={"DRILL_OVERRIDDEN": "step", "DRILL_OWN": "x"}))
+    assert own.stdout == "from-controller/step/x\n"
+    monkeypatch.delenv("DRILL_INHERITED")
+    assert run(CommandSpec(shell=script)).stdout == "/controller/unset\n"
