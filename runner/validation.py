@@ -34,7 +34,7 @@ def validate_document(
     Where `templated_ok(path)` says so, a template string is not held to value constraints
     (type, pattern, enum…): its value is known only once rendered, and is checked then.
     """
-    validator = Draft202012Validator(schema)
+    validator = _validator(schema)
     found: list[Diagnostic] = []
     for error in validator.iter_errors(doc.value):
         specific = _most_specific(error)
@@ -47,6 +47,20 @@ def validate_document(
             continue
         found.extend(_diagnose(doc, specific))
     return sorted(set(found))
+
+
+# One validator per schema for the process: building one (and resolving its `$ref`s again)
+# per document cost lint of many files a large share of its time. Keyed on the schema
+# object, which is held here so its id cannot be reused by another dict.
+_VALIDATORS: dict[int, tuple[dict[str, Any], Draft202012Validator]] = {}
+
+
+def _validator(schema: dict[str, Any]) -> Draft202012Validator:
+    known = _VALIDATORS.get(id(schema))
+    if known is None or known[0] is not schema:
+        known = (schema, Draft202012Validator(schema))
+        _VALIDATORS[id(schema)] = known
+    return known[1]
 
 
 # Constraints on a value (not on structure), which a template string cannot be held to.

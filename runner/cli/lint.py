@@ -12,15 +12,13 @@ from runner.cli.command import Command
 def lint_playbooks(args: argparse.Namespace) -> int:
     """Print every finding; exit 0 clean, 2 on an error, 1 on a warning with --strict."""
     from runner.inventory import load_inventory
-    from runner.lint.linter import lint_file
+    from runner.lint.batch import lint_files
     from runner.lint.output import exit_code, render
 
     files = habits.inventories(args)
     inventory = load_inventory(list(files)) if files else None
     extra = list(habits.extra_vars(args.extra_vars))
-    findings = [
-        d for path in args.playbooks for d in lint_file(path, inventory=inventory, extra_vars=extra)
-    ]
+    findings = lint_files(args.playbooks, inventory=inventory, extra_vars=extra)
     output = render(findings, args.format)
     if output:
         print(output)

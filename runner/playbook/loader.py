@@ -16,7 +16,7 @@ from runner.playbook.model import PHASES, Decision, Location, Objectives, Playbo
 from runner.playbook.probe_loader import load_probes
 from runner.playbook.schema import playbook_schema
 from runner.playbook.step_schema import STEP_KEYWORDS
-from runner.templating.templar import Templar
+from runner.templating.templar import checking_templar
 from runner.validation import validate_document
 from runner.yamlpos import YamlDocument, load_yaml
 
@@ -53,7 +53,7 @@ class _Builder:
         self.doc = doc
         self.data: dict[str, Any] = doc.value
         self.diags: list[Diagnostic] = []
-        self.templar = Templar()
+        self.templar = checking_templar()
         self.probes, self.triggers, probe_diags = load_probes(doc, self.data)
         self.diags.extend(probe_diags)
 

@@ -22,6 +22,7 @@ from jinja2 import (
     meta,
     nodes,
 )
+from jinja2.compiler import CodeGenerator
 from jinja2.exceptions import SecurityError
 
 from runner.errors import InputError
@@ -243,9 +244,12 @@ class _Analysis:
         try:
             tree = _CHECKER.parse(source)
             # Generating the code finds unknown filters and sandbox refusals; compiling it to
-            # bytecode would find nothing more.
-            _CHECKER.compile(tree, raw=True)
+            # bytecode would find nothing more. The same pass records the names the template
+            # reads, as `meta.find_undeclared_variables` would in a second one.
+            generator = _CheckingGenerator(_CHECKER)
+            generator.visit(tree)
             self._tree = tree
+            self._used = frozenset(generator.undeclared_identifiers)
         except TemplateAssertionError as exc:  # e.g. an unknown filter or test
             self._error = TemplateError(f"template error: {exc.message}", exc.lineno or 1)
         except TemplateSyntaxError as exc:
@@ -262,8 +266,8 @@ class _Analysis:
         return self._tree
 
     def used(self) -> frozenset[str]:
-        if self._used is None:
-            self._used = frozenset(meta.find_undeclared_variables(self.tree()))
+        self.tree()  # a template that did not parse raises its error here
+        assert self._used is not None
         return self._used
 
     def guarded(self) -> frozenset[str]:
@@ -276,6 +280,15 @@ class _Analysis:
         return self._guarded
 
 
+class _CheckingGenerator(meta.TrackingCodeGenerator):
+    """The code generator `Environment.compile` runs (its checks and errors), writing no
+    code, and remembering every name the template reads from its context."""
+
+    def __init__(self, environment: BoundedSandbox) -> None:
+        CodeGenerator.__init__(self, environment, None, None)
+        self.undeclared_identifiers = set()
+
+
 @functools.lru_cache(maxsize=8192)
 def _analysis(text: str, expression: bool) -> _Analysis:
     return _Analysis(text, expression)
@@ -285,9 +298,10 @@ def _analysis(text: str, expression: bool) -> _Analysis:
 _GUARDS = frozenset({"default", "d", "defined", "undefined"})
 
 
-def _checking_env() -> BoundedSandbox:
-    """An environment with a Templar's filter and global names, for checking templates."""
-    return Templar().env
+def checking_templar() -> Templar:
+    """The process's one Templar for checking templates (parse, names read), never for
+    rendering: its checks keep no state, so building one per playbook linted only cost time."""
+    return _CHECKING
 
 
 def _strip_braces(text: str) -> str:
@@ -297,4 +311,6 @@ def _strip_braces(text: str) -> str:
     return stripped
 
 
-_CHECKER = _checking_env()
+# An environment with a Templar's filter and global names, for checking templates.
+_CHECKING = Templar()
+_CHECKER = _CHECKING.env

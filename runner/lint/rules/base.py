@@ -17,7 +17,7 @@ from runner.errors import Diagnostic
 from runner.inventory.model import Inventory
 from runner.playbook.loader import is_expression, strings_in
 from runner.playbook.model import PHASES, Playbook
-from runner.templating.templar import Templar
+from runner.templating.templar import Templar, checking_templar
 from runner.yamlpos import YamlDocument
 
 ERROR = "error"
@@ -52,7 +52,7 @@ class LintContext:
     playbook: Playbook | None
     inventory: Inventory | None = None
     extra_vars: frozenset[str] = frozenset()
-    templar: Templar = field(default_factory=Templar)
+    templar: Templar = field(default_factory=checking_templar)
 
     @property
     def data(self) -> dict[str, Any]:
