@@ -137,6 +137,22 @@ def test_a_query_is_sent_with_prometheus_own_timeout_and_judged(fake: tuple[Fake
         (200, '{"status":"error","error":"query timed out"}', 0, "query timed out"),
         (200, ok_body({"resultType": "vector", "result": vector("1")}), 1.5, "timed out"),
         (200, ok_body({"resultType": "string", "result": [1, "x"]}), 0, "returned a string"),
+        # An error status is no answer even when a `data` field comes with it, ...
+        (
+            200,
+            json.dumps(
+                {
+                    "status": "error",
+                    "error": "partial",
+                    "data": {"resultType": "vector", "result": vector("1")},
+                }
+            ),
+            0,
+            "no success in the answer: partial",
+        ),
+        # ... nor is a success without its data, nor JSON that is not Prometheus' envelope.
+        (200, '{"status": "success"}', 0, "no success in the answer"),
+        (200, "[1, 2]", 0, "no success in the answer"),
     ],
 )
 def test_an_answer_that_cannot_be_judged_is_unknown_never_healthy(
