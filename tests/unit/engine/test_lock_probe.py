@@ -8,6 +8,7 @@ import fcntl
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,7 +74,7 @@ def test_a_holder_that_has_not_written_its_record_or_wrote_half_is_said_so() -> 
 
 def test_events_without_a_fault_id_do_not_end_the_search_for_faults_in_flight() -> None:
     plan = FaultPlan("custom", "h1", "x", (), ()).to_json()
-    events = [
+    events: list[dict[str, Any]] = [
         {"event": "run_started", "pid": 1},
         {"event": "fault_intent", "fault_id": "a", "plan": plan},
         {"event": "step_started", "step": "s"},
