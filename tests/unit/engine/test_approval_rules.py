@@ -72,5 +72,5 @@ def test_a_process_owned_by_someone_else_is_alive(monkeypatch: pytest.MonkeyPatc
     def refused(pid: int, sig: int) -> None:
         raise PermissionError(1, "Operation not permitted")
 
-    monkeypatch.setattr(monitor.os, "kill", refused)
+    monkeypatch.setattr(os, "kill", refused)
     assert monitor._process_alive(4242) is True
