@@ -121,6 +121,7 @@ def test_an_unreachable_host_is_an_environment_error_even_beside_a_failure(
     out = io.StringIO()
     code = run_adhoc(hosts_of(tmp_path), "fail ping", forks=2, timeout=5.0, out=out)
     assert code == ExitCode.ENVIRONMENT
+    assert out.getvalue().endswith("\n")  # every result ends its line, the last one too
     lines = out.getvalue().splitlines()
     at = lines.index("web1 | UNREACHABLE | 0.00s")
     assert lines[at + 1] == "web1: connection refused (fake target)"  # its reason, one line
