@@ -119,3 +119,12 @@ def test_a_name_like_none_of_them_lists_the_steps_that_can_start_a_run(tmp_path:
     )
     assert "did you mean" not in text
     assert target.snapshot() == []
+
+
+def test_a_name_half_like_a_step_still_finds_it(tmp_path: Path) -> None:
+    # "chnge" is 0.56 to 0.59 like the two change steps: close enough (cutoff 0.5) to be
+    # offered, not so close that difflib's default cutoff (0.6) would find it.
+    target = FakeTarget()
+    with pytest.raises(InputError) as caught:
+        run_drill(PLAYBOOK, tmp_path, target, start_at_task="chnge")
+    assert str(caught.value).endswith("did you mean 'first change', 'second change'?")
