@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
+import runner.measure.prometheus
 from runner.measure.probes import prometheus_check
-from runner.measure.prometheus import Unanswered, alert_state, instant_query, judge
+from runner.measure.prometheus import AlertState, Unanswered, alert_state, instant_query, judge
 from runner.measure.specs import PromExpect
 from tests.conftest import free_port
 
@@ -137,6 +138,22 @@ def test_a_query_is_sent_with_prometheus_own_timeout_and_judged(fake: tuple[Fake
         (200, '{"status":"error","error":"query timed out"}', 0, "query timed out"),
         (200, ok_body({"resultType": "vector", "result": vector("1")}), 1.5, "timed out"),
         (200, ok_body({"resultType": "string", "result": [1, "x"]}), 0, "returned a string"),
+        # An error status is no answer even when a `data` field comes with it, ...
+        (
+            200,
+            json.dumps(
+                {
+                    "status": "error",
+                    "error": "partial",
+                    "data": {"resultType": "vector", "result": vector("1")},
+                }
+            ),
+            0,
+            "no success in the answer: partial",
+        ),
+        # ... nor is a success without its data, nor JSON that is not Prometheus' envelope.
+        (200, '{"status": "success"}', 0, "no success in the answer"),
+        (200, "[1, 2]", 0, "no success in the answer"),
     ],
 )
 def test_an_answer_that_cannot_be_judged_is_unknown_never_healthy(
@@ -187,3 +204,65 @@ def test_an_alert_fires_only_while_active_in_alertmanager(fake: tuple[Fake, str]
     state.answers["/api/v2/alerts"] = (200, '{"not": "a list"}', 0)
     with pytest.raises(Unanswered, match="not a list"):
         alert_state("alertmanager", url, "LabDown", 1.0)
+
+
+def test_the_detail_names_three_series_and_counts_the_rest() -> None:
+    def detail(n: int) -> str:
+        return judge("vector", vector(*["0"] * n), PromExpect(">=", 1.0)).detail
+
+    assert detail(3) == (
+        'expected all series >= 1: {__name__="lab_up",instance="i0"} 0, '
+        '{__name__="lab_up",instance="i1"} 0, {__name__="lab_up",instance="i2"} 0'
+    )
+    assert detail(4).endswith('instance="i2"} 0 (+1 more)')
+    assert detail(5).endswith(" (+2 more)")
+    assert judge("scalar", [1.0, "0"], PromExpect(">=", 1.0)).detail.endswith(">= 1: scalar 0")
+
+
+def test_a_sample_value_must_be_a_time_and_value_pair() -> None:
+    for value in ("12", [1.0], [1.0, "1", "2"]):
+        with pytest.raises(Unanswered, match=r"a sample value is not \[time, value\]"):
+            judge("scalar", value, PromExpect("==", 1.0))
+
+
+def test_a_series_without_labels_is_shown_as_braces() -> None:
+    result = [{"metric": {}, "value": [1.0, "0"]}]
+    assert judge("vector", result, PromExpect("==", 1.0)).detail.endswith("== 1: {} 0")
+
+
+def test_the_query_goes_as_query_with_a_timeout_of_at_least_1ms(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: list[tuple[str, dict[str, str], float]] = []
+
+    def api_get(url: str, path: str, params: dict[str, str], timeout: float) -> Any:
+        asked.append((path, params, timeout))
+        return {"status": "success", "data": {"resultType": "vector", "result": []}}
+
+    monkeypatch.setattr(runner.measure.prometheus, "_api_get", api_get)
+    assert instant_query("http://prom", "up", 0.0001) == ("vector", [])
+    assert instant_query("http://prom", "up", 2.5) == ("vector", [])
+    assert asked == [
+        ("/api/v1/query", {"query": "up", "timeout": "1ms"}, 0.0001),
+        ("/api/v1/query", {"query": "up", "timeout": "2500ms"}, 2.5),
+    ]
+
+
+def test_an_answer_without_a_result_type_is_no_answer(fake: tuple[Fake, str]) -> None:
+    state, url = fake
+    state.answers["/api/v1/query"] = (200, ok_body({"result": vector("1")}), 0.0)
+    with pytest.raises(Unanswered, match=r"^the query answer has no resultType$"):
+        instant_query(url, "up", 1.0)
+
+
+def test_alertmanager_is_asked_for_alerts_neither_silenced_nor_inhibited(
+    fake: tuple[Fake, str],
+) -> None:
+    state, url = fake
+    state.answers["/api/v2/alerts"] = (200, "[]", 0)
+    assert alert_state("alertmanager", url, "LabDown", 1.0) == AlertState(False, "")
+    assert sorted(state.queries[-1].split("&")) == [
+        "active=true",
+        "inhibited=false",
+        "silenced=false",
+    ]
