@@ -19,7 +19,7 @@ from tests.integration.notify.test_real_channels import smtp, webhook
 pytestmark = pytest.mark.integration
 __all__ = ["smtp", "webhook"]
 
-TOKEN = "hk-7f3a'9/+="
+TOKEN = "hk-7f3a'9/+="  # a lone quote: given as a JSON -e mapping, as Ansible requires
 
 
 def _drill(tmp_path: Path, http_port: int, smtp_port: int, dead_port: int) -> Path:
@@ -53,7 +53,7 @@ def test_a_drill_notifies_start_rollback_progress_and_completion(
     started = time.monotonic()
     done = run_drillctl(
         "run", str(playbook), "-i", str(REPO / "inventories" / "local.yml"),
-        "-e", f"lab_port={free_port()}", "-e", f"hook_token={TOKEN}", "--out", str(out),
+        "-e", f"lab_port={free_port()}", "-e", json.dumps({"hook_token": TOKEN}), "--out", str(out),
     )  # fmt: skip
     took = time.monotonic() - started
     assert done.returncode == 0, done.stdout + done.stderr
