@@ -34,7 +34,17 @@ def run_and_kill_at(
         args, run_dir, lambda: journal_lines(run_dir) >= line, timeout, after_s
     )
     reached = journal_lines(run_dir) >= line
-    assert killed or reached, f"the runner ended before its journal reached line {line}"
+    assert killed or reached, (
+        f"the runner ended before its journal reached line {line}:\n{_output(run_dir)}"
+    )
+
+
+def _output(run_dir: Path) -> str:
+    """What the runner printed (kept beside its run directory, for a failure's message)."""
+    try:
+        return run_dir.with_name(run_dir.name + ".out").read_text(errors="replace")[-4000:]
+    except FileNotFoundError:
+        return "(no output)"
 
 
 def run_and_kill_when(
@@ -49,13 +59,14 @@ def run_and_kill_when(
 
     True when the runner was still going when killed (False: it ended first).
     """
-    runner = subprocess.Popen(
-        drillctl_argv("run", *args, "--out", str(run_dir)),
-        cwd=REPO,
-        env=child_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    with run_dir.with_name(run_dir.name + ".out").open("wb") as output:
+        runner = subprocess.Popen(
+            drillctl_argv("run", *args, "--out", str(run_dir)),
+            cwd=REPO,
+            env=child_env(),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + timeout
     while not ready() and runner.poll() is None:
         if time.monotonic() >= deadline:
