@@ -232,8 +232,18 @@ def describe_holder(info: dict[str, Any] | None) -> str:
 
 
 def rewrite(fd: int, text: str) -> None:
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, text.encode(), 0)
+    """Replace a record file's text in place, in one write.
+
+    The new text goes over the old in a single write, padded with blanks to the old length,
+    and only then is the file cut to size: a runner killed between any two of these calls
+    leaves the old record or the new one (JSON readers skip trailing blanks), never an empty
+    file that would stop the next run on the inventory.
+    """
+    data = text.encode()
+    old = os.fstat(fd).st_size
+    os.pwrite(fd, data.ljust(old, b" "), 0)
+    if old > len(data):
+        os.ftruncate(fd, len(data))
     os.fsync(fd)
 
 
