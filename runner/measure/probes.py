@@ -166,22 +166,21 @@ class ProbeRunner:
                 return
 
     def _sample(self, instance: ProbeInstance) -> None:
-        t = time.monotonic()
-        verdict, error, latency = self._check(instance)
+        # Kept at the precision the journal holds (microseconds), so the figures the runner
+        # measures and those rebuilt from its journal come from the very same numbers.
+        t = round(time.monotonic(), 6)
+        verdict, error, measured = self._check(instance)
         if self._stop.cancelled:
             return  # cut short by the end of probing, not by the service: no verdict
+        latency_ms = None if measured is None else round(measured * 1000, 3)
+        latency = None if latency_ms is None else latency_ms / 1000
         sample = AvailabilitySample(
             instance.label, t, verdict is True, latency, error, unknown=verdict is None
         )
         with self._lock:
             self.log.availability.append(sample)
             self._pending.setdefault(instance.label, []).append(
-                [
-                    round(t, 6),
-                    sample.verdict,
-                    None if latency is None else round(latency * 1000, 3),
-                    self.journal.mask.head(error, 200),
-                ]
+                [t, sample.verdict, latency_ms, self.journal.mask.head(error, 200)]
             )
         if self.listener is not None:
             self.listener(sample)
@@ -216,20 +215,18 @@ class ProbeRunner:
         assert data is not None  # only data probes write
         seq = self._seq.get(instance.label, 0) + 1
         self._seq[instance.label] = seq
-        sent = time.monotonic()
+        sent = round(time.monotonic(), 6)  # the journal's precision, as for samples
         write = data.write
         ok, output = self.call(
             instance, write.kind, write.request, {"seq": seq}, write.timeout_s, self._stop
         )
-        acked = time.monotonic() if ok else None
+        acked = round(time.monotonic(), 6) if ok else None
         attempt = WriteAttempt(
             instance.label, seq, sent, acked, ok, "" if ok else self._tail(output, 200)
         )
         with self._lock:
             self.log.writes.append(attempt)
-            self._pending.setdefault(instance.label, []).append(
-                [seq, round(sent, 6), None if acked is None else round(acked, 6), ok]
-            )
+            self._pending.setdefault(instance.label, []).append([seq, sent, acked, ok])
 
     def call(
         self,
