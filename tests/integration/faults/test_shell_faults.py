@@ -486,7 +486,11 @@ def test_pause_corrupt_and_cpu_work_in_a_busybox_container(
     def sh(script: str) -> str:
         return str(container.exec_run(["sh", "-c", script]).output.decode(errors="replace")).strip()
 
-    sleeper = sh("pidof sleep")
+    # The container runs before its shell has exec'd the sleeper: wait for it, bounded.
+    deadline = time.monotonic() + 30
+    while not (sleeper := sh("pidof sleep")).isdigit():
+        assert time.monotonic() < deadline, f"no sleeper in the container: {sleeper!r}"
+        time.sleep(0.05)
     sleeper_state = f"cut -d' ' -f3 /proc/{sleeper}/stat"
     pause = plan(ProcessPause(), {"pattern": "sleep 3000[.]5"}, host)
 
