@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -162,15 +163,18 @@ def test_failed_rollback_fails_the_drill(write_playbook: Any, tmp_path: Path) ->
 def test_step_timeout_kills_the_command_and_its_children(
     write_playbook: Any, tmp_path: Path
 ) -> None:
+    # A duration of this test's own: another suite on the machine runs the same test, and
+    # the process list below must show only what this one started.
+    sleeper = f"sleep 37.{uuid.uuid4().int % 10**6:06d}"
     rc, output, result, _ = run(
         write_playbook,
         tmp_path,
-        """\
+        f"""\
         drill: d
         rollback_type: 2
         rollback_when: failure
         deploy:
-          - {name: hangs, shell: "sleep 37 & sleep 37; touch DIR/finished", timeout: 1s}
+          - {{name: hangs, shell: "{sleeper} & {sleeper}; touch DIR/finished", timeout: 1s}}
         """,
     )
     step = next(s for s in result["steps"] if s["name"] == "hangs")
@@ -180,8 +184,7 @@ def test_step_timeout_kills_the_command_and_its_children(
     import subprocess
 
     assert (
-        "sleep 37"
-        not in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+        sleeper not in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     )
 
 
