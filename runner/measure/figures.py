@@ -82,6 +82,10 @@ class DrillFigures:
                 "resolution_s": m.resolution_s,
             }
             reasons = {k: f"{m.probe}: {v}" for k, v in m.reasons.items()}
+            figures["time_to_detect_s"], why = drill_detection(self.availability, m)
+            reasons.pop("time_to_detect_s", None)
+            if why is not None:
+                reasons["time_to_detect_s"] = why
             if m.resolution_s is None:
                 reasons["resolution_s"] = f"{m.probe}: " + (
                     "every sample in the window was unknown"
@@ -125,6 +129,29 @@ class DrillFigures:
             "rpo_s": max(known_rpo) if len(known_rpo) == len(rpos) else None,
             "rpo_lower_bound": worst.rpo_lower_bound if len(known_rpo) == len(rpos) else None,
         }
+
+
+def drill_detection(
+    instances: tuple[Measurement, ...], worst: Measurement
+) -> tuple[float | None, str | None]:
+    """Time to detect for the drill, and why it is None when it is: from T0, the first
+    evidence of the incident on any instance (a fault injected, a failed sample), to the
+    trigger. The trigger is one event of the drill, and the first instance to see the
+    outage dates it, not the worst one: a slower probe can see it after an alert fired.
+    While an instance could not see (unknown samples and no T0), an earlier start may have
+    gone unseen, so the worst instance's own figure and reason stand."""
+    blind = any(m.incident_start is None and not m.no_incident for m in instances)
+    starts = [(m.incident_start, m.probe) for m in instances if m.incident_start is not None]
+    if blind or not starts or worst.detected is None:
+        why = worst.reasons.get("time_to_detect_s")
+        return worst.time_to_detect_s, None if why is None else f"{worst.probe}: {why}"
+    t0, probe = min(starts, key=lambda s: s[0])
+    if worst.detected < t0:
+        return None, (
+            f"time to detect not measured: the trigger (t={worst.detected:.3f}) precedes the "
+            f"first evidence of the incident on any probe ({probe}, t={t0:.3f})"
+        )
+    return worst.detected - t0, None
 
 
 def unrecovered_instance(m: Measurement) -> bool:

@@ -342,3 +342,40 @@ def test_figures_without_a_timeline_are_null_each_with_its_reason() -> None:
     nulls = [k for k, v in result.items() if v is None and k not in ("rpo_lower_bound",)]
     assert nulls and all(k in result["reasons"] for k in nulls), (nulls, result["reasons"])
     assert "no timeline" in result["reasons"]["time_to_rollback_s"]
+
+
+def two_eyes_on_one_outage(fast_fails_at: int, detected: float) -> DrillFigures:
+    """One outage seen by a fast probe from `fast_fails_at` and by a slow one (the worst,
+    with the longer RTO) from t=14; the fast one back at t=20, the slow one at t=25."""
+    log = ProbeLog()
+    for t in range(10, 31):
+        log.availability.append(down("fast@h", t) if fast_fails_at <= t < 20 else ok("fast@h", t))
+        log.availability.append(down("slow@h", t) if 14 <= t < 25 else ok("slow@h", t))
+    times = Timeline(deploy_started=10.0, detected=detected, verify_ended=30.0)
+    return measure_drill(log, times, {})
+
+
+def test_time_to_detect_runs_from_the_first_instance_to_see_the_outage() -> None:
+    # The trigger (an alert) fired at 13.5, before the worst instance's first failed
+    # sample at 14: the fast probe's failure at 12 dates the incident.
+    figures = two_eyes_on_one_outage(12, detected=13.5)
+    worst = figures.worst()
+    assert worst is not None and worst.probe == "slow@h" and worst.time_to_detect_s is None
+    measured = figures.as_result()
+    assert measured["time_to_detect_s"] == 1.5
+    assert "time_to_detect_s" not in measured["reasons"]
+    assert measured["rto_s"] == 11.0  # the worst instance's own, from its own T0
+
+
+def test_a_trigger_before_any_probe_saw_the_outage_leaves_time_to_detect_unmeasured() -> None:
+    figures = two_eyes_on_one_outage(14, detected=13.5)
+    measured = figures.as_result()
+    assert measured["time_to_detect_s"] is None
+    assert measured["reasons"]["time_to_detect_s"] == (
+        "time to detect not measured: the trigger (t=13.500) precedes the first evidence "
+        "of the incident on any probe (fast@h, t=14.000)"
+    )
+
+
+def test_a_trigger_at_the_first_failed_sample_measures_zero() -> None:
+    assert two_eyes_on_one_outage(13, detected=13.0).as_result()["time_to_detect_s"] == 0.0
