@@ -35,6 +35,7 @@ from runner.connections.local import LocalConnection
 from runner.errors import TargetEnvironmentError
 from runner.inventory.model import Host
 from runner.journal_events import Event
+from runner.templating.variables import MAGIC_NAMES
 
 PLUGINS = Path(__file__).resolve().parent.parent / "ansible_plugins" / "callback"
 CALLBACK = "drillctl_tasks"
@@ -42,17 +43,10 @@ PROGRAM = "ansible-playbook"
 PROGRAM_VARIABLE = "DRILLCTL_ANSIBLE_PLAYBOOK"
 OUTPUT_KEEP = 20_000
 
-# drillctl's own names: they reach Ansible as its connection variables, or not at all.
-_OWN_NAMES = frozenset(
+# drillctl's own names (those every template sees, and the inventory's connection fields):
+# they reach Ansible as its connection variables, or not at all.
+_OWN_NAMES = MAGIC_NAMES | frozenset(
     {
-        "inventory_hostname",
-        "host",
-        "hostvars",
-        "groups",
-        "drill",
-        "run_dir",
-        "run_id",
-        "drillctl_python",
         "item",
         "environment",  # the inventory's environment; a reserved word in Ansible
         "connection",
