@@ -3,6 +3,9 @@
 Each channel sends on its own worker thread; the drill only enqueues. A delivery that fails
 or outlasts the plan's timeout is recorded as failed (in the journal, through `record`)
 and the drill goes on; `close()` waits at most one timeout in all for what is in flight.
+A sender that outlasted its timeout may still get through later, so the channel's next
+message waits for it (one more timeout at most) and is recorded as not sent if it is still
+running: a channel never receives a drill's messages out of order.
 Secrets are masked before a message leaves, and in every record of it.
 """
 
@@ -77,6 +80,9 @@ class Notifier:
         self._pending = dict.fromkeys(plan.channels, 0)
         self._queues: dict[str, queue.Queue[Delivery | None]] = {}
         self._workers: list[threading.Thread] = []
+        # Per channel, a sender still running past its timeout (touched only by that
+        # channel's worker).
+        self._stragglers: dict[str, threading.Thread] = {}
         for channel in plan.channels:
             self._queues[channel] = queue.Queue()
             worker = threading.Thread(
@@ -153,6 +159,20 @@ class Notifier:
             except Exception as exc:  # the channel's failure is reported, never raised
                 outcome["error"] = str(exc) or type(exc).__name__
 
+        straggler = self._stragglers.pop(item.channel, None)
+        if straggler is not None:
+            waited_from = time.monotonic()
+            straggler.join(self.plan.timeout_s)
+            if straggler.is_alive():
+                self._stragglers[item.channel] = straggler
+                error = (
+                    "not sent: the channel's previous delivery is still running past its "
+                    "timeout, and this message could reach the channel before it"
+                )
+                took = round(time.monotonic() - waited_from, 3)  # waiting for the straggler
+                about = {"notify_event": item.message.event, "channel": item.channel}
+                self.record(Event.NOTIFY_FAILED, {**about, "took_s": took, "error": error})
+                return
         started = time.monotonic()
         sender = threading.Thread(target=attempt, name="drillctl-notify-send", daemon=True)
         sender.start()
@@ -160,6 +180,7 @@ class Notifier:
         took = round(time.monotonic() - started, 3)
         fields = {"notify_event": item.message.event, "channel": item.channel, "took_s": took}
         if sender.is_alive():
+            self._stragglers[item.channel] = sender
             error = f"no answer within {self.plan.timeout_s:g}s"
         elif outcome.get("ok"):
             self.record(Event.NOTIFY_SENT, {**fields, "to": to, "title": item.message.title})

@@ -156,6 +156,51 @@ def test_a_channel_that_hangs_costs_the_drill_at_most_its_timeout() -> None:
     assert slow and any("within 0.3s" in f["error"] or "not sent" in f["error"] for f in slow)
 
 
+class SlowFirst:
+    """A channel whose first delivery outlasts the timeout, then gets through late."""
+
+    def __init__(self, first_takes_s: float) -> None:
+        self.first_takes_s = first_takes_s
+        self.arrived: list[str] = []
+        self.calls = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, url: str, title: str, body: str, timeout_s: float) -> bool:
+        with self._lock:
+            self.calls += 1
+            first = self.calls == 1
+        if first:
+            time.sleep(self.first_takes_s)
+        self.arrived.append(title)
+        return True
+
+
+@pytest.mark.parametrize("late_by_s", [0.1, 1.0])
+def test_a_late_delivery_never_lets_the_next_message_overtake_it(late_by_s: float) -> None:
+    # The first delivery takes 0.2 s + late_by_s against a 0.2 s timeout. Whether it comes
+    # back within the next message's wait (one more timeout) or not, the channel must not
+    # see the second message first.
+    send = SlowFirst(0.2 + late_by_s)
+    n, records = notifier({"channels": {"c": "json://c"}, "timeout": "200ms"}, send)
+    n.event("start")
+    n.event("failure", reason="step failed")
+    n.close()
+    time.sleep(0.2 + late_by_s + 0.2)  # let the straggler land
+    assert len(send.arrived) >= 1 and "start" in send.arrived[0].lower(), send.arrived
+    # (close() may add a "not sent before the drill ended" record for the channel, "*")
+    own = [(k, f) for k, f in records if f["notify_event"] != "*"]
+    failed = [f for k, f in own if k == "notify_failed"]
+    assert failed[0]["notify_event"] == "start" and "within 0.2s" in failed[0]["error"]
+    if late_by_s < 0.2:  # back within the wait: the second message follows it
+        assert len(send.arrived) == 2
+        assert [k for k, _ in own] == ["notify_failed", "notify_sent"]
+    else:  # still running: the second is not sent, and says why
+        assert len(send.arrived) == 1
+        assert failed[1]["notify_event"] == "failure"
+        assert "previous delivery is still running" in failed[1]["error"]
+        assert failed[1]["took_s"] >= 0.2
+
+
 def test_a_figure_not_measured_reads_not_measured_never_zero() -> None:
     line = figures_line(
         {"time_to_rollback_s": 0.34, "rto_s": None, "lost_writes": 0, "rpo_s": None}
