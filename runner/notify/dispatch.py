@@ -78,6 +78,9 @@ class Notifier:
         self.send = send
         self._lock = threading.Lock()
         self._pending = dict.fromkeys(plan.channels, 0)
+        # Set by close(): what is still queued or in flight then is recorded as not sent,
+        # and a worker that finishes later records nothing (the journal has ended).
+        self._closed = False
         self._queues: dict[str, queue.Queue[Delivery | None]] = {}
         self._workers: list[threading.Thread] = []
         # Per channel, a sender still running past its timeout (touched only by that
@@ -116,6 +119,7 @@ class Notifier:
         for worker in self._workers:
             worker.join(max(0.0, deadline - time.monotonic()))
         with self._lock:
+            self._closed = True
             left = {channel: n for channel, n in self._pending.items() if n}
         for channel, count in left.items():
             self.record(
@@ -142,12 +146,26 @@ class Notifier:
             if item is None:
                 return
             try:
-                self._deliver(item)
-            finally:
-                with self._lock:
-                    self._pending[channel] -= 1
+                kind, fields = self._deliver(item)
+            except Exception as exc:  # a bug here must not pass for a delivery
+                kind, fields = (
+                    Event.NOTIFY_FAILED,
+                    {
+                        "notify_event": item.message.event,
+                        "channel": channel,
+                        "took_s": None,
+                        "error": self.mask.mask(f"{type(exc).__name__}: {exc}"),
+                    },
+                )
+            # One step under the lock: a delivery close() counted as not sent is never
+            # also recorded, and one recorded is never counted.
+            with self._lock:
+                self._pending[channel] -= 1
+                if not self._closed:
+                    self.record(kind, fields)
 
-    def _deliver(self, item: Delivery) -> None:
+    def _deliver(self, item: Delivery) -> tuple[Event, dict[str, Any]]:
+        """Send one message; the record of how it went (sent, or failed and why)."""
         url = self.plan.channels[item.channel]
         to = list(self.plan.audience.get(item.channel, ()))
         body = item.message.body + (f"\nTo: {', '.join(to)}" if to else "")
@@ -171,8 +189,7 @@ class Notifier:
                 )
                 took = round(time.monotonic() - waited_from, 3)  # waiting for the straggler
                 about = {"notify_event": item.message.event, "channel": item.channel}
-                self.record(Event.NOTIFY_FAILED, {**about, "took_s": took, "error": error})
-                return
+                return Event.NOTIFY_FAILED, {**about, "took_s": took, "error": error}
         started = time.monotonic()
         sender = threading.Thread(target=attempt, name="drillctl-notify-send", daemon=True)
         sender.start()
@@ -183,8 +200,7 @@ class Notifier:
             self._stragglers[item.channel] = sender
             error = f"no answer within {self.plan.timeout_s:g}s"
         elif outcome.get("ok"):
-            self.record(Event.NOTIFY_SENT, {**fields, "to": to, "title": item.message.title})
-            return
+            return Event.NOTIFY_SENT, {**fields, "to": to, "title": item.message.title}
         else:
             error = outcome.get("error") or "the channel refused the message"
-        self.record(Event.NOTIFY_FAILED, {**fields, "error": self.mask.mask(str(error))})
+        return Event.NOTIFY_FAILED, {**fields, "error": self.mask.mask(str(error))}
