@@ -156,6 +156,11 @@ class Planner:
         skip_tags: Iterable[str] = (),
         start_at: str | None = None,
     ) -> DrillPlan:
+        if limit:
+            try:
+                match_pattern(self.inventory, limit)
+            except PatternError as exc:  # the command line's mistake, not the playbook's
+                raise InputError.at("<command line>", 1, 1, f"--limit {limit}: {exc}") from None
         steps, skipped = start_at_task(
             self.playbook, select_steps(self.playbook, tags, skip_tags), start_at
         )
@@ -179,8 +184,10 @@ class Planner:
         self._check_alerts(next(iter(host_vars.values()), {}))
         if self.diags:
             # Messages quote rendered values (a URL, a missing key): mask what is secret.
+            # Steps that share the playbook's `hosts:` share its finding: say it once.
             mask = self.templar.secrets.mask
-            raise InputError([replace(d, message=mask(d.message)) for d in self.diags])
+            found = dict.fromkeys(replace(d, message=mask(d.message)) for d in self.diags)
+            raise InputError(list(found))
         return DrillPlan(self.playbook, plans, host_vars, probe_hosts, skipped)
 
     def _hosts(self, step: Step, limit: str | None) -> list[Host]:

@@ -202,6 +202,29 @@ def test_a_missing_retry_file_is_bad_input_located(estate: dict[str, Path], tmp_
     assert marks(estate) == set()
 
 
+def test_a_limit_naming_nothing_is_the_command_line_s_mistake_said_once(
+    estate: dict[str, Path],
+) -> None:
+    for args in (
+        ("run", str(estate["drill"]), "--out", str(estate["out"])),
+        ("plan", str(estate["drill"])),
+    ):
+        proc = run_drillctl(*args, "-i", str(estate["a"]), "--limit", "nosuchhost")
+        assert proc.returncode == 2, output(proc)
+        lines = output(proc).strip().splitlines()
+        assert lines == [
+            f"<command line>:1:1: --limit nosuchhost: no host or group named 'nosuchhost' "
+            f"in {estate['a']}"
+        ], lines
+        # A glob is a real pattern that may match nothing: the playbook's pattern then
+        # selects no host, said once for all the steps that share it.
+        proc = run_drillctl(*args, "-i", str(estate["a"]), "--limit", "nosuch*")
+        assert proc.returncode == 2, output(proc)
+        found = [line for line in output(proc).splitlines() if "matches no host" in line]
+        assert len(found) == len(set(found)) >= 1, output(proc)
+    assert marks(estate) == set()
+
+
 def test_list_hosts_tasks_and_tags_print_and_touch_nothing(estate: dict[str, Path]) -> None:
     base = ("run", str(estate["drill"]), "-i", str(estate["a"]), "-i", str(estate["b"]))
     hosts = run_drillctl(*base, "--list-hosts", "--limit", "web")
