@@ -70,12 +70,13 @@ def objective_issues(result: dict[str, Any]) -> list[Issue]:
                 Issue("objective", f"{label} {NOT_MEASURED} (objective {_seconds(limit)})")
             )
     if verdicts.get("budget") == "missed":
+        took, budget = measured.get("time_to_rollback_s"), result.get("budget_s")
         issues.append(
             Issue(
                 "objective",
-                f"time to roll back {_seconds(measured.get('time_to_rollback_s') or 0)} is over "
+                f"time to roll back {'?' if took is None else _seconds(took)} is over "
                 f"the type {result.get('rollback_type')} budget of "
-                f"{_seconds(result.get('budget_s') or 0)}",
+                f"{'?' if budget is None else _seconds(budget)}",
             )
         )
     if verdicts.get("baseline") == "missed":
