@@ -218,7 +218,10 @@ def figures(component: str, runs: Sequence[RunRow]) -> Figures:
 def targets(total: Figures, runs: Sequence[RunRow]) -> tuple[TargetCheck, ...]:
     """The seed's target metrics, judged on the quarter's runs."""
     success = total.rollback_success.value
-    loss_known = any(r.lost_writes is not None for r in runs)
+    # No incident is a claim about every run: one whose loss was not measured (no data
+    # probe, a failed read-back) could hide one. An incident found stands regardless.
+    incidents = len(total.data_loss_runs)
+    loss_known = bool(incidents) or (bool(runs) and all(r.lost_writes is not None for r in runs))
     decide_max, rollback_mean = total.decide.max, total.rollback.mean
     return (
         TargetCheck(
@@ -227,9 +230,9 @@ def targets(total: Figures, runs: Sequence[RunRow]) -> tuple[TargetCheck, ...]:
         TargetCheck(
             "data-loss incidents",
             "0",
-            float(len(total.data_loss_runs)) if loss_known else None,
+            float(incidents) if loss_known else None,
             "runs",
-            (not total.data_loss_runs) if loss_known else None,
+            (incidents == 0) if loss_known else None,
         ),
         TargetCheck(
             "repeat rollbacks",

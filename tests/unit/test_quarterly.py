@@ -171,6 +171,16 @@ def test_targets_missed_by_a_slow_decision_a_slow_rollback_loss_and_repeats() ->
     }
 
 
+def test_no_data_loss_incident_is_claimed_while_a_run_did_not_measure_its_loss() -> None:
+    unmeasured = run("blind", lost_writes=None)
+    loss = "data-loss incidents"
+    assert _targets(quarterly.build(Q4, [run("a"), unmeasured], []))[loss] is None
+    assert _targets(quarterly.build(Q4, [run("a"), run("b")], []))[loss] is True
+    # A loss found is an incident whatever the other runs measured.
+    lossy = run("lossy", lost_writes=2)
+    assert _targets(quarterly.build(Q4, [lossy, unmeasured], []))[loss] is False
+
+
 def test_a_quarter_without_runs_judges_no_target() -> None:
     report = quarterly.build(Q4, [], [])
     assert set(_targets(report).values()) == {None}
