@@ -16,7 +16,7 @@ from runner.actions.base import (
     PlannedAction,
     Undo,
 )
-from runner.actions.docker_clone import clone_config
+from runner.connections.docker_clone import clone_config
 from runner.connections.docker_targets import (
     ContainerTarget,
     EngineError,
