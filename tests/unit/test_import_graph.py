@@ -26,8 +26,6 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "interface",
         (
             "runner.__main__",
-            # `python -m runner.lab` is a command line of its own: the lab's entry point.
-            "runner.lab.__main__",
             "runner.cli",
             "runner.docs_gen",
             "runner.docs_text",
