@@ -83,7 +83,7 @@ def playbook(case: Case, port: int) -> dict[str, Any]:
     write_ms = round(case.write_interval_s * 1000)
     # Long enough for the outage to be over before the lose step, with a second to spare.
     pause_ms = round(case.outage_s * 1000) + 1000
-    lab = "{{ drillctl_python }} -m runner.lab"
+    lab = "{{ drillctl_python }} -m runner lab"
     state = "--state-dir {{ (run_dir ~ '/lab') | quote }}"
     save_truth = (
         "{{ drillctl_python }} -c 'import sys, urllib.request; "

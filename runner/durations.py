@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Any
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 DURATION_PATTERN = r"^\s*(\d+(\.\d+)?(ms|s|m|h|d))+\s*$|^\s*\d+(\.\d+)?\s*$"
+# The JSON-schema fragment of a duration argument, for every schema that takes one (playbook,
+# actions, faults, probes): here, below them all, so none has to import another for it.
+DURATION_SCHEMA: dict[str, Any] = {
+    "type": ["string", "number"],
+    "pattern": r"^\s*((\d+(\.\d+)?(ms|s|m|h|d))+|\d+(\.\d+)?)\s*$",
+    "x-pattern-hint": "expected a duration like 500ms, 90s, 5m or 1h30m",
+    "minimum": 0,
+}
 
 
 def parse_duration(value: object) -> float:

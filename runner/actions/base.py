@@ -12,12 +12,6 @@ from runner.faults.base import FaultInjector
 from runner.inventory.model import Host
 from runner.templating.templar import Templar
 
-DURATION_SCHEMA: dict[str, Any] = {
-    "type": ["string", "number"],
-    "pattern": r"^\s*((\d+(\.\d+)?(ms|s|m|h|d))+|\d+(\.\d+)?)\s*$",
-    "x-pattern-hint": "expected a duration like 500ms, 90s, 5m or 1h30m",
-    "minimum": 0,
-}
 ENV_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "Environment variables for the command.",

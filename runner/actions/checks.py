@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from runner.actions.base import (
-    DURATION_SCHEMA,
     Action,
     ActionArgError,
     ActionContext,
     ActionOutcome,
     PlannedAction,
 )
-from runner.durations import parse_duration
+from runner.durations import DURATION_SCHEMA, parse_duration
 from runner.inventory.model import Host
 from runner.templating.templar import TemplateError
 

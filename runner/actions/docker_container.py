@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from runner.actions.base import (
-    DURATION_SCHEMA,
     Action,
     ActionArgError,
     ActionContext,
@@ -17,7 +16,7 @@ from runner.actions.base import (
     PlannedAction,
     Undo,
 )
-from runner.actions.docker_clone import clone_config
+from runner.connections.docker_clone import clone_config
 from runner.connections.docker_targets import (
     ContainerTarget,
     EngineError,
@@ -27,7 +26,7 @@ from runner.connections.docker_targets import (
     engine_calls,
     resolve_container,
 )
-from runner.durations import parse_duration
+from runner.durations import DURATION_SCHEMA, parse_duration
 from runner.inventory.model import Host
 
 STATES = ("started", "stopped", "restarted", "paused", "absent")

@@ -10,14 +10,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from runner.actions.base import (
-    DURATION_SCHEMA,
     Action,
     ActionArgError,
     ActionContext,
     ActionOutcome,
     PlannedAction,
 )
-from runner.durations import parse_duration
+from runner.durations import DURATION_SCHEMA, parse_duration
 from runner.faults.base import Fault, FaultArgError, FaultContext, FaultUnsupported
 from runner.inventory.model import Host
 

@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from runner.actions.base import (
-    DURATION_SCHEMA,
     Action,
     ActionArgError,
     ActionContext,
@@ -29,7 +28,7 @@ from runner.actions.base import (
 )
 from runner.actions.http import request
 from runner.connections.base import CommandSpec
-from runner.durations import parse_duration
+from runner.durations import DURATION_SCHEMA, parse_duration
 from runner.inventory.model import Host
 
 _VALUE = {"description": "The value to set (any JSON value).", "examples": [False, "on", 25]}

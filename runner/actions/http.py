@@ -10,14 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from runner.actions.base import (
-    DURATION_SCHEMA,
     Action,
     ActionArgError,
     ActionContext,
     ActionOutcome,
     PlannedAction,
 )
-from runner.durations import parse_duration
+from runner.durations import DURATION_SCHEMA, parse_duration
 from runner.inventory.model import Host
 from runner.urls import request_target, url_problem, without_credentials
 

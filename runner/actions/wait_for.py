@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from runner.actions.base import (
-    DURATION_SCHEMA,
     Action,
     ActionArgError,
     ActionContext,
@@ -17,7 +16,7 @@ from runner.actions.base import (
 )
 from runner.actions.http import HTTP_PROPERTIES, UNTELLING, check_response, plan_http, send
 from runner.connections.base import CommandSpec
-from runner.durations import parse_duration
+from runner.durations import DURATION_SCHEMA, parse_duration
 from runner.inventory.model import Host
 
 

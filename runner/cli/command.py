@@ -71,18 +71,6 @@ def attach(subparsers: Subparsers, command: Command, *, full: bool = True) -> No
     _fill(parser, command)
 
 
-def standalone(command: Command, prog: str) -> CommandLineParser:
-    """A top-level parser for a group of commands run as their own program (`python -m …`)."""
-    parser = CommandLineParser(
-        prog=prog,
-        description=command.description,
-        epilog=command.epilog,
-        formatter_class=command.formatter_class,
-    )
-    _fill(parser, command)
-    return parser
-
-
 def add_commands(
     parser: argparse.ArgumentParser,
     commands: Iterable[Command],

@@ -14,7 +14,7 @@ from runner import __version__
 from runner.cli import habits
 from runner.cli.adhoc import EXEC
 from runner.cli.approve import APPROVE
-from runner.cli.command import Command, CommandLineParser, add_commands, standalone
+from runner.cli.command import Command, CommandLineParser, add_commands
 from runner.cli.halt import HALT
 from runner.cli.history import HISTORY
 from runner.cli.inventory import INVENTORY
@@ -105,11 +105,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if remote:
         args.command_words = remote
     return _execute(args)
-
-
-def lab_main(argv: Sequence[str] | None = None) -> int:
-    """`python -m runner.lab …`: the `drillctl lab` commands as their own program."""
-    return _execute(standalone(LAB, prog="python -m runner.lab").parse_args(argv))
 
 
 def _execute(args: argparse.Namespace) -> int:

@@ -1,5 +1,5 @@
 """`drillctl lab serve|start|stop|status|ssh|docker`: the embedded lab service and the SSH
-and Docker labs (also `python -m runner.lab …`, which the lab's drills run)."""
+and Docker labs (`python -m runner lab …` is how the lab's drills run them)."""
 
 from __future__ import annotations
 
@@ -30,11 +30,11 @@ ledger records; GET /admin/truth says when (time.monotonic(), wall time) and wha
 
 EXAMPLES = """\
 examples:
-  python -m runner.lab start --port 18080 --version 1           # known-good release
-  python -m runner.lab start --port 18080 --version 2 --mode bad  # deploy the broken one
-  python -m runner.lab status
-  python -m runner.lab stop
-  python -m runner.lab serve --port 18080 --db /tmp/ledger.sqlite  # foreground, Ctrl-C stops
+  python -m runner lab start --port 18080 --version 1           # known-good release
+  python -m runner lab start --port 18080 --version 2 --mode bad  # deploy the broken one
+  python -m runner lab status
+  python -m runner lab stop
+  python -m runner lab serve --port 18080 --db /tmp/ledger.sqlite  # foreground, Ctrl-C stops
 """
 
 SERVE_HELP = """\
@@ -42,7 +42,7 @@ Run the service in the foreground until Ctrl-C or SIGTERM (exit 0 on a clean sto
 Use it under a supervisor or in a container; `start` runs this same command detached.
 
 example:
-  python -m runner.lab serve --port 18080 --version 1 --db /tmp/ledger.sqlite --verbose
+  python -m runner lab serve --port 18080 --version 1 --db /tmp/ledger.sqlite --verbose
 """
 
 START_HELP = """\
@@ -52,9 +52,9 @@ deploys a new version or mode in place. Prints one line with the pid and URL.
 Exit 0 when it answers, 1 (with the reason and the log's last lines) when it does not.
 
 examples:
-  python -m runner.lab start --port 18080 --version 1
-  python -m runner.lab start --port 18080 --version 2 --mode slow --slow-ms 500
-  python -m runner.lab start --state-dir /tmp/lab-b --bind 127.0.0.2 --port 18080
+  python -m runner lab start --port 18080 --version 1
+  python -m runner lab start --port 18080 --version 2 --mode slow --slow-ms 500
+  python -m runner lab start --state-dir /tmp/lab-b --bind 127.0.0.2 --port 18080
 """
 
 STOP_HELP = """\
@@ -62,7 +62,7 @@ Stop the service recorded in the state directory: SIGTERM, then SIGKILL after --
 Exit 0 whether or not something was running.
 
 example:
-  python -m runner.lab stop --state-dir /tmp/lab-b
+  python -m runner lab stop --state-dir /tmp/lab-b
 """
 
 STATUS_HELP = """\
@@ -70,8 +70,8 @@ Show the service recorded in the state directory.
 Exit 0 when it is running, 1 when it is not.
 
 examples:
-  python -m runner.lab status
-  python -m runner.lab status --json
+  python -m runner lab status
+  python -m runner lab status --json
 """
 
 

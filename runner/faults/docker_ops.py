@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from runner.connections.base import CommandResult
+from runner.connections.docker_clone import clone_config
 from runner.connections.docker_targets import (
     ContainerTarget,
     NoSuchObject,
@@ -205,8 +206,6 @@ def _recreate(call: _Call) -> _Outcome:
     # The tag it was created from, unless the tag has moved on since: then the exact image.
     tagged = call.lookup(call.api.inspect_image, old["Config"]["Image"])
     ref = old["Config"]["Image"] if tagged and tagged["Id"] == old["Image"] else old["Image"]
-    from runner.actions.docker_clone import clone_config  # late: actions import faults
-
     config, networks = clone_config(old, image.get("Config") or {}, ref)
     new_id = str(call.api.create_container_from_config(config, name)["Id"])
     try:

@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from runner.actions.base import DURATION_SCHEMA
+from runner.durations import DURATION_SCHEMA
 from runner.faults.base import Fault, FaultArgError, FaultContext, FaultPlan
 from runner.faults.scripts import (
     DURATION_PROPERTY,

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from runner.actions.base import DURATION_SCHEMA
+from runner.durations import DURATION_SCHEMA
 from runner.faults.base import Fault, FaultArgError, FaultContext, FaultPlan
 from runner.faults.scripts import (
     FAILSAFE_PROPERTIES,

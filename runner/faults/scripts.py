@@ -18,8 +18,7 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
-from runner.actions.base import DURATION_SCHEMA
-from runner.durations import parse_duration
+from runner.durations import DURATION_SCHEMA, parse_duration
 from runner.faults.base import SHELL, FaultArgError, FaultContext, FaultOp, FaultPlan
 
 # In the first line of every script and the argv of every process a fault starts, so

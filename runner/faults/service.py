@@ -11,7 +11,7 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
-from runner.actions.base import DURATION_SCHEMA
+from runner.durations import DURATION_SCHEMA
 from runner.faults.base import Fault, FaultArgError, FaultContext, FaultPlan
 from runner.faults.scripts import (
     DURATION_PROPERTY,

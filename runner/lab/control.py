@@ -30,6 +30,8 @@ INFO_FILE = "service.json"
 LOG_FILE = "service.log"
 LEDGER_FILE = "ledger.sqlite"
 LOG_TAIL_LINES = 20
+# How the service is started, after the interpreter: also how its process is recognised.
+SERVE_COMMAND = ("-m", "runner", "lab", "serve")
 
 # The directory that holds the `runner` package, so the child imports the same code as we do
 # even when drillctl is not installed (run from a checkout).
@@ -141,7 +143,7 @@ def _ensure_port_free(bind: str, port: int) -> None:
 def _spawn(config: LabConfig, state: Path, log: Path) -> subprocess.Popen[bytes]:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     env["PYTHONPATH"] = os.pathsep.join(p for p in (_IMPORT_ROOT, env.get("PYTHONPATH")) if p)
-    command = [sys.executable, "-m", "runner.lab", "serve", *config.argv()]
+    command = [sys.executable, *SERVE_COMMAND, *config.argv()]
     with log.open("ab") as out:
         # A new session: the service outlives us and ignores the terminal's Ctrl-C and hangup.
         proc = subprocess.Popen(
@@ -230,11 +232,17 @@ def _is_our_service(pid: int) -> bool:
     if not _alive(pid):
         return False
     try:
-        return b"runner.lab" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        return _serves_the_lab(Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0"))
     except FileNotFoundError:
         return not Path("/proc/self").exists()
     except OSError:
         return False
+
+
+def _serves_the_lab(argv: list[bytes]) -> bool:
+    """The process's arguments hold SERVE_COMMAND (`-m runner lab serve`), word for word."""
+    expected = [word.encode() for word in SERVE_COMMAND]
+    return any(argv[i : i + len(expected)] == expected for i in range(len(argv)))
 
 
 def _alive(pid: int) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runner.actions.base import DURATION_SCHEMA
+from runner.durations import DURATION_SCHEMA
 from runner.measure.specs import (
     ALERT_SOURCES,
     COMPARATORS,

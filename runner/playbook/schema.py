@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from runner.actions import ACTIONS
-from runner.actions.base import DURATION_SCHEMA
+from runner.durations import DURATION_SCHEMA
 from runner.measure.specs import DEFAULT_MEASURE_FROM
 from runner.notify.plan import SCHEMA as NOTIFY_SCHEMA
 from runner.playbook.checklists import CHECKLISTS_SCHEMA

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from runner.actions import ACTIONS
-from runner.actions.base import DURATION_SCHEMA
+from runner.durations import DURATION_SCHEMA
 
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 

@@ -71,7 +71,7 @@ def assert_verified(result: dict[str, Any], *checks: str) -> None:
 
 def lab_processes(marker: str) -> list[str]:
     out = subprocess.run(["pgrep", "-af", marker], capture_output=True, text=True).stdout
-    return [line for line in out.splitlines() if "runner.lab" in line]
+    return [line for line in out.splitlines() if "-m runner lab" in line]
 
 
 # -- one drill per component kind, on the local lab ---------------------------------------------

@@ -79,7 +79,7 @@ def port_open(port: int) -> bool:
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "runner.lab", *args],
+        [sys.executable, "-m", "runner", "lab", *args],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -153,6 +153,26 @@ def test_stop_leaves_no_process_and_closes_the_port(state_dir: Path, port: int) 
     assert not (state_dir / "service.pid").exists()
 
 
+def test_a_recorded_pid_reused_by_another_process_is_neither_reported_nor_stopped(
+    state_dir: Path, port: int
+) -> None:
+    pid = control.start(state_dir, port=port, version="1")
+    assert control.status(state_dir) is not None  # the real service is recognised
+    control.stop(state_dir)
+    # Its pid now names a process that only looks alike: same words, but not `-m runner lab serve`.
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "runner", "lab"])
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        (state_dir / "service.pid").write_text(f"{other.pid}\n")
+        assert control.status(state_dir) is None
+        assert control.stop(state_dir) is False
+        assert other.poll() is None, "stop signalled a process that is not the lab service"
+    finally:
+        other.kill()
+        other.wait()
+    assert not pid_exists(pid)
+
+
 def test_stop_when_nothing_runs_is_harmless(state_dir: Path) -> None:
     assert control.stop(state_dir) is False
 
@@ -223,7 +243,7 @@ def test_start_fails_with_the_service_reason_when_the_ledger_cannot_open(
 def test_serve_exits_zero_on_sigterm(tmp_path: Path, port: int) -> None:
     command = ["serve", "--port", str(port), "--db", str(tmp_path / "ledger.sqlite")]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "runner.lab", *command], cwd=REPO_ROOT, stderr=subprocess.PIPE
+        [sys.executable, "-m", "runner", "lab", *command], cwd=REPO_ROOT, stderr=subprocess.PIPE
     )
     try:
         deadline = time.monotonic() + 10

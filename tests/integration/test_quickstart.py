@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration
 
 def lab_processes(marker: str) -> list[str]:
     out = subprocess.run(["pgrep", "-af", marker], capture_output=True, text=True).stdout
-    return [line for line in out.splitlines() if "runner.lab" in line]
+    return [line for line in out.splitlines() if "-m runner lab" in line]
 
 
 def test_quickstart_rolls_back_verifies_and_leaves_evidence(tmp_path: Path) -> None:

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import argparse
 import ast
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from runner.cli.command import Command, leaves, standalone
-from runner.cli.drillctl import COMMANDS, build_parser, lab_main, main
-from runner.cli.lab import LAB
+from runner.cli.command import Command, leaves
+from runner.cli.drillctl import COMMANDS, build_parser, main
 
 RUNNER = Path(__file__).resolve().parents[2] / "runner"
 # The one module that may create subcommand parsers and set their handler.
@@ -97,16 +96,6 @@ def test_no_module_builds_a_subcommand_or_sets_a_handler_outside_the_one_mechani
     assert offenders == []
 
 
-def test_python_m_runner_lab_is_the_same_lab_command_on_its_own() -> None:
-    alone = dict(parsed_leaves(standalone(LAB, prog="python -m runner.lab")))
-    under_drillctl = {words[1:]: cmd for words, cmd in leaves(COMMANDS) if words[0] == "lab"}
-
-    assert sorted(alone) == sorted(under_drillctl)
-    for words, parser in alone.items():
-        assert parser.get_default("handler") is under_drillctl[words].handler
-        assert parser.prog == "python -m runner.lab " + " ".join(words)
-
-
 def test_only_the_command_given_gets_its_whole_parser() -> None:
     """Start-up: the other commands are listed by name and summary, nothing they need loaded."""
     parsed = dict(parsed_leaves(build_parser(only=["halt"])))
@@ -146,18 +135,11 @@ def test_lab_runs_through_drillctl_like_every_command(
     assert f"no lab service running in {tmp_path}" in capsys.readouterr().out
 
 
-def drillctl_lab(argv: list[str]) -> int:
-    return main(["lab", *argv])
-
-
-@pytest.mark.parametrize(
-    "run", [drillctl_lab, lab_main], ids=["drillctl lab", "python -m runner.lab"]
-)
 def test_a_lab_usage_error_exits_2_located_on_the_command_line(
-    run: Callable[[list[str]], int], capsys: pytest.CaptureFixture[str]
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     with pytest.raises(SystemExit) as caught:
-        run(["start", "--port", "0"])
+        main(["lab", "start", "--port", "0"])
     assert caught.value.code == 2
     assert "<command line>:1:1: argument --port: expected a port 1-65535, got '0'" in (
         capsys.readouterr().err

@@ -1,8 +1,12 @@
 """How the files of runner/ may import each other.
 
-Two rules, both read from the source with `ast`, never by importing it:
+Three rules, all read from the source with `ast`, never by importing it:
 
 - No file imports, directly or through others, a file that imports it back.
+- No package does either: each subpackage of runner (runner.cli, runner.engine, ...) counts
+  as one unit and each top-level module (runner/journal.py, ...) as its own, and no unit
+  imports, through any path, a unit that imports it back. Two packages of one layer may not
+  lean on each other either: one of them is below the other.
 - The packages form layers (`LAYERS` below, top first): a file imports its own layer or a
   layer below it, never one above.
 
@@ -26,8 +30,6 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "interface",
         (
             "runner.__main__",
-            # `python -m runner.lab` is a command line of its own: the lab's entry point.
-            "runner.lab.__main__",
             "runner.cli",
             "runner.docs_gen",
             "runner.docs_text",
@@ -153,6 +155,41 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+def _unit_of(module: str) -> str:
+    """The package-level unit of `module`: runner itself, or the direct subpackage or
+    top-level module of runner that holds it (runner.cli.lab -> runner.cli)."""
+    return ".".join(module.split(".")[:2])
+
+
+def _package_cycles(root: Path = RUNNER) -> list[str]:
+    """One entry per circle between units, naming every import that closes it: each import
+    from one unit of the circle into another, with its file and line."""
+    modules, imports = _imports(root)
+    graph: dict[str, set[str]] = {_unit_of(module): set() for module in modules}
+    for imp in imports:
+        source, target = _unit_of(imp.source), _unit_of(imp.target)
+        if source != target:
+            graph[source].add(target)
+    problems = []
+    for units in _cycles(graph):
+        closing = sorted(
+            (
+                imp
+                for imp in imports
+                if _unit_of(imp.source) in units
+                and _unit_of(imp.target) in units
+                and _unit_of(imp.source) != _unit_of(imp.target)
+            ),
+            key=lambda i: (str(i.path), i.line, i.target),
+        )
+        lines = [
+            f"  {imp.path.relative_to(root.parent)}:{imp.line}: {imp.source} imports {imp.target}"
+            for imp in closing
+        ]
+        problems.append("\n".join([f"{', '.join(units)} import each other:", *lines]))
+    return problems
+
+
 def _layer_of(module: str, layers: tuple[tuple[str, tuple[str, ...]], ...] = LAYERS) -> int | None:
     """Index of the layer `module` belongs to (0 is the top), or None when it has none."""
     best: tuple[int, int] | None = None  # (length of the matching entry, layer index)
@@ -195,6 +232,11 @@ def test_the_cycle_finder_finds_a_circle_when_there_is_one() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert _cycles(graph) == [["a", "b", "c"]]
     assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_package_of_runner_imports_in_a_circle() -> None:
+    problems = _package_cycles()
+    assert problems == [], "\n".join(problems)
 
 
 def test_no_file_of_runner_imports_a_layer_above_its_own() -> None:
@@ -259,3 +301,48 @@ def test_imports_down_and_within_a_layer_pass(tmp_path: Path) -> None:
 def test_a_module_outside_every_layer_is_named(tmp_path: Path) -> None:
     runner = _write(tmp_path, {"__init__.py": "", "cli_extras.py": "", "cli/__init__.py": ""})
     assert _layer_problems(runner) == ["runner.cli_extras: belongs to no declared layer"]
+
+
+def test_packages_that_import_each_other_are_named_with_every_import_that_closes_it(
+    tmp_path: Path,
+) -> None:
+    # No file imports in a circle here: only the packages (and a top-level module) do.
+    runner = _write(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "journal.py": "def late():\n    from runner.engine.events import x\n",
+            "engine/__init__.py": "",
+            "engine/events.py": "",
+            "engine/drill.py": "from runner.faults import ledger\n",
+            "faults/__init__.py": "",
+            "faults/ledger.py": "from runner import journal\n",
+            "faults/revert.py": "from ..engine.events import y\n",
+            "cli/__init__.py": "from runner.engine import drill\n",
+        },
+    )
+    assert _cycles(_graph(runner)) == []
+    assert _package_cycles(runner) == [
+        "runner.engine, runner.faults, runner.journal import each other:\n"
+        "  runner/engine/drill.py:1: runner.engine.drill imports runner.faults.ledger\n"
+        "  runner/faults/ledger.py:1: runner.faults.ledger imports runner.journal\n"
+        "  runner/faults/revert.py:1: runner.faults.revert imports runner.engine.events\n"
+        "  runner/journal.py:2: runner.journal imports runner.engine.events"
+    ]
+
+
+def test_packages_that_import_one_way_only_pass(tmp_path: Path) -> None:
+    runner = _write(
+        tmp_path,
+        {
+            "__init__.py": "import runner.journal\n",
+            "journal.py": "",
+            "journal_events.py": "from runner.journal import x\n",
+            "cli/__init__.py": "from runner.cli import lab\n",
+            "cli/lab.py": "from runner.lab import control\nfrom runner.cli import command\n",
+            "cli/command.py": "from runner.cli.lab import LAB\n",
+            "lab/__init__.py": "from runner.lab.control import start\n",
+            "lab/control.py": "from runner.journal_events import y\n",
+        },
+    )
+    assert _package_cycles(runner) == []

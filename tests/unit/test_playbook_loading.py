@@ -373,7 +373,7 @@ def test_variables_guarded_by_default_or_is_defined_are_not_undefined(tmp_path: 
     path = tmp_path / "guarded.yml"
     path.write_text(
         "drill: g\nrollback_type: 2\n"
-        "vars:\n  lab: \"{{ lab_control | default('python3 -m runner.lab') }}\"\n"
+        "vars:\n  lab: \"{{ lab_control | default('python3 -m runner lab') }}\"\n"
         "deploy:\n"
         "  - shell: \"echo {{ x | default('a') }} {{ y }}\"\n"
         "    when: z is defined and z\n"

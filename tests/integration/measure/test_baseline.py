@@ -14,7 +14,7 @@ pytestmark = pytest.mark.integration
 
 def drill(tmp_path: Path, rollback_mode: str) -> Path:
     playbook = tmp_path / "drill.yml"
-    control = "{{ drillctl_python }} -m runner.lab"
+    control = "{{ drillctl_python }} -m runner lab"
     lab = f"{control} start --state-dir {tmp_path}/lab --port {{{{ port }}}}"
     playbook.write_text(
         "drill: baseline\nrollback_type: 2\n"

@@ -27,7 +27,7 @@ def test_a_drill_run_command_line_is_recognised(argv: list[str]) -> None:
         ["/usr/bin/python3", "-m", "runner", "halt", "--all"],
         ["/usr/local/bin/drillctl", "recover", "run"],
         ["/usr/bin/python3", "-c", "drillctl run"],
-        ["/usr/bin/python3", "-m", "runner.lab", "run"],
+        ["/usr/bin/python3", "-m", "runner", "lab", "run"],
         ["/usr/bin/python3", "-m", "pytest", "drillctl", "run"],
     ],
 )
