@@ -10,6 +10,7 @@ output, never a typed-in number.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -89,19 +90,56 @@ def precompile() -> None:
     )
 
 
+def source_digest(root: Path = REPO / "runner") -> str:
+    """SHA-256 over every file under `root` (its path and bytes), bytecode caches left out:
+    which drillctl the bench's children import."""
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+class SourceGuard:
+    """Stops a bench as soon as runner/ is not what its first run imported.
+
+    Every drillctl child imports runner/ from the working tree afresh. A tree edited, stashed
+    or checked out while a bench runs gives figures of two versions of the code under one
+    table: the 1,000-host scale bench once published a 443 MB peak that was the previous
+    version's, beside four runs of the current one at 140 MB.
+    """
+
+    def __init__(self, root: Path = REPO / "runner") -> None:
+        self.root = root
+        self.digest = source_digest(root)
+
+    def check(self) -> None:
+        """Raise SystemExit (nothing published) when runner/ changed since the start."""
+        if source_digest(self.root) != self.digest:
+            raise SystemExit(
+                f"{self.root} changed while the bench ran: its figures would mix two versions "
+                "of the code, so none are published. Run the bench again on a tree nobody "
+                "edits until it ends."
+            )
+
+
 def interleave(contenders: Sequence[Contender], repeat: int, seed: int | None = None) -> int:
     """Run all contenders `repeat` times, each repetition in a fresh random order."""
     repeat = max(repeat, MIN_REPEAT)
     seed = random.randrange(2**32) if seed is None else seed
     rng = random.Random(seed)
+    guard = SourceGuard()
     print(f"seed {seed}; {repeat} repetitions; load average {_load()}", flush=True)
     for rep in range(1, repeat + 1):
         order = rng.sample(list(contenders), len(contenders))
         for contender in order:
+            guard.check()
             run = contender.run(rep)
             contender.runs.append(run)
             inner = f"  (own figure {run.inner_s:.3f}s)" if run.inner_s is not None else ""
             print(f"  rep {rep}/{repeat}  {contender.label:<40} {run.wall_s:8.3f}s{inner}")
+    guard.check()  # a change during the last run counts too
     return seed
 
 

@@ -35,7 +35,16 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 import sshd_fleet  # noqa: E402
-from harness import MIN_REPEAT, REPO, child_env, load, machine, now, publish  # noqa: E402
+from harness import (  # noqa: E402
+    MIN_REPEAT,
+    REPO,
+    SourceGuard,
+    child_env,
+    load,
+    machine,
+    now,
+    publish,
+)
 
 RSS_LIMIT_MB = 400.0
 LINEAR_TAIL = 1.5  # the last segment's ms/host may exceed the first's by this factor
@@ -167,6 +176,7 @@ def report(
     results: dict[tuple[str, int], list[Sample]],
     seed: int,
     load_before: str,
+    source: str,
 ) -> tuple[str, bool]:
     sizes = args.sizes
     lines = [
@@ -230,7 +240,8 @@ def report(
         f"{now()}; {machine()}; load average {load_before} before, {load()} after; seed {seed}; "
         f"runs in random order per repetition; {len(args.fleet_hosts)} hosts on "
         f"{args.addresses} addresses from {args.first_address} x ports {args.ports_text}, "
-        f"{args.sshd_count} sshd processes.",
+        f"{args.sshd_count} sshd processes; runner/ sha256 {source[:12]}, unchanged over "
+        "every run.",
     ]
     return "\n".join(lines), holds
 
@@ -306,8 +317,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         results: dict[tuple[str, int], list[Sample]] = {
             (kind, n): [] for kind in ("drillctl", "raw") for n in args.sizes
         }
+        guard = SourceGuard()
         for rep in range(1, args.repeat + 1):
             for kind, n in rng.sample(list(results), len(results)):
+                guard.check()
                 if kind == "drillctl":
                     sample = run_drillctl(work, inventories[n], playbook, n, args.steps, env, rep)
                 else:
@@ -321,7 +334,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"reached {sample.reached}/{n}{failed}",
                     flush=True,
                 )
-        text, holds = report(args, results, seed, load_before)
+        guard.check()  # a change during the last run counts too
+        text, holds = report(args, results, seed, load_before, guard.digest)
         print("\n" + text)
         if args.quick:
             return 0 if holds else 1
@@ -332,6 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "bench": "scale",
                 "when": now(),
                 "seed": seed,
+                "runner_sha256": guard.digest,
                 "load_average": os.getloadavg(),
                 "steps": args.steps,
                 "forks": args.forks,

@@ -4,8 +4,8 @@ A host is one (address, port) socket. OpenSSH listens on at most 16 sockets per 
 fleet starts one sshd for every 16 hosts, each in the foreground (`-D`) as a child of this
 process, so that exactly the processes started here are stopped again (by their ids, never
 by a name pattern). Host keys and the user key are throwaway ones made in the fleet's
-directory; known_hosts names every host as `[address]:port`, so clients check host keys
-strictly.
+directory, made and listed in known_hosts as the SSH lab (runner/lab/ssh_lab.py) does: every
+host as `[address]:port`, so clients check host keys strictly.
 """
 
 from __future__ import annotations
@@ -17,12 +17,19 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))  # `runner` without an install, for the lab's key helpers
+
+from runner.lab import ssh_lab  # noqa: E402
+
+SSHD = ssh_lab.SSHD
 SOCKETS_PER_SSHD = 16  # OpenSSH's MAX_LISTEN_SOCKS
 
 
@@ -96,22 +103,13 @@ def check_free(hosts: Sequence[Host]) -> list[Host]:
     return taken
 
 
-def _keygen(path: Path, comment: str) -> str:
-    subprocess.run(
-        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)],
-        check=True,
-    )
-    kind, key = path.with_suffix(".pub").read_text().split()[:2]
-    return f"{kind} {key}"
-
-
 def start(root: Path, hosts: Sequence[Host], max_sessions: int) -> Fleet:
     """Start the sshd processes for `hosts` and wait until every socket accepts."""
     root = root.resolve()  # sshd re-executes itself per connection: paths must be absolute
     root.mkdir(parents=True, exist_ok=True)
     Path("/run/sshd").mkdir(parents=True, exist_ok=True)  # sshd's privilege-separation dir
     fleet = Fleet(root, tuple(hosts), getpass.getuser())
-    _keygen(fleet.user_key, "drillctl-bench-user")
+    ssh_lab.keygen(fleet.user_key, "drillctl-bench-user")
     shutil.copyfile(fleet.user_key.with_suffix(".pub"), root / "authorized_keys")
     known = []
     try:
@@ -120,8 +118,8 @@ def start(root: Path, hosts: Sequence[Host], max_sessions: int) -> Fleet:
             here = root / f"sshd-{n:03d}"
             here.mkdir(exist_ok=True)
             host_key = here / "ssh_host_ed25519_key"
-            public = _keygen(host_key, f"drillctl-bench-{n}")
-            known += [f"[{h.address}]:{h.port} {public}" for h in group]
+            ssh_lab.keygen(host_key, f"drillctl-bench-{n}")
+            known += [ssh_lab.known_hosts_line(h.address, h.port, host_key) for h in group]
             config = here / "sshd_config"
             config.write_text(_config(root, group, host_key, max_sessions))
             log = here / "sshd.log"

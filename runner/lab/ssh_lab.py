@@ -47,12 +47,19 @@ class SshLab:
         return self.root / address / "ssh_host_ed25519_key"
 
 
-def _keygen(path: Path, comment: str) -> None:
+def keygen(path: Path, comment: str) -> None:
+    """An unencrypted ED25519 key pair at `path` (and `path`.pub), unless one is there."""
     if not path.exists():
         subprocess.run(
             ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)],
             check=True,
         )
+
+
+def known_hosts_line(address: str, port: int, key: Path) -> str:
+    """The known_hosts line that trusts the public half of `key` for `[address]:port`."""
+    kind, public = key.with_suffix(".pub").read_text().split()[:2]
+    return f"[{address}]:{port} {kind} {public}"
 
 
 def _port_open(address: str, port: int) -> bool:
@@ -82,14 +89,13 @@ def up(root: Path, count: int, *, port: int | None = None, group: str = "gateway
     port = port or _previous_port(root) or _free_port(addresses[0])
     user = getpass.getuser()
     lab = SshLab(root, addresses, port, user)
-    _keygen(lab.user_key, "drillctl-lab-user")
+    keygen(lab.user_key, "drillctl-lab-user")
     shutil.copyfile(lab.user_key.with_suffix(".pub"), root / "authorized_keys")
     known = []
     for address in addresses:
         (root / address).mkdir(exist_ok=True)
-        _keygen(lab.host_key(address), f"drillctl-lab-{address}")
-        kind, key = lab.host_key(address).with_suffix(".pub").read_text().split()[:2]
-        known.append(f"[{address}]:{port} {kind} {key}")
+        keygen(lab.host_key(address), f"drillctl-lab-{address}")
+        known.append(known_hosts_line(address, port, lab.host_key(address)))
         _start_sshd(lab, address)
     lab.known_hosts.write_text("\n".join(known) + "\n")
     _write_inventory(lab, group)
