@@ -25,6 +25,7 @@ from runner.engine.outcome import (
     unsupported_reason,
 )
 from runner.engine.phases import DrillState
+from runner.engine.results import SKIPPED, PhaseResult
 from runner.faults.ledger import FaultLedger
 from runner.measure.figures import DrillFigures
 from runner.measure.timeline import Timeline
@@ -85,8 +86,21 @@ def run_verdict(
     if not change_ran(s.phases):
         return FAILED, NO_CHANGE_REASON
     if s.rollback is not None:
+        if not steps_ran(s.rollback) and not ledger.records:
+            return FAILED, NO_ROLLBACK_REASON
         return PASSED, f"rolled back in {s.rollback.duration_s:.2f}s and verified"
     return PASSED, "verified; no rollback was needed"
+
+
+NO_ROLLBACK_REASON = (
+    "the rollback started, but no rollback step ran (the playbook's rollback phase is empty, "
+    "or `when` skipped every step): nothing was rolled back"
+)
+
+
+def steps_ran(phase: PhaseResult | None) -> bool:
+    """A step of `phase` ran on some host (skipped by `when` does not count)."""
+    return phase is not None and any(h.status != SKIPPED for st in phase.steps for h in st.hosts)
 
 
 def drill_timeline(

@@ -156,3 +156,25 @@ def test_a_rollback_over_its_types_budget_fails_the_drill(
         assert run.outcome.reason == (f"rollback took {took:.1f}s, over the type 1 budget of 60s")
     else:
         assert run.exit_code == 0
+
+
+def test_a_rollback_with_no_step_that_ran_rolled_nothing_back(
+    tmp_path: Path, target: FakeTarget
+) -> None:
+    empty = (
+        "drill: outcomes\nrollback_type: 2\nrollback_when: failure\n"
+        "deploy:\n  - {name: change, shell: fail change}\n"
+    )
+    for name in ("empty", "skipped", "ran"):
+        (tmp_path / name).mkdir()
+    run = run_drill(empty, tmp_path / "empty", target)
+    assert (run.outcome.status, run.outcome.exit_code) == ("failed", 1)
+    assert "no rollback step ran" in run.outcome.reason
+    # Every rollback step skipped by `when` is no rollback either.
+    skipped = empty + "rollback:\n  - {name: undo, shell: ok undo, when: false}\n"
+    run = run_drill(skipped, tmp_path / "skipped", target)
+    assert "no rollback step ran" in run.outcome.reason
+    # One rollback step that ran is a rollback, whatever else the drill says.
+    ran = empty + "rollback:\n  - {name: undo, shell: ok undo}\n"
+    run = run_drill(ran, tmp_path / "ran", target)
+    assert "no rollback step ran" not in run.outcome.reason and target.ran("undo")
