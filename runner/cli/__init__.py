@@ -14,6 +14,8 @@ __all__ = ["main", "program"]
 def program() -> NoReturn:
     """The installed `drillctl` command, as `python -m runner`: run, then leave without the
     interpreter's teardown once everything is flushed (see `runner.cli.process_exit`)."""
+    from runner.cli import startup_gc
     from runner.cli.process_exit import exit_now
 
+    startup_gc.loading()
     exit_now(main())

@@ -69,10 +69,12 @@ def _run(args: argparse.Namespace, *, check: bool) -> int:
 
             print_plan_diffs(prepared.plan, prepared.templar, sys.stdout)
         return ExitCode.PASSED
+    from runner.cli import startup_gc
     from runner.run.console import TerminalView
     from runner.run.summary import print_summary
 
     view = TerminalView(prepared.mask, verbose=request.verbose)
+    startup_gc.loaded()  # the drill's code and plan are loaded: out of later collections
     outcome, run_dir = execute(prepared, view)
     print_summary(view, outcome, run_dir, prepared.playbook)
     from runner.history import record_run

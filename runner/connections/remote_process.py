@@ -19,6 +19,8 @@ from runner.connections.ssh_settings import SshSettings
 from runner.connections.watchdog import WATCHDOG
 
 PGID_MARK = b"drillctl-pgid"
+# The longest wait on stdout alone while draining to the end of output (see drain).
+EOF_WAIT_S = 0.01
 _PGID_LINE = re.compile(rb"^drillctl-pgid (\d+)\n", re.MULTILINE)
 
 
@@ -106,6 +108,16 @@ def drain(
             if until is None:
                 return
             continue
-        if channel.eof_received or channel.closed or time.monotonic() >= until:
+        if channel.eof_received or channel.closed:
             return
-        time.sleep(0.001)
+        left = until - time.monotonic()
+        if left <= 0:
+            return
+        # The exit status often comes before the end of output (one command in five here):
+        # wait on the output buffer, which paramiko wakes at once with data or at the end of
+        # output, rather than sleeping in steps; briefly, so stderr is read meanwhile too.
+        channel.settimeout(min(left, EOF_WAIT_S))
+        try:
+            out.extend(channel.recv(65536))
+        except TimeoutError:
+            continue
