@@ -11,7 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -233,6 +233,23 @@ def ensure_available(contender: Contender, log: Path) -> str | None:
     if done.returncode != 0 or not (VENV / "bin" / contender.executable).exists():
         return f"pip install {contender.package} failed: {_last_line(log)}"
     return None
+
+
+def versions(contenders: Sequence[Contender]) -> str:
+    """The installed version of each packaged contender, e.g. "ansible-core 2.19.14": a
+    ratio against another program means little without which release it was."""
+    found = []
+    for package in dict.fromkeys(c.package for c in contenders if c.package):
+        ran = subprocess.run(
+            [str(VENV / "bin" / "python"), "-m", "pip", "show", str(package)],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+        line = next((x for x in ran.stdout.splitlines() if x.startswith("Version:")), "")
+        found.append(f"{package} {line.split(':', 1)[1].strip() if line else 'unknown'}")
+    return ", ".join(found)
 
 
 def _last_line(log: Path) -> str:

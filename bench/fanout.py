@@ -35,9 +35,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from contenders import CONTENDERS, Contender, Invocation, Target, close_control_masters
+from contenders import CONTENDERS, Contender, Invocation, Target, close_control_masters, versions
 from contenders import ensure_available as _ensure_available
-from harness import load, machine, now, precompile, publish
+from harness import SourceGuard, load, machine, now, precompile, publish
 from lab_server import clean_shell, sshd_cpu, sshd_pids, wait_sshd_idle
 
 from runner.errors import TargetEnvironmentError
@@ -169,9 +169,11 @@ def run_rounds(
     hosts = len(target.addresses)
     series = [Series(c, hosts, target.steps) for c in contenders]
     rng = random.Random(seed)
+    guard = SourceGuard()  # one version of runner/ under one table
     print(f"  order seed {seed}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for rep in range(1, repeat + 1):
         for s in rng.sample(series, len(series)):
+            guard.check()
             run_dir = work / "runs" / f"{hosts}h-{s.contender.key}-{rep}"
             run_dir.mkdir(parents=True)
             inv = s.contender.build(target, run_dir)
@@ -189,6 +191,7 @@ def run_rounds(
                 f"rss {sample.rss_mb:6.1f}MB  sshd cpu {sample.sshd_cpu_s:6.2f}s{drill}",
                 flush=True,
             )
+    guard.check()  # a change during the last run counts too
     return series
 
 
@@ -461,7 +464,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             lines = [title, "", *table(series), "", *ratio_lines(series), ""]
             lines.append(
                 f"{now()}; {machine()}; load average {load_before} before, {load()} after; "
-                f"seed {seed}; contenders in random order per repetition; {shell}."
+                f"seed {seed}; contenders in random order per repetition; {shell}; "
+                f"{versions(contenders) or 'no packaged contender'}."
             )
             text = "\n".join(lines)
             print("\n" + text)
