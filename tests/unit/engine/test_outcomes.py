@@ -234,7 +234,8 @@ def test_a_rollback_a_verify_step_checked_passes_and_says_so(
 def test_no_verify_step_but_every_probe_saw_the_service_healthy_after_it_passes(
     tmp_path: Path, target: FakeTarget
 ) -> None:
-    probes = "probes:\n  health: {command: ok health, every: 50ms, healthy_after: 2}\n"
+    # healthy_after sets how long probing goes on after the rollback (here 0.55 s).
+    probes = "probes:\n  health: {command: ok health, every: 50ms, healthy_after: 10}\n"
     run = run_drill(rehearsal(probes=probes), tmp_path, target)
     assert (run.outcome.status, run.exit_code) == ("passed", 0)
     assert run.outcome.reason.startswith("rolled back in ")
@@ -261,7 +262,7 @@ def test_no_verify_step_and_one_of_two_probes_still_down_fails_naming_it(
     )
     run = run_drill(rehearsal(probes=probes), tmp_path, target)
     assert (run.outcome.status, run.exit_code) == ("failed", 1)
-    assert SEEN_HEALTHY not in run.outcome.reason
+    assert SEEN_HEALTHY not in run.outcome.reason and "down@" in run.outcome.reason
 
 
 def probe_figures(samples: list[tuple[float, bool]], rollback_ended: float) -> DrillFigures:
