@@ -3,8 +3,11 @@ drill's own times, which its measurements are taken against.
 
 The order of the rules is the order of what matters most: an interrupt, a baseline that
 failed, a fault not reverted, no decision in time, a failed rollback or verify, a rollback
-over its budget, a change that never ran. A drill that passed those must still meet its
-objectives; broken measurement or a step the target could not carry out makes it an error.
+over its budget, a change that never ran, a rollback in which no step ran. A drill that
+passed those must still meet its objectives, and a rollback must have been checked: by a
+verify step that ran after it, or else by every availability probe seeing the service
+healthy after it. Broken measurement or a step the target could not carry out makes it an
+error.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ def drill_verdict(
     status, reason = run_verdict(state, playbook, ledger, interrupts)
     if status == PASSED:
         status, reason = objectives_verdict(playbook, figures, reason)
+    if status == PASSED and state.rollback is not None and not steps_ran(state.final_verify):
+        status, reason = unverified_rollback_verdict(state.rollback, figures)
     unsupported = unsupported_reason(state.phases)
     if probe_failure and status != INTERRUPTED:
         # A dead probe worker leaves figures that stopped telling the truth: exit 3.
@@ -90,6 +95,41 @@ def run_verdict(
             return FAILED, NO_ROLLBACK_REASON
         return PASSED, f"rolled back in {s.rollback.duration_s:.2f}s and verified"
     return PASSED, "verified; no rollback was needed"
+
+
+def unverified_rollback_verdict(
+    rollback: PhaseResult, figures: DrillFigures | None
+) -> tuple[str, str]:
+    """A rollback no verify step checked: it passes only on the probes' word that every
+    availability instance was healthy at the end (recovered, or never down) and saw it so
+    after the rollback ended. Else the rollback is a claim nothing checked: it fails."""
+    ended = rollback.started_mono + rollback.duration_s
+    seen = figures.availability if figures is not None else ()
+    strips = dict(figures.strips) if figures is not None else {}
+    doubtful = [
+        str(m.probe)
+        for m in seen
+        if not (m.recovered_at is not None or (m.no_incident and m.samples > 0))
+        or not _healthy_after(strips.get(str(m.probe), ()), ended)
+    ]
+    if seen and not doubtful:
+        return PASSED, (
+            f"rolled back in {rollback.duration_s:.2f}s; no verify step ran, and the "
+            "availability probes saw the service healthy afterwards"
+        )
+    unverified = "rolled back, but nothing verified it: no verify step ran, and "
+    if not seen:
+        return FAILED, unverified + "no availability probe saw the service healthy afterwards"
+    return FAILED, unverified + (
+        f"the availability probe {', '.join(doubtful)} did not see the service healthy afterwards"
+    )
+
+
+def _healthy_after(runs: tuple[tuple[float, float, bool | None], ...], ended: float) -> bool:
+    """The probe's last sample was healthy and taken once the rollback had ended (the last
+    run of equal verdicts ends at the last sample): a healthy verdict that only stood over
+    the rollback's end was taken before it, and says nothing of the service after it."""
+    return bool(runs) and runs[-1][2] is True and runs[-1][1] >= ended
 
 
 NO_ROLLBACK_REASON = (

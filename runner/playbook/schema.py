@@ -174,6 +174,9 @@ _PHASE_DOCS = {
     "deploy": "The change under test. A failure here starts the rollback.",
     "inject": "Faults to inject (each is reverted, always).",
     "rollback": "Undo the change, or `auto` to restore what deploy actions recorded.",
-    "verify": "Prove the service is back: health, version, data.",
+    "verify": (
+        "Prove the service is back: health, version, data. A rollback no verify step checked "
+        "fails the drill, unless every availability probe saw the service healthy after it."
+    ),
     "cleanup": "Always runs, even after a failure or Ctrl-C.",
 }

@@ -273,6 +273,10 @@ deploy:
     shell: >-
       date +%s.%N > DIR/{{ inventory_hostname }}.start; sleep 0.6;
       date +%s.%N > DIR/{{ inventory_hostname }}.end
+rollback:
+  - {name: undo, shell: "true"}
+verify:
+  - {name: the change ran to its end, shell: "test -e DIR/{{ inventory_hostname }}.end"}
 """
 
 
@@ -392,6 +396,10 @@ deploy:
   - shell: "echo {{ ports | sum }} > DIR/sum"
   - shell: "touch DIR/enabled"
     when: enabled
+rollback:
+  - {name: undo, shell: "true"}
+verify:
+  - {name: the sum was written, shell: "test -s DIR/sum"}
 """
 
 
@@ -428,6 +436,12 @@ deploy:
     flag.file: {file: DIR/flags.json, name: new_pricing, value: true}
   - name: switch release
     release: {path: DIR/app, version: "2"}
+verify:
+  - name: the old config, flag and release are back
+    shell: >-
+      grep -qx port=80 DIR/app.conf
+      && grep -q '"new_pricing": false' DIR/flags.json
+      && test "$(readlink DIR/app/current)" = DIR/app/releases/1
 """
 
 SECRET = "s3cr3t-t0ken-value"

@@ -70,7 +70,10 @@ def alice_holds(tmp_path: Path) -> Iterator[Path]:
 
 def quick_drill(tmp_path: Path) -> Path:
     path = tmp_path / "quick.yml"
-    path.write_text(f"drill: quick\nrollback_type: 2\ndeploy:\n  - shell: 'touch {tmp_path}/q'\n")
+    path.write_text(
+        f"drill: quick\nrollback_type: 2\ndeploy:\n  - shell: 'touch {tmp_path}/q'\n"
+        "rollback:\n  - {name: undo, shell: 'true'}\nverify:\n  - {name: check, shell: 'true'}\n"
+    )
     return path
 
 

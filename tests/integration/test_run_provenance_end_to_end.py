@@ -206,11 +206,13 @@ def test_approve_refuses_a_directory_without_a_run(tmp_path: Path) -> None:
 
 def test_an_approval_is_in_the_provenance_with_its_time(tmp_path: Path) -> None:
     playbook = tmp_path / "drill.yml"
+    undone = tmp_path / "undone"
     playbook.write_text(
         "drill: manual\nrollback_type: 2\n"
         "decision: {manual: true, timeout: 30s, on_timeout: abort}\n"
         "deploy:\n  - {name: bad change, shell: 'exit 1'}\n"
-        "rollback:\n  - shell: 'true'\n"
+        f"rollback:\n  - shell: 'touch {undone}'\n"
+        f"verify:\n  - shell: 'test -e {undone}'\n"
     )
     out = tmp_path / "run"
     proc = subprocess.Popen(

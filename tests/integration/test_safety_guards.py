@@ -22,9 +22,17 @@ def write(
         f"all:\n  vars: {{environment: {environment}}}\n  hosts:\n    h1: {{connection: local}}\n"
     )
     playbook = tmp_path / "drill.yml"
+    deployed = tmp_path / "deployed"
+    # Type 5 never rolls back: its verify checks that the change stands.
+    undo = (
+        f'verify:\n  - shell: "test -e {deployed}"\n'
+        if rollback_type == 5
+        else f'rollback:\n  - shell: "rm -f {deployed}"\n'
+        f'verify:\n  - shell: "test ! -e {deployed}"\n'
+    )
     playbook.write_text(
         f"drill: guarded\nrollback_type: {rollback_type}\n"
-        f'deploy:\n  - shell: "touch {tmp_path}/deployed; {deploy}"\n'
+        f'deploy:\n  - shell: "touch {deployed}; {deploy}"\n' + undo
     )
     return inventory, playbook
 
@@ -108,6 +116,9 @@ def test_a_second_drill_on_the_same_inventory_says_who_holds_the_lock(tmp_path: 
         first.terminate()
         first.communicate(timeout=30)
     quick = tmp_path / "quick.yml"
-    quick.write_text("drill: quick\nrollback_type: 2\ndeploy:\n  - shell: 'true'\n")
+    quick.write_text(
+        "drill: quick\nrollback_type: 2\ndeploy:\n  - shell: 'true'\n"
+        "rollback:\n  - shell: 'true'\nverify:\n  - shell: 'true'\n"
+    )
     third = run_drillctl("run", str(quick), "-i", str(inventory), "--out", str(tmp_path / "r3"))
     assert third.returncode == 0, "the lock outlived its holder: " + third.stderr

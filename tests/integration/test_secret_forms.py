@@ -86,6 +86,8 @@ deploy:
     ignore_errors: true
 rollback:
   - shell: "echo rolled back"
+verify:
+  - {name: check, command: "true"}
 """
 
 PLAN_ERROR_DRILL = """\

@@ -60,6 +60,7 @@ def local_drill(tmp_path: Path) -> tuple[Path, Path]:
         "drill: start-up\nrollback_type: 2\nhosts: all\n"
         "deploy:\n  - name: say\n    command: \"echo '{{ greeting }}'\"\n"
         'rollback:\n  - name: undo\n    command: "true"\n'
+        'verify:\n  - name: check\n    command: "true"\n'
         "vars:\n  greeting: hello\n"
     )
     inventory = tmp_path / "inventory.yml"

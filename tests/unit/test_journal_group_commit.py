@@ -187,6 +187,7 @@ def test_a_run_syncs_the_intent_before_the_fault_and_the_end_before_result_json(
         f"revert: 'rm -f {marker}', check: 'test -f {marker}'}}\n"
         "  - command: 'true'\n"
         "rollback:\n  - command: 'true'\n"
+        f"verify:\n  - command: 'test ! -e {marker}'\n"
     )
     # What was on disk at each fsync: the journal's events, the fault, result.json.
     synced: list[tuple[list[str], bool, bool]] = []

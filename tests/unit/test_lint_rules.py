@@ -210,6 +210,41 @@ def test_irreversible_needs_verify_steps(tmp_path: Path) -> None:
     assert "`verify` must prove the fix forward" in message
 
 
+# -- rollback-without-verify ----------------------------------------------------------------------
+
+NO_VERIFY = CLEAN.replace("verify:\n  - command: echo ok\n", "")
+
+
+def test_rollback_without_verify(tmp_path: Path) -> None:
+    message = (
+        "no verify step checks the rollback: the drill passes only if every availability "
+        "probe sees the service healthy after it; add `verify` steps"
+    )
+    assert only(lint(tmp_path, NO_VERIFY), "rollback-without-verify") == [(9, 1, message)]
+    auto = NO_VERIFY.replace(
+        'shell: "./deploy.sh --version={{ version | quote }}"',
+        'release: {path: /srv/app, version: "{{ version }}"}',
+    ).replace("rollback:\n  - command: ./deploy.sh --previous\n", "rollback: auto\n")
+    assert only(lint(tmp_path, auto), "rollback-without-verify") == [(9, 1, message)]
+    # A fault is reverted, which is a rollback too: verify must check the service after it.
+    fault = "inject:\n  - fault: {kind: process.pause, pattern: app}\n"
+    faulted = NO_VERIFY.replace("rollback:\n  - command: ./deploy.sh --previous\n", fault)
+    found = [d for d in lint(tmp_path, faulted) if d.rule == "rollback-without-verify"]
+    assert [(d.line, d.col, d.severity) for d in found] == [(9, 1, "warning")]
+
+
+def test_a_verify_step_or_no_rollback_at_all_is_not_reported(tmp_path: Path) -> None:
+    assert lint(tmp_path, CLEAN) == []
+    # No rollback to check: `deploy-without-rollback` says what is missing, not this rule.
+    neither = NO_ROLLBACK.replace("verify:\n  - command: echo ok\n", "")
+    assert {d.rule for d in lint(tmp_path, neither)} == {"deploy-without-rollback"}
+    # Type 5 has no rollback; `irreversible-with-rollback` asks for its verify steps.
+    fix_forward = NO_ROLLBACK.replace("rollback_type: 2", "rollback_type: 5").replace(
+        "verify:\n  - command: echo ok\n", ""
+    )
+    assert {d.rule for d in lint(tmp_path, fix_forward)} == {"irreversible-with-rollback"}
+
+
 # -- unresolved-pattern -------------------------------------------------------------------------
 
 

@@ -392,6 +392,8 @@ triggers:
   - {{probe: health, consecutive_failures: 5}}
 rollback:
   - {{shell: "true", timeout: 3s}}
+verify:
+  - {{shell: "true"}}
 """
 
 

@@ -1,13 +1,15 @@
-"""Rules about the way back: every change has a rollback; a point of no return has none."""
+"""Rules about the way back: every change has a rollback, checked by verify; a point of no
+return has none."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from runner.errors import Diagnostic
-from runner.lint.rules.base import ERROR, LintContext, Rule
+from runner.lint.rules.base import ERROR, WARNING, LintContext, Rule
 
 DEPLOY_WITHOUT_ROLLBACK = "deploy-without-rollback"
+ROLLBACK_WITHOUT_VERIFY = "rollback-without-verify"
 IRREVERSIBLE = "irreversible-with-rollback"
 
 # Actions that only look: they change nothing a rollback would have to undo.
@@ -74,6 +76,37 @@ def _auto_gaps(ctx: LintContext) -> Iterator[Diagnostic]:
             )
 
 
+def rollback_without_verify(ctx: LintContext) -> Iterator[Diagnostic]:
+    """A rollback (`rollback` steps, `rollback: auto`, or faults to revert) that no `verify`
+    step checks.
+
+    A run whose rollback no verify step checked fails ("rolled back, but nothing verified
+    it"), unless every availability probe saw the service healthy after the rollback ended:
+    the probes are then the only proof. Write verify steps that check what the rollback
+    restored (version, health, data). Rollback type 5 is left to `irreversible-with-rollback`.
+
+        rollback:
+          - shell: ./deploy.sh --previous
+        # no verify: nothing proves the previous release is back
+    """
+    data = ctx.data
+    if data.get("rollback_type") == IRREVERSIBLE_TYPE or ctx.phase_steps("verify"):
+        return
+    faults = [s for s in ctx.phase_steps("inject") if s.action in REVERTED_ANYWAY]
+    if data.get("rollback") == "auto" or ctx.phase_steps("rollback"):
+        where: tuple[str, ...] = ("rollback",)
+    elif faults:
+        where = ("inject",)
+    else:
+        return
+    yield ctx.diag(
+        where,
+        "no verify step checks the rollback: the drill passes only if every availability "
+        "probe sees the service healthy after it; add `verify` steps",
+        at_key=True,
+    )
+
+
 def irreversible_with_rollback(ctx: LintContext) -> Iterator[Diagnostic]:
     """A rollback type 5 (point of no return) drill that pretends to roll back, or does not
     prove its fix forward.
@@ -111,6 +144,12 @@ RULES = (
         ERROR,
         "Every deployment must have a tested rollback; a drill without one proves nothing.",
         deploy_without_rollback,
+    ),
+    Rule(
+        ROLLBACK_WITHOUT_VERIFY,
+        WARNING,
+        "A rollback nothing verified proves nothing; verify steps check what it restored.",
+        rollback_without_verify,
     ),
     Rule(
         IRREVERSIBLE,

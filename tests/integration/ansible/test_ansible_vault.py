@@ -92,7 +92,10 @@ def estate(folder: AnsibleFolder, received: Path) -> dict[str, Path]:
         "      && echo key={{ signing_key | urlencode }} >&2\n"
         "rollback:\n"
         "  - name: roll back\n"
-        "    shell: echo rolled back with {{ db_password }}\n",
+        "    shell: echo rolled back with {{ db_password }}\n"
+        "verify:\n"
+        "  - name: the step received the values\n"
+        f"    shell: test -s {received}\n",
     )
     return {"password": password, "inventory": inventory, "playbook": playbook}
 
@@ -236,7 +239,8 @@ def test_an_ansible_step_gets_the_opened_values_and_its_output_is_masked(
         "ansible-drill.yml",
         "drill: vaulted ansible\nrollback_type: 1\n"
         "deploy:\n  - ansible: site.yml\n"
-        "rollback:\n  - shell: 'true'\n",
+        "rollback:\n  - shell: 'true'\n"
+        f"verify:\n  - shell: 'test -s {received}'\n",
     )
     done = ansible_folder.run(
         playbook, files["inventory"], "--vault-password-file", str(files["password"]), "-vv"

@@ -20,13 +20,19 @@ def test_rollback_auto_restores_the_previous_image_and_keeps_the_configuration(
     container = make_container(environment={"APP_MODE": "prod"}, labels={"team": "gw"})
     before = container.attrs
     inventory = tmp_path / "inv.yml"
-    inventory.write_text(yaml.safe_dump({"all": {"hosts": {"localhost": {"connection": "local"}}}}))
+    hosts = {
+        "localhost": {"connection": "local"},
+        # The container itself, for verify to look inside it once it is rolled back.
+        "app": {"connection": "docker", "container": container.name},
+    }
+    inventory.write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
     playbook = tmp_path / "drill.yml"
     playbook.write_text(
         yaml.safe_dump(
             {
                 "drill": "container image rollback",
                 "rollback_type": 2,
+                "hosts": "localhost",
                 "deploy": [
                     {
                         "name": "ship v2",
@@ -35,6 +41,13 @@ def test_rollback_auto_restores_the_previous_image_and_keeps_the_configuration(
                     {"name": "v2 is broken", "shell": "exit 1"},
                 ],
                 "rollback": "auto",
+                "verify": [
+                    {
+                        "name": "v1 runs again",
+                        "hosts": "app",
+                        "shell": 'test ! -e /VERSION && test "$APP_VERSION" = 1',
+                    }
+                ],
             },
             sort_keys=False,
         )

@@ -74,6 +74,10 @@ def playbook(tmp_path: Path, container: str, conf: Path) -> Path:
         "hosts": "all",
         "inject": inject,
         "rollback": [{**local, "shell": "true"}],
+        "verify": [
+            {"name": "the config is the original", **local, "shell": f"grep -qx mode=safe {conf}"},
+            {"name": "the container answers", "hosts": container, "shell": "true"},
+        ],
     }
     path.write_text(yaml.safe_dump(drill, sort_keys=False))
     return path

@@ -90,6 +90,7 @@ def test_a_failed_inject_is_reverted_at_once_and_starts_the_rollback(tmp_path: P
         f"    fault: {{kind: custom, inject: 'touch {tmp_path}/half; exit 1', "
         f"revert: 'rm -f {tmp_path}/half'}}\n"
         "rollback:\n  - shell: 'true'\n"
+        f"verify:\n  - name: the fault is gone\n    shell: 'test ! -e {tmp_path}/half'\n"
     )
     out = tmp_path / "run"
     proc = run_drillctl("run", str(playbook), "--out", str(out))
@@ -129,6 +130,7 @@ def test_blast_radius_hits_count_hosts_chosen_with_a_recorded_seed(tmp_path: Pat
         "drill: d\nrollback_type: 2\ninject:\n  - name: some\n"
         f"    fault: {{kind: custom, inject: 'touch {tmp_path}/hit-{{{{ inventory_hostname }}}}', "
         f"revert: 'true', count: 2, random: true, seed: 7}}\n"
+        "verify:\n  - {name: check, command: 'true'}\n"
     )
     out = tmp_path / "run"
     proc = run_drillctl("run", str(playbook), "-i", str(inventory), "--out", str(out))

@@ -182,6 +182,8 @@ def drill(tmp_path: Path, name: str, inject: list[dict[str, Any]]) -> Path:
         "prepare": [{**local, "shell": "true"}],
         "inject": [*inject, {**local, "pause": "200ms"}],
         "rollback": [{**local, "shell": "true"}],
+        # On every host: a paused or stopped container cannot run it.
+        "verify": [{"name": "every target answers", "shell": "true"}],
         "cleanup": [{**local, "shell": "true"}],
     }
     path.write_text(yaml.safe_dump(body, sort_keys=False))

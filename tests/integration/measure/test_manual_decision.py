@@ -23,6 +23,7 @@ def drill(tmp_path: Path, timeout: str, on_timeout: str, approvers: int = 1) -> 
         f"approvers: {approvers}}}\n"
         "deploy:\n  - {name: bad change, shell: 'exit 1'}\n"
         f"rollback:\n  - shell: 'touch {tmp_path}/rolled-back'\n"
+        f"verify:\n  - shell: 'test -e {tmp_path}/rolled-back'\n"
     )
     return playbook
 

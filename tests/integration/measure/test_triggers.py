@@ -55,6 +55,8 @@ def test_consecutive_failures_fire_stop_the_change_and_start_the_rollback(tmp_pa
     assert result["trigger"]["kind"] == "probe" and result["trigger"]["probe"] == "health"
     assert "3 consecutive failures" in result["trigger"]["detail"]
     assert (tmp_path / "rolled-back").exists()
+    # No verify step ran: the drill passes on the probe's word that the service came back.
+    assert result["reason"].endswith("the availability probes saw the service healthy afterwards")
     evidence = next(e for e in log if e["event"] == "trigger_evidence")
     assert len(evidence["samples"]) == 3 and not any(s[1] for s in evidence["samples"])
     assert result["measured"]["time_to_detect_s"] is not None

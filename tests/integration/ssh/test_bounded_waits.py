@@ -111,6 +111,8 @@ def test_a_killed_session_sshd_mid_step_ends_that_host_unreachable_and_reverts_t
         "  - name: hang\n"
         f"    shell: 'touch {tmp_path}/hang-{{{{ inventory_hostname }}}}; sleep 40'\n"
         f"    timeout: {STEP_TIMEOUT_S:g}s\n"
+        "verify:\n  - name: the fault is gone\n"
+        f"    shell: 'test ! -e {tmp_path}/fault-{{{{ inventory_hostname }}}}'\n"
         f"cleanup:\n  - shell: 'touch {tmp_path}/clean-{{{{ inventory_hostname }}}}'\n"
     )
     out = tmp_path / "run"

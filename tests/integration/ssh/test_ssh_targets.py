@@ -140,6 +140,15 @@ hosts: gateway
 deploy:
   - shell: "touch {dir}/step1-{{{{ inventory_hostname }}}}"
   - shell: "touch {dir}/step2-{{{{ inventory_hostname }}}}"
+rollback:
+  - hosts: "gateway:!127.0.0.4"
+    shell: "touch {dir}/undone-{{{{ inventory_hostname }}}}"
+verify:
+  - name: no reachable host is left half changed
+    hosts: "gateway:!127.0.0.4"
+    shell: >-
+      test -e {dir}/step2-{{{{ inventory_hostname }}}}
+      || test -e {dir}/undone-{{{{ inventory_hostname }}}}
 """
 
 
@@ -168,6 +177,7 @@ def test_one_of_five_hosts_unreachable_and_max_fail_percentage_decides(
         assert not list(tmp_path.glob("step2-*"))
         assert result["rolled_back"] is True
         assert result["trigger"]["kind"] == "step_failed"
+        assert all((tmp_path / f"undone-{a}").exists() for a in others)
 
 
 def test_step_timeout_on_an_ssh_host_kills_the_remote_process(
@@ -177,6 +187,8 @@ def test_step_timeout_on_an_ssh_host_kills_the_remote_process(
     playbook.write_text(
         "drill: t\nrollback_type: 2\nrollback_when: failure\nhosts: 127.0.0.2\n"
         "deploy:\n  - {name: hang, shell: 'sleep 31.5; touch /nonexistent', timeout: 1s}\n"
+        "rollback:\n  - {name: undo, shell: 'true'}\n"
+        "verify:\n  - {name: the step did not finish, shell: 'test ! -e /nonexistent'}\n"
     )
     out = tmp_path / "run"
     proc = run_drillctl("run", str(playbook), "-i", str(ssh_hosts.inventory), "--out", str(out))
@@ -186,7 +198,7 @@ def test_step_timeout_on_an_ssh_host_kills_the_remote_process(
     assert 0.9 < step["duration_s"] < 2.5
     left = subprocess.run(["pgrep", "-f", "sleep 31.5"], capture_output=True, text=True).stdout
     assert not left.strip(), f"sleep left behind: {left}"
-    # The timed-out deploy step starts the (empty) rollback, which verifies: the drill passes.
+    # The timed-out deploy step starts the rollback, then verify: the drill passes.
     assert proc.returncode == 0
     assert result["trigger"]["step"] == "hang"
 

@@ -18,6 +18,12 @@ import runner.connections.pool
 import runner.engine.drill
 import runner.engine.phases
 from runner.cli import main
+from runner.engine.results import PhaseResult
+from runner.engine.verdict import unverified_rollback_verdict
+from runner.measure.figures import DrillFigures, measure_drill
+from runner.measure.probes import ProbeLog
+from runner.measure.samples import AvailabilitySample
+from runner.measure.timeline import Timeline
 from tests.fakes.connection import FakeTarget
 from tests.fakes.engine import FakeClock, run_drill, write_inventory
 
@@ -178,3 +184,115 @@ def test_a_rollback_with_no_step_that_ran_rolled_nothing_back(
     ran = empty + "rollback:\n  - {name: undo, shell: ok undo}\n"
     run = run_drill(ran, tmp_path / "ran", target)
     assert "no rollback step ran" not in run.outcome.reason and target.ran("undo")
+
+
+UNVERIFIED = "rolled back, but nothing verified it: no verify step ran"
+SEEN_HEALTHY = "no verify step ran, and the availability probes saw the service healthy afterwards"
+
+
+def rehearsal(verify: str = "", probes: str = "") -> str:
+    """A drill that always rolls back; `verify` and `probes` are YAML blocks, or nothing."""
+    return (
+        "drill: outcomes\nrollback_type: 2\n"
+        "deploy:\n  - {name: change, shell: ok change}\n"
+        "rollback:\n  - {name: undo, shell: ok undo}\n" + verify + probes
+    )
+
+
+def test_a_rollback_no_verify_step_checked_fails_the_drill(
+    tmp_path: Path, target: FakeTarget
+) -> None:
+    run = run_drill(rehearsal(), tmp_path, target)
+    assert target.ran("undo")
+    assert (run.outcome.status, run.exit_code) == ("failed", 1)
+    assert run.outcome.reason == (
+        f"{UNVERIFIED}, and no availability probe saw the service healthy afterwards"
+    )
+    assert run.result()["status"] == "failed"
+
+
+def test_a_verify_phase_whose_every_step_when_skipped_is_no_verify(
+    tmp_path: Path, target: FakeTarget
+) -> None:
+    verify = "verify:\n  - {name: check, shell: ok check, when: false}\n"
+    run = run_drill(rehearsal(verify), tmp_path, target)
+    assert not target.ran("check")
+    assert (run.outcome.status, run.exit_code) == ("failed", 1)
+    assert run.outcome.reason.startswith(UNVERIFIED)
+
+
+def test_a_rollback_a_verify_step_checked_passes_and_says_so(
+    tmp_path: Path, target: FakeTarget
+) -> None:
+    verify = "verify:\n  - {name: check, shell: ok check}\n"
+    run = run_drill(rehearsal(verify), tmp_path, target)
+    assert target.ran("check")
+    assert (run.outcome.status, run.exit_code) == ("passed", 0)
+    assert run.outcome.reason.endswith("s and verified")
+
+
+def test_no_verify_step_but_every_probe_saw_the_service_healthy_after_it_passes(
+    tmp_path: Path, target: FakeTarget
+) -> None:
+    # healthy_after sets how long probing goes on after the rollback (here 0.55 s).
+    probes = "probes:\n  health: {command: ok health, every: 50ms, healthy_after: 10}\n"
+    run = run_drill(rehearsal(probes=probes), tmp_path, target)
+    assert (run.outcome.status, run.exit_code) == ("passed", 0)
+    assert run.outcome.reason.startswith("rolled back in ")
+    assert run.outcome.reason.endswith(f"s; {SEEN_HEALTHY}")
+    assert "and verified" not in run.outcome.reason
+
+
+def test_no_verify_step_and_a_probe_that_saw_an_outage_with_no_recovery_fails(
+    tmp_path: Path, target: FakeTarget
+) -> None:
+    probes = "probes:\n  health: {command: fail health, every: 50ms, healthy_after: 2}\n"
+    run = run_drill(rehearsal(probes=probes), tmp_path, target)
+    assert (run.outcome.status, run.exit_code) == ("failed", 1)
+    assert SEEN_HEALTHY not in run.outcome.reason
+
+
+def test_no_verify_step_and_one_of_two_probes_still_down_fails_naming_it(
+    tmp_path: Path, target: FakeTarget
+) -> None:
+    # The healthy instance must not vouch for the one that is still down.
+    probes = (
+        "probes:\n  up: {command: ok up, every: 50ms, healthy_after: 2}\n"
+        "  down: {command: fail down, every: 50ms, healthy_after: 2}\n"
+    )
+    run = run_drill(rehearsal(probes=probes), tmp_path, target)
+    assert (run.outcome.status, run.exit_code) == ("failed", 1)
+    assert SEEN_HEALTHY not in run.outcome.reason and "down@" in run.outcome.reason
+
+
+def probe_figures(samples: list[tuple[float, bool]], rollback_ended: float) -> DrillFigures:
+    """One availability instance's figures from (t, healthy) samples; the change began at 0."""
+    log = ProbeLog(availability=[AvailabilitySample("health", t, ok, 0.01) for t, ok in samples])
+    times = Timeline(deploy_started=0.0, rollback_started=1.0, rollback_ended=rollback_ended)
+    return measure_drill(log, times, {"health": 2})
+
+
+ROLLBACK = PhaseResult("rollback", (), "", started_mono=1.0, duration_s=1.0)  # ends at t=2
+
+
+@pytest.mark.parametrize(
+    ("samples", "status"),
+    [
+        pytest.param([(0.5, True), (1.5, True), (2.0, True)], "passed", id="healthy-at-its-end"),
+        pytest.param([(0.5, True), (1.5, True), (1.99, True)], "failed", id="just-before-its-end"),
+        pytest.param([(0.5, True), (1.5, True)], "failed", id="no-sample-after-it"),
+        pytest.param([(0.5, False), (2.5, True), (3.0, True)], "passed", id="recovered-after"),
+        pytest.param([(0.5, False), (2.5, False), (3.0, True)], "failed", id="streak-too-short"),
+        pytest.param([(0.5, True), (2.5, False)], "failed", id="down-after-it"),
+        pytest.param([], "failed", id="no-sample-at-all"),
+    ],
+)
+def test_probes_vouch_for_an_unchecked_rollback_only_with_a_healthy_sample_after_it(
+    samples: list[tuple[float, bool]], status: str
+) -> None:
+    got, reason = unverified_rollback_verdict(ROLLBACK, probe_figures(samples, 2.0))
+    assert got == status
+    if status == "passed":
+        assert reason == f"rolled back in 1.00s; {SEEN_HEALTHY}"
+    else:
+        assert reason.startswith(UNVERIFIED) and SEEN_HEALTHY not in reason
