@@ -94,6 +94,8 @@ def run_verdict(
         if not steps_ran(s.rollback) and not ledger.records:
             return FAILED, NO_ROLLBACK_REASON
         return PASSED, f"rolled back in {s.rollback.duration_s:.2f}s and verified"
+    if not steps_ran(s.final_verify):
+        return PASSED, "no rollback was needed; no verify step ran"
     return PASSED, "verified; no rollback was needed"
 
 

@@ -296,3 +296,21 @@ def test_probes_vouch_for_an_unchecked_rollback_only_with_a_healthy_sample_after
         assert reason == f"rolled back in 1.00s; {SEEN_HEALTHY}"
     else:
         assert reason.startswith(UNVERIFIED) and SEEN_HEALTHY not in reason
+
+
+def test_a_drill_that_needed_no_rollback_claims_verification_only_when_a_verify_step_ran(
+    tmp_path: Path, target: FakeTarget
+) -> None:
+    base = (
+        "drill: outcomes\nrollback_type: 2\nrollback_when: failure\n"
+        "deploy:\n  - {name: change, shell: ok change}\n"
+        "rollback:\n  - {name: undo, shell: ok undo}\n"
+    )
+    for name in ("bare", "checked"):
+        (tmp_path / name).mkdir()
+    bare = run_drill(base, tmp_path / "bare", target)
+    assert bare.outcome.reason == "no rollback was needed; no verify step ran"
+    checked = run_drill(
+        base + "verify:\n  - {name: check, shell: ok check}\n", tmp_path / "checked", target
+    )
+    assert checked.outcome.reason == "verified; no rollback was needed"
