@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,7 +57,7 @@ def test_a_terminal_answer_approves_as_the_user_at_the_terminal(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer: str
 ) -> None:
     monkeypatch.setenv("USER", "alice")
-    monkeypatch.setattr(monitor.sys, "stdin", FakeTerminal(["maybe\n", answer]))
+    monkeypatch.setattr(sys, "stdin", FakeTerminal(["maybe\n", answer]))
     [given] = wait(tmp_path, 5.0)
     assert (given.by, given.via) == ("alice (terminal)", "terminal")
     assert is_timestamp(given.at)
@@ -64,9 +66,9 @@ def test_a_terminal_answer_approves_as_the_user_at_the_terminal(
 def test_other_answers_and_input_that_is_not_a_terminal_approve_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(monitor.sys, "stdin", FakeTerminal(["no\n", "later\n"]))
+    monkeypatch.setattr(sys, "stdin", FakeTerminal(["no\n", "later\n"]))
     assert wait(tmp_path, 0.3) == ()
-    monkeypatch.setattr(monitor.sys, "stdin", FakeTerminal(["rollback\n"], tty=False))
+    monkeypatch.setattr(sys, "stdin", FakeTerminal(["rollback\n"], tty=False))
     assert wait(tmp_path, 0.3) == ()
 
 
@@ -74,7 +76,7 @@ def test_the_terminal_reader_never_keeps_the_process_alive(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     terminal = FakeTerminal([], hold=True)
-    monkeypatch.setattr(monitor.sys, "stdin", terminal)
+    monkeypatch.setattr(sys, "stdin", terminal)
     try:
         assert wait(tmp_path, 0.2) == ()
         readers = [t for t in threading.enumerate() if "read_terminal" in t.name]
@@ -92,7 +94,7 @@ def give(run_dir: Path, name: str, **approval: object) -> None:
 def test_the_wait_ends_as_soon_as_enough_distinct_approvers_are_in(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(monitor.sys, "stdin", None)
+    monkeypatch.setattr(sys, "stdin", None)
     give(tmp_path, "000.json", operator="alice", at="2026-12-01T10:00:00Z")
     give(tmp_path, "001.json", operator="alice", at="2026-12-01T10:00:01Z")
     give(tmp_path, "002.json", operator="bob", at="2026-12-01T10:00:02Z")
@@ -108,14 +110,14 @@ def test_the_wait_ends_as_soon_as_enough_distinct_approvers_are_in(
 def test_the_wait_polls_for_approvals_every_50ms(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(monitor.sys, "stdin", None)
+    monkeypatch.setattr(sys, "stdin", None)
     naps: list[float] = []
 
     def sleep(seconds: float) -> None:
         naps.append(seconds)
         give(tmp_path, "000.json", operator="alice", at="2026-12-01T10:00:00Z")
 
-    monkeypatch.setattr(monitor.time, "sleep", sleep)
+    monkeypatch.setattr(time, "sleep", sleep)  # the module the wait sleeps with
     assert [a.by for a in wait(tmp_path, 30.0)] == ["alice"]
     assert naps == [0.05]
 
@@ -136,7 +138,7 @@ def test_the_approval_request_says_how_many_approvers_it_needs() -> None:
     assert monitor._approvals_text(2) == "2 approvals from distinct operators"
 
 
-def journal(run_dir: Path, *events: tuple[Event, dict[str, object]]) -> Path:
+def journal(run_dir: Path, *events: tuple[Event, dict[str, Any]]) -> Path:
     run_dir.mkdir(exist_ok=True)
     writer = Journal(run_dir / JOURNAL_NAME, SecretMask())
     for event, fields in events:
