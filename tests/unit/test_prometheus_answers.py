@@ -266,3 +266,96 @@ def test_alertmanager_is_asked_for_alerts_neither_silenced_nor_inhibited(
         "inhibited=false",
         "silenced=false",
     ]
+
+
+# Each message below is what a probe sample's error, or an alert poll's, says: the evidence
+# of why a sample was unknown. They are checked word for word.
+
+
+def test_an_error_status_names_the_endpoint_and_prometheus_reason(fake: tuple[Fake, str]) -> None:
+    state, url = fake
+    # A base URL with a path prefix ending in X and a trailing slash: both kept as written.
+    base = url + "/X/"
+    query = "/X/api/v1/query"
+    state.answers[query] = (400, '{"status":"error","error":"parse error"}', 0.0)
+    with pytest.raises(Unanswered, match=rf"^{url}{query}: status 400: parse error$"):
+        instant_query(base, "up", 1.0)
+    # Without an `error` field, or with a body that is not an object: the status alone.
+    for body in ('{"status":"error"}', "[1]"):
+        state.answers[query] = (400, body, 0.0)
+        with pytest.raises(Unanswered, match=rf"^{url}{query}: status 400$"):
+            instant_query(base, "up", 1.0)
+
+
+@pytest.mark.parametrize("status", [299, 300])
+def test_only_a_2xx_status_is_an_answer(fake: tuple[Fake, str], status: int) -> None:
+    state, url = fake
+    state.answers["/api/v1/query"] = (status, ok_body({"resultType": "vector", "result": []}), 0)
+    if status < 300:
+        assert instant_query(url, "up", 1.0) == ("vector", [])
+    else:
+        with pytest.raises(Unanswered, match=rf"^{url}/api/v1/query: status 300$"):
+            instant_query(url, "up", 1.0)
+
+
+@pytest.mark.parametrize("body", ['{"status": "success"}', "[1, 2]"])
+def test_an_answer_without_success_says_so_and_nothing_else(
+    fake: tuple[Fake, str], body: str
+) -> None:
+    state, url = fake
+    state.answers["/api/v1/query"] = (200, body, 0.0)
+    with pytest.raises(Unanswered, match=rf"^{url}: no success in the answer$"):
+        instant_query(url, "up", 1.0)
+
+
+def test_a_prometheus_alerts_answer_that_is_not_usable_names_the_server(
+    fake: tuple[Fake, str],
+) -> None:
+    state, url = fake
+    state.answers["/api/v1/alerts"] = (200, '{"status":"error","error":"boom"}', 0.0)
+    with pytest.raises(Unanswered, match=rf"^{url}: no success in the answer: boom$"):
+        alert_state("prometheus", url, "LabDown", 1.0)
+    state.answers["/api/v1/alerts"] = (200, ok_body([]), 0.0)
+    with pytest.raises(Unanswered, match=rf"^{url}: the alerts answer is not a list of alerts$"):
+        alert_state("prometheus", url, "LabDown", 1.0)
+
+
+@pytest.mark.parametrize(("source", "path"), [("prometheus", "/v1/"), ("alertmanager", "/v2/")])
+def test_an_alert_poll_ends_at_its_timeout(fake: tuple[Fake, str], source: str, path: str) -> None:
+    state, url = fake
+    body = ok_body({"alerts": []}) if source == "prometheus" else "[]"
+    state.answers[f"/api{path}alerts"] = (200, body, 1.5)
+    started = time.monotonic()
+    with pytest.raises(Unanswered, match="timed out"):
+        alert_state(source, url, "LabDown", 0.3)
+    assert time.monotonic() - started < 1.4
+
+
+def test_every_firing_alert_is_named_in_the_detail(fake: tuple[Fake, str]) -> None:
+    state, url = fake
+    alerts = [{"labels": {"alertname": "LabDown", "i": n}, "state": "firing"} for n in "ab"]
+    state.answers["/api/v1/alerts"] = (200, ok_body({"alerts": alerts}), 0.0)
+    assert alert_state("prometheus", url, "LabDown", 1.0).detail == (
+        'alert LabDown firing in prometheus: {alertname="LabDown",i="a"}, '
+        '{alertname="LabDown",i="b"}'
+    )
+
+
+def test_the_messages_of_a_result_that_cannot_be_judged_quote_it() -> None:
+    with pytest.raises(Unanswered, match=r"^a series is not an object: 7$"):
+        judge("vector", [7], PromExpect("==", 1.0))
+    with pytest.raises(Unanswered, match=r"^a sample value is not \[time, value\]: 12$"):
+        judge("scalar", "12", PromExpect("==", 1.0))
+    with pytest.raises(Unanswered, match=r"^a sample value is not a number: one$"):
+        judge("scalar", [1.0, "one"], PromExpect("==", 1.0))
+
+
+def test_no_series_says_so_whether_unhealthy_or_unknown() -> None:
+    for no_data in ("unhealthy", "unknown"):
+        expect = PromExpect(">=", 1.0, no_data=no_data)
+        assert judge("vector", [], expect).detail == "no data: the query returned no series"
+
+
+def test_labels_that_are_not_an_object_are_shown_as_braces() -> None:
+    result = [{"metric": "lab_up", "value": [1.0, "0"]}]
+    assert judge("vector", result, PromExpect("==", 1.0)).detail.endswith("== 1: {} 0")
