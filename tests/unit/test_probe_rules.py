@@ -5,6 +5,7 @@ is due, which calls a data probe makes, and when a read-back retries, gives up a
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,8 @@ def make_runner(
     tmp_path: Path, pool: Any = None, instances: list[ProbeInstance] | None = None, **kwargs: Any
 ) -> ProbeRunner:
     journal = Journal(tmp_path / "journal.jsonl", SecretMask(["s3cret"]))
-    return ProbeRunner(instances or [], pool or FakePool(), Templar(), journal, **kwargs)
+    conns: Any = FakePool() if pool is None else pool  # a fake in the pool's place
+    return ProbeRunner(instances or [], conns, Templar(), journal, **kwargs)
 
 
 def journaled(tmp_path: Path, kind: str) -> list[dict[str, Any]]:
@@ -224,7 +226,7 @@ def test_a_tcp_check_connects_to_the_port_on_the_host_by_default(
             raise ConnectionRefusedError("refused on purpose")
         return Conn()
 
-    monkeypatch.setattr(probes_module.socket, "create_connection", connect)
+    monkeypatch.setattr(socket, "create_connection", connect)
     probes = make_runner(tmp_path)
     assert probes._check(check_instance("tcp", {"port": "5432"}, timeout=3.0)) == (True, "", 0.75)
     assert probes._check(check_instance("tcp", {"port": 9, "host": "127.0.0.2"})) == (
