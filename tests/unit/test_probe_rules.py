@@ -507,7 +507,7 @@ def test_a_read_just_short_of_the_last_pause_retries_once_more(
 ) -> None:
     inst = data_instance(1.0, 1.25)
     probes = make_runner(tmp_path, instances=[inst])
-    calls = scripted(probes, clock, [(False, "boom", 0.5), (True, "4", 0.125)], monkeypatch)
+    calls = scripted(probes, clock, [(False, "boom", 0.5), (True, "4", 0.1234567)], monkeypatch)
     assert inst.spec.data is not None
     back = read_back(probes, inst, inst.spec.data)
     # +0.5 after the first: 1.0 + 0.5 pause < 1.25? no: 0.5 + 0.5 = 1.0 < 1.25: retried,
@@ -515,7 +515,8 @@ def test_a_read_just_short_of_the_last_pause_retries_once_more(
     assert [c[4] for c in calls] == [1.0, 0.25]
     assert (back.seqs, back.error) == ((4,), "")
     [final] = journaled(tmp_path, "probe_read_back")
-    assert (final["attempts"], final["duration_s"]) == (2, 0.125)
+    # Kept at the journal's precision (microseconds).
+    assert (final["attempts"], final["duration_s"]) == (2, 0.123457)
 
 
 def test_a_slow_failed_read_past_the_deadline_gives_up_with_its_output_tail(
