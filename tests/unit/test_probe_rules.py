@@ -477,7 +477,7 @@ def test_a_read_retries_every_pause_until_one_more_pause_would_reach_the_deadlin
     assert [c[4] for c in calls] == [1.0, 1.0, 1.0, 1.0, 1.0, 0.5]
     assert clock.sleeps == [0.5] * 5
     why = "6 attempt(s) over 2.5s (deadline 3s), last: the read failed without output"
-    assert (back.seqs, back.error, back.t) == ((), why, 102.5)
+    assert (back.probe, back.seqs, back.error, back.t) == ("ledger@web1", (), why, 102.5)
     failed = journaled(tmp_path, "probe_read_failed")
     assert [strip(e) for e in failed] == [
         {
