@@ -21,6 +21,7 @@ from runner.measure.probes import ProbeInstance, ProbeRunner, prometheus_check, 
 from runner.measure.prometheus import Judgement, Unanswered
 from runner.measure.samples import AvailabilitySample
 from runner.measure.specs import DataCall, DataProbe, ProbeSpec, PromExpect, ReadFormat
+from runner.measure.workers import WorkerFailures
 from runner.secrets import SecretMask
 from runner.templating.templar import Templar
 
@@ -560,3 +561,14 @@ def test_the_flush_loop_flushes_every_half_second_until_stopped(
     monkeypatch.setattr(probes, "_flush", lambda: flushed.append(clock.now))
     probes._flush_loop()
     assert stop.waits == [0.5, 0.5, 0.5] and len(flushed) == 2
+
+
+def test_a_dead_workers_journaled_error_keeps_its_first_300_characters(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.jsonl", SecretMask())
+    told: list[str] = []
+    failures = WorkerFailures("probe worker", journal, told.append)
+    why = "d" * 300 + "e" * 50
+    failures.record("probe-health@web1", why)
+    [event] = journaled(tmp_path, "probe_worker_died")
+    assert (event["probe"], event["error"]) == ("probe-health@web1", "d" * 300)
+    assert told == [f"probe worker probe-health@web1 {why}"]  # the report keeps it whole
