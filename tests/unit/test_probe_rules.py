@@ -267,7 +267,13 @@ def test_a_prometheus_check_is_unknown_when_prometheus_does_not_answer(
         return "vector", []
 
     monkeypatch.setattr(probes_module, "instant_query", query)
-    monkeypatch.setattr(probes_module, "judge", lambda t, r, e: Judgement(False, "no data"))
+    judged: list[PromExpect] = []
+
+    def judge(result_type: str, result: Any, expect: PromExpect) -> Judgement:
+        judged.append(expect)
+        return Judgement(False, "no data")
+
+    monkeypatch.setattr(probes_module, "judge", judge)
     expect = PromExpect("==", 1.0)
     assert prometheus_check({"url": "http://p:9090", "query": "up"}, expect, 2.0) == (
         False,
@@ -282,6 +288,9 @@ def test_a_prometheus_check_is_unknown_when_prometheus_does_not_answer(
     assert asked == [("http://p:9090", "up", 2.0), ("http://p:9090", "down", 3.0)]
     inst = check_instance("prometheus", {"url": "http://p:9090", "query": "down"}, expect=expect)
     assert make_runner(tmp_path)._check(inst) == (None, "unknown: http://p:9090 status 503", None)
+    up = check_instance("prometheus", {"url": "http://p:9090", "query": "up"}, 4.0, expect=expect)
+    assert make_runner(tmp_path)._check(up) == (False, "no data", 0.5)
+    assert asked[-1] == ("http://p:9090", "up", 4.0) and judged == [expect, expect]
 
 
 # -- _sample ------------------------------------------------------------------------------
