@@ -185,7 +185,7 @@ def test_an_http_call_answers_its_body_or_what_was_wrong(
 def test_an_http_check_judges_the_answer_and_times_only_an_answered_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    timeouts: list[float | None] = []
+    timeouts: list[tuple[str, float | None]] = []
     answers = [
         HttpResponse(200, "fine", 0.125),
         HttpResponse(500, "", 0.25),
@@ -193,7 +193,7 @@ def test_an_http_check_judges_the_answer_and_times_only_an_answered_one(
     ]
 
     def fake_send(params: dict[str, Any], timeout: float | None = None) -> HttpResponse:
-        timeouts.append(timeout)
+        timeouts.append((params["url"], timeout))
         return answers.pop(0)
 
     monkeypatch.setattr(probes_module, "send", fake_send)
@@ -202,7 +202,7 @@ def test_an_http_check_judges_the_answer_and_times_only_an_answered_one(
     assert probes._check(inst) == (True, "", 0.125)
     assert probes._check(inst) == (False, "status 500, expected 200", 0.25)
     assert probes._check(inst) == (False, "request failed: connection refused", None)
-    assert timeouts == [1.5, 1.5, 1.5]
+    assert timeouts == [("http://127.0.0.1:1/h", 1.5)] * 3
     bad = check_instance("http", {"url": "nope"})
     verdict, why, latency = probes._check(bad)
     assert verdict is False and why.startswith("url 'nope'") and latency is None
