@@ -366,10 +366,10 @@ class Stop:
 def test_samples_are_due_at_a_fixed_rate_and_a_late_one_skips_the_missed_slots(
     tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    inst = check_instance("command", "true")
+    inst = ProbeInstance(ProbeSpec("health", 0.5, 2.0, "command"), HOST, "true", {})
     probes = make_runner(tmp_path, instances=[inst])
-    clock.now = 0.0
-    costs = [0.25, 2.5, 0.125, 1.0, 0.5]
+    clock.now = 10.0
+    costs = [0.125, 1.25, 0.0625, 0.5, 0.25]
     sampled_at: list[float] = []
 
     def sample(i: ProbeInstance) -> None:
@@ -381,10 +381,11 @@ def test_samples_are_due_at_a_fixed_rate_and_a_late_one_skips_the_missed_slots(
     monkeypatch.setattr(probes, "_write", lambda i: pytest.fail("a check probe never writes"))
     monkeypatch.setattr(probes, "_stop", stop)
     probes._loop(inst)
-    # 0 -> 0.25, due 1; 1 -> 3.5, late: due 4; 4 -> 4.125, due 5; 5 -> 6.0 exactly due 6,
-    # not late: wait 0; 6 -> 6.5, due 7.
-    assert sampled_at == [0.0, 1.0, 4.0, 5.0, 6.0]
-    assert stop.waits == [0.75, 0.5, 0.875, 0.0, 0.5]
+    # Every 0.5s from 10: 10 -> 10.125, due 10.5; 10.5 -> 11.75, late: due 12 (11 and
+    # 11.5 skipped); 12 -> 12.0625, due 12.5; 12.5 -> 13.0, exactly due 13, not late: wait
+    # 0; 13 -> 13.25, due 13.5.
+    assert sampled_at == [10.0, 10.5, 12.0, 12.5, 13.0]
+    assert stop.waits == [0.375, 0.25, 0.4375, 0.0, 0.25]
 
 
 def test_a_data_probe_writes_each_round_and_a_stopped_loop_does_nothing(
@@ -395,7 +396,7 @@ def test_a_data_probe_writes_each_round_and_a_stopped_loop_does_nothing(
     probes = make_runner(tmp_path, instances=[inst])
     writes: list[float] = []
     stop = Stop(clock, 3)
-    monkeypatch.setattr(probes, "_write", lambda i: writes.append(clock.now))
+    monkeypatch.setattr(probes, "_write", lambda i: writes.append(clock.now if i is inst else -1))
     monkeypatch.setattr(probes, "_sample", lambda i: pytest.fail("a data probe never samples"))
     monkeypatch.setattr(probes, "_stop", stop)
     clock.now = 10.0
