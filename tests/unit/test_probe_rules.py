@@ -307,7 +307,13 @@ def test_a_sample_keeps_the_journal_precision_and_journals_its_row(
         (False, "e" * 250 + "s3cret", None),
         (None, "unknown: no answer", None),
     ]
-    monkeypatch.setattr(probes, "_check", lambda i: verdicts.pop(0))
+    checked: list[ProbeInstance] = []
+
+    def check(i: ProbeInstance) -> tuple[bool | None, str, float | None]:
+        checked.append(i)
+        return verdicts.pop(0)
+
+    monkeypatch.setattr(probes, "_check", check)
     clock.now = 12.34567891
     probes._sample(inst)
     probes._sample(inst)
@@ -317,6 +323,7 @@ def test_a_sample_keeps_the_journal_precision_and_journals_its_row(
     assert (second.ok, second.latency_s, second.unknown) == (False, None, False)
     assert (third.ok, third.unknown, third.error) == (False, True, "unknown: no answer")
     assert heard == [first, second, third]
+    assert checked == [inst, inst, inst]
     probes._flush()
     [event] = journaled(tmp_path, "probe_samples")
     assert event["probe"] == "health@web1"
