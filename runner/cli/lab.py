@@ -145,8 +145,11 @@ def config_from_args(args: argparse.Namespace) -> service.LabConfig:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from runner.cli import startup_gc
     from runner.lab import service
 
+    # A server runs for as long as the drill: collect as usual, not in start-up batches.
+    startup_gc.loaded()
     return service.serve(config_from_args(args))
 
 

@@ -65,3 +65,24 @@ def test_loaded_without_loading_leaves_the_collector_alone(tmp_path: Path) -> No
         tmp_path,
     )
     assert out == "True 0"
+
+
+def test_the_lab_server_collects_as_usual_while_it_serves(tmp_path: Path) -> None:
+    # `lab serve` runs for a whole drill: start-up's rare collections must end before it
+    # serves, or its latency would carry the loading batches for as long as it runs.
+    out = _child(
+        "usual = gc.get_threshold()\n"
+        "startup_gc.loading()\n"
+        "from runner.lab import service\n"
+        "from runner.cli import lab\n"
+        "seen = []\n"
+        "service.serve = lambda config: seen.append(gc.get_threshold()) or 0\n"
+        "import argparse\n"
+        "p = argparse.ArgumentParser()\n"
+        "lab.add_service_arguments(p, db_required=True)\n"
+        "ns = p.parse_args(['--port', '18080', '--db', 'x.sqlite'])\n"
+        "assert lab._serve(ns) == 0\n"
+        "print(seen[0] == usual, usual[0] != startup_gc.LOADING_THRESHOLD)",
+        tmp_path,
+    )
+    assert out == "True True"
