@@ -7,19 +7,9 @@ from typing import Any
 
 import pytest
 
-from runner.inventory.model import Host
 from runner.templating.templar import Templar
 from runner.templating.variables import Deferred, resolve_host_vars
-
-GW1 = Host(
-    name="gw1",
-    address="10.0.0.1",
-    connection="ssh",
-    port=22,
-    user="drill",
-    vars={},
-    groups=("all",),
-)
+from tests.unit.test_variables import GW1
 
 
 def test_a_variable_used_only_inside_a_mapping_is_resolved_first() -> None:
