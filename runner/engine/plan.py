@@ -121,12 +121,10 @@ def select_steps(
     }
 
 
-def select_hosts(inventory: Inventory, pattern: str, limit: str | None) -> list[Host]:
+def select_hosts(inventory: Inventory, pattern: str, allowed: frozenset[str] | None) -> list[Host]:
+    """The hosts `pattern` matches, kept to the `allowed` names (--limit) when there is one."""
     hosts = match_pattern(inventory, pattern)
-    if limit:
-        allowed = {h.name for h in match_pattern(inventory, limit)}
-        hosts = [h for h in hosts if h.name in allowed]
-    return hosts
+    return hosts if allowed is None else [h for h in hosts if h.name in allowed]
 
 
 class Planner:
@@ -156,17 +154,18 @@ class Planner:
         skip_tags: Iterable[str] = (),
         start_at: str | None = None,
     ) -> DrillPlan:
-        if limit:
+        allowed = None
+        if limit:  # matched once for every step and probe
             try:
-                match_pattern(self.inventory, limit)
+                allowed = frozenset(h.name for h in match_pattern(self.inventory, limit))
             except PatternError as exc:  # the command line's mistake, not the playbook's
                 raise InputError.at("<command line>", 1, 1, f"--limit {limit}: {exc}") from None
         steps, skipped = start_at_task(
             self.playbook, select_steps(self.playbook, tags, skip_tags), start_at
         )
-        host_sets = {p: [(s, self._hosts(s, limit)) for s in steps[p]] for p in PHASES}
+        host_sets = {p: [(s, self._hosts(s, limit, allowed)) for s in steps[p]] for p in PHASES}
         probe_hosts = {
-            name: tuple(self._probe_hosts(name, spec, limit))
+            name: tuple(self._probe_hosts(name, spec, allowed))
             for name, spec in self.playbook.probes.items()
         }
         every_host = {h.name: h for p in PHASES for _, hs in host_sets[p] for h in hs}
@@ -190,11 +189,11 @@ class Planner:
             raise InputError(list(found))
         return DrillPlan(self.playbook, plans, host_vars, probe_hosts, skipped)
 
-    def _hosts(self, step: Step, limit: str | None) -> list[Host]:
+    def _hosts(self, step: Step, limit: str | None, allowed: frozenset[str] | None) -> list[Host]:
         pattern = step.hosts or self.playbook.hosts
         where = (*step.yaml_path, "hosts") if step.hosts else ("hosts",)
         try:
-            hosts = select_hosts(self.inventory, pattern, limit)
+            hosts = select_hosts(self.inventory, pattern, allowed)
         except PatternError as exc:
             self.diags.append(self.doc.diag(where, str(exc)))
             return []
@@ -205,10 +204,12 @@ class Planner:
             )
         return hosts
 
-    def _probe_hosts(self, name: str, spec: ProbeSpec, limit: str | None) -> list[Host]:
+    def _probe_hosts(
+        self, name: str, spec: ProbeSpec, allowed: frozenset[str] | None
+    ) -> list[Host]:
         pattern = spec.hosts or self.playbook.hosts
         try:
-            return select_hosts(self.inventory, pattern, limit)
+            return select_hosts(self.inventory, pattern, allowed)
         except PatternError as exc:
             self.diags.append(self.doc.diag(("probes", name, "hosts"), str(exc)))
             return []
