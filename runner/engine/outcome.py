@@ -106,15 +106,14 @@ NO_CHANGE_REASON = (
 )
 
 
+def steps_ran(phase: PhaseResult | None) -> bool:
+    """A step of `phase` ran on some host (skipped by `when` does not count)."""
+    return phase is not None and any(h.status != SKIPPED for st in phase.steps for h in st.hosts)
+
+
 def change_ran(phases: Sequence[PhaseResult]) -> bool:
-    """A step of deploy or inject ran on some host (skipped by `when` does not count)."""
-    return any(
-        h.status != SKIPPED
-        for p in phases
-        if p.phase in ("deploy", "inject")
-        for st in p.steps
-        for h in st.hosts
-    )
+    """A step of deploy or inject ran on some host."""
+    return any(steps_ran(p) for p in phases if p.phase in ("deploy", "inject"))
 
 
 def failure_reason(prefix: str, phase: PhaseResult | None) -> str:

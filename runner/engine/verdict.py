@@ -25,10 +25,11 @@ from runner.engine.outcome import (
     failure_reason,
     objectives_verdict,
     only_unreachable,
+    steps_ran,
     unsupported_reason,
 )
 from runner.engine.phases import DrillState
-from runner.engine.results import SKIPPED, PhaseResult
+from runner.engine.results import PhaseResult
 from runner.faults.ledger import FaultLedger
 from runner.measure.figures import DrillFigures
 from runner.measure.timeline import Timeline
@@ -138,11 +139,6 @@ NO_ROLLBACK_REASON = (
     "the rollback started, but no rollback step ran (the playbook's rollback phase is empty, "
     "or `when` skipped every step): nothing was rolled back"
 )
-
-
-def steps_ran(phase: PhaseResult | None) -> bool:
-    """A step of `phase` ran on some host (skipped by `when` does not count)."""
-    return phase is not None and any(h.status != SKIPPED for st in phase.steps for h in st.hosts)
 
 
 def drill_timeline(
