@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -313,3 +314,38 @@ def test_a_poller_that_dies_after_a_trigger_does_not_replace_it(
     assert trigger is not None and trigger.kind == "alert"
     assert [e["kind"] for e in trigger_events(run)] == ["alert"]
     assert (run.exit_code, run.outcome.status) == (3, "error")
+
+
+def test_a_probe_that_fails_before_the_change_begins_fires_no_trigger(tmp_path: Path) -> None:
+    # Triggers watch from the start of deploy: what prepare does to the service (here: it is
+    # down for a few probe samples) is the baseline, not an incident.
+    target = FakeTarget()
+
+    def checks() -> int:
+        return sum(1 for _, word, _ in target.snapshot() if word == "fault-check")
+
+    def down_for_a_while(call: Call) -> None:
+        with target._lock:
+            target.faults_on.discard("svc")
+        seen = checks()
+        # Two more checks: the first of them failed and was judged before the second began.
+        deadline = time.monotonic() + WAIT_S
+        while checks() < seen + 2:
+            assert time.monotonic() < deadline, "the probe never checked"
+            time.sleep(0.01)
+        with target._lock:
+            target.faults_on.add("svc")
+
+    target.on("settle", down_for_a_while)
+    baseline = "  - {name: baseline, shell: fault-on svc}\n"
+    text = (
+        probe_playbook()
+        .replace(baseline, baseline + "  - {name: settle, shell: ok settle}\n")
+        .replace("shell: hang watched, timeout: 5s", "shell: ok watched")
+    )
+    run = run_drill(text, tmp_path, target)
+    trigger = run.outcome.trigger
+    assert trigger is not None and trigger.kind == "rehearsal"
+    assert [e["kind"] for e in trigger_events(run)] == ["rehearsal"]
+    assert target.ran("watched") and target.ran("after")
+    assert run.exit_code == 0

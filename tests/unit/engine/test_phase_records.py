@@ -183,6 +183,9 @@ def test_each_phase_is_dated_within_the_run_in_the_journal_and_the_result(
     shown = {p["phase"]: p for p in run.result()["phases"]}
     ran = [p for p in outcome.phases if p.ran]
     assert [p.phase for p in ran] == list(started) == list(finished)
+    # The terminal says when each phase starts.
+    said = [line for line in run.view.text.splitlines() if line.startswith("▸")]
+    assert said == [f"▸ {p.phase}" for p in ran]
     for phase in ran:
         assert outcome.started_mono <= phase.started_mono <= outcome.ended_mono
         assert 0.0 <= phase.duration_s <= total
