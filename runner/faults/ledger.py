@@ -180,6 +180,10 @@ class FaultLedger:
         self._active: dict[str, FaultRecord] = {}
         self._timers: dict[str, threading.Timer] = {}
         self._lock = threading.Lock()
+        # Reverts under way (a duration's timer runs one in its own thread): the drill must
+        # not go on to its rollback, nor end, while a fault may still be in effect.
+        self._reverting: set[str] = set()
+        self._reverted = threading.Condition(self._lock)
         self._count = 0
 
     def next_id(self) -> str:
@@ -252,10 +256,22 @@ class FaultLedger:
         with self._lock:
             record = self._active.pop(fault_id, None)
             timer = self._timers.pop(fault_id, None)
+            if record is not None:
+                self._reverting.add(fault_id)
         if timer is not None:
             timer.cancel()
         if record is None:
             return True
+        try:
+            return self._revert(fault_id, record, reason, how)
+        finally:
+            with self._lock:
+                self._reverting.discard(fault_id)
+                self._reverted.notify_all()
+
+    def _revert(
+        self, fault_id: str, record: FaultRecord, reason: str, how: Convergence | None
+    ) -> bool:
         self.journal.record(Event.FAULT_REVERT_STARTED, fault_id=fault_id, reason=reason)
         result = revert_plan(
             record.plan, self.hosts[record.plan.host], self.pool, how or Convergence()
@@ -285,13 +301,18 @@ class FaultLedger:
         ok = True
         for fault_id in pending:
             ok = self.revert(fault_id, reason) and ok
+        # A timer's revert that began before this call is not in `pending`: its fault may
+        # still be in effect, so wait for it (a revert is bounded by its attempts and deadline).
+        with self._lock:
+            self._reverted.wait_for(lambda: not self._reverting)
         return ok
 
     def wait_for_durations(self, cancel: CancelToken) -> None:
-        """Wait until every fault with a duration has been reverted by its timer."""
+        """Wait until every fault with a duration has been reverted by its timer, its
+        revert finished and checked."""
         while not cancel.cancelled:
             with self._lock:
-                if not self._timers:
+                if not self._timers and not self._reverting:
                     return
             cancel.wait(0.05)
 

@@ -1,0 +1,105 @@
+"""A fault with a `duration` runs its course before the rollback, and its revert, run by
+the fault's own timer, is finished and checked before anything goes on: the rollback does
+not start, nor does the run end, while the fault may still be in effect. A trigger cuts the
+duration short.
+
+Each drill runs in this process against a fake target (tests/fakes); the fault is the fake's
+marker `timed`. A hook slows its revert down, as a slow target would.
+"""
+
+from __future__ import annotations
+
+import time
+import types
+from pathlib import Path
+
+import pytest
+
+import runner.faults.ledger
+from tests.fakes.connection import Call, FakeTarget
+from tests.fakes.engine import InProcessRun, run_drill
+
+SLOW_REVERT_S = 0.5
+
+
+def timed_playbook(duration: str, inject_tail: str, revert: str = "fault-off timed") -> str:
+    """A fault with a duration in inject, then `inject_tail` (a step that passes or fails)."""
+    return (
+        "drill: timed fault\nrollback_type: 2\n"
+        "deploy:\n  - {name: change, shell: ok change}\n"
+        "inject:\n"
+        "  - name: timed\n"
+        "    fault: {kind: custom, name: timed, inject: 'fault-on timed', "
+        f"revert: '{revert}', check: 'fault-check timed', duration: {duration}}}\n"
+        f"  - {{name: end of inject, shell: {inject_tail}}}\n"
+        "rollback:\n  - {name: undo, shell: ok undo}\n"
+        "verify:\n  - {name: check, shell: ok check}\n"
+    )
+
+
+def revert_started(run: InProcessRun) -> list[str]:
+    return [e["reason"] for e in run.events() if e["event"] == "fault_revert_started"]
+
+
+def slow_revert(target: FakeTarget, name: str) -> None:
+    def hook(call: Call) -> None:
+        if call.word != "fault-check":
+            time.sleep(SLOW_REVERT_S)
+
+    target.on(name, hook)
+
+
+@pytest.fixture
+def no_revert_pauses(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The ledger waits between revert attempts; record the waits instead of sleeping."""
+    waits: list[float] = []
+    clock = types.SimpleNamespace(monotonic=runner.faults.ledger.time.monotonic, sleep=waits.append)
+    monkeypatch.setattr(runner.faults.ledger, "time", clock)
+    return waits
+
+
+def test_a_fault_with_a_duration_runs_its_course_before_the_rollback(tmp_path: Path) -> None:
+    target = FakeTarget()
+    run = run_drill(timed_playbook("300ms", "ok end-of-inject"), tmp_path, target)
+    assert revert_started(run) == ["duration elapsed"]
+    log = target.names()
+    assert log.index("fault-off timed") < log.index("ok undo")
+    assert run.exit_code == 0
+
+
+def test_a_slow_timed_revert_is_finished_and_checked_before_the_rollback(tmp_path: Path) -> None:
+    target = FakeTarget()
+    slow_revert(target, "timed")
+    run = run_drill(timed_playbook("100ms", "ok end-of-inject"), tmp_path, target)
+    log = target.names()
+    assert "fault-off timed" in log, log
+    reverted = log.index("fault-off timed")
+    # The check after the revert (the second one: the first followed the inject).
+    checked = [i for i, entry in enumerate(log) if entry == "fault-check timed"][1]
+    assert reverted < checked < log.index("ok undo")
+    [record] = run.outcome.faults
+    assert record.reverted_at != "" and not record.revert_failed
+    assert target.faults_on == set()
+    assert run.exit_code == 0
+
+
+def test_a_timed_revert_that_fails_fails_the_run(
+    tmp_path: Path, no_revert_pauses: list[float]
+) -> None:
+    target = FakeTarget()
+    slow_revert(target, "revert-timed")
+    text = timed_playbook("100ms", "ok end-of-inject", revert="fail revert-timed")
+    run = run_drill(text, tmp_path, target)
+    attempts = [entry for entry in target.names() if entry == "fail revert-timed"]
+    assert len(attempts) == runner.faults.ledger.REVERT_ATTEMPTS
+    assert (run.exit_code, run.outcome.status) == (1, "failed")
+    assert run.outcome.reason.startswith("fault not reverted: ")
+
+
+def test_a_trigger_cuts_a_faults_duration_short(tmp_path: Path) -> None:
+    target = FakeTarget()
+    run = run_drill(timed_playbook("30s", "fail end-of-inject"), tmp_path, target)
+    assert revert_started(run) == ["inject phase over"]
+    trigger = run.outcome.trigger
+    assert trigger is not None and trigger.kind == "step_failed"
+    assert target.faults_on == set() and target.ran("undo")
