@@ -105,7 +105,8 @@ def test_a_fault_with_a_blast_radius_records_the_hosts_it_hit_and_its_seed(
         "  - name: half down\n"
         "    fault: {kind: custom, name: down, inject: 'fault-on down', "
         "revert: 'fault-off down', check: 'fault-check down', count: 2, random: true, seed: 7}\n"
-        "  - {name: after, shell: ok after}\n"
+        # A step whose arguments are a mapping too, as a fault's are.
+        "  - {name: after, shell: {cmd: ok after}}\n"
         "rollback:\n  - {name: undo, shell: ok undo}\n"
         "verify:\n  - {name: check, shell: ok check}\n"
     )
