@@ -59,6 +59,9 @@ def test_a_failed_change_step_names_its_first_failed_host_and_why(tmp_path: Path
     [fired] = events(run, "trigger_fired")
     assert (fired["kind"], fired["host"], fired["detail"]) == ("step_failed", "web2", detail)
     assert f"rollback triggered: {detail}" in run.view.notices
+    # The terminal shows each host's result as it comes.
+    lines = [line.split() for line in run.view.text.splitlines()]
+    assert ["FAILED", "web2", "roll", "out"] in [words[:4] for words in lines]
 
 
 def test_a_failed_cleanup_step_does_not_replace_the_trigger(tmp_path: Path) -> None:
