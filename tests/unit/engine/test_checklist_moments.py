@@ -115,3 +115,30 @@ def test_without_a_terminal_nothing_is_asked_and_only_up_front_items_count(
     outcome: dict[str, Any] = dict(run.outcome.confirmations)
     assert list(outcome) == ["healthy"] and outcome["healthy"].by == "test"
     assert confirmed(run) == [("healthy", "test", "--confirm")]
+
+
+def test_an_interrupt_at_a_prompt_leaves_the_rest_of_the_list_unasked(
+    tmp_path: Path, target: FakeTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    signals = Signals()
+    asked: list[str] = []
+
+    def interrupted_prompt(question: str, stop: Callable[[], bool]) -> str:
+        asked.append(question)
+        signals.send(signal.SIGINT)
+        assert stop(), "the prompt was not told of the interrupt"
+        return ""  # gave up unanswered, as the terminal prompt does
+
+    monkeypatch.setattr(runner.engine.checkpoints, "_interactive", lambda: True)
+    monkeypatch.setattr(runner.engine.checkpoints, "_terminal_prompt", interrupted_prompt)
+    text = PLAYBOOK.replace(
+        "  before: [{id: notified, text: Stakeholders notified, confirm: true}]\n",
+        "  before:\n"
+        "    - {id: notified, text: Stakeholders notified, confirm: true}\n"
+        "    - {id: window, text: Change window open, confirm: true}\n",
+    )
+    run = run_drill(text, tmp_path, target, signals)
+    assert asked == ["[before] Stakeholders notified — confirm? [y/N] "]
+    assert run.outcome.confirmations == {}
+    assert not target.ran("change")
+    assert run.exit_code == 130
