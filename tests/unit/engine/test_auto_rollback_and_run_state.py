@@ -166,8 +166,12 @@ def test_the_state_is_removed_when_no_rollback_was_wanted(
 def test_the_state_is_removed_when_the_change_stands_by_design(
     tmp_path: Path, flags: dict[str, Any]
 ) -> None:
-    text = stateful_playbook("ok undo").replace("rollback_type: 2\n", "rollback_type: 5\n")
+    # rollback_type 5 never rolls back: even after a failure, the change stands.
+    failing = stateful_playbook("ok undo", deploy_tail="  - {name: boom, shell: fail boom}\n")
+    text = failing.replace("rollback_type: 2\n", "rollback_type: 5\n")
     run, target = drill(tmp_path, text, allow_irreversible=True)
+    trigger = run.outcome.trigger
+    assert trigger is not None and trigger.kind == "step_failed"
     assert not target.ran("undo")
     [why] = kept(run)
     assert why.startswith(TRIED)
