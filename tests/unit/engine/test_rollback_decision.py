@@ -76,6 +76,9 @@ def test_an_interrupt_with_an_automatic_decision_is_no_approval(tmp_path: Path) 
     event = decision_event(run)
     assert (event["decision"], event["mode"], event["approved_by"]) == ("rollback", "auto", "")
     assert run.outcome.approvals == ()
+    trigger = run.outcome.trigger
+    assert trigger is not None and (trigger.kind, trigger.detail) == ("interrupt", "interrupted")
+    assert "rollback triggered: interrupted" in run.view.notices
     assert run.exit_code == 130
 
 
@@ -85,6 +88,10 @@ def test_a_rehearsal_rolls_back_without_asking_for_a_manual_decision(tmp_path: P
     assert not [e for e in run.events() if e["event"] == "decision_requested"]
     event = decision_event(run)
     assert (event["decision"], event["mode"], event["timed_out"]) == ("rollback", "auto", False)
+    trigger = run.outcome.trigger
+    assert trigger is not None
+    assert (trigger.kind, trigger.detail) == ("rehearsal", "rollback_when: always")
+    assert "rollback triggered: rollback_when: always" in run.view.notices
     assert run.outcome.rolled_back and run.exit_code == 0
 
 
