@@ -8,12 +8,14 @@ Each drill runs in this process against a fake target (tests/fakes): `ok NAME` s
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.fakes.connection import FakeTarget
+from tests.fakes.connection import Call, FakeTarget
 from tests.fakes.engine import InProcessRun, run_drill, write_inventory
 
 HOSTS = ("web1", "web2", "web3")
@@ -198,3 +200,40 @@ def test_each_phase_is_dated_within_the_run_in_the_journal_and_the_result(
         # The journal keeps the very number result.json rounds.
         assert finished[phase.phase] == phase.duration_s
         assert shown[phase.phase]["duration_s"] == round(phase.duration_s, 3)
+
+
+# -- how many hosts at once -------------------------------------------------------------------
+
+
+def test_a_step_runs_on_at_most_forks_hosts_at_once(tmp_path: Path) -> None:
+    target = FakeTarget()
+    lock = threading.Lock()
+    running: list[str] = []
+    overlapped: list[tuple[str, ...]] = []
+
+    def each_host(call: Call) -> None:
+        with lock:
+            running.append(call.host)
+        # Long enough for a second host's command to start, were one allowed to.
+        deadline = time.monotonic() + 0.3
+        while time.monotonic() < deadline:
+            with lock:
+                if len(running) > 1:
+                    overlapped.append(tuple(running))
+                    break
+            time.sleep(0.01)
+        with lock:
+            running.remove(call.host)
+
+    target.on("everyone", each_host)
+    inventory = write_inventory(tmp_path, {h: {} for h in HOSTS})
+    text = (
+        "drill: forks\nrollback_type: 2\nforks: 1\n"
+        "deploy:\n  - {name: everyone, shell: ok everyone}\n"
+        "rollback:\n  - {name: undo, shell: ok undo}\n"
+        "verify:\n  - {name: check, shell: ok check}\n"
+    )
+    run = run_drill(text, tmp_path, target, inventory=inventory)
+    assert sorted(ran_on(target, "ok", "everyone")) == list(HOSTS)
+    assert overlapped == []
+    assert run.exit_code == 0
