@@ -82,6 +82,17 @@ def test_run_once_runs_on_the_first_host_and_shares_its_registered_result(
     assert (started["hosts"], started["index"], started["step"]) == (["h1"], 4, "once")
 
 
+def test_run_once_on_an_unreachable_first_host_shares_that_nothing_was_registered(
+    bench: StepBench,
+) -> None:
+    bench.target.unreachable.add("h1")
+    result = bench.run(step("once", run_once=True, register="out"), bench.hosts("h1", "h2"))
+    assert [(h.host, h.status) for h in result.hosts] == [("h1", "unreachable")]
+    assert "out" not in bench.env.registered.get("h1", {})
+    assert bench.env.registered["h2"] == {"out": None}
+    assert bench.target.snapshot() == []
+
+
 def test_run_once_without_register_shares_nothing(bench: StepBench) -> None:
     bench.run(step("once", run_once=True), bench.hosts("h1", "h2"))
     assert bench.env.registered == {}
@@ -156,6 +167,31 @@ def test_an_unreachable_host_is_reported_unreachable_and_the_others_run(
     assert (events["h2"]["status"], events["h2"]["msg"]) == ("unreachable", down.msg)
 
 
+@pytest.mark.parametrize(
+    ("tolerated", "ran", "skipped"),
+    [
+        pytest.param(0, ["h1"], ["h2", "h3"], id="none-tolerated"),
+        pytest.param(40, ["h1", "h2", "h3"], [], id="one-of-three-tolerated"),
+    ],
+)
+def test_serial_batches_stop_once_failures_cross_the_tolerated_share(
+    tmp_path: Path, tolerated: float, ran: list[str], skipped: list[str]
+) -> None:
+    gen = bench_fixture(tmp_path, serial=1, max_fail_percentage=tolerated)
+    bench = next(gen)
+    try:
+        hosts = bench.hosts("h1", word="fail") + bench.hosts("h2", "h3", word="ok")
+        result = bench.run(step("change", args="{{ word }} change"), hosts)
+        assert [h for h, _, _ in bench.target.snapshot()] == ran
+        assert [h.host for h in result.hosts] == ["h1", "h2", "h3"]
+        assert [(h.host, h.status, h.msg) for h in result.hosts if h.host in skipped] == [
+            (name, "skipped", "an earlier batch failed") for name in skipped
+        ]
+        assert [e["host"] for e in bench.events("host_result")] == ran
+    finally:
+        gen.close()
+
+
 def test_the_tolerated_share_of_failed_hosts_goes_with_the_step_result(tmp_path: Path) -> None:
     gen = bench_fixture(tmp_path, max_fail_percentage=50)
     bench = next(gen)
@@ -193,7 +229,9 @@ def test_a_step_is_journaled_from_its_start_to_its_end(bench: StepBench) -> None
         "step": "change",
         "status": "failed",
     }
-    assert finished["duration_s"] == result.duration_s > 0
+    assert finished["duration_s"] == result.duration_s
+    assert 0 < result.duration_s < 5
+    assert result.step is st
     assert result.started_at.endswith("Z") and result.started_mono > 0
 
 
