@@ -356,7 +356,9 @@ def test_a_host_result_carries_the_outcome_and_every_undo(
         ActionOutcome(False, "c failed", 5, "out-c", "err-c", {"changed": True}, undo=second),
     ]
     looped = step("change", "scripted", {}, loop=["a", "b", "c"])
+    before = time.monotonic()
     [h1] = bench.run(looped, only(bench)).hosts
+    assert before <= h1.started_mono <= h1.started_mono + h1.duration_s <= time.monotonic()
     assert (h1.status, h1.msg, h1.rc, h1.stdout, h1.stderr) == (
         "failed",
         "c failed",
