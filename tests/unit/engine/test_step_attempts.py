@@ -127,7 +127,7 @@ def test_a_false_when_skips_the_host_and_names_the_condition(bench: StepBench) -
     ]
     assert [h for h, _, _ in bench.target.snapshot()] == ["h1"]
     skipped = result.hosts[1]
-    assert (skipped.rc, skipped.stdout, skipped.attempts) == (None, "", 1)
+    assert (skipped.rc, skipped.stdout, skipped.stderr, skipped.attempts) == (None, "", "", 1)
 
 
 def test_a_step_skipped_on_every_host_is_skipped_not_ok(bench: StepBench) -> None:
@@ -166,6 +166,13 @@ def test_a_loop_runs_each_rendered_item_in_order(bench: StepBench) -> None:
     assert [r["stdout"] for r in out["results"]] == ["ok a-7\n", "ok b-7\n"]
     # The top-level fields are the last item's.
     assert out["stdout"] == "ok b-7\n"
+
+
+def test_only_a_loop_defines_item(bench: StepBench) -> None:
+    [h1] = bench.run(step("plain", "assert", "item is not defined"), only(bench)).hosts
+    assert (h1.status, h1.msg) == ("ok", "all assertions passed")
+    [h1] = bench.run(step("each", "assert", "item == 1", loop=[1]), only(bench)).hosts
+    assert (h1.status, h1.msg) == ("ok", "all assertions passed")
 
 
 def test_a_loop_given_as_an_expression_is_evaluated(bench: StepBench) -> None:
@@ -370,4 +377,4 @@ def test_a_host_result_carries_the_outcome_and_every_undo(
     assert h1.undos == (first, second)
     assert dict(h1.data) == {"changed": True}
     assert (h1.summary, h1.attempts) == ("scripted on h1", 1)
-    assert h1.started_at.endswith("Z") and h1.duration_s >= 0
+    assert h1.started_at.endswith("Z") and h1.duration_s > 0
