@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from runner.measure.specs import PromExpect
+from runner.measure.specs import DataCall, DataProbe, PromExpect, ReadFormat
 
 
 def test_a_prometheus_expectation_refuses_an_unknown_comparator_naming_every_one() -> None:
@@ -28,3 +28,21 @@ def test_a_prometheus_expectation_within_its_choices_is_built_as_given() -> None
     expect = PromExpect("<=", 0.5, "any", "unknown")
     assert (expect.op, expect.value, expect.match, expect.no_data) == ("<=", 0.5, "any", "unknown")
     assert expect.describe() == "any series <= 0.5"
+
+
+def test_a_read_format_has_a_pattern_exactly_when_it_is_the_pattern_format() -> None:
+    for kind, pattern in (("pattern", ""), ("lines", r"seq=(\d+)")):
+        with pytest.raises(ValueError) as refused:
+            ReadFormat(kind, pattern)
+        assert str(refused.value) == "a pattern read format needs its pattern, and only it has one"
+    assert ReadFormat("pattern", r"seq=(\d+)").describe() == "pattern 'seq=(\\\\d+)'"
+
+
+def test_a_read_back_deadline_shorter_than_one_read_is_refused_with_both_durations() -> None:
+    write, read = DataCall("shell", "w", 1.0), DataCall("shell", "r", 2.5)
+    with pytest.raises(ValueError) as refused:
+        DataProbe(write, read, ReadFormat(), 2.0)
+    assert str(refused.value) == (
+        "the read-back deadline (2s) is shorter than one read's timeout (2.5s)"
+    )
+    assert DataProbe(write, read, ReadFormat(), 2.5).read_deadline_s == 2.5
