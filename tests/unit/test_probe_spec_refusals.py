@@ -6,7 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from runner.measure.specs import DataCall, DataProbe, PromExpect, ReadFormat, TriggerRule
+from runner.measure.specs import (
+    DataCall,
+    DataProbe,
+    ProbeSpec,
+    PromExpect,
+    ReadFormat,
+    TriggerRule,
+)
 
 
 def test_a_prometheus_expectation_refuses_an_unknown_comparator_naming_every_one() -> None:
@@ -74,3 +81,40 @@ def test_a_trigger_of_an_unknown_kind_or_without_its_threshold_is_refused() -> N
             TriggerRule(kind, "health", window_s=0.0)
         assert str(refused.value) == f"a {kind} trigger needs a window > 0 seconds"
         assert TriggerRule(kind, "health", window_s=0.001).window_s == 0.001
+
+
+@pytest.mark.parametrize(
+    ("every", "timeout"), [(0.0, 1.0), (1.0, 0.0), (-0.5, 1.0), (1.0, -1.0), (0.0, 0.0)]
+)
+def test_a_probe_needs_a_positive_period_and_timeout(every: float, timeout: float) -> None:
+    with pytest.raises(ValueError) as refused:
+        ProbeSpec("health", every, timeout)
+    assert str(refused.value) == "probe health: every and timeout must be > 0 seconds"
+
+
+def test_a_probe_needs_at_least_one_healthy_sample_to_recover() -> None:
+    with pytest.raises(ValueError) as refused:
+        ProbeSpec("health", healthy_after=0)
+    assert str(refused.value) == "probe health: healthy_after must be at least 1"
+    tiny = ProbeSpec("health", 0.001, 0.001, healthy_after=1)
+    assert (tiny.every_s, tiny.timeout_s, tiny.healthy_after) == (0.001, 0.001, 1)
+
+
+def test_data_calls_belong_to_a_data_probe_and_expect_to_a_prometheus_one() -> None:
+    data = DataProbe(DataCall("shell", "w", 1.0), DataCall("shell", "r", 1.0))
+    expect = PromExpect(">=", 1.0)
+    refusals = [
+        (("data",), {}, "probe p: a data probe, and only it, has data calls"),
+        (("command",), {"data": data}, "probe p: a data probe, and only it, has data calls"),
+        (("ping",), {}, "probe p: unknown kind 'ping'"),
+        (("prometheus",), {}, "probe p: a Prometheus probe, and only it, has expect"),
+        (("http",), {"expect": expect}, "probe p: a Prometheus probe, and only it, has expect"),
+    ]
+    for (kind,), extra, why in refusals:
+        with pytest.raises(ValueError) as refused:
+            ProbeSpec("p", 1.0, 1.0, kind, **extra)
+        assert str(refused.value) == why
+    assert ProbeSpec("p", 1.0, 1.0, "data", data=data).is_data is True
+    assert ProbeSpec("p", 1.0, 1.0, "prometheus", expect=expect).is_data is False
+    for kind in ("http", "tcp", "command"):
+        assert ProbeSpec("p", 1.0, 1.0, kind).kind == kind
