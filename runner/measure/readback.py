@@ -39,7 +39,7 @@ def parse_read_back(output: str, fmt: ReadFormat) -> tuple[int, ...]:
                     f"line {number} {_quote(text)} is not a sequence number (format lines: "
                     "one non-negative integer per line; give `pattern:` to extract it)"
                 )
-            seqs.append(int(text))
+            seqs.append(_seq(text, number, text))
             continue
         match = pattern.search(text)
         if match is None:
@@ -52,8 +52,21 @@ def parse_read_back(output: str, fmt: ReadFormat) -> tuple[int, ...]:
                 f"line {number} {_quote(text)}: pattern {fmt.pattern!r} captured {group!r}, "
                 "not a non-negative integer"
             )
-        seqs.append(int(group))
+        seqs.append(_seq(group, number, text))
     return tuple(seqs)
+
+
+def _seq(digits: str, number: int, line: str) -> int:
+    """The number `digits` spell, found on line `number`. One too long for `int` (Python
+    refuses over 4,300 digits by default) is a failed read naming its line, never an error
+    that ends the drill."""
+    try:
+        return int(digits)
+    except ValueError:
+        raise ReadBackFormatError(
+            f"line {number} {_quote(line)} holds a number of {len(digits)} digits, too long "
+            "to be a sequence number"
+        ) from None
 
 
 def _json(output: str) -> tuple[int, ...]:
