@@ -24,9 +24,9 @@ from runner.secrets import SecretMask
 URL = "http://127.0.0.1:9090"
 FIRING_DETAIL = 'alert LabDown firing in prometheus: {job="lab"}'
 
-# One scripted answer: what the source says (an AlertState, or an Unanswered to raise) and
+# One scripted answer: what the source says (an AlertState, or an exception to raise) and
 # how many seconds the poll takes on the controlled clock.
-Answer = tuple[AlertState | Unanswered, float]
+Answer = tuple[AlertState | Exception, float]
 
 
 class Clock:
@@ -51,6 +51,9 @@ class Poll:
         self.waits: list[float | None] = []
         self.cancelled = False
         self.spent = threading.Event()  # the script is over: the poller may be stopped
+        self.journaled: list[dict[str, Any]] = []  # the journal's dead workers
+        self.told: list[str] = []  # what the run was told of a dead poller
+        self.threads: list[tuple[str, bool]] = []  # the polling thread: (name, daemon)
 
     # the stop token (CancelToken's interface)
     def __call__(self) -> Poll:
@@ -70,14 +73,20 @@ class Poll:
     # the source (alert_state's interface)
     def alert_state(self, source: str, url: str, alert: str, timeout: float) -> AlertState:
         self.asked.append((source, url, alert, timeout))
+        thread = threading.current_thread()
+        self.threads.append((thread.name, thread.daemon))
         answer, took = self.answers.pop(0)
         self.clock.now += took
         if self.stop_during == len(self.asked):
             self.cancel()
             self.spent.set()
-        if isinstance(answer, Unanswered):
+        if isinstance(answer, Exception):
             raise answer
         return answer
+
+    def on_failure(self, why: str) -> None:
+        self.told.append(why)
+        self.spent.set()
 
 
 def watch(**rule: Any) -> AlertWatch:
@@ -107,13 +116,15 @@ def run(
     journal = Journal(tmp_path / "journal.jsonl", mask or SecretMask())
     seen: list[tuple[TriggerRule, AvailabilitySample]] = []
     observe: Callable[[TriggerRule, AvailabilitySample], None] = lambda r, s: seen.append((r, s))  # noqa: E731
-    poller = AlertPoller([w], journal, observe, lambda _: script.spent.set())
+    poller = AlertPoller([w], journal, observe, script.on_failure)
     poller.start()
     assert script.spent.wait(10.0), "the poller never finished its script"
     poller.stop()
     journal.close()
     lines = (tmp_path / "journal.jsonl").read_text().splitlines()
-    states = [e for e in map(json.loads, lines) if e["event"] == "alert_state"]
+    events = list(map(json.loads, lines))
+    script.journaled = [e for e in events if e["event"] == "probe_worker_died"]
+    states = [e for e in events if e["event"] == "alert_state"]
     return seen, states, poller.failure()
 
 
@@ -207,3 +218,26 @@ def test_the_journaled_detail_is_masked_and_cut_at_300_characters(
     assert len(detail) == 300
     assert detail.startswith("unknown: token=") and "hunter2" not in detail
     assert detail == SecretMask(["hunter2"]).mask(f"unknown: {why}")[:300]
+
+
+def test_each_alert_trigger_polls_in_its_own_daemon_thread_named_for_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A daemon thread: a poll that hangs past the end cannot keep drillctl from exiting.
+    script = Poll([(AlertState(False, ""), 0.5)])
+    run(monkeypatch, tmp_path, script, watch())
+    assert script.threads == [("alert-alert:LabDown", True)]
+
+
+def test_a_poller_that_dies_is_journaled_told_at_once_and_named_in_the_failure(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    script = Poll([(AlertState(False, ""), 0.5), (RuntimeError("broken on purpose"), 0.5)])
+    seen, _, failure = run(monkeypatch, tmp_path, script, watch())
+    why = "alert poller alert-alert:LabDown died: RuntimeError: broken on purpose"
+    assert failure == why
+    assert script.told == [why]
+    assert [(e["probe"], e["error"]) for e in script.journaled] == [
+        ("alert-alert:LabDown", "died: RuntimeError: broken on purpose")
+    ]
+    assert len(seen) == 1  # the quiet answer before it; nothing stands for the dead one
