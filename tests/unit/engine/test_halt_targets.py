@@ -38,8 +38,9 @@ from runner.engine.halt import (
 )
 from runner.errors import InputError, TargetEnvironmentError
 
-# Holds the journal ($2) open on fd 3 and waits on stdin, as a runner holds its journal.
-SCRIPT = '#!/bin/sh\nexec 3>>"$2"\nread _\n'
+# Holds the journal ($2) open on fd 3 (and $3, if given, on fd 4) and waits on stdin, as a
+# runner holds its journal.
+SCRIPT = '#!/bin/sh\nexec 3>>"$2"\n[ -z "$3" ] || exec 4>>"$3"\nread _\n'
 
 
 class Stand:
@@ -53,14 +54,18 @@ class Stand:
         self.script.write_text(SCRIPT)
         self.script.chmod(0o755)
 
-    def start(self, name: str, *, command: str = "run") -> tuple[subprocess.Popen[bytes], Path]:
+    def start(
+        self, name: str, *, command: str = "run", also: Path | None = None
+    ) -> tuple[subprocess.Popen[bytes], Path]:
+        """A stand-in holding NAME/journal.jsonl open (first), and `also` after it."""
         run_dir = self.root / name
         run_dir.mkdir()
         journal = run_dir / "journal.jsonl"
-        proc = subprocess.Popen([str(self.script), command, str(journal)], stdin=subprocess.PIPE)
+        argv = [str(self.script), command, str(journal), *([str(also)] if also else [])]
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE)
         self.procs.append(proc)
         deadline = time.monotonic() + 10
-        while journal not in _fds(proc.pid):
+        while not {journal, *([also] if also else [])} <= _fds(proc.pid):
             assert time.monotonic() < deadline, "the stand-in never opened its journal"
             time.sleep(0.005)
         return proc, run_dir
@@ -125,6 +130,17 @@ def test_a_process_running_the_drill_of_its_journal_is_proved(stand: Stand) -> N
     drill = inspect(proc.pid)
     assert drill == RunningDrill(proc.pid, run_dir, "r-1", "alice", "")
     assert inspect(proc.pid, run_dir) == drill
+
+
+def test_every_journal_the_process_holds_is_looked_at(stand: Stand) -> None:
+    wanted = stand.root / "run-y"
+    wanted.mkdir()
+    proc, first = stand.start("run-x", also=wanted / "journal.jsonl")
+    assert _open_journals(proc.pid) == [first / "journal.jsonl", wanted / "journal.jsonl"]
+    write_journal(first, {"event": "run_started", "pid": proc.pid + 1})  # not this process's
+    write_journal(wanted, started(proc.pid))
+    assert inspect(proc.pid) == RunningDrill(proc.pid, wanted, "r-1", "alice", "")
+    assert inspect(proc.pid, wanted) == RunningDrill(proc.pid, wanted, "r-1", "alice", "")
 
 
 def test_a_journal_without_run_id_or_operator_names_the_run_by_its_directory(
