@@ -22,6 +22,7 @@ import pytest
 from runner.engine import halt as halt_mod
 from runner.engine.halt import (
     HALT_FILE,
+    HaltSent,
     OtherUsersDrill,
     RunningDrill,
     _already_stopping,
@@ -437,7 +438,7 @@ def test_a_drill_already_stopping_gets_no_second_signal(stand: Stand) -> None:
     proc, run_dir = stand.start("run-p")
     drill = RunningDrill(proc.pid, run_dir, "r", "alice", "it received SIGINT during rollback")
     sent = halt(drill, "bob")
-    assert sent.signalled is False
+    assert sent == HaltSent(drill, signalled=False)
     assert not (run_dir / HALT_FILE).exists()
     time.sleep(0.05)
     assert proc.poll() is None
@@ -447,8 +448,9 @@ def test_a_drill_that_ended_before_the_signal_leaves_no_marker(stand: Stand) -> 
     proc, run_dir = stand.start("run-q")
     proc.kill()
     proc.wait(timeout=10)
-    sent = halt(RunningDrill(proc.pid, run_dir, "r", "alice", ""), "bob")
-    assert sent.signalled is False
+    drill = RunningDrill(proc.pid, run_dir, "r", "alice", "")
+    sent = halt(drill, "bob")
+    assert sent == HaltSent(drill, signalled=False)
     assert not (run_dir / HALT_FILE).exists()
 
 
@@ -513,8 +515,50 @@ def test_waiting_for_a_drill_that_goes_on_times_out(
 
 def test_the_final_event_is_the_journals_last(tmp_path: Path) -> None:
     assert final_event(tmp_path) == {}
-    write_journal(tmp_path, {"event": "run_started"}, {"event": "interrupted", "status": "x"})
+    write_journal(
+        tmp_path,
+        {"event": "run_started"},
+        {"event": "step_started"},
+        {"event": "interrupted", "status": "x"},
+    )
     assert final_event(tmp_path) == {"event": "interrupted", "status": "x"}
+
+
+def test_waiting_is_for_this_run_only(stand: Stand) -> None:
+    # The pid may be running another drill by the time it is waited for: this one stopped.
+    proc, run_dir = stand.start("run-aa")
+    write_journal(run_dir, started(proc.pid))
+    other = stand.root / "run-ab"
+    other.mkdir()
+    assert wait_until_stopped(RunningDrill(proc.pid, other, "r", "alice", ""), 0.0) is True
+    assert wait_until_stopped(RunningDrill(proc.pid, run_dir, "r", "alice", ""), 0.0) is False
+
+
+def test_a_command_line_that_is_not_utf8_is_still_read() -> None:
+    proc = subprocess.Popen([b"drill\xffctl", b"60"], executable="/bin/sleep")
+    try:
+        deadline = time.monotonic() + 10
+        while _cmdline(proc.pid) != ["drill\ufffdctl", "60"]:
+            assert time.monotonic() < deadline, _cmdline(proc.pid)
+            time.sleep(0.005)
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def test_a_descriptor_closed_while_it_is_read_is_skipped(
+    stand: Stand, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proc, run_dir = stand.start("run-ac")
+    real = os.readlink
+
+    def closing(path: Any) -> str:
+        if str(path).endswith("/fd/0"):
+            raise FileNotFoundError(2, "No such file or directory", str(path))
+        return real(path)
+
+    monkeypatch.setattr(halt_mod.os, "readlink", closing)
+    assert _open_journals(proc.pid) == [run_dir / "journal.jsonl"]
 
 
 def test_a_runner_pid_now_running_another_drill_is_not_this_runs_drill(stand: Stand) -> None:

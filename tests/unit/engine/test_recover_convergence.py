@@ -371,12 +371,12 @@ def test_an_operation_in_flight_is_waited_for_up_to_its_settle_time(run: Run) ->
     p = plan("x", settle_s=1.0)
     run.target.faults_on.add("x")
     run.write(("fault_intent", {"fault_id": "f1", "plan": p.to_json()}))  # inject not ended
-    run.clock.wall = run.last_wall() + 0.3
+    run.clock.wall = run.last_wall() + 0.28766
     before = len(run.events())
     report = recover(run.dir, settle_s=0.0)
-    assert run.clock.naps == pytest.approx([0.2, 0.2, 0.2, 0.1])
-    assert report.waited_s == pytest.approx(0.7)
-    assert run.added(before)[1] == ("recover_waited", {"seconds": 0.7})
+    assert run.clock.naps == pytest.approx([0.2, 0.2, 0.2, 0.11234])
+    assert report.waited_s == pytest.approx(0.71234)
+    assert run.added(before)[1] == ("recover_waited", {"seconds": 0.712})  # to the ms
     assert report.reverted == ["f1"]
 
 
@@ -422,6 +422,8 @@ def test_the_wait_ends_once_the_operation_is_seen_gone(
     probed: list[str] = []
 
     def probe(op: FaultOp, host: Any, pool: Any) -> CommandResult:
+        assert isinstance(pool, ConnectionPool)
+        assert op.script.startswith("mark=DRILLCTL-")
         probed.append(host.name)
         return CommandResult(next(answers), "", "", 0.0)
 
