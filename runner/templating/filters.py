@@ -284,12 +284,16 @@ def _join_checked(args: tuple[Any, ...]) -> tuple[Any, ...]:
     # join(eval_ctx, value, d="", attribute=None)
     if len(args) < 2:
         return args
-    items = list(render_bounds.bounded_iteration(args[1]))
-    glue = args[2] if len(args) > 2 else ""
-    size = sum(len(i) if isinstance(i, str) else 1 for i in items)
-    size += len(str(glue)) * max(len(items) - 1, 0)
-    if size > render_bounds.MAX_OUTPUT_CHARS:
-        raise render_bounds.too_large("the join filter", size)
+    glue = len(str(args[2])) if len(args) > 2 else 0
+    items: list[Any] = []
+    size = 0
+    # Counted item by item: a long sequence with a large glue is refused once the text
+    # passes the limit, not after every item has been listed.
+    for item in render_bounds.bounded_iteration(args[1]):
+        size += (len(item) if isinstance(item, str) else 1) + (glue if items else 0)
+        items.append(item)
+        if size > render_bounds.MAX_OUTPUT_CHARS:
+            raise render_bounds.too_large("the join filter", size, at_least=True)
     return (args[0], items, *args[2:])
 
 

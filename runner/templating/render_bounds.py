@@ -112,9 +112,12 @@ def remaining_s() -> float:
     return max(0.001, budget.deadline - time.monotonic())
 
 
-def too_large(what: str, size: int) -> SecurityError:
+def too_large(what: str, size: int, *, at_least: bool = False) -> SecurityError:
+    """The refusal of a value over the limit; `at_least` when `size` is only how far it
+    was counted before the limit was passed."""
+    amount = f"at least {size}" if at_least else str(size)
     return SecurityError(
-        f"{what} would make {size} characters or items; a template may make {MAX_OUTPUT_CHARS}"
+        f"{what} would make {amount} characters or items; a template may make {MAX_OUTPUT_CHARS}"
     )
 
 

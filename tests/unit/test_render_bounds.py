@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -141,6 +141,32 @@ def test_values_too_large_to_build_are_refused_before_they_are_built(text: str) 
 )
 def test_ordinary_templates_render_as_before(text: str, expected: str) -> None:
     assert Templar().render_text(text, {}) == expected
+
+
+def test_a_join_at_the_limit_renders_and_one_past_it_is_refused_as_a_lower_bound() -> None:
+    def joined(second: int) -> str:
+        half = MAX_OUTPUT_CHARS // 2
+        return "{{ ['x' * " + str(half) + ", 'y' * " + str(second) + "] | join(',') | length }}"
+
+    rest = MAX_OUTPUT_CHARS - MAX_OUTPUT_CHARS // 2 - 1  # what fits beside the glue
+    assert Templar().render_text(joined(rest), {}) == str(MAX_OUTPUT_CHARS)
+    with pytest.raises(TemplateError) as refused:
+        Templar().render_text(joined(rest + 1), {})
+    assert f"would make at least {MAX_OUTPUT_CHARS + 1} characters" in str(refused.value)
+
+
+def test_a_join_is_refused_at_the_item_that_passes_the_limit_not_after_listing_all() -> None:
+    pulled = 0
+
+    def items() -> Iterator[str]:
+        nonlocal pulled
+        for n in range(100_000):
+            pulled += 1
+            yield str(n)
+
+    with pytest.raises(TemplateError, match="at least"):
+        Templar().render_text("{{ items | join('x' * 3000000) }}", {"items": items()})
+    assert pulled == 3  # 1 + 3,000,001 + 3,000,001 characters: the third item passes 4,000,000
 
 
 def test_a_watched_cancel_token_stops_a_render_in_flight_and_reset_lets_renders_run() -> None:
