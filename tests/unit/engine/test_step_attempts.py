@@ -252,16 +252,22 @@ def test_an_until_never_met_fails_after_the_last_attempt_keeping_the_output(
     assert (h1.rc, h1.stdout, h1.stderr, dict(h1.data)) == (0, "wait", "slow", {"changed": False})
     assert len(scripted.contexts) == 3
     registered = bench.env.registered["h1"]["r"]
-    assert (registered["failed"], registered["msg"]) == (True, "until not met: r.stdout == 'ready'")
+    assert (registered["ok"], registered["failed"], registered["msg"]) == (
+        False,
+        True,
+        "until not met: r.stdout == 'ready'",
+    )
 
 
 def test_an_until_that_cannot_be_evaluated_fails_at_once(
     bench: StepBench, scripted: ScriptedAction
 ) -> None:
-    until = step("poll", "scripted", {}, retries=4, until="result.nope.deeper")
+    until = step("poll", "scripted", {}, retries=4, until="out.nope.deeper", register="out")
     [h1] = bench.run(until, only(bench)).hosts
     assert h1.status == "failed"
     assert h1.msg.startswith("until: ") and "nope" in h1.msg
+    registered = bench.env.registered["h1"]["out"]
+    assert (registered["ok"], registered["failed"], registered["msg"]) == (False, True, h1.msg)
     assert (h1.attempts, len(scripted.contexts)) == (1, 1)
 
 
