@@ -312,12 +312,14 @@ def test_a_shorthand_expression_is_not_rendered_before_it_is_evaluated(bench: St
 
 def test_arguments_that_do_not_render_or_plan_fail_the_host(bench: StepBench) -> None:
     hosts = bench.hosts("h1")
-    [h1] = bench.run(step("bad", args="ok {{ missing }}"), hosts).hosts
+    [h1] = bench.run(step("bad", args="ok {{ missing }}", register="out"), hosts).hosts
     assert (h1.status, h1.msg, h1.summary) == (
         "failed",
         "undefined variable: 'missing' is undefined",
         "",
     )
+    out = bench.env.registered["h1"]["out"]
+    assert (out["ok"], out["failed"], out["msg"]) == (False, True, h1.msg)
     [h1] = bench.run(step("empty", args="  "), hosts).hosts
     assert (h1.status, h1.msg, h1.summary) == ("failed", "shell script is empty", "")
     assert bench.target.snapshot() == []
@@ -337,8 +339,10 @@ def test_the_action_gets_the_steps_variables_timeout_cancel_and_fault_ledger(
     assert ctx.cancel is bench.cancel
     assert ctx.injector is ledger
     assert ctx.templar is bench.env.templar
-    # A controller-side action needs no connection to the target.
+    # A controller-side action needs no connection to the target, `become` or not.
     assert ctx.connection is None
+    bench.run(step("sudo", "scripted", {}, become=True, become_user="deploy"), hosts)
+    assert scripted.contexts[-1].connection is None
 
 
 def test_what_an_action_journals_is_tagged_with_its_step(
@@ -438,6 +442,44 @@ def test_diff_shows_what_a_file_step_changed_and_only_then(tmp_path: Path) -> No
         # The same content again changes nothing: no diff is shown.
         [h1] = bench.run(change, hosts).hosts
         assert h1.status == "ok" and len(diffs) == 1
+    finally:
+        gen.close()
+
+
+class TimeoutRecorder(LocalConnection):
+    """The controller itself, keeping the timeout of every command it runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timeouts: list[float | None] = []
+
+    def run(
+        self, spec: CommandSpec, *, timeout: float | None, cancel: CancelToken
+    ) -> CommandResult:
+        self.timeouts.append(timeout)
+        return super().run(spec, timeout=timeout, cancel=cancel)
+
+
+def test_diff_renders_a_template_with_the_hosts_variables_within_the_steps_timeout(
+    tmp_path: Path,
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    conf, template = tmp_path / "app.conf", tmp_path / "app.conf.j2"
+    conf.write_text("a=1\n")
+    template.write_text("a={{ n }}\n")
+    diffs: list[tuple[str, str, str]] = []
+    connection = TimeoutRecorder()
+    gen = bench_fixture(work, factories={"local": lambda h: connection}, diffs=diffs)
+    bench = next(gen)
+    try:
+        change = step("conf", "config", {"dest": str(conf), "src": str(template)}, timeout_s=7.0)
+        [h1] = bench.run(change, bench.hosts("h1", n=2)).hosts
+        assert (h1.status, conf.read_text()) == ("ok", "a=2\n")
+        [(_, _, diff)] = diffs
+        assert "-a=1" in diff and "+a=2" in diff
+        # Every command, the diff's reads too, is bounded by the step's own timeout.
+        assert connection.timeouts and all(t == 7.0 for t in connection.timeouts)
     finally:
         gen.close()
 
