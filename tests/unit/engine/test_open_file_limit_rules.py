@@ -105,3 +105,13 @@ def test_a_refusal_says_when_the_hard_limit_is_unlimited(limits: Any) -> None:
     assert "but the controller allows 100 (hard limit unlimited): raise it (ulimit -n 144," in (
         str(caught.value)
     )
+
+
+def test_every_jump_host_counts_and_one_fork_is_one_command_in_flight() -> None:
+    jumped = [
+        Host(f"j{i}", "10.0.0.1", "ssh", None, None, {"proxy_jump": "bastion"}, ())
+        for i in range(3)
+    ]
+    need = resources.descriptors_needed(jumped, forks=1)
+    assert (need.ssh_hosts, need.jumps, need.in_flight) == (3, 3, 1)
+    assert resources.descriptors_needed([], forks=0).in_flight == 1

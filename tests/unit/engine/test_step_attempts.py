@@ -16,6 +16,7 @@ import pytest
 
 from runner.actions import ACTIONS
 from runner.actions.base import ActionOutcome, Undo
+from runner.connections.base import CancelToken
 from runner.engine.steps import registered_value
 from runner.inventory.model import Host
 from tests.unit.engine.step_harness import ScriptedAction, StepBench, bench_fixture, step
@@ -252,16 +253,22 @@ def test_an_until_never_met_fails_after_the_last_attempt_keeping_the_output(
     assert (h1.rc, h1.stdout, h1.stderr, dict(h1.data)) == (0, "wait", "slow", {"changed": False})
     assert len(scripted.contexts) == 3
     registered = bench.env.registered["h1"]["r"]
-    assert (registered["failed"], registered["msg"]) == (True, "until not met: r.stdout == 'ready'")
+    assert (registered["ok"], registered["failed"], registered["msg"]) == (
+        False,
+        True,
+        "until not met: r.stdout == 'ready'",
+    )
 
 
 def test_an_until_that_cannot_be_evaluated_fails_at_once(
     bench: StepBench, scripted: ScriptedAction
 ) -> None:
-    until = step("poll", "scripted", {}, retries=4, until="result.nope.deeper")
+    until = step("poll", "scripted", {}, retries=4, until="out.nope.deeper", register="out")
     [h1] = bench.run(until, only(bench)).hosts
     assert h1.status == "failed"
     assert h1.msg.startswith("until: ") and "nope" in h1.msg
+    registered = bench.env.registered["h1"]["out"]
+    assert (registered["ok"], registered["failed"], registered["msg"]) == (False, True, h1.msg)
     assert (h1.attempts, len(scripted.contexts)) == (1, 1)
 
 
@@ -306,20 +313,37 @@ def test_retries_wait_their_delay_between_attempts(
     assert h1.attempts == 2 and time.monotonic() - started >= 0.3
 
 
+class InterruptedWhileWaiting(CancelToken):
+    """A token that an operator's signal cancels shortly after a retry's delay begins."""
+
+    def wait(self, seconds: float) -> bool:
+        threading.Timer(0.05, self.cancel, args=("stopped by SIGINT",)).start()
+        return super().wait(seconds)
+
+
 def test_an_interrupt_during_the_delay_stops_the_retries(
-    bench: StepBench, scripted: ScriptedAction
+    tmp_path: Path, scripted: ScriptedAction
 ) -> None:
     scripted.outcomes = [ActionOutcome(False, "exit code 1", 1)] * 3
-    timer = threading.Timer(0.1, bench.cancel.cancel, args=("stopped by SIGINT",))
-    timer.start()
-    started = time.monotonic()
+    gen = bench_fixture(tmp_path, cancel=InterruptedWhileWaiting())
+    bench = next(gen)
     try:
-        [h1] = bench.run(step("flaky", "scripted", {}, retries=2, delay_s=30), only(bench)).hosts
+        started = time.monotonic()
+        flaky = step("flaky", "scripted", {}, retries=2, delay_s=30, register="out")
+        [h1] = bench.run(flaky, only(bench)).hosts
+        assert time.monotonic() - started < 10
+        assert (h1.status, h1.msg, h1.attempts) == ("interrupted", "stopped by SIGINT", 1)
+        assert len(scripted.contexts) == 1
+        # What a later step (cleanup) reads: the retries were interrupted, nothing succeeded.
+        out = bench.env.registered["h1"]["out"]
+        assert (out["ok"], out["failed"], out["msg"], out["rc"]) == (
+            False,
+            True,
+            "interrupted",
+            None,
+        )
     finally:
-        timer.cancel()
-    assert time.monotonic() - started < 10
-    assert (h1.status, h1.msg, h1.attempts) == ("interrupted", "stopped by SIGINT", 1)
-    assert len(scripted.contexts) == 1
+        gen.close()
 
 
 def test_a_failure_after_an_interrupt_ends_the_retries_as_interrupted(
@@ -327,8 +351,12 @@ def test_a_failure_after_an_interrupt_ends_the_retries_as_interrupted(
 ) -> None:
     scripted.outcomes = [ActionOutcome(False, "exit code 1", 1)] * 3
     scripted.on_execute = lambda ctx: ctx.cancel.cancel("stopped by SIGTERM")
-    [h1] = bench.run(step("flaky", "scripted", {}, retries=2), only(bench)).hosts
-    assert (h1.status, h1.msg, h1.attempts) == ("interrupted", "stopped by SIGTERM", 1)
+    flaky = step("flaky", "scripted", {}, retries=2, delay_s=30, register="out")
+    [h1] = bench.run(flaky, only(bench)).hosts
+    assert (h1.status, h1.msg, h1.attempts, h1.rc) == ("interrupted", "stopped by SIGTERM", 1, 1)
+    # The attempt's own result is what was registered.
+    out = bench.env.registered["h1"]["out"]
+    assert (out["ok"], out["msg"], out["rc"]) == (False, "exit code 1", 1)
 
 
 def test_a_cancelled_outcome_is_interrupted_and_its_until_is_not_read(

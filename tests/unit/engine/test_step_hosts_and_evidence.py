@@ -46,21 +46,23 @@ def scripted(monkeypatch: pytest.MonkeyPatch) -> ScriptedAction:
 
 
 class Concurrency:
-    """How many hosts run a command at once (each holds it for a few milliseconds)."""
+    """How many hosts run a command at once: each holds it until a second host runs it too,
+    or for `hold_s` at most, so that hosts allowed to overlap do, however loaded the machine."""
 
-    def __init__(self) -> None:
+    def __init__(self, hold_s: float = 0.25) -> None:
+        self.hold_s = hold_s
         self.running = 0
         self.most = 0
         self.threads: list[threading.Thread] = []
-        self._lock = threading.Lock()
+        self._changed = threading.Condition()
 
     def __call__(self, call: Call) -> None:
-        with self._lock:
+        with self._changed:
             self.running += 1
             self.most = max(self.most, self.running)
             self.threads.append(threading.current_thread())
-        time.sleep(0.03)
-        with self._lock:
+            self._changed.notify_all()
+            self._changed.wait_for(lambda: self.running >= 2, timeout=self.hold_s)
             self.running -= 1
 
 
@@ -113,8 +115,8 @@ def test_forks_bound_the_hosts_that_run_at_once(tmp_path: Path, forks: int, most
     try:
         concurrency = Concurrency()
         bench.target.on("busy", concurrency)
-        result = bench.run(step("busy"), bench.hosts("h1", "h2", "h3", "h4"))
-        assert [h.status for h in result.hosts] == ["ok"] * 4
+        result = bench.run(step("busy"), bench.hosts("h1", "h2"))
+        assert [h.status for h in result.hosts] == ["ok"] * 2
         assert concurrency.most == most
     finally:
         gen.close()
@@ -126,7 +128,7 @@ def test_one_local_host_runs_here_and_a_remote_one_in_a_worker(tmp_path: Path) -
     gen = bench_fixture(tmp_path, target=target, factories=factories)
     bench = next(gen)
     try:
-        concurrency = Concurrency()
+        concurrency = Concurrency(hold_s=0.0)
         target.on("where", concurrency)
         bench.static_vars.update({"local1": {}, "remote1": {}})
         bench.run(step("where"), [host("local1")])
@@ -310,12 +312,14 @@ def test_a_shorthand_expression_is_not_rendered_before_it_is_evaluated(bench: St
 
 def test_arguments_that_do_not_render_or_plan_fail_the_host(bench: StepBench) -> None:
     hosts = bench.hosts("h1")
-    [h1] = bench.run(step("bad", args="ok {{ missing }}"), hosts).hosts
+    [h1] = bench.run(step("bad", args="ok {{ missing }}", register="out"), hosts).hosts
     assert (h1.status, h1.msg, h1.summary) == (
         "failed",
         "undefined variable: 'missing' is undefined",
         "",
     )
+    out = bench.env.registered["h1"]["out"]
+    assert (out["ok"], out["failed"], out["msg"]) == (False, True, h1.msg)
     [h1] = bench.run(step("empty", args="  "), hosts).hosts
     assert (h1.status, h1.msg, h1.summary) == ("failed", "shell script is empty", "")
     assert bench.target.snapshot() == []
@@ -335,8 +339,10 @@ def test_the_action_gets_the_steps_variables_timeout_cancel_and_fault_ledger(
     assert ctx.cancel is bench.cancel
     assert ctx.injector is ledger
     assert ctx.templar is bench.env.templar
-    # A controller-side action needs no connection to the target.
+    # A controller-side action needs no connection to the target, `become` or not.
     assert ctx.connection is None
+    bench.run(step("sudo", "scripted", {}, become=True, become_user="deploy"), hosts)
+    assert scripted.contexts[-1].connection is None
 
 
 def test_what_an_action_journals_is_tagged_with_its_step(
@@ -436,6 +442,44 @@ def test_diff_shows_what_a_file_step_changed_and_only_then(tmp_path: Path) -> No
         # The same content again changes nothing: no diff is shown.
         [h1] = bench.run(change, hosts).hosts
         assert h1.status == "ok" and len(diffs) == 1
+    finally:
+        gen.close()
+
+
+class TimeoutRecorder(LocalConnection):
+    """The controller itself, keeping the timeout of every command it runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timeouts: list[float | None] = []
+
+    def run(
+        self, spec: CommandSpec, *, timeout: float | None, cancel: CancelToken
+    ) -> CommandResult:
+        self.timeouts.append(timeout)
+        return super().run(spec, timeout=timeout, cancel=cancel)
+
+
+def test_diff_renders_a_template_with_the_hosts_variables_within_the_steps_timeout(
+    tmp_path: Path,
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    conf, template = tmp_path / "app.conf", tmp_path / "app.conf.j2"
+    conf.write_text("a=1\n")
+    template.write_text("a={{ n }}\n")
+    diffs: list[tuple[str, str, str]] = []
+    connection = TimeoutRecorder()
+    gen = bench_fixture(work, factories={"local": lambda h: connection}, diffs=diffs)
+    bench = next(gen)
+    try:
+        change = step("conf", "config", {"dest": str(conf), "src": str(template)}, timeout_s=7.0)
+        [h1] = bench.run(change, bench.hosts("h1", n=2)).hosts
+        assert (h1.status, conf.read_text()) == ("ok", "a=2\n")
+        [(_, _, diff)] = diffs
+        assert "-a=1" in diff and "+a=2" in diff
+        # Every command, the diff's reads too, is bounded by the step's own timeout.
+        assert connection.timeouts and all(t == 7.0 for t in connection.timeouts)
     finally:
         gen.close()
 
