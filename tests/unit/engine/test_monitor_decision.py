@@ -369,3 +369,15 @@ def test_a_dead_probe_worker_or_alert_poller_breaks_the_measurement(tmp_path: Pa
         "measurement broken: probe worker health@web1 died: OSError",
         "measurement broken: alert poller Down hung",
     ]
+
+
+def test_an_alert_url_renders_without_any_host(tmp_path: Path) -> None:
+    from runner.engine.monitor import alert_watches
+
+    rule = TriggerRule(
+        "alert", alert="Down", source="prometheus", url="http://{{ prom | default('p:9090') }}"
+    )
+    playbook = Playbook(path="drill.yml", drill="d", rollback_type=2, triggers=(rule,))
+    plan = SimpleNamespace(playbook=playbook, host_vars={})
+    (watch,) = alert_watches(plan, Templar())  # type: ignore[arg-type]
+    assert watch.url == "http://p:9090"
