@@ -381,3 +381,45 @@ def test_an_alert_url_renders_without_any_host(tmp_path: Path) -> None:
     plan = SimpleNamespace(playbook=playbook, host_vars={})
     (watch,) = alert_watches(plan, Templar())  # type: ignore[arg-type]
     assert watch.url == "http://p:9090"
+
+
+def test_a_drill_without_hosts_looks_for_approvals_here(tmp_path: Path) -> None:
+    plan = SimpleNamespace(
+        playbook=Playbook(path="drill.yml", drill="d", rollback_type=2),
+        host_vars={},
+        probe_hosts={},
+    )
+    journal = Journal(tmp_path / JOURNAL_NAME, SecretMask())
+    watched = DrillMonitor(
+        plan,  # type: ignore[arg-type]
+        Templar(),
+        journal,
+        None,  # type: ignore[arg-type]
+        Interrupts(lambda _: None),
+        lambda fired: None,
+        lambda text: None,
+    )
+    journal.close()
+    assert watched.run_dir == Path(".")
+
+
+class Terminal:
+    """A terminal whose operator types `rollback`."""
+
+    def isatty(self) -> bool:
+        return True
+
+    def __iter__(self) -> Any:
+        yield "rollback\n"
+
+
+def test_approvals_given_both_ways_name_both_ways(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("USER", "carol")
+    monkeypatch.setattr("sys.stdin", Terminal())
+    built = Built(tmp_path, Decision(manual=True, timeout_s=30, approvers=2))
+    built.approved_by("alice")
+    record = built.monitor.decide(1.0)
+    assert sorted(record.approved_by.split(", ")) == ["alice", "carol (terminal)"]
+    assert sorted(record.approved_via.split(", ")) == ["approve", "terminal"]
