@@ -21,11 +21,15 @@ ROLLED_BACK = ("passed", "rolled back in 1.00s and verified")
 BROKEN = "probe worker health@web1 died: OSError: [Errno 24] Too many open files"
 
 
-def phase(name: str, started: float) -> PhaseResult:
-    """A phase whose one step ran, and succeeded, on web1 for one second."""
+def phase(name: str, started: float, status: str = "ok", msg: str = "") -> PhaseResult:
+    """A phase whose one step ran on web1 for one second (and succeeded, by default)."""
     step = StepResult(
-        SimpleNamespace(name=f"{name} step"), (HostResult("web1", "ok"),), "", started, 1.0
-    )  # type: ignore[arg-type]
+        SimpleNamespace(name=f"{name} step"),  # type: ignore[arg-type]
+        (HostResult("web1", status, msg),),
+        "",
+        started,
+        1.0,
+    )
     return PhaseResult(name, (step,), "", started, 1.0)
 
 
@@ -82,3 +86,48 @@ def test_the_objectives_are_judged_on_the_drills_figures() -> None:
     assert verdict(figures=figures, rto_s=60) == ROLLED_BACK
     status, reason = verdict(figures=figures, rto_s=0.1)
     assert status == "failed" and reason.startswith("measured RTO ")
+
+
+def test_a_failed_baseline_fails_the_drill_naming_its_step_host_and_error() -> None:
+    prepare = phase("prepare", 0.0, "failed", "no such table: orders")
+    state = DrillState(phases=[prepare], prepare_failed=True)
+    playbook = Playbook(path="drill.yml", drill="d", rollback_type=2)
+    ledger = SimpleNamespace(any_revert_failed=False, records=[])
+    got = drill_verdict(state, playbook, ledger, Interrupts(lambda _: None), None, "")  # type: ignore[arg-type]
+    assert got == (
+        "failed",
+        "baseline (prepare) failed: step 'prepare step' on web1: no such table: orders",
+    )
+
+
+def judged(state: DrillState, stuck: tuple[str, ...] = ()) -> tuple[str, str]:
+    playbook = Playbook(path="drill.yml", drill="d", rollback_type=2)
+    records = [SimpleNamespace(revert_failed=True, plan=SimpleNamespace(summary=s)) for s in stuck]
+    ledger = SimpleNamespace(any_revert_failed=bool(stuck), records=records)
+    return drill_verdict(state, playbook, ledger, Interrupts(lambda _: None), None, "")  # type: ignore[arg-type]
+
+
+def test_a_failed_rollback_or_verify_fails_the_drill_naming_where() -> None:
+    rollback = phase("rollback", 1.0, "failed", "exit 1")
+    state = DrillState(phases=[phase("deploy", 0.0), rollback], rollback=rollback)
+    assert judged(state) == ("failed", "rollback failed: step 'rollback step' on web1: exit 1")
+    rollback, verify = phase("rollback", 1.0), phase("verify", 2.0, "failed", "HTTP 503")
+    state = DrillState(phases=[phase("deploy", 0.0), rollback, verify])
+    state.rollback, state.final_verify = rollback, verify
+    assert judged(state) == ("failed", "verify failed: step 'verify step' on web1: HTTP 503")
+
+
+def test_no_decision_in_time_fails_the_drill() -> None:
+    from runner.engine.monitor import DecisionRecord
+
+    state = DrillState(phases=[phase("deploy", 0.0)])
+    state.decision = DecisionRecord("manual", 1.0, timed_out=True, proceed=False)
+    assert judged(state) == ("failed", "no rollback decision in time (decision on_timeout: abort)")
+
+
+def test_every_fault_not_reverted_is_named() -> None:
+    state = DrillState(phases=[phase("deploy", 0.0)])
+    assert judged(state, ("delay 200ms on web1", "kill nginx on web2")) == (
+        "failed",
+        "fault not reverted: delay 200ms on web1; kill nginx on web2 (see the manual commands)",
+    )
