@@ -127,3 +127,28 @@ def test_the_prompt_is_told_when_to_give_up(tmp_path: Path) -> None:
     Checkpoints(ITEMS, journal, "alice", [], ask=ask).reached("before", interrupted)
     journal.close()
     assert stops == [interrupted] * 3
+
+
+class Stream:
+    def __init__(self, tty: bool) -> None:
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+@pytest.mark.parametrize(
+    ("stdin", "stdout", "interactive"),
+    [
+        pytest.param(Stream(True), Stream(True), True, id="both-terminals"),
+        pytest.param(Stream(True), Stream(False), False, id="output-redirected"),
+        pytest.param(Stream(False), Stream(True), False, id="input-redirected"),
+        pytest.param(None, Stream(True), False, id="no-input"),
+    ],
+)
+def test_a_prompt_needs_a_terminal_on_both_ends(
+    monkeypatch: pytest.MonkeyPatch, stdin: Stream | None, stdout: Stream, interactive: bool
+) -> None:
+    monkeypatch.setattr("sys.stdin", stdin)
+    monkeypatch.setattr("sys.stdout", stdout)
+    assert checkpoints._interactive() is interactive
