@@ -83,3 +83,29 @@ def test_a_channel_url_that_does_not_render_is_located_in_the_playbook() -> None
     with pytest.raises(InputError) as raised:
         rendered_notify(playbook, inventory(), Templar(), {})
     assert str(raised.value).startswith("drill.yml:1:1: notify.channels.desk: ")
+
+
+def test_without_its_own_plan_a_playbook_uses_the_inventorys() -> None:
+    playbook = Playbook(path="drill.yml", drill="d", rollback_type=2, vars={"port": 7})
+    theirs = inventory({"channels": {"desk": "json://127.0.0.1:{{ port }}/h"}})
+    plan = rendered_notify(playbook, theirs, Templar(), {})
+    assert plan is not None and plan.channels == {"desk": "json://127.0.0.1:7/h"}
+    assert rendered_notify(playbook, inventory(), Templar(), {}) is None
+
+
+def test_a_plan_without_apprise_stops_the_drill_before_it_starts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib.util
+
+    from runner.errors import TargetEnvironmentError
+
+    found = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: None if name == "apprise" else found(name)
+    )
+    own = NotifyPlan(channels={"desk": "json://h"}, audience={"desk": ()})
+    playbook = Playbook(path="drill.yml", drill="d", rollback_type=2, notify=own)
+    with pytest.raises(TargetEnvironmentError) as raised:
+        rendered_notify(playbook, inventory(), Templar(), {})
+    assert str(raised.value) == "notify: needs the apprise package: pip install 'drillctl[notify]'"
