@@ -128,7 +128,8 @@ def _inventory_notify(inventory: Inventory) -> NotifyPlan | None:
             where, 1, 1, f"all.vars.notify{'.' + path if path else ''}: {exc.message}"
         ) from None
     except NotifyPlanError as exc:
-        raise InputError.at(where, 1, 1, f"all.vars.{exc}") from None
+        path = ".".join(str(p) for p in exc.path)
+        raise InputError.at(where, 1, 1, f"all.vars.{path}: {exc}") from None
 
 
 def trigger_text(drill: DrillRun) -> str:

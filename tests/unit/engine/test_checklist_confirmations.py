@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from runner.engine import checkpoints
 from runner.engine.checkpoints import Checkpoints, _terminal_prompt
 from runner.journal import Journal, read_events
 from runner.playbook.checklists import ChecklistItem, evaluate
@@ -87,3 +88,67 @@ def test_an_interrupted_prompt_ends_its_line(capsys: pytest.CaptureFixture[str])
     # The question is left unanswered; the terminal's next line must not run on after it.
     assert _terminal_prompt("[before] Backup taken — confirm? [y/N] ", lambda: True) == ""
     assert capsys.readouterr().out == "[before] Backup taken — confirm? [y/N] \n"
+
+
+@pytest.mark.parametrize("interactive", [True, False])
+def test_without_a_prompt_of_its_own_only_a_terminal_is_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, interactive: bool
+) -> None:
+    asked: list[str] = []
+
+    def terminal(question: str, stop: Callable[[], bool]) -> str:
+        asked.append(question)
+        return "y\n"
+
+    monkeypatch.setattr(checkpoints, "_interactive", lambda: interactive)
+    monkeypatch.setattr(checkpoints, "_terminal_prompt", terminal)
+    journal = Journal(tmp_path / "journal.jsonl", SecretMask())
+    confirming = Checkpoints(ITEMS, journal, "alice", [])
+    confirming.reached("before")
+    journal.close()
+    if interactive:
+        assert asked == [f"[before] {i.text} — confirm? [y/N] " for i in ITEMS[:3]]
+        assert sorted(confirming.confirmed) == ["backup", "freeze", "stakeholders"]
+    else:
+        assert asked == [] and confirming.confirmed == {}
+
+
+def test_the_prompt_is_told_when_to_give_up(tmp_path: Path) -> None:
+    stops: list[Callable[[], bool]] = []
+
+    def ask(question: str, stop: Callable[[], bool]) -> str:
+        stops.append(stop)
+        return "n"
+
+    def interrupted() -> bool:
+        return False
+
+    journal = Journal(tmp_path / "journal.jsonl", SecretMask())
+    Checkpoints(ITEMS, journal, "alice", [], ask=ask).reached("before", interrupted)
+    journal.close()
+    assert stops == [interrupted] * 3
+
+
+class Stream:
+    def __init__(self, tty: bool) -> None:
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+@pytest.mark.parametrize(
+    ("stdin", "stdout", "interactive"),
+    [
+        pytest.param(Stream(True), Stream(True), True, id="both-terminals"),
+        pytest.param(Stream(True), Stream(False), False, id="output-redirected"),
+        pytest.param(Stream(False), Stream(True), False, id="input-redirected"),
+        pytest.param(None, Stream(True), False, id="no-input"),
+    ],
+)
+def test_a_prompt_needs_a_terminal_on_both_ends(
+    monkeypatch: pytest.MonkeyPatch, stdin: Stream | None, stdout: Stream, interactive: bool
+) -> None:
+    monkeypatch.setattr("sys.stdin", stdin)
+    monkeypatch.setattr("sys.stdout", stdout)
+    assert checkpoints._interactive() is interactive
