@@ -98,3 +98,28 @@ def test_a_second_signal_in_the_rollback_reverts_its_faults_at_once(tmp_path: Pa
     assert revert_started(run) == ["interrupted twice"]
     assert run.exit_code == 130
     assert not target.ran("verify-2")
+
+
+def test_a_signal_while_faults_are_reverted_before_cleanup_counts_as_in_cleanup(
+    tmp_path: Path,
+) -> None:
+    target = FakeTarget()
+    signals = Signals()
+
+    def interrupt_the_revert(call: Call) -> None:
+        if call.word == "fault-off":
+            signals.send(signal.SIGINT)
+
+    target.on("verify-fault", interrupt_the_revert)
+    run = run_drill(playbook(("verify",)), tmp_path, target, signals)
+    received = [
+        (e["signal"], e["phase"], e["count"])
+        for e in run.events()
+        if e["event"] == "interrupt_received"
+    ]
+    assert received == [("SIGINT", "cleanup", 1)]
+    [said] = [n for n in run.view.notices if n.startswith("SIGINT")]
+    assert said.startswith("SIGINT: cleanup is running and will finish")
+    assert revert_started(run) == ["cleanup"]
+    assert target.ran("cleanup-2") and target.faults_on == set()
+    assert run.exit_code == 130
