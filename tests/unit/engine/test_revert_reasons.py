@@ -82,6 +82,9 @@ def test_faults_of_an_interrupted_change_are_reverted_as_interrupted(
     run, _ = drill(tmp_path, ("deploy", "inject"), signal_in=phase)
     expected = ["interrupted"] * (2 if phase == "inject" else 1)
     assert revert_started(run) == expected
+    # What the interrupt skipped, and why: the rest of the change, and verify.
+    skipped = {"verify": "interrupted"} | ({"inject": "interrupted"} if phase == "deploy" else {})
+    assert run.skipped() == skipped
     assert run.exit_code == 130
 
 

@@ -174,4 +174,5 @@ def test_a_second_signal_while_the_decision_is_awaited_skips_the_rollback(
     assert not target.ran("undo") and not run.outcome.rolled_back
     event = decision_event(run)
     assert (event["decision"], event["approved_by"]) == ("rollback", "interrupt (SIGINT)")
+    assert event["timed_out"] is False
     assert run.exit_code == 130
