@@ -237,3 +237,35 @@ def test_a_step_runs_on_at_most_forks_hosts_at_once(tmp_path: Path) -> None:
     assert sorted(ran_on(target, "ok", "everyone")) == list(HOSTS)
     assert overlapped == []
     assert run.exit_code == 0
+
+
+def test_a_host_that_failed_in_deploy_is_left_out_of_inject_not_of_the_rollback(
+    tmp_path: Path,
+) -> None:
+    # web1 cannot be reached in deploy: 1 host of 3, within max_fail_percentage.
+    text = (
+        "drill: dropped from the change\nrollback_type: 2\nmax_fail_percentage: 50\n"
+        "deploy:\n  - {name: first, shell: ok first}\n"
+        "inject:\n  - {name: chaos, shell: ok chaos}\n"
+        "rollback:\n  - {name: undo, shell: ok undo}\n"
+        "verify:\n  - {name: check, shell: ok check}\n"
+        "cleanup:\n  - {name: tidy, shell: ok tidy}\n"
+    )
+    target = FakeTarget()
+    target.unreachable.add("web1")
+    inventory = write_inventory(tmp_path, {h: {} for h in HOSTS})
+    run = run_drill(text, tmp_path, target, inventory=inventory)
+    assert sorted(ran_on(target, "ok", "first")) == ["web2", "web3"]
+    assert sorted(ran_on(target, "ok", "chaos")) == ["web2", "web3"]
+    # Inject is not even tried on web1; rollback, verify and cleanup are, on every host.
+    tried = {
+        s.step.name: sorted(h.host for h in s.hosts) for p in run.outcome.phases for s in p.steps
+    }
+    everyone, dropped = list(HOSTS), ["web2", "web3"]
+    assert tried == {
+        "first": everyone,
+        "chaos": dropped,
+        "undo": everyone,
+        "check": everyone,
+        "tidy": everyone,
+    }

@@ -82,6 +82,9 @@ def test_faults_of_an_interrupted_change_are_reverted_as_interrupted(
     run, _ = drill(tmp_path, ("deploy", "inject"), signal_in=phase)
     expected = ["interrupted"] * (2 if phase == "inject" else 1)
     assert revert_started(run) == expected
+    # What the interrupt skipped, and why: the rest of the change, and verify.
+    skipped = {"verify": "interrupted"} | ({"inject": "interrupted"} if phase == "deploy" else {})
+    assert run.skipped() == skipped
     assert run.exit_code == 130
 
 
@@ -98,3 +101,28 @@ def test_a_second_signal_in_the_rollback_reverts_its_faults_at_once(tmp_path: Pa
     assert revert_started(run) == ["interrupted twice"]
     assert run.exit_code == 130
     assert not target.ran("verify-2")
+
+
+def test_a_signal_while_faults_are_reverted_before_cleanup_counts_as_in_cleanup(
+    tmp_path: Path,
+) -> None:
+    target = FakeTarget()
+    signals = Signals()
+
+    def interrupt_the_revert(call: Call) -> None:
+        if call.word == "fault-off":
+            signals.send(signal.SIGINT)
+
+    target.on("verify-fault", interrupt_the_revert)
+    run = run_drill(playbook(("verify",)), tmp_path, target, signals)
+    received = [
+        (e["signal"], e["phase"], e["count"])
+        for e in run.events()
+        if e["event"] == "interrupt_received"
+    ]
+    assert received == [("SIGINT", "cleanup", 1)]
+    [said] = [n for n in run.view.notices if n.startswith("SIGINT")]
+    assert said.startswith("SIGINT: cleanup is running and will finish")
+    assert revert_started(run) == ["cleanup"]
+    assert target.ran("cleanup-2") and target.faults_on == set()
+    assert run.exit_code == 130

@@ -13,11 +13,13 @@ import io
 import signal
 import threading
 import time
+import types
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import runner.engine.monitor
 from runner.engine.monitor import approve, waiting_for_decision
 from tests.fakes.connection import FakeTarget
 from tests.fakes.engine import InProcessRun, Signals, run_drill
@@ -145,3 +147,32 @@ def test_an_approved_manual_decision_records_who_approved_it_when_and_how(
     assert run.outcome.rolled_back and target.ran("undo")
     assert_decided_within_the_run(run)
     assert run.exit_code == 0
+
+
+def test_a_second_signal_while_the_decision_is_awaited_skips_the_rollback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    signals = Signals()
+    sent: list[int] = []
+
+    def sleep(seconds: float) -> None:
+        # The wait for approvals polls between sleeps: both signals land within one wait.
+        if not sent:
+            sent.append(1)
+            signals.send(signal.SIGINT)
+            signals.send(signal.SIGINT)
+        time.sleep(seconds)
+
+    monkeypatch.setattr(
+        runner.engine.monitor, "time", types.SimpleNamespace(monotonic=time.monotonic, sleep=sleep)
+    )
+    manual = "{manual: true, timeout: 30s, on_timeout: abort}"
+    target = FakeTarget()
+    run = run_drill(playbook(deploy="fail change", decision=manual), tmp_path, target, signals)
+    assert sent == [1]
+    assert run.skipped()["rollback"] == "interrupted twice: rollback skipped"
+    assert not target.ran("undo") and not run.outcome.rolled_back
+    event = decision_event(run)
+    assert (event["decision"], event["approved_by"]) == ("rollback", "interrupt (SIGINT)")
+    assert event["timed_out"] is False
+    assert run.exit_code == 130
