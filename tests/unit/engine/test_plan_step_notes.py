@@ -218,3 +218,27 @@ def test_a_host_variable_that_does_not_resolve_is_located_at_the_playbook_not_it
         f"{tmp_path / 'drill.yml'}:1:1: variable 'hv' on host web1: undefined variable: "
         "'nope' is undefined"
     )
+
+
+def test_a_step_is_planned_with_its_host_and_item_only_in_a_loop(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "ssh.yml").write_text("all:\n  hosts:\n    db: {ansible_host: 192.0.2.7}\n")
+    path = tmp_path / "drill.yml"
+    path.write_text(
+        "drill: host and item\nrollback_type: 2\ndeploy:\n"
+        "  - {name: wait, wait_for: {port: 22}}\n"
+        '  - {name: stray, shell: "echo {{ item }}"}\n'
+    )
+    assert main(["plan", str(path), "-i", str(tmp_path / "ssh.yml")]) == 2
+    # Outside a loop `item` is not defined: never an `echo None`.
+    assert capsys.readouterr().err.splitlines() == [
+        f"{path}:5:26: deploy[1] stray on db: undefined variable: 'item' is undefined"
+    ]
+    path.write_text(path.read_text().replace("  - {name: stray", "  - {name: stray, loop: [a]"))
+    assert main(["plan", str(path), "-i", str(tmp_path / "ssh.yml")]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "  - wait (wait_for)" in out and "      db: port 192.0.2.7:22 started within 30s\n" in out
+    )
+    assert "      db: echo a\n" in out
