@@ -70,3 +70,21 @@ def test_alert_urls_that_render_to_a_good_url_plan(
     captured = capsys.readouterr()
     assert captured.err == ""
     assert "deploy:\n  - change (shell)" in captured.out
+
+
+def test_alert_urls_are_checked_even_when_no_host_is_selected(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # No host, so no host variables: the URL renders without them, and the only finding is
+    # that the pattern selects nobody.
+    text = (
+        "drill: no hosts\nrollback_type: 2\nhosts: web2\n"
+        "triggers:\n"
+        "  - alert: Fine\n"
+        "    alertmanager: \"http://127.0.0.1:9093/{{ 'x' }}\"\n"
+        "deploy:\n  - {name: one, shell: echo one}\n"
+    )
+    assert plan(tmp_path, text, "--limit", "web1") == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"{tmp_path / 'drill.yml'}:3:8: host pattern 'web2' matches no host within --limit 'web1'"
+    ]

@@ -139,7 +139,7 @@ def test_a_read_that_hangs_ends_at_the_steps_timeout(
     )
     started = time.monotonic()
     assert _plan(tmp_path, drill, "--limit", "web1") == 0
-    assert time.monotonic() - started < 10  # far below the 30 s default of a read
+    assert time.monotonic() - started < 20  # below the 30 s a read may take by default
     out = capsys.readouterr().out
     diff = out[out.index("\n--diff ") :]
     assert diff.startswith(

@@ -172,3 +172,73 @@ def test_host_patterns_that_select_nothing_are_located_once_and_secrets_masked(
         f"<command line>:1:1: --limit wbe2: no host or group named 'wbe2' in {inv} "
         "(did you mean 'web2'?)"
     )
+
+
+SSH = """\
+drill: become
+rollback_type: 2
+vars: {fine: ok}
+deploy:
+  - {name: read, shell: echo hi, register: out}
+  - {name: sudo, shell: "echo {{ out.stdout }}", become: true, hosts: db}
+"""
+
+
+def test_become_on_an_ssh_host_plans_and_shows_a_registered_value_by_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "ssh.yml").write_text(
+        "all:\n  hosts:\n    web1: {ansible_connection: local}\n"
+        "    db: {ansible_host: 127.0.0.1, ansible_user: drill}\n"
+    )
+    (tmp_path / "drill.yml").write_text(SSH)
+    args = ["plan", str(tmp_path / "drill.yml"), "-i", str(tmp_path / "ssh.yml")]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert out[out.index("\ndeploy:\n") : out.index("\ninject:")] == (
+        "\ndeploy:\n"
+        f"  - read (shell)  # {tmp_path / 'drill.yml'}:5:5\n"
+        "      web1: echo hi\n"
+        "      db: echo hi\n"
+        f"  - sudo (shell)  # {tmp_path / 'drill.yml'}:6:5\n"
+        "      db: echo <out.stdout>\n"
+    )
+
+
+def test_a_host_variable_that_does_not_resolve_is_located_at_the_playbook_not_its_vars(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The variable is the inventory's: the playbook's `vars:` is not where it went wrong.
+    (tmp_path / "bad.yml").write_text(
+        'all:\n  hosts:\n    web1: {ansible_connection: local, hv: "{{ nope }}"}\n'
+    )
+    (tmp_path / "drill.yml").write_text(SSH.replace(", become: true, hosts: db", ""))
+    assert main(["plan", str(tmp_path / "drill.yml"), "-i", str(tmp_path / "bad.yml")]) == 2
+    assert capsys.readouterr().err.splitlines()[0] == (
+        f"{tmp_path / 'drill.yml'}:1:1: variable 'hv' on host web1: undefined variable: "
+        "'nope' is undefined"
+    )
+
+
+def test_a_step_is_planned_with_its_host_and_item_only_in_a_loop(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "ssh.yml").write_text("all:\n  hosts:\n    db: {ansible_host: 192.0.2.7}\n")
+    path = tmp_path / "drill.yml"
+    path.write_text(
+        "drill: host and item\nrollback_type: 2\ndeploy:\n"
+        "  - {name: wait, wait_for: {port: 22}}\n"
+        '  - {name: stray, shell: "echo {{ item }}"}\n'
+    )
+    assert main(["plan", str(path), "-i", str(tmp_path / "ssh.yml")]) == 2
+    # Outside a loop `item` is not defined: never an `echo None`.
+    assert capsys.readouterr().err.splitlines() == [
+        f"{path}:5:26: deploy[1] stray on db: undefined variable: 'item' is undefined"
+    ]
+    path.write_text(path.read_text().replace("  - {name: stray", "  - {name: stray, loop: [a]"))
+    assert main(["plan", str(path), "-i", str(tmp_path / "ssh.yml")]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "  - wait (wait_for)" in out and "      db: port 192.0.2.7:22 started within 30s\n" in out
+    )
+    assert "      db: echo a\n" in out
