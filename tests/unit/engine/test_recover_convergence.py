@@ -351,16 +351,17 @@ def test_a_fault_that_stays_gets_two_rounds_even_past_its_deadline(run: Run) -> 
 def test_a_fault_on_a_host_the_inventory_lost_is_reported_not_reverted(run: Run) -> None:
     gone = plan("x", host="h9")
     run.target.faults_on |= {"x", "z"}
-    run.write(*injected("f1", gone), *injected("f2", plan("z", host="localhost")))
+    run.write(*injected("f1", plan("z", host="localhost")), *injected("f2", gone))
     before = len(run.events())
     report = recover(run.dir, settle_s=0.0)
     why = "host h9 is not in the run's inventory"
-    assert report.failed == [Unreverted("f1", "h9", "marker x", why, "fault-off x")]
-    assert report.reverted == ["f2"]  # localhost is there without being listed
+    assert report.failed == [Unreverted("f2", "h9", "marker x", why, "fault-off x")]
+    assert report.reverted == ["f1"]  # localhost is there without being listed; and the
+    # fault before the lost one (reverted after it, newest first) is not given up
     assert ("localhost", "fault-off", "z") in run.target.snapshot()
     assert run.added(before)[1] == (
         "fault_revert_failed",
-        {"fault_id": "f1", "detail": why, "by": "recover"},
+        {"fault_id": "f2", "detail": why, "by": "recover"},
     )
 
 
