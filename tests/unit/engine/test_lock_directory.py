@@ -10,6 +10,7 @@ import json
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,10 +107,31 @@ def test_an_unsafe_lock_directory_is_refused_with_its_fix(tmp_path: Path) -> Non
     assert "it is not a directory (a symlink is refused)" in str(caught.value)
     os.chmod(open_dir, 0o755)
     ensure_lock_dir(open_dir)  # only we may write there: safe
-    os.chown(open_dir, 4321, 4321)
+
+
+def test_a_lock_directory_of_another_user_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = tmp_path / "theirs"
+    directory.mkdir(mode=0o755)
+    real = os.lstat
+
+    def owned_by(uid: int) -> None:
+        def lstat(path: Any) -> os.stat_result:
+            st = list(real(path))
+            st[stat.ST_UID] = uid
+            return os.stat_result(st)
+
+        monkeypatch.setattr(lock_mod.os, "lstat", lstat)
+
+    owned_by(4321)
     with pytest.raises(TargetEnvironmentError) as caught:
-        ensure_lock_dir(open_dir)
+        ensure_lock_dir(directory)
     assert "it belongs to uid 4321, neither root nor you" in str(caught.value)
+    owned_by(0)
+    ensure_lock_dir(directory)  # root's
+    owned_by(os.geteuid())
+    ensure_lock_dir(directory)  # ours
 
 
 def test_a_lock_directory_that_cannot_be_created_is_an_environment_error(
