@@ -177,3 +177,27 @@ def test_the_guards_look_at_every_host_unless_told_which(tmp_path: Path) -> None
     with pytest.raises(InputError, match="so host p1 "):
         check_guards(drill, inv, Permissions())
     check_guards(drill, inv, Permissions(), [inv.hosts["s1"]])
+
+
+def test_a_groups_own_mark_is_named_even_under_a_production_inventory(tmp_path: Path) -> None:
+    text = (
+        "all:\n  vars: {environment: prod, production_names: [Prod  Main]}\n  children:\n"
+        "    paris:\n      vars: {environment: ' Prod   Main '}\n      hosts: {p1: {}}\n"
+        "  hosts: {s1: {}}\n"
+    )
+    inv = load(tmp_path, text)
+    assert production_marks(inv, [inv.hosts["p1"], inv.hosts["s1"]]) == [
+        ProductionMark("p1", "group paris", "Prod Main"),
+        ProductionMark("s1", "group all", "prod"),
+    ]
+
+
+@pytest.mark.parametrize("environment", ["", "environment: staging, "])
+def test_an_inventory_without_a_production_environment_marks_nothing(
+    tmp_path: Path, environment: str
+) -> None:
+    # Even when 'None' is one of the production names.
+    text = f"all:\n  vars: {{{environment}production_names: [None]}}\n  hosts: {{h: {{}}}}\n"
+    inv = load(tmp_path, text)
+    assert "none" in production_names(inv)
+    assert production_marks(inv, [inv.hosts["h"]]) == []
