@@ -195,3 +195,20 @@ def test_a_record_left_under_a_replaced_inventory_file_still_counts(
     check_unrecovered(where)
     (where.directory / "broken.last.json").write_text("{")  # not known to be this inventory's
     check_unrecovered(where)
+
+
+def test_an_open_record_under_an_old_name_counts_after_a_closed_one(
+    where: LockLocation, tmp_path: Path
+) -> None:
+    clean = dead_run(tmp_path, "clean", ("f1", "h1", True))
+    record_start(where, str(clean), "run-2", "bob")
+    record_end(where, str(clean))  # this file's record: closed
+    dead = dead_run(tmp_path, "dead", ("f1", "h1", False))
+    old = where.directory / "zz-old.last.json"  # listed after this inventory's own record
+    record_start(
+        LockLocation(where.directory, where.directory / "zz-old.lock", old, where.inventory),
+        str(dead),
+        "run-0",
+        "zoe",
+    )
+    assert "(run run-0 by zoe," in refusal(where)

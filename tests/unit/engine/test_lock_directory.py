@@ -130,6 +130,8 @@ def test_a_lock_directory_of_another_user_is_refused(
     assert "it belongs to uid 4321, neither root nor you" in str(caught.value)
     owned_by(0)
     ensure_lock_dir(directory)  # root's
+    monkeypatch.setattr(lock_mod.os, "geteuid", lambda: 4000)
+    ensure_lock_dir(directory)  # root's, for another user too
     owned_by(os.geteuid())
     ensure_lock_dir(directory)  # ours
 
@@ -191,6 +193,7 @@ def test_a_holder_writes_who_it_is_and_empties_the_record_when_it_lets_go(
     assert not is_held(lock.path)
     assert lock.path.read_text() == ""
     lock.release()  # twice is harmless
+    InventoryLock("", "run-3", "").release()  # as is a lock never taken
     plain = InventoryLock("", "run-2", "")
     plain.acquire()
     record = read_holder(plain.path)

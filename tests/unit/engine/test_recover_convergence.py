@@ -30,6 +30,7 @@ from runner.engine.recover import (
     recover,
 )
 from runner.errors import InputError
+from runner.faults import ledger as ledger_mod
 from runner.faults.base import SHELL, FaultOp, FaultPlan
 from runner.journal import JOURNAL_NAME, Journal, read_events, verify_chain
 from runner.secrets import SecretMask
@@ -68,6 +69,17 @@ class Clock:
         self.wall += seconds
 
 
+class NoSleep:
+    """The fault ledger's `time` in these tests: it must not wait on recover's behalf."""
+
+    monotonic = staticmethod(time.monotonic)
+    time = staticmethod(time.time)
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        raise AssertionError(f"the ledger slept {seconds}s: recover waits for settling itself")
+
+
 class Run:
     """A dead run's directory: its journal, inventory, lock directory and target."""
 
@@ -82,6 +94,8 @@ class Run:
         locks.mkdir()
         monkeypatch.setenv("DRILLCTL_LOCK_DIR", str(locks))
         monkeypatch.setattr(recover_mod, "time", self.clock)
+        # recover sleeps its settle period itself, once per round, on its own clock.
+        monkeypatch.setattr(ledger_mod, "time", NoSleep())
         monkeypatch.setattr(
             recover_mod, "ConnectionPool", lambda: ConnectionPool(self.target.factories())
         )
@@ -292,7 +306,7 @@ def test_a_fault_that_stays_is_retried_until_the_deadline_then_reported_for_hand
     run: Run,
 ) -> None:
     stuck = plan("x", revert=(FaultOp(SHELL, "ok x"),), manual="undo-x --now")
-    plain = plan("y", revert=(FaultOp(SHELL, "fail y"), FaultOp(SHELL, "ok y")))
+    plain = plan("y", revert=(FaultOp(SHELL, "fail y"), FaultOp(SHELL, "fail w")))
     run.target.faults_on |= {"x", "y"}
     run.write(*injected("f1", stuck), *injected("f2", plain))
     location = lock_location(run.inventory)
@@ -305,7 +319,13 @@ def test_a_fault_that_stays_is_retried_until_the_deadline_then_reported_for_hand
     assert run.target.names().count("ok x") == 5
     assert report.reverted == []
     assert report.failed == [
-        Unreverted("f2", "h1", "marker y", "fail y: rc 1  (5 rounds in 2s)", "fail y ; ok y"),
+        Unreverted(
+            "f2",
+            "h1",
+            "marker y",
+            "fail y: rc 1 ; fail w: rc 1  (5 rounds in 2s)",
+            "fail y ; fail w",
+        ),
         Unreverted(
             "f1",
             "h1",
@@ -319,8 +339,8 @@ def test_a_fault_that_stays_is_retried_until_the_deadline_then_reported_for_hand
             "fault_revert_failed",
             {
                 "fault_id": "f2",
-                "detail": "fail y: rc 1  (5 rounds in 2s)",
-                "manual": "fail y ; ok y",
+                "detail": "fail y: rc 1 ; fail w: rc 1  (5 rounds in 2s)",
+                "manual": "fail y ; fail w",
                 "by": "recover",
             },
         ),
