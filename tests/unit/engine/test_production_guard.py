@@ -122,6 +122,10 @@ def test_production_needs_both_flags_and_the_refusal_names_the_missing_ones(
         f"{where}group paris is marked environment: Production, so host p1 (and 2 more "
         f"host(s)) is production; touching it needs --change-id {names}"
     )
+    assert refusal(inv, ["p1", "p2"], Permissions()).startswith(
+        f"{where}group paris is marked environment: Production, so host p1 (and 1 more "
+        "host(s)) is production;"
+    )
     assert refusal(inv, ["l1"], Permissions(change_id="CHG-1")) == (
         f"{where}host l1 is marked environment: prod, so host l1 is production; touching it "
         f"needs --allow-production {names}"

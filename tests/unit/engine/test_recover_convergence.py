@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from runner import journal as journal_mod
 from runner.connections.base import CommandResult
 from runner.connections.pool import ConnectionPool
 from runner.engine import recover as recover_mod
@@ -101,7 +102,13 @@ class Run:
         )
 
     def write(self, *events: tuple[str, dict[str, Any]], pid: Any = None) -> None:
-        """The journal a runner left: run_started, then `events`."""
+        """The journal a runner left: run_started, then `events`, one second apart."""
+        stamps = iter(f"2026-12-01T10:00:{s:02d}.000Z" for s in range(60))
+        with pytest.MonkeyPatch.context() as patched:
+            patched.setattr(journal_mod, "utc_now", lambda: next(stamps))
+            self._write(events, pid)
+
+    def _write(self, events: tuple[tuple[str, dict[str, Any]], ...], pid: Any) -> None:
         journal = Journal(self.journal, SecretMask())
         journal.record(
             "run_started", run_id="r-1", pid=pid, inventory_path=self.inventory, operator="a"
@@ -391,7 +398,10 @@ def test_a_fault_on_a_host_the_inventory_lost_is_reported_not_reverted(run: Run)
 def test_an_operation_in_flight_is_waited_for_up_to_its_settle_time(run: Run) -> None:
     p = plan("x", settle_s=1.0)
     run.target.faults_on.add("x")
-    run.write(("fault_intent", {"fault_id": "f1", "plan": p.to_json()}))  # inject not ended
+    run.write(
+        ("step_started", {"step": "s"}),
+        ("fault_intent", {"fault_id": "f1", "plan": p.to_json()}),  # inject not ended
+    )
     run.clock.wall = run.last_wall() + 0.28766
     before = len(run.events())
     report = recover(run.dir, settle_s=0.0)
@@ -474,3 +484,15 @@ def test_journal_times_are_read_as_utc() -> None:
     assert _wall("2026-12-01T10:00:00.500Z") == 1796119200.5
     assert _wall("yesterday") is None
     assert _wall(None) is None
+
+
+def test_an_operation_in_flight_without_a_readable_time_is_not_waited_for(run: Run) -> None:
+    p = plan("x", settle_s=1.0)
+    run.target.faults_on.add("x")
+    run.write(("fault_intent", {"fault_id": "f1", "plan": p.to_json()}))
+    text = run.journal.read_text()
+    run.journal.write_text(text.replace('"time":"2026-12-01T10:00:01.000Z"', '"time":"soon"'))
+    report = recover(run.dir, settle_s=0.0)
+    assert run.clock.naps == []
+    assert report.waited_s == 0.0
+    assert report.reverted == ["f1"]

@@ -142,3 +142,19 @@ def test_a_host_whose_state_directory_was_refused_kept_nothing(tmp_path: Path) -
     events, notices, target = release(tmp_path, {"a": ok, "b": ok}, {}, host_vars)
     assert [c[0] for c in target.calls] == ["b"]
     assert events == [("run_state_removed", {"host": "b", "path": path_of("b")})]
+
+
+def test_kept_state_on_one_host_does_not_keep_the_next_hosts(tmp_path: Path) -> None:
+    ok = CommandResult(0, "", "", 0.1)
+    events, _, target = release(tmp_path, {"b": ok}, {"a": "the rollback did not run"})
+    assert [c[0] for c in target.calls] == ["b"]
+    assert [e for e, _ in events] == ["run_state_kept", "run_state_removed"]
+
+
+def test_a_host_without_variables_still_has_its_state_released(tmp_path: Path) -> None:
+    ok = CommandResult(0, "", "", 0.1)
+    events, _, target = release(tmp_path, {"a": ok}, {}, host_vars={})
+    assert [c[0] for c in target.calls] == ["a"]
+    [(event, fields)] = events
+    assert event == "run_state_removed"
+    assert fields["path"].startswith("/var/tmp/drillctl/no-run-")
