@@ -496,3 +496,22 @@ def test_an_operation_in_flight_without_a_readable_time_is_not_waited_for(run: R
     assert run.clock.naps == []
     assert report.waited_s == 0.0
     assert report.reverted == ["f1"]
+
+
+def test_a_localhost_run_with_nothing_pending_closes_the_localhost_record(run: Run) -> None:
+    journal = Journal(run.journal, SecretMask())
+    journal.record("run_started", run_id="r-1", pid=None, operator="a")  # no -i: localhost
+    journal.close()
+    location = lock_location("")
+    record_start(location, str(run.dir.resolve()), "r-1", "a")
+    assert recover(run.dir) == RecoverReport()
+    last = read_last_run(location.last_run)
+    assert last is not None and last.closed is True
+
+
+def test_a_run_whose_inventory_is_gone_and_nothing_pending_is_done(run: Run) -> None:
+    # Its record cannot be found (the lock is named after the file): harmless, since the
+    # next run reads this run's journal, with no fault left in it.
+    run.write(*injected("f1", plan("x")), ("fault_reverted", {"fault_id": "f1"}))
+    Path(run.inventory).unlink()
+    assert recover(run.dir) == RecoverReport()
