@@ -20,6 +20,7 @@ import pytest
 from runner import journal as journal_mod
 from runner.connections.base import CommandResult
 from runner.connections.pool import ConnectionPool
+from runner.engine import last_run as last_run_mod
 from runner.engine import recover as recover_mod
 from runner.engine.last_run import read_last_run, record_start
 from runner.engine.lock import lock_location
@@ -514,4 +515,17 @@ def test_a_run_whose_inventory_is_gone_and_nothing_pending_is_done(run: Run) -> 
     # next run reads this run's journal, with no fault left in it.
     run.write(*injected("f1", plan("x")), ("fault_reverted", {"fault_id": "f1"}))
     Path(run.inventory).unlink()
+    assert recover(run.dir) == RecoverReport()
+
+
+def test_a_record_that_cannot_be_rewritten_does_not_fail_the_recover(
+    run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run.write(*injected("f1", plan("x")), ("fault_reverted", {"fault_id": "f1"}))
+    record_start(lock_location(run.inventory), str(run.dir.resolve()), "r-1", "a")
+
+    def full(fd: int, text: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(last_run_mod, "rewrite", full)
     assert recover(run.dir) == RecoverReport()
