@@ -47,7 +47,9 @@ def record_end(location: LockLocation, run_dir: str) -> None:
     last = read_last_run(location.last_run)
     if last is None or last.run_dir != run_dir or last.closed:
         return
-    if not _pending(Path(run_dir)):
+    # A journal that cannot be read proves nothing: the record stays open, so the next run
+    # stops and asks for the targets to be checked by hand.
+    if _pending(Path(run_dir)) == {}:
         _write(location.last_run, LastRun(**{**asdict(last), "closed": True}))
 
 

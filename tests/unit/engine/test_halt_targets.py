@@ -384,7 +384,7 @@ def test_a_journal_must_start_with_run_started_and_its_pid(
 def test_a_run_that_ended_is_not_running(stand: Stand) -> None:
     proc, run_dir = stand.start("run-k")
     for final in ("run_finished", "interrupted"):
-        write_journal(run_dir, started(proc.pid + 1), {"event": final})
+        write_journal(run_dir, started(proc.pid + 1), {"event": "step_started"}, {"event": final})
         assert _refusal(run_dir) == (
             f"{run_dir}:1:1: no drill is running here: it has ended (last event: {final})"
         )

@@ -17,8 +17,10 @@ from typing import Any
 
 import pytest
 
+from runner import journal as journal_mod
 from runner.connections.base import CommandResult
 from runner.connections.pool import ConnectionPool
+from runner.engine import last_run as last_run_mod
 from runner.engine import recover as recover_mod
 from runner.engine.last_run import read_last_run, record_start
 from runner.engine.lock import lock_location
@@ -30,6 +32,7 @@ from runner.engine.recover import (
     recover,
 )
 from runner.errors import InputError
+from runner.faults import ledger as ledger_mod
 from runner.faults.base import SHELL, FaultOp, FaultPlan
 from runner.journal import JOURNAL_NAME, Journal, read_events, verify_chain
 from runner.secrets import SecretMask
@@ -68,6 +71,17 @@ class Clock:
         self.wall += seconds
 
 
+class NoSleep:
+    """The fault ledger's `time` in these tests: it must not wait on recover's behalf."""
+
+    monotonic = staticmethod(time.monotonic)
+    time = staticmethod(time.time)
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        raise AssertionError(f"the ledger slept {seconds}s: recover waits for settling itself")
+
+
 class Run:
     """A dead run's directory: its journal, inventory, lock directory and target."""
 
@@ -82,12 +96,20 @@ class Run:
         locks.mkdir()
         monkeypatch.setenv("DRILLCTL_LOCK_DIR", str(locks))
         monkeypatch.setattr(recover_mod, "time", self.clock)
+        # recover sleeps its settle period itself, once per round, on its own clock.
+        monkeypatch.setattr(ledger_mod, "time", NoSleep())
         monkeypatch.setattr(
             recover_mod, "ConnectionPool", lambda: ConnectionPool(self.target.factories())
         )
 
     def write(self, *events: tuple[str, dict[str, Any]], pid: Any = None) -> None:
-        """The journal a runner left: run_started, then `events`."""
+        """The journal a runner left: run_started, then `events`, one second apart."""
+        stamps = iter(f"2026-12-01T10:00:{s:02d}.000Z" for s in range(60))
+        with pytest.MonkeyPatch.context() as patched:
+            patched.setattr(journal_mod, "utc_now", lambda: next(stamps))
+            self._write(events, pid)
+
+    def _write(self, events: tuple[tuple[str, dict[str, Any]], ...], pid: Any) -> None:
         journal = Journal(self.journal, SecretMask())
         journal.record(
             "run_started", run_id="r-1", pid=pid, inventory_path=self.inventory, operator="a"
@@ -292,7 +314,7 @@ def test_a_fault_that_stays_is_retried_until_the_deadline_then_reported_for_hand
     run: Run,
 ) -> None:
     stuck = plan("x", revert=(FaultOp(SHELL, "ok x"),), manual="undo-x --now")
-    plain = plan("y", revert=(FaultOp(SHELL, "fail y"), FaultOp(SHELL, "ok y")))
+    plain = plan("y", revert=(FaultOp(SHELL, "fail y"), FaultOp(SHELL, "fail w")))
     run.target.faults_on |= {"x", "y"}
     run.write(*injected("f1", stuck), *injected("f2", plain))
     location = lock_location(run.inventory)
@@ -305,7 +327,13 @@ def test_a_fault_that_stays_is_retried_until_the_deadline_then_reported_for_hand
     assert run.target.names().count("ok x") == 5
     assert report.reverted == []
     assert report.failed == [
-        Unreverted("f2", "h1", "marker y", "fail y: rc 1  (5 rounds in 2s)", "fail y ; ok y"),
+        Unreverted(
+            "f2",
+            "h1",
+            "marker y",
+            "fail y: rc 1 ; fail w: rc 1  (5 rounds in 2s)",
+            "fail y ; fail w",
+        ),
         Unreverted(
             "f1",
             "h1",
@@ -319,8 +347,8 @@ def test_a_fault_that_stays_is_retried_until_the_deadline_then_reported_for_hand
             "fault_revert_failed",
             {
                 "fault_id": "f2",
-                "detail": "fail y: rc 1  (5 rounds in 2s)",
-                "manual": "fail y ; ok y",
+                "detail": "fail y: rc 1 ; fail w: rc 1  (5 rounds in 2s)",
+                "manual": "fail y ; fail w",
                 "by": "recover",
             },
         ),
@@ -351,16 +379,17 @@ def test_a_fault_that_stays_gets_two_rounds_even_past_its_deadline(run: Run) -> 
 def test_a_fault_on_a_host_the_inventory_lost_is_reported_not_reverted(run: Run) -> None:
     gone = plan("x", host="h9")
     run.target.faults_on |= {"x", "z"}
-    run.write(*injected("f1", gone), *injected("f2", plan("z", host="localhost")))
+    run.write(*injected("f1", plan("z", host="localhost")), *injected("f2", gone))
     before = len(run.events())
     report = recover(run.dir, settle_s=0.0)
     why = "host h9 is not in the run's inventory"
-    assert report.failed == [Unreverted("f1", "h9", "marker x", why, "fault-off x")]
-    assert report.reverted == ["f2"]  # localhost is there without being listed
+    assert report.failed == [Unreverted("f2", "h9", "marker x", why, "fault-off x")]
+    assert report.reverted == ["f1"]  # localhost is there without being listed; and the
+    # fault before the lost one (reverted after it, newest first) is not given up
     assert ("localhost", "fault-off", "z") in run.target.snapshot()
     assert run.added(before)[1] == (
         "fault_revert_failed",
-        {"fault_id": "f1", "detail": why, "by": "recover"},
+        {"fault_id": "f2", "detail": why, "by": "recover"},
     )
 
 
@@ -370,7 +399,10 @@ def test_a_fault_on_a_host_the_inventory_lost_is_reported_not_reverted(run: Run)
 def test_an_operation_in_flight_is_waited_for_up_to_its_settle_time(run: Run) -> None:
     p = plan("x", settle_s=1.0)
     run.target.faults_on.add("x")
-    run.write(("fault_intent", {"fault_id": "f1", "plan": p.to_json()}))  # inject not ended
+    run.write(
+        ("step_started", {"step": "s"}),
+        ("fault_intent", {"fault_id": "f1", "plan": p.to_json()}),  # inject not ended
+    )
     run.clock.wall = run.last_wall() + 0.28766
     before = len(run.events())
     report = recover(run.dir, settle_s=0.0)
@@ -453,3 +485,47 @@ def test_journal_times_are_read_as_utc() -> None:
     assert _wall("2026-12-01T10:00:00.500Z") == 1796119200.5
     assert _wall("yesterday") is None
     assert _wall(None) is None
+
+
+def test_an_operation_in_flight_without_a_readable_time_is_not_waited_for(run: Run) -> None:
+    p = plan("x", settle_s=1.0)
+    run.target.faults_on.add("x")
+    run.write(("fault_intent", {"fault_id": "f1", "plan": p.to_json()}))
+    text = run.journal.read_text()
+    run.journal.write_text(text.replace('"time":"2026-12-01T10:00:01.000Z"', '"time":"soon"'))
+    report = recover(run.dir, settle_s=0.0)
+    assert run.clock.naps == []
+    assert report.waited_s == 0.0
+    assert report.reverted == ["f1"]
+
+
+def test_a_localhost_run_with_nothing_pending_closes_the_localhost_record(run: Run) -> None:
+    journal = Journal(run.journal, SecretMask())
+    journal.record("run_started", run_id="r-1", pid=None, operator="a")  # no -i: localhost
+    journal.close()
+    location = lock_location("")
+    record_start(location, str(run.dir.resolve()), "r-1", "a")
+    assert recover(run.dir) == RecoverReport()
+    last = read_last_run(location.last_run)
+    assert last is not None and last.closed is True
+
+
+def test_a_run_whose_inventory_is_gone_and_nothing_pending_is_done(run: Run) -> None:
+    # Its record cannot be found (the lock is named after the file): harmless, since the
+    # next run reads this run's journal, with no fault left in it.
+    run.write(*injected("f1", plan("x")), ("fault_reverted", {"fault_id": "f1"}))
+    Path(run.inventory).unlink()
+    assert recover(run.dir) == RecoverReport()
+
+
+def test_a_record_that_cannot_be_rewritten_does_not_fail_the_recover(
+    run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run.write(*injected("f1", plan("x")), ("fault_reverted", {"fault_id": "f1"}))
+    record_start(lock_location(run.inventory), str(run.dir.resolve()), "r-1", "a")
+
+    def full(fd: int, text: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(last_run_mod, "rewrite", full)
+    assert recover(run.dir) == RecoverReport()

@@ -4,14 +4,19 @@ deploy kept on a host (snapshots, backups) must outlive the run.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 
 from runner.actions.base import Undo
 from runner.engine.plan import StepPlan
-from runner.engine.results import FAILED, OK, HostResult, PhaseResult, StepResult
+from runner.engine.results import FAILED, OK, SKIPPED, HostResult, PhaseResult, StepResult
 from runner.engine.undo import UndoStack, keep_reason
 from runner.inventory.model import Host
+from runner.journal import Journal, read_events
 from runner.playbook.model import Location, Step
+from runner.secrets import SecretMask
 
 
 def host(name: str) -> Host:
@@ -120,3 +125,44 @@ def test_state_stays_until_the_rollback_has_succeeded(
 def test_a_host_without_a_recorded_undo_keeps_nothing(rollback: PhaseResult | None) -> None:
     assert keep_reason(stack(), "h3", rollback_wanted=True, rollback=rollback) == ""
     assert keep_reason(UndoStack(), "h1", rollback_wanted=True, rollback=rollback) == ""
+
+
+def test_recorded_undos_are_kept_in_order_and_journaled(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.jsonl", SecretMask())
+    s = UndoStack()
+    first = StepResult(
+        FIRST,
+        (
+            HostResult("h1", OK, undos=(Undo("release", {"to": "v1"}, "back to v1"),)),
+            HostResult("h2", OK),
+        ),
+        "",
+        0.0,
+        0.0,
+    )
+    second = StepResult(
+        SECOND, (HostResult("h2", OK, undos=(Undo("config", {"file": "a.conf"}),)),), "", 0, 0
+    )
+    hosts = {"h1": H1, "h2": H2}
+    s.record(first, hosts, journal)
+    s.record(second, hosts, journal)
+    journal.close()
+    assert s.entries == [
+        (H1, Undo("release", {"to": "v1"}, "back to v1"), FIRST),
+        (H2, Undo("config", {"file": "a.conf"}), SECOND),
+    ]
+    fields = ("event", "step", "host", "action", "args", "summary")
+    assert [tuple(e[f] for f in fields) for e in read_events(tmp_path / "journal.jsonl")] == [
+        ("undo_recorded", "install v2", "h1", "release", {"to": "v1"}, "back to v1"),
+        ("undo_recorded", "switch config", "h2", "config", {"file": "a.conf"}, ""),
+    ]
+
+
+def test_state_is_noted_on_the_hosts_a_stateful_step_did_not_skip() -> None:
+    s = UndoStack()
+    config = replace(FIRST, action="config")
+    hosts = (HostResult("h1", FAILED), HostResult("h2", SKIPPED), HostResult("h3", OK))
+    s.note_state(StepResult(config, hosts, "", 0.0, 0.0))
+    assert s.stateful == {"h1", "h3"}  # a failed step may have kept a snapshot already
+    s.note_state(StepResult(FIRST, (HostResult("h4", OK),), "", 0.0, 0.0))  # shell keeps none
+    assert s.stateful == {"h1", "h3"}
