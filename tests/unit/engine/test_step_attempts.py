@@ -9,29 +9,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from runner.actions import ACTIONS
 from runner.actions.base import ActionOutcome, Undo
 from runner.connections.base import CancelToken
 from runner.engine.steps import registered_value
 from runner.inventory.model import Host
 from tests.unit.engine.step_harness import ScriptedAction, StepBench, bench_fixture, step
-
-
-@pytest.fixture
-def bench(tmp_path: Path) -> Iterator[StepBench]:
-    yield from bench_fixture(tmp_path)
-
-
-@pytest.fixture
-def scripted(monkeypatch: pytest.MonkeyPatch) -> ScriptedAction:
-    action = ScriptedAction()
-    monkeypatch.setitem(ACTIONS, action.name, action)
-    return action
 
 
 def only(bench: StepBench, name: str = "h1", **host_vars: object) -> list[Host]:

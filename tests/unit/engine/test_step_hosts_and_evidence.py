@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,18 +30,6 @@ from tests.unit.engine.step_harness import (
     host,
     step,
 )
-
-
-@pytest.fixture
-def bench(tmp_path: Path) -> Iterator[StepBench]:
-    yield from bench_fixture(tmp_path)
-
-
-@pytest.fixture
-def scripted(monkeypatch: pytest.MonkeyPatch) -> ScriptedAction:
-    action = ScriptedAction()
-    monkeypatch.setitem(ACTIONS, action.name, action)
-    return action
 
 
 class Concurrency:
