@@ -18,7 +18,7 @@ from typing import Any
 from runner.connections.base import CancelToken
 from runner.connections.pool import ConnectionPool
 from runner.faults.base import FaultPlan, FaultUnsupported
-from runner.faults.ops import run_op
+from runner.faults.ops import OP_TIMEOUT_S, run_op
 from runner.inventory.model import Host
 from runner.journal import Journal, utc_now
 from runner.journal_events import Event
@@ -26,6 +26,8 @@ from runner.journal_events import Event
 REVERT_ATTEMPTS = 3
 RETRY_DELAY_S = 0.2
 MAX_RETRY_DELAY_S = 2.0
+# What one operation may take beyond its own timeout: reconnecting to the host first.
+OP_ALLOWANCE_S = 60.0
 # Exit codes that say a check could not run at all, not that the fault is gone: a timeout,
 # the docker engine failing, a shell that cannot run the check, a dropped connection.
 _CHECK_COULD_NOT_RUN = frozenset({124, 125, 126, 127, 255})
@@ -86,6 +88,17 @@ def revert_plan(
             tries = f"{attempt} attempt{'s' if attempt > 1 else ''} in {elapsed:.1f}s"
             return RevertResult(False, f"{'; '.join(problems)} ({tries})")
         time.sleep(delay)
+
+
+def revert_bound_s(plan: FaultPlan, how: Convergence) -> float:
+    """The longest `revert_plan` can run: every attempt at its ops' and checks' timeouts.
+
+    A wait on someone else's revert ends here at the latest; past it, the fault is reported
+    as possibly still in effect instead of being waited on for ever.
+    """
+    op_s = OP_TIMEOUT_S + OP_ALLOWANCE_S
+    per_attempt = (len(plan.revert) + 2) * op_s + how.settle_s + MAX_RETRY_DELAY_S
+    return max(how.attempts, 1) * per_attempt + how.deadline_s
 
 
 def check_fault(plan: FaultPlan, host: Host, pool: ConnectionPool) -> bool | None:
@@ -180,10 +193,12 @@ class FaultLedger:
         self._active: dict[str, FaultRecord] = {}
         self._timers: dict[str, threading.Timer] = {}
         self._lock = threading.Lock()
-        # Reverts under way (a duration's timer runs one in its own thread): the drill must
-        # not go on to its rollback, nor end, while a fault may still be in effect.
-        self._reverting: set[str] = set()
+        # Reverts under way (a duration's timer runs one in its own thread), with the instant
+        # each must have ended by: the drill must not go on to its rollback, nor end, while
+        # a fault may still be in effect, and must not wait past that instant either.
+        self._reverting: dict[str, tuple[FaultRecord, float]] = {}
         self._reverted = threading.Condition(self._lock)
+        self._overdue: set[str] = set()  # reverts reported as running past their bound
         self._count = 0
 
     def next_id(self) -> str:
@@ -257,16 +272,26 @@ class FaultLedger:
             record = self._active.pop(fault_id, None)
             timer = self._timers.pop(fault_id, None)
             if record is not None:
-                self._reverting.add(fault_id)
+                bound = revert_bound_s(record.plan, how or Convergence())
+                self._reverting[fault_id] = (record, time.monotonic() + bound)
         if timer is not None:
             timer.cancel()
         if record is None:
             return True
         try:
             return self._revert(fault_id, record, reason, how)
+        except OSError:
+            with self._lock:
+                late = fault_id in self._overdue
+            if not late:
+                raise
+            # The run already reported this fault as possibly in effect and may have closed
+            # its journal since: the late end of its revert has nowhere to go, and changes
+            # nothing in what the run said.
+            return False
         finally:
             with self._lock:
-                self._reverting.discard(fault_id)
+                self._reverting.pop(fault_id, None)
                 self._reverted.notify_all()
 
     def _revert(
@@ -302,17 +327,45 @@ class FaultLedger:
         for fault_id in pending:
             ok = self.revert(fault_id, reason) and ok
         # A timer's revert that began before this call is not in `pending`: its fault may
-        # still be in effect, so wait for it (a revert is bounded by its attempts and deadline).
+        # still be in effect, so wait for it, until the instant its revert must have ended.
+        return self._await_reverts() and ok
+
+    def _await_reverts(self) -> bool:
+        """Wait for the reverts under way; False when one is still running past its bound."""
         with self._lock:
-            self._reverted.wait_for(lambda: not self._reverting)
-        return ok
+            while self._reverting:
+                left = max(until for _, until in self._reverting.values()) - time.monotonic()
+                if left <= 0:
+                    break
+                self._reverted.wait(left)
+            overdue = list(self._reverting.items())
+            unreported = [(f, r) for f, (r, _) in overdue if f not in self._overdue]
+            self._overdue.update(f for f, _ in unreported)
+        for fault_id, record in unreported:
+            self._report_overdue(fault_id, record)
+        return not overdue
+
+    def _report_overdue(self, fault_id: str, record: FaultRecord) -> None:
+        """A revert that has not ended by its bound: the fault may still be in effect."""
+        detail = "its revert was still running past the longest it can take; it may be in effect"
+        record.revert_failed = True
+        record.notes.append(detail)
+        manual = record.plan.manual or " ; ".join(op.display() for op in record.plan.revert)
+        self.journal.record(
+            Event.FAULT_REVERT_FAILED, fault_id=fault_id, detail=detail, manual=manual
+        )
+        self.notify(
+            f"FAULT MAY BE IN EFFECT on {record.plan.host}: {record.plan.summary}: {detail}. "
+            f"Check it, and if needed run by hand: {manual}"
+        )
 
     def wait_for_durations(self, cancel: CancelToken) -> None:
         """Wait until every fault with a duration has been reverted by its timer, its
-        revert finished and checked."""
+        revert finished and checked (or run past its bound: `revert_all` reports that)."""
         while not cancel.cancelled:
             with self._lock:
-                if not self._timers and not self._reverting:
+                now = time.monotonic()
+                if not self._timers and all(u <= now for _, u in self._reverting.values()):
                     return
             cancel.wait(0.05)
 

@@ -9,6 +9,7 @@ marker `timed`. A hook slows its revert down, as a slow target would.
 
 from __future__ import annotations
 
+import threading
 import time
 import types
 from pathlib import Path
@@ -20,6 +21,7 @@ from tests.fakes.connection import Call, FakeTarget
 from tests.fakes.engine import InProcessRun, run_drill
 
 SLOW_REVERT_S = 0.5
+HUNG_S = 10.0
 
 
 def timed_playbook(duration: str, inject_tail: str, revert: str = "fault-off timed") -> str:
@@ -103,3 +105,39 @@ def test_a_trigger_cuts_a_faults_duration_short(tmp_path: Path) -> None:
     trigger = run.outcome.trigger
     assert trigger is not None and trigger.kind == "step_failed"
     assert target.faults_on == set() and target.ran("undo")
+
+
+def test_a_timed_revert_that_hangs_is_reported_at_its_bound_not_waited_on_for_ever(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The revert's bound is cut to a fraction of a second; the target holds the revert far
+    # longer (until released), as a host that stopped answering mid-revert would.
+    monkeypatch.setattr(runner.faults.ledger, "revert_bound_s", lambda plan, how: 0.3)
+    release = threading.Event()
+    target = FakeTarget()
+    target.on("timed", lambda call: call.word == "fault-off" and release.wait(HUNG_S))
+    text = timed_playbook("100ms", "ok end-of-inject")
+    started = time.monotonic()
+    try:
+        run = run_drill(text, tmp_path, target)
+        took = time.monotonic() - started
+    finally:
+        release.set()
+    assert took < HUNG_S / 2, took
+    assert (run.exit_code, run.outcome.status) == (1, "failed")
+    assert run.outcome.reason.startswith("fault not reverted: ")
+    [record] = run.outcome.faults
+    assert record.revert_failed
+    failed = [e for e in run.events() if e["event"] == "fault_revert_failed"]
+    assert len(failed) == 1, failed  # reported once, though the run waits on it twice
+    assert "may be in effect" in failed[0]["detail"]
+    assert target.ran("undo")  # the rollback of the change still runs
+
+
+def test_the_revert_bound_covers_every_attempt_at_its_timeouts() -> None:
+    ledger = runner.faults.ledger
+    plan = types.SimpleNamespace(revert=("a", "b"))
+    how = ledger.Convergence(attempts=3, deadline_s=5.0, settle_s=1.0)
+    op_s = ledger.OP_TIMEOUT_S + ledger.OP_ALLOWANCE_S
+    per_attempt = 4 * op_s + 1.0 + ledger.MAX_RETRY_DELAY_S
+    assert ledger.revert_bound_s(plan, how) == pytest.approx(3 * per_attempt + 5.0)  # type: ignore[arg-type]
