@@ -61,6 +61,8 @@ class DrillNotices:
         self.budget_s = budget
         self.rollback_steps = len(plan.steps.get("rollback", ()))
         self.done = 0
+        # The rollback's expected completion, fixed when it starts: every update repeats it.
+        self.eta = "unknown"
 
         def record(kind: Event, fields: dict[str, Any]) -> None:
             journal.record(kind, **fields)
@@ -74,8 +76,8 @@ class DrillNotices:
         def phase_started(phase: str) -> None:
             hooks.phase_started(phase)
             if phase == "rollback":
-                eta = _clock(self.budget_s) if self.budget_s else "unknown"
-                self.notifier.event("rollback", reason=self.reason(), eta=eta, now=_clock())
+                self.eta = _clock(self.budget_s) if self.budget_s else "unknown"
+                self.notifier.event("rollback", reason=self.reason(), eta=self.eta, now=_clock())
 
         def step_finished(phase: str, step: Any, result: Any) -> None:
             hooks.step_finished(phase, step, result)
@@ -87,6 +89,7 @@ class DrillNotices:
                     step_count=self.rollback_steps or "?",
                     step_name=getattr(step, "name", ""),
                     step_status="failed" if getattr(result, "failed", False) else "ok",
+                    eta=self.eta,
                     now=_clock(),
                 )
 

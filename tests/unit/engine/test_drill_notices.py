@@ -142,12 +142,12 @@ def test_the_procedures_messages_word_for_word() -> None:
         (
             "json://127.0.0.1:9/hook",
             "[ROLLBACK UPDATE] payments",
-            "[ROLLBACK UPDATE] Step 1 of 2 complete (undo): ok. ETA: unknown." + to,
+            "[ROLLBACK UPDATE] Step 1 of 2 complete (undo): ok. ETA: 00:00:30 UTC." + to,
         ),
         (
             "json://127.0.0.1:9/hook",
             "[ROLLBACK UPDATE] payments",
-            "[ROLLBACK UPDATE] Step 2 of 2 complete (restart): failed. ETA: unknown." + to,
+            "[ROLLBACK UPDATE] Step 2 of 2 complete (restart): failed. ETA: 00:00:30 UTC." + to,
         ),
         (
             "json://127.0.0.1:9/hook",
@@ -182,9 +182,9 @@ def test_each_event_gives_its_templates_every_field() -> None:
         "now=23:59:30 UTC figures=" + to,
         "rollback: " + base + "reason=step 'change' failed in deploy: token ******** refused "
         "eta=00:00:30 UTC step=?/? name= step_status= status= now=23:59:30 UTC figures=" + to,
-        "progress: " + base + "reason=unknown eta=unknown step=1/2 name=undo step_status=ok "
+        "progress: " + base + "reason=unknown eta=00:00:30 UTC step=1/2 name=undo step_status=ok "
         "status= now=23:59:30 UTC figures=" + to,
-        "progress: " + base + "reason=unknown eta=unknown step=2/2 name=restart "
+        "progress: " + base + "reason=unknown eta=00:00:30 UTC step=2/2 name=restart "
         "step_status=failed status= now=23:59:30 UTC figures=" + to,
         "complete: " + base + "reason=rolled back in 1.50s and verified eta=unknown step=?/? "
         "name= step_status= status=PASSED now=23:59:30 UTC "
