@@ -118,11 +118,10 @@ class StepRunner:
             if host.name not in results:
                 results[host.name] = HostResult(host.name, SKIPPED, "an earlier batch failed")
         ordered = tuple(results[h.name] for h in targets)
-        if step.run_once and step.register and hosts:
+        first = self.env.registered.get(hosts[0].name, {}) if hosts else {}
+        if step.run_once and step.register and step.register in first:
             for other in hosts[1:]:
-                self.env.registered.setdefault(other.name, {})[step.register] = (
-                    self.env.registered.get(hosts[0].name, {}).get(step.register)
-                )
+                self.env.registered.setdefault(other.name, {})[step.register] = first[step.register]
         result = StepResult(
             step,
             ordered,
@@ -165,6 +164,16 @@ class StepRunner:
             with cancelled_by(self.env.cancel):  # Ctrl-C stops a template in flight too
                 result = self._attempts(step, host, started_at, started)
         except HostUnreachable as exc:
+            if step.register:
+                # As Ansible registers it: no rc and no output, so a template that reads
+                # them fails loudly instead of seeing an empty result.
+                self.env.registered.setdefault(host.name, {})[step.register] = {
+                    "unreachable": True,
+                    "failed": True,
+                    "ok": False,
+                    "changed": False,
+                    "msg": str(exc),
+                }
             result = HostResult(
                 host.name,
                 UNREACHABLE,

@@ -30,7 +30,10 @@ STEP_KEYWORDS: dict[str, Any] = {
         "type": "string",
         "pattern": IDENTIFIER,
         "x-pattern-hint": "register needs a variable name (letters, digits, _)",
-        "description": "Save the result (rc, stdout, status, json, …) in this variable.",
+        "description": (
+            "Save the result (rc, stdout, status, json, …; `unreachable: true` and `msg`"
+            " when the host could not be reached) in this variable."
+        ),
     },
     "retries": {"type": "integer", "minimum": 0, "default": 0, "description": "Extra attempts."},
     "until": {**_EXPRESSION, "description": "Retry until this expression is true."},

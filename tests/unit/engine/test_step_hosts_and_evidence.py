@@ -71,15 +71,31 @@ def test_run_once_runs_on_the_first_host_and_shares_its_registered_result(
     assert (started["hosts"], started["index"], started["step"]) == (["h1"], 4, "once")
 
 
-def test_run_once_on_an_unreachable_first_host_shares_that_nothing_was_registered(
+def test_run_once_on_an_unreachable_first_host_shares_that_it_was_unreachable(
     bench: StepBench,
 ) -> None:
     bench.target.unreachable.add("h1")
     result = bench.run(step("once", run_once=True, register="out"), bench.hosts("h1", "h2"))
     assert [(h.host, h.status) for h in result.hosts] == [("h1", "unreachable")]
-    assert "out" not in bench.env.registered.get("h1", {})
-    assert bench.env.registered["h2"] == {"out": None}
+    first = bench.env.registered["h1"]["out"]
+    assert (first["unreachable"], first["failed"], first["ok"]) == (True, True, False)
+    assert first["msg"] == "h1: connection refused (fake target)"
+    assert "rc" not in first and "stdout" not in first
+    assert bench.env.registered["h2"] == {"out": first}
     assert bench.target.snapshot() == []
+
+
+def test_an_unreachable_host_registers_that_it_was_unreachable(bench: StepBench) -> None:
+    bench.target.unreachable.add("h2")
+    bench.run(step("each", register="out"), bench.hosts("h1", "h2"))
+    assert bench.env.registered["h1"]["out"]["rc"] == 0
+    assert bench.env.registered["h2"]["out"]["unreachable"] is True
+
+
+def test_an_unreachable_host_without_register_registers_nothing(bench: StepBench) -> None:
+    bench.target.unreachable.add("h1")
+    bench.run(step("each"), bench.hosts("h1"))
+    assert bench.env.registered == {}
 
 
 def test_run_once_without_register_shares_nothing(bench: StepBench) -> None:
