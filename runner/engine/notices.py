@@ -137,7 +137,8 @@ def _inventory_notify(inventory: Inventory) -> NotifyPlan | None:
 
 def trigger_text(drill: DrillRun) -> str:
     trigger = drill.state.trigger
-    if trigger is None:
+    if trigger is None or trigger.kind == "rehearsal":
+        # Nothing went wrong: the playbook rolls back on purpose (rollback_when: always).
         return "the drill's planned rollback rehearsal"
     return trigger.detail or trigger.kind
 

@@ -272,6 +272,14 @@ def test_every_delivery_is_journaled_with_its_event_channel_and_title() -> None:
     [
         pytest.param(None, "the drill's planned rollback rehearsal", id="no-trigger"),
         pytest.param(
+            Trigger("rehearsal", detail="rollback_when: always"),
+            "the drill's planned rollback rehearsal",
+            id="rehearsal",
+        ),
+        pytest.param(
+            Trigger("interrupt", detail="interrupted"), "interrupted", id="interrupt-detail"
+        ),
+        pytest.param(
             Trigger("step_failed", detail="step 'change' failed in deploy"),
             "step 'change' failed in deploy",
             id="its-detail",
