@@ -263,7 +263,8 @@ EXTRA_FILTERS: dict[str, Callable[..., Any]] = {
     "mandatory": _mandatory,
     "from_yaml": _from_yaml,
     # `regex` rather than `re`: its matching stops at a timeout (the render's deadline),
-    # where `re` backtracking on `(a|aa)+$` would hold the thread for minutes.
+    # where `re` backtracking on `(a|aa)+$` would hold the thread for minutes. It counts
+    # that timeout in the process's CPU time: on a busy machine it stops later by the clock.
     "regex_search": _regex_search,
     "regex_replace": _regex_replace,
     "regex_findall": _regex_findall,

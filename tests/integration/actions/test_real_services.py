@@ -48,6 +48,7 @@ http {{
     include {prefix}/sites-enabled/*;
 }}
 """
+WORKER = "nginx: worker process"  # its title; an old one draining adds "is shutting down"
 SITE = 'server {{\n    listen 127.0.0.1:{port};\n    location / {{ return 200 "{body}\\n"; }}\n}}\n'
 
 
@@ -80,6 +81,41 @@ class Nginx:
                 return str(resp.read().decode().strip())
         except (urllib.error.URLError, OSError) as exc:
             return f"error: {exc}"
+
+    def master(self) -> int:
+        return int((self.prefix / "nginx.pid").read_text())
+
+    def workers(self) -> dict[int, str]:
+        """This instance's worker processes, its master's children in /proc, with their
+        titles (`nginx: worker process`, `... is shutting down` while an old one drains)."""
+        master = self.master()
+        found = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                state, ppid = stat.read_text().rsplit(")", 1)[1].split()[:2]
+                title = (stat.parent / "cmdline").read_bytes()
+            except (OSError, IndexError, ValueError):
+                continue  # gone while we looked
+            if int(ppid) == master and state not in ("Z", "X"):
+                found[int(stat.parent.name)] = title.replace(b"\0", b" ").decode().strip()
+        return found
+
+    def master_idle(self) -> bool:
+        """The master waits for signals with none pending: a reload it was sent is handled
+        (its new workers started, the old ones told to finish)."""
+        status = Path(f"/proc/{self.master()}/status").read_text()
+        fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+        pending = int(fields["SigPnd"], 16) | int(fields["ShdPnd"], 16)
+        return fields["State"].startswith("S") and not pending
+
+    def reloaded(self, timeout: float = 10) -> None:
+        """Wait until the last reload has taken effect everywhere: `nginx -s reload` only
+        signals the master, which starts workers with the new configuration and tells the
+        old ones to finish; until they exit, old and new workers answer on the port."""
+        deadline = time.monotonic() + timeout
+        while not self.master_idle() or list(self.workers().values()) != [WORKER]:
+            assert time.monotonic() < deadline, f"nginx's reload never completed: {self.workers()}"
+            time.sleep(0.05)
 
     def loaded_files(self) -> list[str]:
         """The files `nginx -T` says the configuration is made of."""
@@ -207,9 +243,15 @@ def run_nginx_drill(server: Nginx, tmp_path: Path, body: str, name: str) -> tupl
             "run", str(playbook), "-i", str(inventory(tmp_path)), "-e", f"body={body}",
             "--out", str(out),
         )  # fmt: skip
+        # What nginx serves once the drill's last reload is through: the verify step passed
+        # at the first answer of the new workers, while old ones may still be answering.
+        server.reloaded()
     finally:
         watch.stop.set()
         thread.join()
+    # An answer the watcher had asked for before the old workers were gone is not the last.
+    if (answer := server.get()) != watch.answers[-1]:
+        watch.answers.append(answer)
     assert proc.returncode in (0, 1), proc.stdout + proc.stderr
     return out, watch
 

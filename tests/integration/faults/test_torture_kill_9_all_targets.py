@@ -5,15 +5,17 @@ rules with `iptables -S` in the namespace or container, files by checksum.
 
 Among the faults: a local service that takes 3 s to exit SIGTERM (process.kill, graceful)
 and a container whose PID 1 ignores SIGTERM (container.stop waits its grace period).
-20 random points per target in CI (plus one forced into a slow inject), the three targets
-at once (about 3 minutes); more with DRILLCTL_TORTURE_POINTS, and a failing run replays its
-kill points with the DRILLCTL_TORTURE_SEED it printed (the timing of each kill varies).
+20 random points per target in CI (plus one forced into a slow inject per lane), each
+target's points in two lanes of their own (independent worlds), all six lanes at once (about
+a minute and a half); more with DRILLCTL_TORTURE_POINTS, and a failing run replays its kill
+points with the DRILLCTL_TORTURE_SEED it printed (the timing of each kill varies).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import os
 import shlex
 import signal
@@ -201,12 +203,17 @@ def inventory(tmp_path: Path, name: str, hosts: dict[str, dict[str, Any]]) -> Pa
 
 
 @pytest.fixture
-def netns() -> Iterator[str]:
-    name = f"dt-{uuid.uuid4().hex[:8]}"
-    subprocess.run(["ip", "netns", "add", name], check=True)
-    try:
-        yield name
-    finally:
+def make_netns() -> Iterator[Callable[[], str]]:
+    """Factory of network namespaces, all deleted after."""
+    names: list[str] = []
+
+    def make() -> str:
+        names.append(f"dt-{uuid.uuid4().hex[:8]}")
+        subprocess.run(["ip", "netns", "add", names[-1]], check=True)
+        return names[-1]
+
+    yield make
+    for name in names:
         subprocess.run(["ip", "netns", "del", name], check=False)
 
 
@@ -224,10 +231,17 @@ class Target:
     args: list[str]
     left: Callable[[], list[str]]
     slow_kind: str
-    landing_s: float  # longer than the slow operation takes to land
+    landing_s: float  # from the kill: longer than an operation in flight takes to land
 
 
-def local_target(world: LocalWorld, netns: str, tmp_path: Path) -> Target:
+# The slow inject on the local and SSH targets: SIGTERM to a service that drains for 3 s,
+# sent after one scan of /proc, and given up (the inject fails) after the fault's `wait`, 5 s.
+PROCESS_LANDING_S = 5.0
+# The slow inject on Docker: a stop the engine ends with SIGKILL after its 3 s grace period.
+DOCKER_LANDING_S = 4.0
+
+
+def local_target(world: LocalWorld, netns: str, tmp_path: Path, name: str) -> Target:
     rule = "INPUT -p tcp --dport 9 -j DROP"
     ipt = f"ip netns exec {netns} iptables -w"
     block = {
@@ -242,20 +256,20 @@ def local_target(world: LocalWorld, netns: str, tmp_path: Path) -> Target:
             "check": f"{ipt} -C {rule}",
         },
     }
-    playbook = drill(tmp_path, "local", [block, *local_faults(world, "localhost")])
+    playbook = drill(tmp_path, name, [block, *local_faults(world, "localhost")])
 
     def left() -> list[str]:
         rules = netns_rules(netns)
         return world.left() + (["iptables rule left"] if "--dport 9" in rules else [])
 
-    args = [str(playbook), "-i", str(inventory(tmp_path, "local", {}))]
-    return Target("local", args, left, "process.kill", 4.0)  # the service takes 3 s to exit
+    args = [str(playbook), "-i", str(inventory(tmp_path, name, {}))]
+    return Target(name, args, left, "process.kill", PROCESS_LANDING_S)
 
 
 # --- SSH: the same kinds of faults, carried over a real sshd ------------------------------
 
 
-def ssh_target(lab: SshLab, world: LocalWorld, tmp_path: Path) -> Target:
+def ssh_target(lab: SshLab, world: LocalWorld, tmp_path: Path, name: str) -> Target:
     host = {
         "connection": "ssh",
         "address": lab.addresses[0],
@@ -264,9 +278,9 @@ def ssh_target(lab: SshLab, world: LocalWorld, tmp_path: Path) -> Target:
         "ssh_key_file": str(lab.user_key),
         "known_hosts": str(lab.known_hosts),
     }
-    playbook = drill(tmp_path, "ssh", local_faults(world, "ssh1"))
-    args = [str(playbook), "-i", str(inventory(tmp_path, "ssh", {"ssh1": host}))]
-    return Target("ssh", args, world.left, "process.kill", 4.0)
+    playbook = drill(tmp_path, name, local_faults(world, "ssh1"))
+    args = [str(playbook), "-i", str(inventory(tmp_path, name, {"ssh1": host}))]
+    return Target(name, args, world.left, "process.kill", PROCESS_LANDING_S)
 
 
 # --- Docker: a container that ignores SIGTERM, a paused one, iptables in its netns --------
@@ -285,7 +299,7 @@ def container_rules(container: Any) -> str:
     return out
 
 
-def docker_target(make_container: ContainerFactory, tmp_path: Path) -> Target:
+def docker_target(make_container: ContainerFactory, tmp_path: Path, name: str) -> Target:
     # PID 1 is the shell itself (no docker-init), and it ignores SIGTERM: a stop takes
     # its whole grace period and ends with SIGKILL.
     stubborn = make_container(command=STUBBORN, init=False)
@@ -303,7 +317,7 @@ def docker_target(make_container: ContainerFactory, tmp_path: Path) -> Target:
             "fault": {"kind": "container.stop", "stop_timeout": "3s"},
         },
     ]
-    playbook = drill(tmp_path, "docker", faults)
+    playbook = drill(tmp_path, name, faults)
     docker_hosts = {c.name: {"connection": "docker"} for c in (stubborn, net)}
 
     def left() -> list[str]:
@@ -316,26 +330,38 @@ def docker_target(make_container: ContainerFactory, tmp_path: Path) -> Target:
             found.append("iptables rules left in the container")
         return found
 
-    args = [str(playbook), "-i", str(inventory(tmp_path, "docker", docker_hosts))]
-    return Target("docker", args, left, "container.stop", 4.0)  # the grace period is 3 s
+    args = [str(playbook), "-i", str(inventory(tmp_path, name, docker_hosts))]
+    return Target(name, args, left, "container.stop", DOCKER_LANDING_S)
+
+
+# Each target's points run in this many lanes, each on a world of its own (its processes and
+# file, namespace, containers): a point is mostly waiting (a service draining, a stop's grace
+# period, recover letting an operation land), and waits in separate worlds overlap.
+LANES = 2
 
 
 def test_kill_9_at_random_points_on_local_ssh_and_docker_then_recover_leaves_no_fault(
     make_world: Callable[[], LocalWorld],
-    netns: str,
+    make_netns: Callable[[], str],
     make_ssh_lab: Callable[[int], SshLab],
     make_container: ContainerFactory,
     tmp_path: Path,
 ) -> None:
+    lab = make_ssh_lab(1)
     targets = [
-        local_target(make_world(), netns, tmp_path),
-        ssh_target(make_ssh_lab(1), make_world(), tmp_path),
-        docker_target(make_container, tmp_path),
+        target
+        for lane in range(LANES)
+        for target in (
+            local_target(make_world(), make_netns(), tmp_path, f"local-{lane}"),
+            ssh_target(lab, make_world(), tmp_path, f"ssh-{lane}"),
+            docker_target(make_container, tmp_path, f"docker-{lane}"),
+        )
     ]
     points, rng_seed = points_per_target(), seed()
+    lane_points = math.ceil(points / LANES)
     print(f"torture: seed {rng_seed} (replay: {SEED_ENV}={rng_seed}), {points} points per target")
-    # The three at once: most of a point is waiting (a service draining, a stop's grace
-    # period), so the torture takes about as long as its slowest target.
+    # All at once: most of a point is waiting, so the torture takes about as long as its
+    # slowest lane.
     with ThreadPoolExecutor(max_workers=len(targets)) as pool:
         futures = {
             t.name: pool.submit(
@@ -344,7 +370,7 @@ def test_kill_9_at_random_points_on_local_ssh_and_docker_then_recover_leaves_no_
                 t.args,
                 tmp_path,
                 t.left,
-                points=points,
+                points=lane_points,
                 rng_seed=rng_seed + n,
                 slow_kind=t.slow_kind,
                 landing_s=t.landing_s,
@@ -352,10 +378,13 @@ def test_kill_9_at_random_points_on_local_ssh_and_docker_then_recover_leaves_no_
             for n, t in enumerate(targets)
         }
         results = {name: future.result() for name, future in futures.items()}
-    assert sum(r.points for r in results.values()) >= 3 * points
-    for name, result in results.items():
-        assert result.caught_in_effect >= result.points // 4, f"{name}: the kills caught nothing"
-        assert result.in_flight >= 1, f"{name}: no kill landed in the middle of an operation"
+    for kind in ("local", "ssh", "docker"):
+        lanes = [r for name, r in results.items() if name.startswith(f"{kind}-")]
+        done = sum(r.points for r in lanes)
+        assert done >= points, f"{kind}: {done} points"
+        caught = sum(r.caught_in_effect for r in lanes)
+        assert caught >= done // 4, f"{kind}: the kills caught nothing"
+        assert all(r.in_flight >= 1 for r in lanes), f"{kind}: a lane never killed mid-operation"
 
 
 # --- the two slow cases on their own, as specifications -----------------------------------

@@ -64,7 +64,9 @@ def torture(
     One more point always lands in the middle of the inject of the first `slow_kind` fault
     (a stop in its grace period, a process taking seconds to exit), so every run proves
     that recover waits such an operation out. After a kill in the middle of an operation,
-    the targets are checked again `landing_s` later: longer than any operation takes to land.
+    the targets are checked again once `landing_s` have passed since the kill: longer than
+    any operation takes to land from its beginning, and every operation in flight began
+    before the kill.
     """
     print(f"{name}: {points} random kill points + 1 in a slow inject, seed {rng_seed}")
     rng = random.Random(rng_seed)
@@ -89,6 +91,7 @@ def torture(
         where = f"{name} (seed {rng_seed}) point {n}: line {line}/{total} + {after:.2f}s"
         run_dir = tmp_path / f"{name}-kill-{n}"
         run_and_kill_at(args, run_dir, line, after_s=after)
+        killed = time.monotonic()  # just after the kill
         caught += bool(faults_left())
         landing = _in_flight(run_dir)
         flying += landing
@@ -99,10 +102,11 @@ def torture(
         left = faults_left()
         assert not left, f"{where}: {left} after recover said {rec.stdout!r} in {took:.1f}s"
         if landing:
-            # recover said reverted: nothing may land after that.
-            time.sleep(landing_s)
+            # recover said reverted: nothing may land after that. What was in flight lands
+            # within `landing_s` of the kill; recover, waiting it out, has spent most of that.
+            time.sleep(max(0.0, killed + landing_s - time.monotonic()))
             left = faults_left()
-            assert not left, f"{where}: {left} {landing_s}s after recover: still landing"
+            assert not left, f"{where}: {left} {landing_s}s after the kill: still landing"
     print(f"{name}: {caught} kills caught faults in effect, {flying} mid-operation")
     return TortureResult(len(kills), caught, flying)
 
