@@ -8,7 +8,6 @@ Processes are found by scanning /proc, never with pgrep: busybox images often la
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +19,7 @@ from runner.faults.scripts import (
     MAX_FAULT_S,
     MAX_WAIT_S,
     OP_MARK,
+    bounded_wait,
     failsafe_s,
     seconds,
     shell_op,
@@ -142,6 +142,8 @@ class ProcessKill(Fault):
         duration = seconds(args, "duration", "0", MAX_FAULT_S) if "duration" in args else None
         state = state_file(ctx, "killed")
         values |= {"what": what, "state": state}
+        start_wait, wait_over = bounded_wait(wait)
+        start_restart_wait, restart_wait_over = bounded_wait(restart_wait)
         # The state file is written before the kill: revert restarts only what inject killed,
         # never a process that was already down before the drill.
         inject = f"""{procs}
@@ -149,9 +151,9 @@ pids=$(procs)
 [ -n "$pids" ] || fail "no running process matches $what: nothing to kill"
 mkdir -p /tmp; echo $pids >"$state" || fail "cannot write $state"
 kill -s {sig} $pids 2>/dev/null
-i=0
+{start_wait}
 while left=$(live $pids); [ -n "$left" ]; do
-  [ "$i" -ge {math.ceil(wait * 10)} ] && fail "sent SIG{sig} to $pids; $left alive after {wait:g}s"
+  {wait_over} && fail "sent SIG{sig} to $pids; $left alive after {wait:g}s"
   nap 0.1; i=$((i+1))
 done
 echo "killed $pids ($what) with SIG{sig}"
@@ -161,8 +163,8 @@ echo "killed $pids ($what) with SIG{sig}"
         # judging whether anything runs, or a dying process passes for a running one.
         revert = f"""{procs}
 [ -f "$state" ] || {{ echo "nothing to restart: none killed, or already restarted"; exit 0; }}
-i=0
-while dying=$(live $(cat "$state")); [ -n "$dying" ] && [ "$i" -lt {math.ceil(wait * 10)} ]; do
+{start_wait}
+while dying=$(live $(cat "$state")); [ -n "$dying" ] && ! {wait_over}; do
   nap 0.1; i=$((i+1))
 done
 if [ -n "$(procs)" ]; then
@@ -171,9 +173,9 @@ else
   # Output to a file: a daemon the command starts must not hold this operation's pipes.
   sh -c "$restart" </dev/null >"$state.log" 2>&1
   rc=$?; [ "$rc" -eq 0 ] || fail "restart failed (rc $rc): $(cat "$state.log")"
-  i=0
+  {start_restart_wait}
   until [ -n "$(procs)" ]; do
-    [ "$i" -ge {math.ceil(restart_wait * 10)} ] && fail "restart ran, yet nothing matches $what"
+    {restart_wait_over} && fail "restart ran, yet nothing matches $what"
     nap 0.1; i=$((i+1))
   done
   echo "restarted: $what is running"

@@ -77,7 +77,20 @@ live() {  # those of the pids still alive: a zombie is dead
   for p in "$@"; do case $(pstate "$p") in ''|Z|X|x) ;; *) echo "$p";; esac; done
 }""",
 }
+_FUNCTIONS[
+    "clock"
+] = r"""cs() {  # hundredths of a second since boot; 0 where /proc/uptime cannot be read
+  u=; read -r u _ 2>/dev/null </proc/uptime; u=${u%.*}${u#*.}; u=${u#"${u%%[!0]*}"}
+  case $u in *[!0-9]*) u=;; esac; echo "${u:-0}"
+}
+deadline() {  # the instant $1 hundredths of a second from now (0: the clock is unreadable)
+  c=$(cs); [ "$c" -gt 0 ] && echo $((c + $1)) || echo 0
+}
+late() {  # a wait is over: $1 naps taken of $2 allowed, or its deadline $3 has passed
+  [ "$1" -ge "$2" ] || { [ "$3" -gt 0 ] && [ "$(cs)" -ge "$3" ]; }
+}"""
 _USES = {"marked": "marked", "end_marked": "marked", "has_mark": "marked", "watchdog": "watchdog"}
+_USES |= {"cs": "clock", "deadline": "clock", "late": "clock"}
 _USES |= {"live": "pstate", "pstate": "pstate"}
 
 
@@ -93,6 +106,17 @@ def token_of(ctx: FaultContext) -> str:
 def state_file(ctx: FaultContext, suffix: str) -> str:
     """A state file on the target; /tmp is cleared at boot, as are the processes it names."""
     return f"/tmp/drillctl-{token_of(ctx)}.{suffix}"
+
+
+def bounded_wait(seconds: float) -> tuple[str, str]:
+    """(the line that starts a wait of `seconds`, the test that says it is over).
+
+    A wait whose every try takes time of its own (a process search over /proc, a service's
+    status command) is held to the clock, not only to a count of 0.1 s naps: `restart_wait:
+    10s` must not mean a minute on a busy host. The count stays as a bound where the target
+    has no readable clock."""
+    naps = math.ceil(seconds * 10)
+    return f"i=0; end=$(deadline {math.ceil(seconds * 100)})", f'late "$i" {naps} "$end"'
 
 
 def script(kind: str, ctx: FaultContext, body: str, **values: str) -> str:

@@ -6,7 +6,6 @@ written before the stop): a service that was already down before the drill stays
 
 from __future__ import annotations
 
-import math
 import shlex
 from collections.abc import Mapping
 from typing import Any
@@ -17,6 +16,7 @@ from runner.faults.scripts import (
     DURATION_PROPERTY,
     MAX_FAULT_S,
     MAX_WAIT_S,
+    bounded_wait,
     seconds,
     shell_op,
     state_file,
@@ -92,7 +92,8 @@ class ServiceStop(Fault):
 
     def plan(self, args: Mapping[str, Any], host: Host, ctx: FaultContext) -> FaultPlan:
         what, commands = _commands(args)
-        ticks = math.ceil(seconds(args, "timeout", "30s", MAX_WAIT_S) * 10)
+        timeout = seconds(args, "timeout", "30s", MAX_WAIT_S)
+        start_wait, wait_over = bounded_wait(timeout)
         duration = seconds(args, "duration", "0", MAX_FAULT_S) if "duration" in args else None
         state = state_file(ctx, "stopped")
         values = {**commands, "what": what, "state": state, "log": state + ".log"}
@@ -104,9 +105,9 @@ mkdir -p /tmp
 sh -c "$status" </dev/null >/dev/null 2>&1 || fail "$what is not running: nothing to stop"
 : >"$state" || fail "cannot write $state"
 run "$stop" || fail "stop failed (rc $?): $(cat "$log")"
-i=0
+{start_wait}
 while sh -c "$status" </dev/null >/dev/null 2>&1; do
-  [ "$i" -ge {ticks} ] && fail "$what still running after stop"
+  {wait_over} && fail "$what still running after stop"
   nap 0.1; i=$((i+1))
 done
 rm -f "$log"; echo "stopped $what"
@@ -115,9 +116,9 @@ rm -f "$log"; echo "stopped $what"
 [ -f "$state" ] || {{ echo "nothing to start: inject stopped nothing"; exit 0; }}
 if ! sh -c "$status" </dev/null >/dev/null 2>&1; then
   run "$start" || fail "start failed (rc $?): $(cat "$log")"
-  i=0
+  {start_wait}
   until sh -c "$status" </dev/null >/dev/null 2>&1; do
-    [ "$i" -ge {ticks} ] && fail "$what not running after start: $(cat "$log")"
+    {wait_over} && fail "$what not running after start: $(cat "$log")"
     nap 0.1; i=$((i+1))
   done
 fi
@@ -149,7 +150,7 @@ rm -f "$state" "$log"; echo "$what is running"
             ),
             duration_s=duration,
             manual=commands["start"],
-            settle_s=ticks / 10 + 1.0,
+            settle_s=timeout + 1.0,
         )
 
 
