@@ -57,7 +57,7 @@ def channel(monkeypatch: pytest.MonkeyPatch) -> Channel:
 def test_the_rollback_and_each_of_its_steps_are_announced(tmp_path: Path, channel: Channel) -> None:
     run = run_drill(PLAYBOOK, tmp_path, FakeTarget())
     assert channel.bodies == [
-        "rollback: rollback_when: always",
+        "rollback: the drill's planned rollback rehearsal",
         "1/2 undo a ok",
         "2/2 undo b failed",
     ]
