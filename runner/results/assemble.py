@@ -78,9 +78,23 @@ def limit_verdict(measured: float | None, limit: float | None) -> LimitVerdict |
     return "met" if measured <= limit else "missed"
 
 
+def rollback_succeeded(facts: RunResult) -> bool | None:
+    """The rollback succeeded: its phase did not fail, it did something (a rollback step ran
+    on a host, or a fault was taken back) and it left no fault in effect. A rollback whose
+    every step was skipped, or that left a fault behind, proved nothing: it is no success,
+    in result.json as in the history's rollback success rate. None when no rollback ran."""
+    if not facts.rolled_back or facts.rollback_succeeded is None:
+        return facts.rollback_succeeded
+    ran = any(s.phase == "rollback" and s.status != "skipped" for s in facts.steps)
+    stuck = any(f.revert_failed for f in facts.faults)
+    return facts.rollback_succeeded and (ran or bool(facts.faults)) and not stuck
+
+
 def assemble(facts: RunResult) -> RunResult:
-    """`facts` with its verdicts and issues derived. `facts.verdicts.baseline` is kept: it
-    is judged from latency samples (runner.measure.figures.baseline_verdict), not here."""
+    """`facts` with its verdicts, issues and rollback success derived.
+
+    `facts.verdicts.baseline` is kept: it is judged from latency samples
+    (runner.measure.figures.baseline_verdict), not here."""
     measured, objectives = facts.measured, facts.objectives
     verdicts = Verdicts(
         rto=cast(ObjectiveVerdict | None, objective_verdict(measured.rto_s, objectives.rto_s)),
@@ -93,7 +107,9 @@ def assemble(facts: RunResult) -> RunResult:
         budget=limit_verdict(measured.time_to_rollback_s, facts.budget_s),
         baseline=facts.verdicts.baseline,
     )
-    judged = replace(facts, verdicts=verdicts, issues=())
+    judged = replace(
+        facts, verdicts=verdicts, issues=(), rollback_succeeded=rollback_succeeded(facts)
+    )
     issues = verdict_of(encode(judged)).issues
     return replace(
         judged, issues=tuple(decode(IssueResult, {"kind": i.kind, "text": i.text}) for i in issues)

@@ -1,0 +1,312 @@
+"""Every output of one run tells the same story: the exit code, result.json, the result
+rebuilt from journal.jsonl, report.md, report.html, junit.xml and the history's row (and the
+quarterly figures made from it).
+
+Each drill runs in this process against a fake target (tests/fakes), one per outcome the
+product must tell apart: passed, a failed change rolled back, a failed rollback or verify, a
+fault not reverted, an objective missed or not measured, a rollback that ran no step or went
+over its budget, interrupts, unreachable hosts, a dead probe worker. The checks are the same
+for all: a run that did not pass is nowhere a pass, and a figure that was not measured is
+nowhere a number, a `met` or a zero.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import types
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import runner.engine.drill
+import runner.engine.phases
+from runner.errors import ExitCode
+from runner.history import open_store
+from runner.history.quarter import Quarter
+from runner.history.rebuild import rebuild_result
+from runner.report import quarterly
+from runner.results.codec import result_json
+from tests.fakes.connection import Call, FakeTarget
+from tests.fakes.engine import FakeClock, InProcessRun, Signals, run_drill, write_inventory
+
+EXIT = {"passed": 0, "failed": 1, "error": 3, "interrupted": 130}
+FIGURES = (
+    "time_to_detect_s",
+    "time_to_decide_s",
+    "time_to_rollback_s",
+    "rto_s",
+    "downtime_s",
+    "lost_writes",
+    "rpo_s",
+)
+
+
+def drill(
+    deploy: str = "{name: change, shell: ok change}",
+    rollback: str = "{name: undo, shell: ok undo}",
+    verify: str = "{name: check, shell: ok check}",
+    head: str = "",
+    inject: str = "",
+    rollback_type: int = 2,
+) -> str:
+    return (
+        f"drill: agree\nrollback_type: {rollback_type}\n{head}"
+        f"deploy:\n  - {deploy}\n{inject}"
+        f"rollback:\n  - {rollback}\n"
+        f"verify:\n  - {verify}\n"
+        "cleanup:\n  - {name: tidy, shell: ok tidy}\n"
+    )
+
+
+FAULT = (
+    "inject:\n  - name: f\n    fault: {{kind: custom, name: f, inject: 'fault-on f', "
+    "revert: '{revert}', check: 'fault-check f'}}\n"
+)
+PROBE = (
+    "probes:\n  health: {command: 'fault-check svc', every: 50ms, healthy_after: 2}\n"
+    "triggers:\n  - {probe: health, consecutive_failures: 1}\n"
+    "prepare:\n  - {name: baseline, shell: fault-on svc}\n"
+)
+WATCHED = "{name: watched, shell: hang watched, timeout: 5s}"
+
+
+def probed(objectives: str, restore: str = "fault-on svc") -> str:
+    """The change breaks the service (marker svc); the probe fires; the rollback restores it
+    (or, with another `restore`, does not)."""
+    return drill(
+        deploy=WATCHED,
+        rollback=f"{{name: restore, shell: {restore}}}",
+        head=objectives + PROBE,
+    )
+
+
+@dataclass(frozen=True)
+class Case:
+    """One outcome: the drill, how the target behaves, and the status it must end in."""
+
+    text: str
+    status: str
+    setup: Callable[[FakeTarget, Signals, FakeClock], None] | None = None
+    request: dict[str, Any] = field(default_factory=dict)
+    hosts: tuple[str, ...] = ()
+    unreachable: tuple[str, ...] = ()
+
+
+def break_service(target: FakeTarget, signals: Signals, clock: FakeClock) -> None:
+    def clear(call: Call) -> None:
+        with target._lock:
+            target.faults_on.discard("svc")
+
+    target.on("watched", clear)
+
+
+def interrupt(times: int) -> Callable[[FakeTarget, Signals, FakeClock], None]:
+    def setup(target: FakeTarget, signals: Signals, clock: FakeClock) -> None:
+        def send(call: Call) -> None:
+            for _ in range(times):
+                signals.send(signal.SIGINT)
+
+        target.on("change", send)
+
+    return setup
+
+
+def slow_rollback(target: FakeTarget, signals: Signals, clock: FakeClock) -> None:
+    target.on("undo", lambda call: clock.advance(61.0))
+
+
+SKIP = ", when: false}"
+CASES = {
+    "passed": Case(drill(), "passed"),
+    "deploy-failed-rolled-back-verified": Case(
+        drill(deploy="{name: change, shell: fail change}"), "passed"
+    ),
+    "rollback-failed": Case(drill(rollback="{name: undo, shell: fail undo}"), "failed"),
+    "verify-failed": Case(drill(verify="{name: check, shell: fail check}"), "failed"),
+    "fault-revert-failed": Case(drill(inject=FAULT.format(revert="ok nothing")), "failed"),
+    "fault-reverted": Case(drill(inject=FAULT.format(revert="fault-off f")), "passed"),
+    "rto-met": Case(probed("objectives: {rto: 60s}\n"), "passed", break_service),
+    "rto-missed": Case(probed("objectives: {rto: 10ms}\n"), "failed", break_service),
+    "rto-never-healthy": Case(
+        probed("objectives: {rto: 60s}\n", restore="ok restore"), "failed", break_service
+    ),
+    "objectives-without-probes": Case(drill(head="objectives: {rto: 30s, rpo: 0s}\n"), "failed"),
+    "rollback-over-budget": Case(drill(rollback_type=1), "failed", slow_rollback),
+    "rollback-steps-all-skipped": Case(
+        drill(rollback="{name: undo, shell: ok undo" + SKIP), "failed"
+    ),
+    "every-step-skipped": Case(
+        drill(
+            deploy="{name: change, shell: ok change" + SKIP,
+            rollback="{name: undo, shell: ok undo" + SKIP,
+            verify="{name: check, shell: ok check" + SKIP,
+        ),
+        "failed",
+    ),
+    "ignore-errors": Case(
+        drill(deploy="{name: change, shell: fail change, ignore_errors: true}"), "passed"
+    ),
+    "rollback-type-5": Case(drill(rollback_type=5), "passed", request={"allow_irreversible": True}),
+    "interrupted-once": Case(
+        drill(deploy="{name: change, shell: hang change}"), "interrupted", interrupt(1)
+    ),
+    "interrupted-twice": Case(
+        drill(deploy="{name: change, shell: hang change}"), "interrupted", interrupt(2)
+    ),
+    "all-hosts-unreachable": Case(drill(), "error", hosts=("h1", "h2"), unreachable=("h1", "h2")),
+    "one-host-unreachable-within-max-fail": Case(
+        drill(head="max_fail_percentage: 50\n"), "passed", hosts=("h1", "h2"), unreachable=("h1",)
+    ),
+}
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """The drill's clock for phase durations: moved by the steps, and by the test."""
+    import time as real_time
+
+    fake = FakeClock(real_time.monotonic())
+
+    def monotonic() -> float:
+        return fake.now + (real_time.monotonic() - start)
+
+    start = real_time.monotonic()
+    for module in (runner.engine.drill, runner.engine.phases):
+        monkeypatch.setattr(module, "time", types.SimpleNamespace(monotonic=monotonic))
+    return fake
+
+
+def run_case(case: Case, tmp_path: Path, clock: FakeClock) -> InProcessRun:
+    target, signals = FakeTarget(), Signals()
+    if case.setup is not None:
+        case.setup(target, signals, clock)
+    request = dict(case.request)
+    if case.hosts:
+        request["inventories"] = (write_inventory(tmp_path, {h: {} for h in case.hosts}),)
+        target.unreachable = set(case.unreachable)
+    return run_drill(case.text, tmp_path, target, signals, **request)
+
+
+def final_event(run: InProcessRun) -> dict[str, Any]:
+    [final] = [e for e in run.events() if e["event"] in ("run_finished", "interrupted")]
+    return final
+
+
+def junit_status_case(run: InProcessRun) -> ET.Element:
+    root = ET.parse(run.run_dir / "junit.xml").getroot()
+    [case] = [c for c in root.iter("testcase") if c.get("name") == "drill status"]
+    return case
+
+
+def history_row(run: InProcessRun, tmp_path: Path) -> Any:
+    with open_store(tmp_path / "history.db") as store:
+        row, _ = store.import_run(run.run_dir)
+    return row
+
+
+SHARED = ("status", "reason", "rolled_back", "rollback_succeeded", "measured", "objectives")
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_every_output_of_a_run_tells_the_same_story(
+    name: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    case = CASES[name]
+    run = run_case(case, tmp_path, clock)
+    result = run.result()
+    status = result["status"]
+    assert status == case.status, result["reason"]
+    # The exit code, the outcome and the journal's final event.
+    assert run.exit_code == EXIT[status] == int(ExitCode(EXIT[status]))
+    assert run.outcome.status == status
+    final = final_event(run)
+    assert (final["event"] == "interrupted") == (status == "interrupted")
+    assert (final["status"], final["reason"]) == (status, result["reason"])
+    # The result rebuilt from the journal judges the run as the runner did.
+    rebuilt = result_json(rebuild_result(run.events()))
+    for key in SHARED:
+        assert rebuilt[key] == result[key], key
+    for key in ("rto", "rpo", "budget"):
+        assert rebuilt["verdicts"][key] == result["verdicts"][key], key
+    assert rebuilt["issues"] == result["issues"]
+    # Reports: the headline, the final validation, the overall junit testcase.
+    md = (run.run_dir / "report.md").read_text()
+    html = (run.run_dir / "report.html").read_text()
+    headline = re.search(r"^## \S+ (\w+) — ", md, re.M)
+    assert headline is not None and headline.group(1) == status.upper()
+    assert ("Final validation</th><td>Pass<" in html) == (status == "passed")
+    verdict = junit_status_case(run)
+    bad = [c.tag for c in verdict if c.tag in ("failure", "error")]
+    assert bad == ([] if status == "passed" else ["error" if status == "error" else "failure"])
+    # The history's row.
+    row = history_row(run, tmp_path)
+    assert (row.status, row.reason) == (status, result["reason"])
+    assert (row.rolled_back, row.rollback_succeeded) == (
+        result["rolled_back"],
+        result["rollback_succeeded"],
+    )
+    assert (row.verdict_rto, row.verdict_rpo, row.verdict_budget) == (
+        result["verdicts"]["rto"],
+        result["verdicts"]["rpo"],
+        result["verdicts"]["budget"],
+    )
+    measured = result["measured"]
+    for figure in FIGURES:
+        assert getattr(row, figure) == measured[figure], figure
+    assert_unmeasured_is_nowhere_a_number(result, md)
+    assert_rollback_success_is_proven(result)
+
+
+def assert_unmeasured_is_nowhere_a_number(result: dict[str, Any], md: str) -> None:
+    """A null figure has its reason, and no verdict or report line turns it into a value."""
+    measured, verdicts, objectives = result["measured"], result["verdicts"], result["objectives"]
+    for figure in FIGURES:
+        if measured[figure] is None and figure != "time_to_rollback_s":
+            assert figure in measured["reasons"], figure
+    for key in ("rto", "rpo"):
+        if measured[f"{key}_s"] is None:
+            expected = None if objectives[f"{key}_s"] is None else "not measured"
+            assert verdicts[key] == expected, key
+    if measured["time_to_rollback_s"] is None:
+        assert verdicts["budget"] is None
+    if measured["lost_writes"] is None:
+        assert re.search(r"^\| Lost writes \| .* \| not measured \|", md, re.M), md
+        assert not re.search(r"\b0 lost writes\b", md)
+    if result["status"] != "passed":
+        assert result["issues"][0]["kind"] == "run"
+
+
+def assert_rollback_success_is_proven(result: dict[str, Any]) -> None:
+    """`rollback_succeeded` true only for a rollback that did something (a step ran on a
+    host, or a fault was reverted) and left no fault in effect."""
+    if not result["rolled_back"]:
+        assert result["rollback_succeeded"] is None
+        return
+    ran = any(s["phase"] == "rollback" and s["status"] not in ("skipped",) for s in result["steps"])
+    stuck = any(f["revert_failed"] for f in result["faults"])
+    if result["rollback_succeeded"]:
+        assert ran or result["faults"], "a rollback that ran no step is no success"
+        assert not stuck, "a fault still in effect is no successful rollback"
+
+
+def test_the_quarterly_figures_count_no_failed_or_empty_rollback_as_a_success(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """Three runs in one history: a passed rollback, one that ran no step, one that left a
+    fault in effect. Only the first is a rollback success."""
+    names = ("passed", "rollback-steps-all-skipped", "fault-revert-failed")
+    rows = []
+    for name in names:
+        (tmp_path / name).mkdir()
+        run = run_case(CASES[name], tmp_path / name, clock)
+        rows.append(history_row(run, tmp_path))
+    quarter = Quarter.of_timestamp(rows[0].started_at)
+    assert quarter is not None
+    report = quarterly.build(quarter, rows, [])
+    assert report.total.by_status == {"failed": 2, "passed": 1}
+    assert (report.total.rollback_success.hits, report.total.rollback_success.total) == (1, 3)
