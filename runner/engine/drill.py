@@ -24,6 +24,7 @@ from runner.engine.outcome import (
     MEASURED_EVENT,
     DrillOutcome,
     Trigger,
+    host_failure,
     measured_record,
     steps_ran,
 )
@@ -267,12 +268,15 @@ class DrillRun:
     def _outcome(self, started_at: str, started: float) -> DrillOutcome:
         s = self.state
         # As result.json says it (runner.results.assemble.rollback_succeeded): a rollback
-        # that ran no step, or left a fault in effect, did not succeed.
+        # that failed on a host, ran no step or left a fault in effect did not succeed.
         rollback_ok = None
         if s.rollback is not None:
             did_something = steps_ran(s.rollback) or bool(self.ledger.records)
             rollback_ok = (
-                not s.rollback.failed and did_something and not self.ledger.any_revert_failed
+                not s.rollback.failed
+                and host_failure(s.rollback) is None
+                and did_something
+                and not self.ledger.any_revert_failed
             )
         figures = self._figures() if self.monitor.probes.instances else None
         status, reason = drill_verdict(

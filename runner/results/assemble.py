@@ -32,7 +32,7 @@ from runner.results.model import (
     RunResult,
     Verdicts,
 )
-from runner.results.verdict import verdict_of
+from runner.results.verdict import FAILING, verdict_of
 
 
 @dataclass(frozen=True)
@@ -79,15 +79,19 @@ def limit_verdict(measured: float | None, limit: float | None) -> LimitVerdict |
 
 
 def rollback_succeeded(facts: RunResult) -> bool | None:
-    """The rollback succeeded: its phase did not fail, it did something (a rollback step ran
+    """The rollback succeeded: it failed on no host, it did something (a rollback step ran
     on a host, or a fault was taken back) and it left no fault in effect. A rollback whose
     every step was skipped, or that left a fault behind, proved nothing: it is no success,
     in result.json as in the history's rollback success rate. None when no rollback ran."""
     if not facts.rolled_back or facts.rollback_succeeded is None:
         return facts.rollback_succeeded
-    ran = any(s.phase == "rollback" and s.status != "skipped" for s in facts.steps)
+    statuses = [s.status for s in facts.steps if s.phase == "rollback"]
+    ran = any(status != "skipped" for status in statuses)
+    failed_host = any(status in FAILING for status in statuses)  # even a tolerated one
     stuck = any(f.revert_failed for f in facts.faults)
-    return facts.rollback_succeeded and (ran or bool(facts.faults)) and not stuck
+    return (
+        facts.rollback_succeeded and not failed_host and (ran or bool(facts.faults)) and not stuck
+    )
 
 
 def assemble(facts: RunResult) -> RunResult:

@@ -121,6 +121,9 @@ def slow_rollback(target: FakeTarget, signals: Signals, clock: FakeClock) -> Non
 
 
 SKIP = ", when: false}"
+# Fail on the inventory's h1 only (its `bad` variable).
+BAD_UNDO = "{name: undo, shell: \"{{ 'fail' if bad else 'ok' }} undo\"}"
+BAD_CHANGE = "{name: change, shell: \"{{ 'fail' if bad else 'ok' }} change\"}"
 CASES = {
     "passed": Case(drill(), "passed"),
     "deploy-failed-rolled-back-verified": Case(
@@ -160,7 +163,13 @@ CASES = {
     ),
     "all-hosts-unreachable": Case(drill(), "error", hosts=("h1", "h2"), unreachable=("h1", "h2")),
     "one-host-unreachable-within-max-fail": Case(
-        drill(head="max_fail_percentage: 50\n"), "passed", hosts=("h1", "h2"), unreachable=("h1",)
+        drill(head="max_fail_percentage: 50\n"), "error", hosts=("h1", "h2"), unreachable=("h1",)
+    ),
+    "rollback-failed-on-a-tolerated-host": Case(
+        drill(head="max_fail_percentage: 50\n", rollback=BAD_UNDO), "failed", hosts=("h1", "h2")
+    ),
+    "change-failed-on-a-tolerated-host": Case(
+        drill(head="max_fail_percentage: 50\n", deploy=BAD_CHANGE), "passed", hosts=("h1", "h2")
     ),
 }
 
@@ -187,7 +196,8 @@ def run_case(case: Case, tmp_path: Path, clock: FakeClock) -> InProcessRun:
         case.setup(target, signals, clock)
     request = dict(case.request)
     if case.hosts:
-        request["inventories"] = (write_inventory(tmp_path, {h: {} for h in case.hosts}),)
+        hosts = {h: {"bad": h == "h1"} for h in case.hosts}
+        request["inventories"] = (write_inventory(tmp_path, hosts),)
         target.unreachable = set(case.unreachable)
     return run_drill(case.text, tmp_path, target, signals, **request)
 
@@ -282,14 +292,19 @@ def assert_unmeasured_is_nowhere_a_number(result: dict[str, Any], md: str) -> No
 
 
 def assert_rollback_success_is_proven(result: dict[str, Any]) -> None:
-    """`rollback_succeeded` true only for a rollback that did something (a step ran on a
-    host, or a fault was reverted) and left no fault in effect."""
+    """`rollback_succeeded` true only for a rollback that failed on no host, did something
+    (a step ran on a host, or a fault was reverted) and left no fault in effect."""
     if not result["rolled_back"]:
         assert result["rollback_succeeded"] is None
         return
     ran = any(s["phase"] == "rollback" and s["status"] not in ("skipped",) for s in result["steps"])
     stuck = any(f["revert_failed"] for f in result["faults"])
+    failed_on_a_host = any(
+        s["phase"] == "rollback" and s["status"] in ("failed", "unreachable", "interrupted")
+        for s in result["steps"]
+    )
     if result["rollback_succeeded"]:
+        assert not failed_on_a_host, "a rollback that failed on a host is no success"
         assert ran or result["faults"], "a rollback that ran no step is no success"
         assert not stuck, "a fault still in effect is no successful rollback"
 
