@@ -17,7 +17,7 @@ import signal
 import types
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,9 @@ from runner.history import open_store
 from runner.history.quarter import Quarter
 from runner.history.rebuild import rebuild_result
 from runner.report import quarterly
+from runner.report.metrics import render_prometheus
+from runner.report.quarterly_html import render as render_html
+from runner.report.quarterly_md import render as render_markdown
 from runner.results.codec import result_json
 from tests.fakes.connection import Call, FakeTarget
 from tests.fakes.engine import FakeClock, InProcessRun, Signals, run_drill, write_inventory
@@ -325,3 +328,31 @@ def test_the_quarterly_figures_count_no_failed_or_empty_rollback_as_a_success(
     report = quarterly.build(quarter, rows, [])
     assert report.total.by_status == {"failed": 2, "passed": 1}
     assert (report.total.rollback_success.hits, report.total.rollback_success.total) == (1, 3)
+
+
+def test_loss_no_run_measured_is_nowhere_a_zero_in_the_quarterly_or_the_metrics(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """Runs without a data probe: the quarterly's data-loss column and the Prometheus loss
+    counters say nothing of their loss; once every run measured it, they say 0."""
+    run = run_case(CASES["passed"], tmp_path, clock)
+    row = history_row(run, tmp_path)
+    assert row.lost_writes is None
+    quarter = Quarter.of_timestamp(row.started_at)
+    assert quarter is not None
+    for rows, shown in (([row], None), ([replace(row, lost_writes=0)], 0)):
+        report = quarterly.build(quarter, rows, [])
+        assert report.total.lost_writes == shown
+        assert report.total.data_loss_incidents == shown
+        md = render_markdown(report)
+        [line] = [x for x in md.splitlines() if x.startswith("| **all components** | 1 |")]
+        assert line.split(" | ")[5] == ("not measured" if shown is None else "0"), line
+        html = render_html(report)
+        row_html = re.search(r"<tr><td><b>all components</b></td>.*?</tr>", html)
+        assert row_html is not None
+        cells = re.findall(r"<td>(.*?)</td>", row_html.group(0))
+        assert cells[5] == ("not measured" if shown is None else "0"), cells
+        metrics = render_prometheus(rows)
+        for name in ("drillctl_lost_writes_total", "drillctl_data_loss_runs_total"):
+            samples = [x for x in metrics.splitlines() if x.startswith(name + "{")]
+            assert samples == ([] if shown is None else [f'{name}{{component=""}} 0'])
