@@ -12,6 +12,7 @@ nowhere a number, a `met` or a zero.
 
 from __future__ import annotations
 
+import io
 import re
 import signal
 import types
@@ -29,11 +30,16 @@ from runner.errors import ExitCode
 from runner.history import open_store
 from runner.history.quarter import Quarter
 from runner.history.rebuild import rebuild_result
+from runner.playbook.loader import load_playbook
 from runner.report import quarterly
 from runner.report.metrics import render_prometheus
 from runner.report.quarterly_html import render as render_html
 from runner.report.quarterly_md import render as render_markdown
 from runner.results.codec import result_json
+from runner.run.console import TerminalView
+from runner.run.summary import print_summary
+from runner.secrets import SecretMask
+from runner.verify_run import verify_run
 from tests.fakes.connection import Call, FakeTarget
 from tests.fakes.engine import FakeClock, InProcessRun, Signals, run_drill, write_inventory
 
@@ -205,6 +211,15 @@ def run_case(case: Case, tmp_path: Path, clock: FakeClock) -> InProcessRun:
     return run_drill(case.text, tmp_path, target, signals, **request)
 
 
+def terminal_summary(run: InProcessRun, tmp_path: Path) -> str:
+    view = TerminalView(SecretMask(), stream=io.StringIO())
+    playbook, _ = load_playbook(tmp_path / "drill.yml")
+    print_summary(view, run.outcome, run.run_dir, playbook)
+    stream = view.stream
+    assert isinstance(stream, io.StringIO)
+    return stream.getvalue()
+
+
 def final_event(run: InProcessRun) -> dict[str, Any]:
     [final] = [e for e in run.events() if e["event"] in ("run_finished", "interrupted")]
     return final
@@ -273,6 +288,33 @@ def test_every_output_of_a_run_tells_the_same_story(
         assert getattr(row, figure) == measured[figure], figure
     assert_unmeasured_is_nowhere_a_number(result, md)
     assert_rollback_success_is_proven(result)
+    # The terminal's closing summary, as `drillctl run` prints it after the run.
+    summary = terminal_summary(run, tmp_path)
+    assert summary.splitlines()[1] == f"{status.upper()}: {result['reason']}"
+    if status != "passed":
+        assert "PASSED" not in summary
+    if measured["lost_writes"] is None and "lost writes" in summary:
+        assert "lost writes       n/a" in summary
+    # The evidence checks as `drillctl verify` reads it.
+    assert verify_run(run.run_dir).ok
+    # With result.json gone, the history imports what the journal proves: the same row.
+    (run.run_dir / "result.json").unlink()
+    with open_store(tmp_path / "rebuilt.db") as store:
+        again, _ = store.import_run(run.run_dir)
+    assert again.source == "journal"
+    for key in ROW_FIELDS:
+        assert getattr(again, key) == getattr(row, key), key
+
+
+ROW_FIELDS = (
+    "status",
+    "reason",
+    "rolled_back",
+    "rollback_succeeded",
+    "verdict_budget",
+    "trigger_kind",
+    *FIGURES,
+)
 
 
 def assert_unmeasured_is_nowhere_a_number(result: dict[str, Any], md: str) -> None:
