@@ -30,6 +30,7 @@ from runner.errors import ExitCode
 from runner.history import open_store
 from runner.history.quarter import Quarter
 from runner.history.rebuild import rebuild_result
+from runner.measure.probes import ProbeRunner
 from runner.playbook.loader import load_playbook
 from runner.report import quarterly
 from runner.report.metrics import render_prometheus
@@ -104,6 +105,7 @@ class Case:
     request: dict[str, Any] = field(default_factory=dict)
     hosts: tuple[str, ...] = ()
     unreachable: tuple[str, ...] = ()
+    dead_probe: bool = False  # the probe's thread dies after its first samples
 
 
 def break_service(target: FakeTarget, signals: Signals, clock: FakeClock) -> None:
@@ -170,6 +172,9 @@ CASES = {
     "interrupted-twice": Case(
         drill(deploy="{name: change, shell: hang change}"), "interrupted", interrupt(2)
     ),
+    "probe-thread-died": Case(
+        probed("objectives: {rto: 60s}\n"), "error", break_service, dead_probe=True
+    ),
     "all-hosts-unreachable": Case(drill(), "error", hosts=("h1", "h2"), unreachable=("h1", "h2")),
     "one-host-unreachable-within-max-fail": Case(
         drill(head="max_fail_percentage: 50\n"), "error", hosts=("h1", "h2"), unreachable=("h1",)
@@ -197,6 +202,20 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     for module in (runner.engine.drill, runner.engine.phases):
         monkeypatch.setattr(module, "time", types.SimpleNamespace(monotonic=monotonic))
     return fake
+
+
+def kill_probe_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The probe's sampling raises after two samples: its thread dies mid-drill."""
+    sample = ProbeRunner._sample
+    taken = []
+
+    def dying(self: ProbeRunner, instance: Any) -> None:
+        taken.append(1)
+        if len(taken) > 2:
+            raise RuntimeError("probe killed by the test")
+        sample(self, instance)
+
+    monkeypatch.setattr(ProbeRunner, "_sample", dying)
 
 
 def run_case(case: Case, tmp_path: Path, clock: FakeClock) -> InProcessRun:
@@ -242,9 +261,11 @@ SHARED = ("status", "reason", "rolled_back", "rollback_succeeded", "measured", "
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_every_output_of_a_run_tells_the_same_story(
-    name: str, tmp_path: Path, clock: FakeClock
+    name: str, tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     case = CASES[name]
+    if case.dead_probe:
+        kill_probe_thread(monkeypatch)
     run = run_case(case, tmp_path, clock)
     result = run.result()
     status = result["status"]
