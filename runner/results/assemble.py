@@ -27,6 +27,7 @@ from runner.results.model import (
     IncidentTimeline,
     IssueResult,
     LimitVerdict,
+    Measured,
     NoTimeline,
     ObjectiveVerdict,
     RunResult,
@@ -86,12 +87,34 @@ def rollback_succeeded(facts: RunResult) -> bool | None:
     if not facts.rolled_back or facts.rollback_succeeded is None:
         return facts.rollback_succeeded
     statuses = [s.status for s in facts.steps if s.phase == "rollback"]
-    ran = any(status != "skipped" for status in statuses)
     failed_host = any(status in FAILING for status in statuses)  # even a tolerated one
     stuck = any(f.revert_failed for f in facts.faults)
     return (
-        facts.rollback_succeeded and not failed_host and (ran or bool(facts.faults)) and not stuck
+        facts.rollback_succeeded and not failed_host and rollback_did_something(facts) and not stuck
     )
+
+
+NO_ROLLBACK_STEP = "not measured: no rollback step ran and no fault was reverted"
+
+
+def rollback_did_something(facts: RunResult) -> bool:
+    """A rollback step ran on some host (`when` skipping it does not count), or a fault was
+    there to take back."""
+    ran = any(s.phase == "rollback" and s.status != "skipped" for s in facts.steps)
+    return ran or bool(facts.faults)
+
+
+def rollback_measured(facts: RunResult) -> Measured:
+    """`facts.measured`, without a time to roll back for a rollback that did nothing: the
+    phase's few milliseconds time no rollback, and would meet any budget and pull the
+    quarter's rollback times down."""
+    measured = facts.measured
+    if not facts.rolled_back or rollback_did_something(facts):
+        return measured
+    if measured.time_to_rollback_s is None:
+        return measured
+    reasons = {**measured.reasons, "time_to_rollback_s": NO_ROLLBACK_STEP}
+    return replace(measured, time_to_rollback_s=None, reasons=reasons)
 
 
 def assemble(facts: RunResult) -> RunResult:
@@ -99,6 +122,7 @@ def assemble(facts: RunResult) -> RunResult:
 
     `facts.verdicts.baseline` is kept: it is judged from latency samples
     (runner.measure.figures.baseline_verdict), not here."""
+    facts = replace(facts, measured=rollback_measured(facts))
     measured, objectives = facts.measured, facts.objectives
     verdicts = Verdicts(
         rto=cast(ObjectiveVerdict | None, objective_verdict(measured.rto_s, objectives.rto_s)),

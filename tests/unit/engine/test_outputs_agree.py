@@ -314,6 +314,9 @@ def test_every_output_of_a_run_tells_the_same_story(
     assert summary.splitlines()[1] == f"{status.upper()}: {result['reason']}"
     if status != "passed":
         assert "PASSED" not in summary
+    took = re.search(r"time to roll back  (\S+)", summary)
+    if took is not None:
+        assert (took.group(1) == "n/a") == (measured["time_to_rollback_s"] is None), summary
     if measured["lost_writes"] is None and "lost writes" in summary:
         assert "lost writes       n/a" in summary
     # The evidence checks as `drillctl verify` reads it.
@@ -369,6 +372,10 @@ def assert_rollback_success_is_proven(result: dict[str, Any]) -> None:
         s["phase"] == "rollback" and s["status"] in ("failed", "unreachable", "interrupted")
         for s in result["steps"]
     )
+    if not (ran or result["faults"]):
+        # Nothing was rolled back: no time to roll back, and no budget it could meet.
+        assert result["measured"]["time_to_rollback_s"] is None
+        assert result["verdicts"]["budget"] is None
     if result["rollback_succeeded"]:
         assert not failed_on_a_host, "a rollback that failed on a host is no success"
         assert ran or result["faults"], "a rollback that ran no step is no success"
