@@ -426,3 +426,25 @@ def test_loss_no_run_measured_is_nowhere_a_zero_in_the_quarterly_or_the_metrics(
         for name in ("drillctl_lost_writes_total", "drillctl_data_loss_runs_total"):
             samples = [x for x in metrics.splitlines() if x.startswith(name + "{")]
             assert samples == ([] if shown is None else [f'{name}{{component=""}} 0'])
+
+
+@pytest.mark.parametrize("name", ["passed", "rto-met", "deploy-failed-rolled-back-verified"])
+def test_a_run_whose_journal_ends_before_its_verdict_is_nowhere_a_pass(
+    name: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    """The runner died before it judged the run: the journal stops before `run_measured`
+    and `run_finished`. What is rebuilt from it, and the history's row, is an error with its
+    objectives unjudged, never the pass the run was heading for."""
+    run = run_case(CASES[name], tmp_path, clock)
+    assert run.result()["status"] == "passed"
+    journal = run.run_dir / "journal.jsonl"
+    lines = journal.read_text().splitlines(keepends=True)
+    [cut] = [i for i, line in enumerate(lines) if '"event":"run_measured"' in line.replace(" ", "")]
+    journal.write_text("".join(lines[:cut]))
+    for leftover in ("result.json", "report.md", "report.html", "junit.xml"):
+        (run.run_dir / leftover).unlink()
+    row = history_row(run, tmp_path)
+    assert (row.source, row.status) == ("journal", "error")
+    assert "the runner stopped before the end" in str(row.reason)
+    assert (row.verdict_rto, row.verdict_rpo, row.objective_rto_s) == (None, None, None)
+    assert row.lost_writes is None and row.rpo_s is None
