@@ -116,13 +116,13 @@ def break_service(target: FakeTarget, signals: Signals, clock: FakeClock) -> Non
     target.on("watched", clear)
 
 
-def interrupt(times: int) -> Callable[[FakeTarget, Signals, FakeClock], None]:
+def interrupt(times: int, step: str = "change") -> Callable[[FakeTarget, Signals, FakeClock], None]:
     def setup(target: FakeTarget, signals: Signals, clock: FakeClock) -> None:
         def send(call: Call) -> None:
             for _ in range(times):
                 signals.send(signal.SIGINT)
 
-        target.on("change", send)
+        target.on(step, send)
 
     return setup
 
@@ -172,6 +172,29 @@ CASES = {
     "interrupted-twice": Case(
         drill(deploy="{name: change, shell: hang change}"), "interrupted", interrupt(2)
     ),
+    "fault-inject-failed": Case(
+        drill(
+            inject=FAULT.format(revert="fault-off f").replace(
+                "inject: 'fault-on f'", "inject: 'fail f'"
+            )
+        ),
+        "passed",
+    ),
+    "interrupted-in-rollback": Case(
+        drill(rollback="{name: undo, shell: hang undo, timeout: 2s}"),
+        "interrupted",
+        interrupt(1, "undo"),
+    ),
+    "interrupted-twice-in-rollback": Case(
+        drill(rollback="{name: undo, shell: hang undo, timeout: 2s}"),
+        "interrupted",
+        interrupt(2, "undo"),
+    ),
+    "verify-until-never-met": Case(
+        drill(verify="{name: check, shell: fail check, retries: 2, delay: 0, until: 'false'}"),
+        "failed",
+    ),
+    "rollback-when-failure-nothing-failed": Case(drill(head="rollback_when: failure\n"), "passed"),
     "probe-thread-died": Case(
         probed("objectives: {rto: 60s}\n"), "error", break_service, dead_probe=True
     ),
@@ -256,7 +279,16 @@ def history_row(run: InProcessRun, tmp_path: Path) -> Any:
     return row
 
 
-SHARED = ("status", "reason", "rolled_back", "rollback_succeeded", "measured", "objectives")
+SHARED = (
+    "status",
+    "reason",
+    "rolled_back",
+    "rollback_succeeded",
+    "measured",
+    "objectives",
+    "faults",
+    "phases",
+)
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -436,7 +468,7 @@ def test_a_run_whose_journal_ends_before_its_verdict_is_nowhere_a_pass(
     and `run_finished`. What is rebuilt from it, and the history's row, is an error with its
     objectives unjudged, never the pass the run was heading for."""
     run = run_case(CASES[name], tmp_path, clock)
-    assert run.result()["status"] == "passed"
+    assert run.result()["status"] == "passed", run.result()["reason"]
     journal = run.run_dir / "journal.jsonl"
     lines = journal.read_text().splitlines(keepends=True)
     [cut] = [i for i, line in enumerate(lines) if '"event":"run_measured"' in line.replace(" ", "")]
