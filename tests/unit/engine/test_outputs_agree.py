@@ -288,6 +288,16 @@ SHARED = (
     "objectives",
     "faults",
     "phases",
+    "steps",
+    "trigger",
+    "rollback_type",
+    "budget_s",
+    "started_at",
+    "ended_at",
+    "duration_s",
+    "timeline",
+    "data",
+    "availability",
 )
 
 
@@ -324,6 +334,26 @@ def test_every_output_of_a_run_tells_the_same_story(
     verdict = junit_status_case(run)
     bad = [c.tag for c in verdict if c.tag in ("failure", "error")]
     assert bad == ([] if status == "passed" else ["error" if status == "error" else "failure"])
+    cases = {
+        c.get("name"): c for c in ET.parse(run.run_dir / "junit.xml").getroot().iter("testcase")
+    }
+    for key in ("rto", "rpo", "budget"):
+        said = result["verdicts"][key]
+        tags = [c.tag for c in cases[key] if c.tag in ("failure", "skipped", "error")]
+        expected = {
+            "missed": ["failure"],
+            "not measured": ["failure"],
+            "met": [],
+            None: ["skipped"],
+        }
+        assert tags == expected[said], (key, said)
+    rolled = "no"
+    if result["rolled_back"]:
+        rolled = "yes, succeeded" if result["rollback_succeeded"] else "yes, **failed**"
+    assert f"**Rolled back:** {rolled}" in md
+    if result["rolled_back"]:
+        said = "succeeded" if result["rollback_succeeded"] else "FAILED"
+        assert f" — rollback {said}</td>" in html
     # The history's row.
     row = history_row(run, tmp_path)
     assert (row.status, row.reason) == (status, result["reason"])
