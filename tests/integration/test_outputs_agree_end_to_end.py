@@ -86,3 +86,72 @@ def test_a_runs_exit_code_files_history_and_quarterly_agree(tmp_path: Path) -> N
     assert 'drillctl_runs_total{component="agree",status="failed"} 2' in metrics.stdout
     assert "drillctl_lost_writes_total{" not in metrics.stdout
     assert 'drillctl_rollback_success_ratio{component="agree"} 0.3333' in metrics.stdout
+
+
+DATA_DRILL = """\
+drill: agree-data-DRILLNAME
+component: agree-data
+rollback_type: 2
+objectives: {rpo: 0s}
+probes:
+  ledger:
+    data:
+      write: {shell: "echo {{ seq }} >> DIR/ledger"}
+      read: {shell: "READ", timeout: 1s, deadline: 2s}
+    every: 100ms
+deploy:
+  - {name: change, shell: "sleep 0.5"}
+rollback:
+  - {name: undo, shell: "true"}
+verify:
+  - {name: check, shell: "true"}
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "read", "measured"),
+    [
+        pytest.param("read-back", "cat DIR/ledger", True, id="read-back-works"),
+        pytest.param("read-fails", "exit 1", False, id="read-back-fails"),
+    ],
+)
+def test_lost_writes_not_measured_are_nowhere_a_zero(
+    tmp_path: Path, name: str, read: str, measured: bool
+) -> None:
+    """A data probe whose read-back works measures 0 lost writes and meets an RPO of 0;
+    one whose read-back fails measured nothing: null, 'not measured' and a failed drill in
+    every output, never a 0 or a met."""
+    history = tmp_path / "history.db"
+    playbook = tmp_path / "drill.yml"
+    text = DATA_DRILL.replace("DRILLNAME", name).replace("READ", read)
+    playbook.write_text(text.replace("DIR", str(tmp_path)))
+    out = tmp_path / "run"
+    proc = run_drillctl("run", str(playbook), "--out", str(out), "--history", str(history))
+    output = proc.stdout + proc.stderr
+    result = json.loads((out / "result.json").read_text())
+    figures = result["measured"]
+    md = (out / "report.md").read_text()
+    listed = run_drillctl("history", "list", "--format", "json", "--history", str(history))
+    [row] = json.loads(listed.stdout)
+    metrics = run_drillctl("metrics", "--history", str(history)).stdout
+    if measured:
+        assert (proc.returncode, result["status"]) == (0, "passed"), output
+        assert (figures["lost_writes"], result["verdicts"]["rpo"]) == (0, "met")
+        assert "lost writes       0" in output
+        assert row["lost_writes"] == 0
+        assert 'drillctl_lost_writes_total{component="agree-data"} 0' in metrics
+    else:
+        assert (proc.returncode, result["status"]) == (1, "failed"), output
+        assert figures["lost_writes"] is None and figures["rpo_s"] is None
+        assert "lost_writes" in figures["reasons"] and "rpo_s" in figures["reasons"]
+        assert result["verdicts"]["rpo"] == "not measured"
+        assert "lost writes       n/a" in output
+        assert "| Lost writes | — | not measured | not measured |" in md
+        assert "RPO not measured" in md
+        assert (row["lost_writes"], row["rpo_s"], row["verdict_rpo"]) == (
+            None,
+            None,
+            "not measured",
+        )
+        assert "drillctl_lost_writes_total{" not in metrics
+        assert 'drillctl_rpo_attainment_ratio{component="agree-data"} 0' in metrics
