@@ -31,12 +31,14 @@ from runner.history import open_store
 from runner.history.quarter import Quarter
 from runner.history.rebuild import rebuild_result
 from runner.measure.probes import ProbeRunner
+from runner.notify.messages import figures_line
 from runner.playbook.loader import load_playbook
 from runner.report import quarterly
 from runner.report.metrics import render_prometheus
 from runner.report.quarterly_html import render as render_html
 from runner.report.quarterly_md import render as render_markdown
 from runner.results.codec import result_json
+from runner.results.result_json import measurements
 from runner.run.console import TerminalView
 from runner.run.summary import print_summary
 from runner.secrets import SecretMask
@@ -510,3 +512,19 @@ def test_a_run_whose_journal_ends_before_its_verdict_is_nowhere_a_pass(
     assert "the runner stopped before the end" in str(row.reason)
     assert (row.verdict_rto, row.verdict_rpo, row.objective_rto_s) == (None, None, None)
     assert row.lost_writes is None and row.rpo_s is None
+
+
+@pytest.mark.parametrize("name", ["passed", "rollback-steps-all-skipped", "fault-revert-failed"])
+def test_the_last_notification_gives_the_figures_result_json_gives(
+    name: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    """The complete/failure message is chosen by the run's status and carries its figures,
+    taken before result.json is written: they must be the ones result.json then holds."""
+    run = run_case(CASES[name], tmp_path, clock)
+    result = run.result()
+    sent = measurements(run.outcome)
+    for figure in FIGURES:
+        assert sent[figure] == result["measured"][figure], figure
+    took = result["measured"]["time_to_rollback_s"]
+    line = figures_line(sent)
+    assert ("time to roll back not measured" in line) == (took is None), line
