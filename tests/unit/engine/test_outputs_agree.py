@@ -12,7 +12,9 @@ nowhere a number, a `met` or a zero.
 
 from __future__ import annotations
 
+import errno
 import io
+import json
 import re
 import signal
 import types
@@ -24,8 +26,11 @@ from typing import Any
 
 import pytest
 
+import runner.connections.pool
 import runner.engine.drill
 import runner.engine.phases
+import runner.run.evidence
+from runner.cli import main
 from runner.errors import ExitCode
 from runner.history import open_store
 from runner.history.quarter import Quarter
@@ -528,3 +533,39 @@ def test_the_last_notification_gives_the_figures_result_json_gives(
     took = result["measured"]["time_to_rollback_s"]
     line = figures_line(sent)
     assert ("time to roll back not measured" in line) == (took is None), line
+
+
+@pytest.mark.parametrize("name", ["passed", "rollback-failed"])
+def test_a_run_whose_evidence_cannot_be_written_is_an_environment_error_still_in_the_history(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The disk fills as result.json is written. The run is no crash (a traceback, exit 1,
+    whatever the drill did) and no run missing from the history: exit 3 saying where the
+    journal is, and the history records the verdict that journal proves."""
+    target = FakeTarget()
+    monkeypatch.setattr(runner.connections.pool, "default_factories", target.factories)
+
+    def disk_full(*args: Any, **kwargs: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(runner.run.evidence, "write_json", disk_full)
+    playbook = tmp_path / "drill.yml"
+    playbook.write_text(CASES[name].text)
+    out, history = tmp_path / "run", tmp_path / "history.db"
+    code = main(["run", str(playbook), "--out", str(out), "--history", str(history)])
+    assert code == ExitCode.ENVIRONMENT
+    err = capsys.readouterr().err
+    assert "could not be written" in err and "No space left on device" in err
+    assert not (out / "result.json").exists()
+    final = final_of(out)
+    with open_store(history) as store:
+        [row] = store.runs()
+    assert (row.source, row.status, row.reason) == ("journal", final["status"], final["reason"])
+    assert row.status == CASES[name].status
+
+
+def final_of(run_dir: Path) -> dict[str, Any]:
+    lines = (run_dir / "journal.jsonl").read_text().splitlines()
+    events = [json.loads(line) for line in lines]
+    [final] = [e for e in events if e["event"] in ("run_finished", "interrupted")]
+    return final
