@@ -202,6 +202,11 @@ CASES = {
         "failed",
     ),
     "rollback-when-failure-nothing-failed": Case(drill(head="rollback_when: failure\n"), "passed"),
+    "tags-select-no-change-step": Case(
+        drill(verify="{name: check, shell: ok check, tags: [only]}"),
+        "failed",
+        request={"tags": ("only",)},
+    ),
     "probe-thread-died": Case(
         probed("objectives: {rto: 60s}\n"), "error", break_service, dead_probe=True
     ),
