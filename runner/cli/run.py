@@ -10,7 +10,7 @@ from pathlib import Path
 
 from runner.cli import habits
 from runner.cli.command import Command
-from runner.errors import ExitCode
+from runner.errors import ExitCode, TargetEnvironmentError
 
 
 def run_drill(args: argparse.Namespace) -> int:
@@ -75,7 +75,11 @@ def _run(args: argparse.Namespace, *, check: bool) -> int:
 
     view = TerminalView(prepared.mask, verbose=request.verbose)
     startup_gc.loaded()  # the drill's code and plan are loaded: out of later collections
-    outcome, run_dir = execute(prepared, view)
+    try:
+        outcome, run_dir = execute(prepared, view)
+    except TargetEnvironmentError:
+        _record_journaled_run(Path(prepared.run.run_dir), prepared.run.run_id, args.history)
+        raise
     print_summary(view, outcome, run_dir, prepared.playbook)
     from runner.history import record_run
 
@@ -83,6 +87,23 @@ def _run(args: argparse.Namespace, *, check: bool) -> int:
     if getattr(args, "pushgateway", None):
         push_figures(run_dir, args.pushgateway)
     return outcome.exit_code
+
+
+def _record_journaled_run(run_dir: Path, run_id: str, history: str | None) -> None:
+    """A run that ended in an environment error after its journal began is still a run: the
+    history records what its journal proves (an error, or the verdict it reached before its
+    evidence could not be written), so no run goes missing from it."""
+    journal = run_dir / "journal.jsonl"
+    try:
+        with open(journal, encoding="utf-8") as handle:
+            first = json.loads(handle.readline())
+    except (OSError, ValueError):
+        return  # no journal of its own: the run never began
+    if not isinstance(first, dict) or first.get("run_id") != run_id:
+        return  # another run's directory: not this run's to record
+    from runner.history import record_run
+
+    record_run(None, run_dir, history)
 
 
 def push_figures(run_dir: Path, gateway: str) -> None:

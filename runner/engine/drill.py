@@ -24,7 +24,9 @@ from runner.engine.outcome import (
     MEASURED_EVENT,
     DrillOutcome,
     Trigger,
+    host_failure,
     measured_record,
+    steps_ran,
 )
 from runner.engine.phases import DrillState, PhaseRunner
 from runner.engine.plan import DrillPlan
@@ -265,7 +267,17 @@ class DrillRun:
 
     def _outcome(self, started_at: str, started: float) -> DrillOutcome:
         s = self.state
-        rollback_ok = None if s.rollback is None else not s.rollback.failed
+        # As result.json says it (runner.results.assemble.rollback_succeeded): a rollback
+        # that failed on a host, ran no step or left a fault in effect did not succeed.
+        rollback_ok = None
+        if s.rollback is not None:
+            did_something = steps_ran(s.rollback) or bool(self.ledger.records)
+            rollback_ok = (
+                not s.rollback.failed
+                and host_failure(s.rollback) is None
+                and did_something
+                and not self.ledger.any_revert_failed
+            )
         figures = self._figures() if self.monitor.probes.instances else None
         status, reason = drill_verdict(
             s, self.playbook, self.ledger, self.interrupts, figures, self.monitor.probe_failure()

@@ -111,6 +111,16 @@ def steps_ran(phase: PhaseResult | None) -> bool:
     return phase is not None and any(h.status != SKIPPED for st in phase.steps for h in st.hosts)
 
 
+def host_failure(phase: PhaseResult | None) -> tuple[str, str, str] | None:
+    """(step, host, why) of the first host `phase` failed on, even within the tolerance of
+    `max_fail_percentage` (which keeps the step going, not the host proven); None if none."""
+    for st in phase.steps if phase is not None else ():
+        for h in st.hosts:
+            if h.failed:
+                return st.step.name, h.host, h.msg
+    return None
+
+
 def change_ran(phases: Sequence[PhaseResult]) -> bool:
     """A step of deploy or inject ran on some host."""
     return any(steps_ran(p) for p in phases if p.phase in ("deploy", "inject"))

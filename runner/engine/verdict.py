@@ -2,7 +2,8 @@
 drill's own times, which its measurements are taken against.
 
 The order of the rules is the order of what matters most: an interrupt, a baseline that
-failed, a fault not reverted, no decision in time, a failed rollback or verify, a rollback
+failed, a fault not reverted, no decision in time, a failed rollback or verify (on any host,
+even one `max_fail_percentage` tolerated), a rollback
 over its budget, a change that never ran, a rollback in which no step ran. A drill that
 passed those must still meet its objectives, and a rollback must have been checked: by a
 verify step that ran after it, or else by every availability probe seeing the service
@@ -23,6 +24,7 @@ from runner.engine.outcome import (
     PASSED,
     change_ran,
     failure_reason,
+    host_failure,
     objectives_verdict,
     only_unreachable,
     steps_ran,
@@ -82,6 +84,16 @@ def run_verdict(
         return FAILED, failure_reason("rollback failed", s.rollback)
     if s.final_verify is not None and s.final_verify.failed:
         return FAILED, failure_reason("verify failed", s.final_verify)
+    for name, checked in (("rollback", s.rollback), ("verify", s.final_verify)):
+        # A host that max_fail_percentage tolerated was still not rolled back, or not
+        # verified: the drill did not prove the rollback there.
+        failed_on = host_failure(checked)
+        if failed_on is not None:
+            step, host, why = failed_on
+            return FAILED, (
+                f"{name} failed on {host} (within max_fail_percentage, but not proven there): "
+                f"step {step!r}: {why}"
+            )
     budget = playbook.budget_s
     if s.rollback is not None and budget is not None and s.rollback.duration_s > budget:
         return (

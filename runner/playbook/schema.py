@@ -103,7 +103,9 @@ def playbook_schema() -> dict[str, Any]:
                 "maximum": 100,
                 "default": 0,
                 "description": "Share of a step's hosts that may fail (or be unreachable) "
-                "before the step counts as failed; failed hosts drop out of the change.",
+                "before the step counts as failed; failed hosts drop out of the change. A "
+                "rollback or verify step that fails on any host still fails the drill (the "
+                "rollback is not proven there).",
             },
             "forks": {
                 "type": "integer",

@@ -91,8 +91,10 @@ def _families(runs: Sequence[RunRow], base: dict[str, str]) -> list[_Family]:
         for status, count in fig.by_status.items():
             fams[0].samples.append(("", {**labels, "status": status}, count))
         fams[1].samples.append(("", labels, sum(1 for r in rows if r.rolled_back)))
-        fams[2].samples.append(("", labels, fig.lost_writes))
-        fams[3].samples.append(("", labels, len(fig.data_loss_runs)))
+        # Absent when the runs did not measure their loss: a 0 would claim no loss.
+        if fig.lost_writes is not None and fig.data_loss_incidents is not None:
+            fams[2].samples.append(("", labels, fig.lost_writes))
+            fams[3].samples.append(("", labels, fig.data_loss_incidents))
         fams[4].samples.append(("", labels, fig.repeat_rollbacks))
         last = max(rows, key=lambda r: (r.started_at or "", r.run_id))
         when = parse_timestamp(last.started_at)

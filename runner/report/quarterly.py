@@ -85,8 +85,15 @@ class Figures:
     recover: Spread
     rollback_success: Ratio
     data_loss_runs: tuple[str, ...]
-    lost_writes: int
+    # None when the runs do not tell: no loss was found and a run did not measure its loss
+    # (no data probe, a failed read-back). A zero there would claim what nobody measured.
+    lost_writes: int | None
     repeats: tuple[Repeat, ...]
+
+    @property
+    def data_loss_incidents(self) -> int | None:
+        """Runs that lost writes; None when none was found but a run did not measure it."""
+        return None if self.lost_writes is None else len(self.data_loss_runs)
 
     @property
     def repeat_rollbacks(self) -> int:
@@ -193,6 +200,13 @@ def repeats(runs: Sequence[RunRow]) -> tuple[Repeat, ...]:
     )
 
 
+def loss_known(runs: Sequence[RunRow]) -> bool:
+    """Whether the runs tell their data loss: one lost writes (that stands regardless), or
+    every run measured it. "No loss" is a claim about every run."""
+    measured = [r.lost_writes for r in runs]
+    return any((v or 0) > 0 for v in measured) or (bool(runs) and None not in measured)
+
+
 def figures(component: str, runs: Sequence[RunRow]) -> Figures:
     rolled_back = [r for r in runs if r.rolled_back]
     losses = [r for r in runs if (r.lost_writes or 0) > 0]
@@ -210,7 +224,7 @@ def figures(component: str, runs: Sequence[RunRow]) -> Figures:
             sum(1 for r in rolled_back if r.rollback_succeeded is True), len(rolled_back)
         ),
         data_loss_runs=tuple(r.run_id for r in losses),
-        lost_writes=sum(r.lost_writes or 0 for r in runs),
+        lost_writes=sum(r.lost_writes or 0 for r in runs) if loss_known(runs) else None,
         repeats=repeats(runs),
     )
 
@@ -221,7 +235,7 @@ def targets(total: Figures, runs: Sequence[RunRow]) -> tuple[TargetCheck, ...]:
     # No incident is a claim about every run: one whose loss was not measured (no data
     # probe, a failed read-back) could hide one. An incident found stands regardless.
     incidents = len(total.data_loss_runs)
-    loss_known = bool(incidents) or (bool(runs) and all(r.lost_writes is not None for r in runs))
+    known = loss_known(runs)
     decide_max, rollback_mean = total.decide.max, total.rollback.mean
     return (
         TargetCheck(
@@ -230,9 +244,9 @@ def targets(total: Figures, runs: Sequence[RunRow]) -> tuple[TargetCheck, ...]:
         TargetCheck(
             "data-loss incidents",
             "0",
-            float(incidents) if loss_known else None,
+            float(incidents) if known else None,
             "runs",
-            (incidents == 0) if loss_known else None,
+            (incidents == 0) if known else None,
         ),
         TargetCheck(
             "repeat rollbacks",
@@ -258,6 +272,10 @@ def targets(total: Figures, runs: Sequence[RunRow]) -> tuple[TargetCheck, ...]:
     )
 
 
+def _float(value: int | None) -> float | None:
+    return None if value is None else float(value)
+
+
 def changes(current: Figures, previous: Figures) -> tuple[Change, ...]:
     def pair(metric: str, unit: str, get: Callable[[Figures], float | None]) -> Change:
         return Change(metric, unit, get(current), get(previous) if previous.runs else None)
@@ -267,7 +285,7 @@ def changes(current: Figures, previous: Figures) -> tuple[Change, ...]:
         pair("rollback success", "ratio", lambda f: f.rollback_success.value),
         pair("RTO attainment", "ratio", lambda f: f.rto_attainment.value),
         pair("RPO attainment", "ratio", lambda f: f.rpo_attainment.value),
-        pair("data-loss incidents", "runs", lambda f: float(len(f.data_loss_runs))),
+        pair("data-loss incidents", "runs", lambda f: _float(f.data_loss_incidents)),
         pair("repeat rollbacks", "runs", lambda f: float(f.repeat_rollbacks)),
         pair("time to decide p90", "seconds", lambda f: f.decide.p90),
         pair("time to roll back p90", "seconds", lambda f: f.rollback.p90),

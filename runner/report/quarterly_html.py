@@ -220,7 +220,7 @@ def _components(figs: Sequence[Figures], title: str = "<h2>Per component</h2>") 
                 _e(ratio_text(f.rto_attainment)),
                 _e(ratio_text(f.rpo_attainment)),
                 _e(ratio_text(f.rollback_success)),
-                _e(len(f.data_loss_runs)),
+                _e("not measured" if f.data_loss_incidents is None else f.data_loss_incidents),
                 _e(f.repeat_rollbacks),
             ]
         )

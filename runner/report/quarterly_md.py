@@ -227,7 +227,7 @@ def _component_rows(figs: list[Figures]) -> tuple[list[list[str]], list[list[str
                 ratio_text(f.rto_attainment),
                 ratio_text(f.rpo_attainment),
                 ratio_text(f.rollback_success),
-                str(len(f.data_loss_runs)),
+                "not measured" if f.data_loss_incidents is None else str(f.data_loss_incidents),
                 str(f.repeat_rollbacks),
             ]
         )

@@ -27,12 +27,13 @@ from runner.results.model import (
     IncidentTimeline,
     IssueResult,
     LimitVerdict,
+    Measured,
     NoTimeline,
     ObjectiveVerdict,
     RunResult,
     Verdicts,
 )
-from runner.results.verdict import verdict_of
+from runner.results.verdict import FAILING, verdict_of
 
 
 @dataclass(frozen=True)
@@ -78,9 +79,50 @@ def limit_verdict(measured: float | None, limit: float | None) -> LimitVerdict |
     return "met" if measured <= limit else "missed"
 
 
+def rollback_succeeded(facts: RunResult) -> bool | None:
+    """The rollback succeeded: it failed on no host, it did something (a rollback step ran
+    on a host, or a fault was taken back) and it left no fault in effect. A rollback whose
+    every step was skipped, or that left a fault behind, proved nothing: it is no success,
+    in result.json as in the history's rollback success rate. None when no rollback ran."""
+    if not facts.rolled_back or facts.rollback_succeeded is None:
+        return facts.rollback_succeeded
+    statuses = [s.status for s in facts.steps if s.phase == "rollback"]
+    failed_host = any(status in FAILING for status in statuses)  # even a tolerated one
+    stuck = any(f.revert_failed for f in facts.faults)
+    return (
+        facts.rollback_succeeded and not failed_host and rollback_did_something(facts) and not stuck
+    )
+
+
+NO_ROLLBACK_STEP = "not measured: no rollback step ran and no fault was reverted"
+
+
+def rollback_did_something(facts: RunResult) -> bool:
+    """A rollback step ran on some host (`when` skipping it does not count), or a fault was
+    there to take back."""
+    ran = any(s.phase == "rollback" and s.status != "skipped" for s in facts.steps)
+    return ran or bool(facts.faults)
+
+
+def rollback_measured(facts: RunResult) -> Measured:
+    """`facts.measured`, without a time to roll back for a rollback that did nothing: the
+    phase's few milliseconds time no rollback, and would meet any budget and pull the
+    quarter's rollback times down."""
+    measured = facts.measured
+    if not facts.rolled_back or rollback_did_something(facts):
+        return measured
+    if measured.time_to_rollback_s is None:
+        return measured
+    reasons = {**measured.reasons, "time_to_rollback_s": NO_ROLLBACK_STEP}
+    return replace(measured, time_to_rollback_s=None, reasons=reasons)
+
+
 def assemble(facts: RunResult) -> RunResult:
-    """`facts` with its verdicts and issues derived. `facts.verdicts.baseline` is kept: it
-    is judged from latency samples (runner.measure.figures.baseline_verdict), not here."""
+    """`facts` with its verdicts, issues and rollback success derived.
+
+    `facts.verdicts.baseline` is kept: it is judged from latency samples
+    (runner.measure.figures.baseline_verdict), not here."""
+    facts = replace(facts, measured=rollback_measured(facts))
     measured, objectives = facts.measured, facts.objectives
     verdicts = Verdicts(
         rto=cast(ObjectiveVerdict | None, objective_verdict(measured.rto_s, objectives.rto_s)),
@@ -93,7 +135,9 @@ def assemble(facts: RunResult) -> RunResult:
         budget=limit_verdict(measured.time_to_rollback_s, facts.budget_s),
         baseline=facts.verdicts.baseline,
     )
-    judged = replace(facts, verdicts=verdicts, issues=())
+    judged = replace(
+        facts, verdicts=verdicts, issues=(), rollback_succeeded=rollback_succeeded(facts)
+    )
     issues = verdict_of(encode(judged)).issues
     return replace(
         judged, issues=tuple(decode(IssueResult, {"kind": i.kind, "text": i.text}) for i in issues)

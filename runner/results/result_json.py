@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from runner.engine.outcome import DrillOutcome
+from runner.engine.outcome import DrillOutcome, steps_ran
 from runner.measure.figures import (
     baseline_verdict,
     measured_without_probes,
@@ -17,7 +17,7 @@ from runner.measure.figures import (
 from runner.playbook.checklists import evaluate
 from runner.playbook.model import Playbook
 from runner.provenance import RunEvidence
-from runner.results.assemble import assemble, figure_blocks
+from runner.results.assemble import NO_ROLLBACK_STEP, assemble, figure_blocks
 from runner.results.codec import decode, decode_value
 from runner.results.model import (
     ChecklistResult,
@@ -52,7 +52,19 @@ def _round(value: float | None) -> float | None:
 
 
 def measurements(outcome: DrillOutcome) -> dict[str, Any]:
-    """Figures measured from the run; a figure that was not measured is None, never a guess."""
+    """Figures measured from the run; a figure that was not measured is None, never a guess.
+
+    A rollback that did nothing has no time to roll back (as `assemble` judges result.json),
+    so the run's last notification says what its result.json says."""
+    measured = _measured(outcome)
+    rollback = outcome.phase("rollback")
+    if rollback is not None and not (steps_ran(rollback) or outcome.faults):
+        reasons = {**measured["reasons"], "time_to_rollback_s": NO_ROLLBACK_STEP}
+        measured = {**measured, "time_to_rollback_s": None, "reasons": reasons}
+    return measured
+
+
+def _measured(outcome: DrillOutcome) -> dict[str, Any]:
     if outcome.figures is not None:
         return outcome.figures.as_result()
     rollback = outcome.phase("rollback")

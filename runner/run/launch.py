@@ -201,6 +201,15 @@ def _execute_locked(
         record_end(location, prepared.run.run_dir)
     try:
         write_evidence(prepared, outcome, journal.head, journal.events, run_dir)
+    except OSError as exc:
+        # The journal is whole (its final event is written); only what is made from it is
+        # missing. Not the drill's verdict: an environment error that says where the run is.
+        raise TargetEnvironmentError(
+            f"the drill ended with status {outcome.status}, but its result.json and reports "
+            "could not be "
+            f"written to {run_dir}: {exc}; its journal.jsonl holds the run (`drillctl history "
+            f"import {run_dir}` rebuilds it)"
+        ) from None
     finally:
         # Only now: a signal must not cut the evidence short (`drillctl halt` relies on it).
         interrupts.uninstall()

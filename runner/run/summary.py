@@ -31,15 +31,19 @@ def print_summary(
     view: TerminalView, outcome: DrillOutcome, run_dir: Path, playbook: Playbook
 ) -> None:
     rollback = outcome.phase("rollback")
+    result = _result(run_dir)
     view.say("")
     view.say(f"{outcome.status.upper()}: {outcome.reason}", _STYLE[outcome.status])
-    _issues(view, run_dir)
+    if result is not None:
+        _issues(view, result)
     if rollback is not None:
         budget = playbook.budget_s
         limit = (
             f" (type {playbook.rollback_type} budget {format_duration(budget)})" if budget else ""
         )
-        view.say(f"  time to roll back  {format_duration(rollback.duration_s)}{limit}")
+        # As result.json has it: a rollback that did nothing has no time to roll back.
+        took = _figure(result, "time_to_rollback_s", rollback.duration_s)
+        view.say(f"  time to roll back  {format_duration(took)}{limit}")
     figures = outcome.figures
     if figures is not None:
         measured = figures.as_result()
@@ -66,12 +70,27 @@ def print_summary(
     view.say(f"  evidence: {run_dir}")
 
 
-def _issues(view: TerminalView, run_dir: Path) -> None:
-    """The issues every report lists, read from the result.json the reports were made from."""
+def _result(run_dir: Path) -> dict[str, Any] | None:
+    """The result.json the reports were made from; None when it cannot be read (the journal
+    is the evidence then, and the verdict line says why)."""
     try:
-        result: dict[str, Any] = json.loads((run_dir / "result.json").read_text(encoding="utf-8"))
+        result = json.loads((run_dir / "result.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return  # no result.json: the journal is the evidence, and the line above says why
+        return None
+    return result if isinstance(result, dict) else None
+
+
+def _figure(result: dict[str, Any] | None, key: str, own: float | None) -> float | None:
+    """result.json's figure (null stays null); `own`, the runner's, when it has none."""
+    measured = (result or {}).get("measured")
+    if not isinstance(measured, dict) or key not in measured:
+        return own
+    value = measured[key]
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def _issues(view: TerminalView, result: dict[str, Any]) -> None:
+    """The issues every report lists, read from the result.json the reports were made from."""
     verdict = verdict_of(result)
     # The reason is the line above. On a passed run a failed change step is what started the
     # rollback, shown as it ran; objectives (one not measured, say) are always worth a line.
