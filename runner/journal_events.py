@@ -207,7 +207,7 @@ FIELDS: dict[Event, frozenset[str]] = {
     Event.FAULT_INJECT_FAILED: frozenset({"fault_id", "reason"}),
     Event.FAULT_INJECTED: frozenset({"fault_id", "host", "kind", "in_effect", "injected_at"}),
     Event.FAULT_REVERT_STARTED: frozenset({"fault_id", "reason"}),
-    Event.FAULT_REVERTED: frozenset({"fault_id", "checked", "detail", "by"}),
+    Event.FAULT_REVERTED: frozenset({"fault_id", "checked", "detail", "by", "reverted_at", "late"}),
     Event.FAULT_REVERT_FAILED: frozenset({"fault_id", "detail", "manual", "by"}),
     Event.RECOVER_STARTED: frozenset({"pending", "pid"}),
     Event.RECOVER_FINISHED: frozenset({"reverted", "failed"}),

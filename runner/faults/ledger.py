@@ -302,11 +302,23 @@ class FaultLedger:
             record.plan, self.hosts[record.plan.host], self.pool, how or Convergence()
         )
         if result.ok:
+            with self._lock:
+                # Reported as possibly in effect already: the drill went on without it, so
+                # its end, however it went, does not make the fault one that was reverted in
+                # time (a rebuild from the journal reads `late` the same way).
+                late = fault_id in self._overdue
             record.reverted_at = utc_now()
             self.journal.record(
-                Event.FAULT_REVERTED, fault_id=fault_id, checked=True, detail=result.detail
+                Event.FAULT_REVERTED,
+                fault_id=fault_id,
+                checked=True,
+                detail=result.detail,
+                # The instant result.json reports, so a result rebuilt from the journal
+                # says the same (the event's own stamp is taken a moment later).
+                reverted_at=record.reverted_at,
+                **({"late": True} if late else {}),
             )
-            return True
+            return not late
         record.revert_failed = True
         record.notes.append(result.detail)
         manual = record.plan.manual or " ; ".join(op.display() for op in record.plan.revert)

@@ -260,7 +260,13 @@ def _faults(by_kind: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
         e["fault_id"]: e.get("injected_at", e["time"])
         for e in by_kind.get(Event.FAULT_INJECTED, [])
     }
-    reverted = {e["fault_id"]: e["time"] for e in by_kind.get(Event.FAULT_REVERTED, [])}
+    # Journals written before `reverted_at` was recorded carry only the event's own stamp.
+    reverted = {
+        e["fault_id"]: e.get("reverted_at", e["time"])
+        for e in by_kind.get(Event.FAULT_REVERTED, [])
+    }
+    # A revert that ended only after the run had reported it as overdue clears nothing.
+    cleared = {e["fault_id"] for e in by_kind.get(Event.FAULT_REVERTED, []) if not e.get("late")}
     failed = {e["fault_id"] for e in by_kind.get(Event.FAULT_REVERT_FAILED, [])}
     return [
         {
@@ -270,7 +276,7 @@ def _faults(by_kind: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
             "injected_at": injected.get(e["fault_id"]),
             "reverted_at": reverted.get(e["fault_id"]),
             # A later successful revert (e.g. by `drillctl recover`) clears an earlier failure.
-            "revert_failed": e["fault_id"] in failed and e["fault_id"] not in reverted,
+            "revert_failed": e["fault_id"] in failed and e["fault_id"] not in cleared,
         }
         # Every fault the runner set out to inject, as result.json lists them: one whose
         # inject failed may have been partly applied, and was reverted (or not) all the same.

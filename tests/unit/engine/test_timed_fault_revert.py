@@ -13,10 +13,13 @@ import threading
 import time
 import types
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import runner.faults.ledger
+from runner.history.rebuild import rebuild_result
+from runner.results.codec import result_json
 from tests.fakes.connection import Call, FakeTarget
 from tests.fakes.engine import InProcessRun, run_drill
 
@@ -146,3 +149,40 @@ def test_the_revert_bound_covers_every_attempt_at_its_timeouts() -> None:
     op_s = ledger.OP_TIMEOUT_S + ledger.OP_ALLOWANCE_S
     per_attempt = 4 * op_s + 1.0 + ledger.MAX_RETRY_DELAY_S
     assert ledger.revert_bound_s(plan, how) == pytest.approx(3 * per_attempt + 5.0)  # type: ignore[arg-type]
+
+
+def test_a_revert_that_ends_after_its_bound_stays_a_failure_in_the_result_and_its_rebuild(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The hung revert is let go once the rollback runs: it ends while the journal is open.
+    monkeypatch.setattr(runner.faults.ledger, "revert_bound_s", lambda plan, how: 0.3)
+    release = threading.Event()
+    target = FakeTarget()
+    target.on("timed", lambda call: call.word == "fault-off" and release.wait(HUNG_S))
+    target.on("undo", lambda call: release.set())
+    try:
+        run = run_drill(timed_playbook("100ms", "ok end-of-inject"), tmp_path, target)
+    finally:
+        release.set()
+    reverted = [e for e in run.events() if e["event"] == "fault_reverted"]
+    assert [e.get("late") for e in reverted] == [True], reverted
+    [record] = run.outcome.faults
+    assert record.revert_failed and record.reverted_at == reverted[0]["reverted_at"]
+    assert run.outcome.status == "failed"
+    [fault] = rebuilt_faults(run)
+    assert (fault["revert_failed"], fault["reverted_at"]) == (True, record.reverted_at)
+
+
+def test_a_rebuilt_result_gives_the_instant_the_runner_took_for_a_revert(tmp_path: Path) -> None:
+    run = run_drill(timed_playbook("100ms", "ok end-of-inject"), tmp_path, FakeTarget())
+    [record] = run.outcome.faults
+    [event] = [e for e in run.events() if e["event"] == "fault_reverted"]
+    assert event["reverted_at"] == record.reverted_at and "late" not in event
+    [fault] = rebuilt_faults(run)
+    assert (fault["revert_failed"], fault["reverted_at"]) == (False, record.reverted_at)
+
+
+def rebuilt_faults(run: InProcessRun) -> list[dict[str, Any]]:
+    """The faults of the result a rebuild from the run's journal gives."""
+    faults: list[dict[str, Any]] = result_json(rebuild_result(run.events(), "rebuilt"))["faults"]
+    return faults
