@@ -91,7 +91,20 @@ class SecretMask:
             self.add(value)
 
     def add(self, value: object) -> None:
-        """Register a secret value (and its derived forms)."""
+        """Register a secret value (and its derived forms).
+
+        A mapping or list is registered by its values, each of them: a secret given as
+        `{"user": "app", "password": "..."}` shows in output as its parts
+        (`{{ creds.password }}`), never as the text of the whole mapping.
+        """
+        if isinstance(value, dict):
+            for item in value.values():
+                self.add(item)
+            return
+        if isinstance(value, (list, tuple, set, frozenset)):
+            for item in value:
+                self.add(item)
+            return
         text = "" if value is None else str(value)
         if not text or text == MASK:
             return

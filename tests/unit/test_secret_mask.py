@@ -112,3 +112,18 @@ def test_template_errors_mask_the_values_they_quote() -> None:
     with pytest.raises(Exception) as raised:
         templar.render_text("{{ {}[pw] }}", {"pw": "Zq9-hunter2"})
     assert "Zq9-hunter2" not in str(raised.value) and MASK in str(raised.value)
+
+
+def test_a_secret_mapping_or_list_is_masked_by_each_value_inside_it() -> None:
+    secret = {"user": "app-user", "password": "Nested-Pa55", "keys": ["ListSecret9", 12345678]}
+    masked = SecretMask([secret]).mask("N=Nested-Pa55 L=ListSecret9 P=12345678 U=app-user")
+    assert masked == f"N={MASK} L={MASK} P={MASK} U={MASK}"
+    # The keys name the parts, they are not secret: "password" stays readable.
+    assert SecretMask([secret]).mask("password user keys") == "password user keys"
+
+
+def test_the_secret_filter_on_a_mapping_masks_what_is_taken_out_of_it() -> None:
+    templar = Templar(SecretMask())
+    creds = {"password": "Nested-Pa55"}
+    rendered = templar.render_text("{{ (creds | secret).password }}", {"creds": creds})
+    assert rendered == "Nested-Pa55" and templar.secrets.mask(rendered) == MASK

@@ -1,0 +1,52 @@
+"""Acceptance: secrets that came in shapes the form tests do not cover stay masked.
+
+A secret given as a mapping (`-e '{"creds": {"password": ...}}'` with `secrets: [creds]`),
+and a secret on a command line that drillctl refuses, must not reach the terminal or the
+run directory in any form.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import run_drillctl
+
+pytestmark = pytest.mark.integration
+
+MASK = "********"
+
+MAPPING_DRILL = """\
+drill: a secret mapping
+rollback_type: 2
+secrets: [creds]
+deploy:
+  - name: use its parts
+    shell: "echo P={{ creds.password }} K={{ creds.tokens[0] }}"
+rollback:
+  - shell: "true"
+verify:
+  - command: "true"
+"""
+
+
+def test_a_secret_given_as_a_mapping_is_masked_by_its_parts(
+    write_playbook: Any, tmp_path: Path
+) -> None:
+    playbook = write_playbook(MAPPING_DRILL)
+    creds = {"user": "app", "password": "Nested-Pa55", "tokens": ["ListSecret9"]}
+    out = tmp_path / "run"
+    proc = run_drillctl(
+        "run", str(playbook), "-v", "-e", json.dumps({"creds": creds}), "--out", str(out)
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"P={MASK} K={MASK}" in proc.stdout  # the output is there, masked
+    texts = {"the terminal": proc.stdout + proc.stderr}
+    texts |= {p.name: p.read_text(errors="replace") for p in out.rglob("*") if p.is_file()}
+    assert "journal.jsonl" in texts
+    for where, text in texts.items():
+        for part in ("Nested-Pa55", "ListSecret9"):
+            assert part not in text, f"{part} leaked into {where}"
