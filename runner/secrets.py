@@ -45,6 +45,16 @@ def _base64_cores(raw: bytes) -> Iterable[str]:
             yield core.replace("+", "-").replace("/", "_")
 
 
+# The characters bash's `printf %q` escapes with a backslash (`#` and `~` only first).
+_SHELL_SPECIAL = re.compile(r"""([\s!"$&'()*,;<>?\[\\\]^`{|}])""")
+
+
+def _shell_escaped(value: str) -> str:
+    """`value` as a shell word quoted by backslashes (`s3cr\\'et\\&x`), as `printf %q` makes it."""
+    escaped = _SHELL_SPECIAL.sub(r"\\\1", value)
+    return "\\" + escaped if escaped[:1] in ("#", "~") else escaped
+
+
 def derived_forms(value: str) -> set[str]:
     """`value` and what templates and programs make of it: URL, shell, JSON, HTML, base64, hex."""
     raw = value.encode("utf-8", "surrogatepass")
@@ -58,6 +68,8 @@ def derived_forms(value: str) -> set[str]:
         urllib.parse.quote_plus(value, safe="/"),
         shlex.quote(value),
         value.replace("'", "'\"'\"'"),  # inside a longer single-quoted shell word
+        value.replace("'", "'\\''"),  # the same as POSIX shells write it: `bash -x`, scripts
+        _shell_escaped(value),  # bash's `printf %q`
         quoted_json,
         json.dumps(value, ensure_ascii=False)[1:-1],
         # Jinja's tojson escapes these for HTML.

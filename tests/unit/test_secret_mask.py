@@ -6,6 +6,7 @@ import base64
 import html
 import json
 import shlex
+import subprocess
 import urllib.parse
 from collections.abc import Callable
 
@@ -127,3 +128,21 @@ def test_the_secret_filter_on_a_mapping_masks_what_is_taken_out_of_it() -> None:
     creds = {"password": "Nested-Pa55"}
     rendered = templar.render_text("{{ (creds | secret).password }}", {"creds": creds})
     assert rendered == "Nested-Pa55" and templar.secrets.mask(rendered) == MASK
+
+
+@pytest.mark.parametrize("secret", ["s3cr'et/+=&x", "it's a (long) pass$word!"])
+@pytest.mark.parametrize(
+    "script",
+    [
+        'set -x; : "$1"',  # bash traces a command as `: 's3cr'\''et/+=&x'`
+        'printf "%q\\n" "$1"',  # `s3cr\'et/+=\&x`
+    ],
+)
+def test_the_forms_bash_writes_a_secret_in_are_masked(secret: str, script: str) -> None:
+    shown = subprocess.run(
+        ["bash", "-c", script, "bash", secret], capture_output=True, text=True, check=True
+    )
+    text = shown.stdout + shown.stderr
+    assert secret not in text  # bash wrote it in a quoted form: the test tests that form
+    masked = SecretMask([secret]).mask(text)
+    assert MASK in masked and "et/+=" not in masked and "pass" not in masked, masked
