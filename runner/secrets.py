@@ -55,10 +55,16 @@ def _shell_escaped(value: str) -> str:
     return "\\" + escaped if escaped[:1] in ("#", "~") else escaped
 
 
+def base64_forms(value: str) -> set[str]:
+    """The base64 forms of `value` (whole, unpadded, URL-safe, and its cores in longer input)."""
+    raw = value.encode("utf-8", "surrogatepass")
+    whole = {base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()}
+    return whole | {form.rstrip("=") for form in whole} | set(_base64_cores(raw))
+
+
 def derived_forms(value: str) -> set[str]:
     """`value` and what templates and programs make of it: URL, shell, JSON, HTML, base64, hex."""
     raw = value.encode("utf-8", "surrogatepass")
-    b64 = base64.b64encode(raw).decode()
     quoted_json = json.dumps(value)[1:-1]
     forms = {
         value,
@@ -80,15 +86,20 @@ def derived_forms(value: str) -> set[str]:
         repr(value)[1:-1],  # Python error messages quote values with repr
         html.escape(value),
         html.escape(value, quote=False),
-        b64,
-        b64.rstrip("="),
-        base64.urlsafe_b64encode(raw).decode(),
-        base64.urlsafe_b64encode(raw).decode().rstrip("="),
         raw.hex(),
         raw.hex().upper(),
-        *_base64_cores(raw),
+        *base64_forms(value),
     }
     return {form for form in forms if form == value or len(form) >= MIN_FORM}
+
+
+def _wrapped_pattern(forms: Iterable[str]) -> re.Pattern[str] | None:
+    """A pattern matching any of `forms` with line breaks anywhere between its characters."""
+    longest_first = sorted(forms, key=lambda f: (-len(f), f))
+    if not longest_first:
+        return None
+    broken = ("(?:\r?\n)?".join(re.escape(char) for char in form) for form in longest_first)
+    return re.compile("|".join(broken))
 
 
 class SecretMask:
@@ -99,6 +110,8 @@ class SecretMask:
         self._forms: set[str] = set()
         self._lock = threading.Lock()
         self._ordered: tuple[str, ...] = ()
+        self._base64: set[str] = set()
+        self._wrapped: re.Pattern[str] | None = None
         for value in values:
             self.add(value)
 
@@ -127,6 +140,8 @@ class SecretMask:
             self._forms |= derived_forms(text) - {MASK}
             # Longest first, so a secret containing another is hidden whole.
             self._ordered = tuple(sorted(self._forms, key=lambda f: (-len(f), f)))
+            self._base64 |= {f for f in base64_forms(text) if len(f) >= MIN_FORM}
+            self._wrapped = _wrapped_pattern(self._base64)
 
     def __bool__(self) -> bool:
         return bool(self._values)
@@ -140,6 +155,10 @@ class SecretMask:
         for form in self._ordered:
             if form in text:
                 text = text.replace(form, MASK)
+        if "\n" in text and self._wrapped is not None:
+            # Base64 is wrapped at 76 (`base64`, MIME) or 64 (PEM, `openssl`) columns: a
+            # secret's base64 may be cut by a line break anywhere. The breaks are kept.
+            text = self._wrapped.sub(lambda m: MASK + "\n" * m.group(0).count("\n"), text)
         if "://" in text:
             text = _URL_PASSWORD.sub(rf"\g<1>{MASK}\g<3>", text)
         return text

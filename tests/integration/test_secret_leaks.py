@@ -7,6 +7,7 @@ run directory in any form.
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -50,3 +51,37 @@ def test_a_secret_given_as_a_mapping_is_masked_by_its_parts(
     for where, text in texts.items():
         for part in ("Nested-Pa55", "ListSecret9"):
             assert part not in text, f"{part} leaked into {where}"
+
+
+WRAPPED_DRILL = """\
+drill: wrapped base64
+rollback_type: 2
+secrets: [pw]
+deploy:
+  - name: base64 as coreutils writes it
+    shell: "printf 'user:%s' {{ pw | quote }} | base64"
+rollback:
+  - shell: "true"
+verify:
+  - command: "true"
+"""
+
+
+def test_a_secret_in_base64_wrapped_over_lines_is_masked(
+    write_playbook: Any, tmp_path: Path
+) -> None:
+    secret = "a long secret: " + "Zq9-hunter2/" * 8
+    encoded = base64.b64encode(f"user:{secret}".encode()).decode()
+    playbook = write_playbook(WRAPPED_DRILL)
+    out = tmp_path / "run"
+    proc = run_drillctl(
+        "run", str(playbook), "-v", "-e", json.dumps({"pw": secret}), "--out", str(out)
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert encoded[:8] in proc.stdout and MASK in proc.stdout  # printed, wrapped, masked
+    texts = {"the terminal": proc.stdout + proc.stderr}
+    texts |= {p.name: p.read_text(errors="replace") for p in out.rglob("*") if p.is_file()}
+    for where, text in texts.items():
+        # Read back as the wrapped lines joined: nothing past `user:` may be left.
+        joined = text.replace("\\n", "").replace("\n", "").replace("stdout| ", "")
+        assert encoded[12:40] not in joined, f"the secret's base64 leaked into {where}"

@@ -146,3 +146,22 @@ def test_the_forms_bash_writes_a_secret_in_are_masked(secret: str, script: str) 
     assert secret not in text  # bash wrote it in a quoted form: the test tests that form
     masked = SecretMask([secret]).mask(text)
     assert MASK in masked and "et/+=" not in masked and "pass" not in masked, masked
+
+
+@pytest.mark.parametrize("width", [76, 64])  # `base64` and MIME; PEM and `openssl base64`
+@pytest.mark.parametrize("prefix", [b"", b"u", b"us", b"user:" * 20])
+def test_base64_wrapped_in_lines_is_masked_wherever_a_break_cuts_it(
+    width: int, prefix: bytes
+) -> None:
+    secret = "a long secret: " + "Zq9-hunter2/" * 8
+    encoded = base64.b64encode(prefix + secret.encode() + b"tail").decode()
+    wrapped = "\n".join(encoded[i : i + width] for i in range(0, len(encoded), width))
+    assert "\n" in wrapped and encoded not in wrapped
+    masked = SecretMask([secret]).mask(f"begin\n{wrapped}\nend")
+    assert MASK in masked and masked.startswith("begin\n") and masked.endswith("\nend")
+    # No piece of the secret's base64, at any alignment, is left on any line.
+    own = [base64.b64encode(b"\0" * n + secret.encode()).decode()[4:-4] for n in range(3)]
+    for line in masked.splitlines():
+        for i in range(len(line) - 11):
+            assert not any(line[i : i + 12] in form for form in own), (line, masked)
+    assert masked.count("\n") == wrapped.count("\n") + 2  # the lines are kept
