@@ -172,10 +172,6 @@ class Planner:
         every_host.update({h.name: h for hs in probe_hosts.values() for h in hs})
         self.diags.extend(self.inventory.problems_of(every_host.values()))
         host_vars = {name: self._vars(h) for name, h in every_host.items()}
-        for name in self.playbook.secrets:
-            for values in host_vars.values():
-                if name in values:
-                    self.templar.secrets.add(values[name])
         plans = {p: tuple(self._step(s, hs, host_vars) for s, hs in host_sets[p]) for p in PHASES}
         for name, hosts in probe_hosts.items():
             for host in hosts:
@@ -256,7 +252,7 @@ class Planner:
         layers = [host.vars, self.playbook.vars, self.extra_vars]
         magic = magic_vars(host, self.inventory, self.playbook, self.run)
         try:
-            return resolve_host_vars(self.templar, host, layers, magic)
+            return resolve_host_vars(self.templar, host, layers, magic, self.playbook.secrets)
         except VariableError as exc:
             path: tuple[str | int, ...] = (
                 ("vars", exc.name) if exc.name in self.playbook.vars else ()

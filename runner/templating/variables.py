@@ -9,7 +9,7 @@ from __future__ import annotations
 import codecs
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -145,8 +145,14 @@ def resolve_host_vars(
     host: Host,
     layers: list[Mapping[str, Any]],
     magic: Mapping[str, Any],
+    secret_names: Collection[str] = (),
 ) -> dict[str, Any]:
-    """Merge the layers (later wins) and render templated values in dependency order."""
+    """Merge the layers (later wins) and render templated values in dependency order.
+
+    The value of each of `secret_names` is registered as a secret as soon as it is
+    rendered, before any variable that uses it: an error in one that does
+    (`has no attribute "hunter2"`) must already mask it.
+    """
     raw: dict[str, Any] = {}
     for layer in layers:
         raw.update(layer)
@@ -170,6 +176,8 @@ def resolve_host_vars(
                 done[name] = templar.render(value, done)
             except TemplateError as exc:
                 raise VariableError(name, f"variable {name!r} on host {host.name}: {exc}") from None
+            if name in secret_names:
+                templar.secrets.add(done[name])
         finally:
             stack.pop()
         return done[name]
