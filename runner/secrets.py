@@ -24,6 +24,17 @@ MASK = "********"
 # hex match ordinary text everywhere, and hide nothing worth hiding.
 MIN_FORM = 4
 
+# Host variables that hold a connection's passwords (Ansible's names and ours): secrets
+# whether or not the playbook lists them, as Ansible never shows them either.
+CONNECTION_SECRETS = (
+    "password",
+    "ansible_password",
+    "ansible_ssh_pass",
+    "become_password",
+    "ansible_become_password",
+    "ansible_become_pass",
+)
+
 # `scheme://user:password@`: the password is masked even when nobody declared it secret.
 _URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]*:)([^\s/@]+)(@)")
 

@@ -20,6 +20,7 @@ from runner.inventory.model import Host
 from runner.inventory.patterns import select_hosts as match_pattern
 from runner.measure.specs import ProbeSpec
 from runner.playbook.model import PHASES, Playbook, Step
+from runner.secrets import CONNECTION_SECRETS
 from runner.templating.templar import Templar, TemplateError
 from runner.templating.variables import (
     Deferred,
@@ -252,7 +253,8 @@ class Planner:
         layers = [host.vars, self.playbook.vars, self.extra_vars]
         magic = magic_vars(host, self.inventory, self.playbook, self.run)
         try:
-            return resolve_host_vars(self.templar, host, layers, magic, self.playbook.secrets)
+            secret = (*self.playbook.secrets, *CONNECTION_SECRETS)
+            return resolve_host_vars(self.templar, host, layers, magic, secret)
         except VariableError as exc:
             path: tuple[str | int, ...] = (
                 ("vars", exc.name) if exc.name in self.playbook.vars else ()
