@@ -101,7 +101,26 @@ def derived_forms(value: str) -> set[str]:
         raw.hex().upper(),
         *base64_forms(value),
     }
+    forms |= _line_forms(value)
     return {form for form in forms if form == value or len(form) >= MIN_FORM}
+
+
+# A line of a multi-line secret shorter than this is not masked on its own: `}` or `true`
+# hide nothing, and would hide ordinary words everywhere.
+MIN_LINE = 8
+
+
+def _line_forms(value: str) -> set[str]:
+    """Each line of a multi-line secret (a PEM key), as written and JSON-escaped.
+
+    A diff prefixes every line with `+`, `head` and `tail` show some of them, and a
+    terminal prints them one by one: the lines of a key reach output apart from each other.
+    """
+    lines = [line.strip() for line in value.splitlines()]
+    if len(lines) < 2:
+        return set()
+    long_enough = [line for line in lines if len(line) >= MIN_LINE]
+    return set(long_enough) | {json.dumps(line)[1:-1] for line in long_enough}
 
 
 def _wrapped_pattern(forms: Iterable[str]) -> re.Pattern[str] | None:

@@ -85,3 +85,35 @@ def test_a_secret_in_base64_wrapped_over_lines_is_masked(
         # Read back as the wrapped lines joined: nothing past `user:` may be left.
         joined = text.replace("\\n", "").replace("\n", "").replace("stdout| ", "")
         assert encoded[12:40] not in joined, f"the secret's base64 leaked into {where}"
+
+
+KEY_LINES = ("MIIEpAIBAAKCAQEA7secretline1xyz", "QWERTYsecretline2abcdef")
+KEY = "-----BEGIN KEY-----\n" + "\n".join(KEY_LINES) + "\n-----END KEY-----\n"
+
+
+@pytest.mark.parametrize("command", [("run", "--diff"), ("plan", "--diff")])
+def test_a_multi_line_secret_written_to_a_file_is_masked_in_the_diff(
+    command: tuple[str, str], write_playbook: Any, tmp_path: Path
+) -> None:
+    dest = tmp_path / "app.key"
+    dest.write_text("old\n")
+    playbook = write_playbook(f"""\
+        drill: a key in a diff
+        rollback_type: 2
+        secrets: [key]
+        deploy:
+          - name: write key
+            config: {{dest: "{dest}", content: "{{{{ key }}}}"}}
+        rollback:
+          - shell: "true"
+        verify:
+          - command: "true"
+        """)
+    args = [*command, str(playbook), "-e", json.dumps({"key": KEY})]
+    if command[0] == "run":
+        args += ["--out", str(tmp_path / "run")]
+    proc = run_drillctl(*args)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "-old" in proc.stdout and f"+{MASK}" in proc.stdout  # the diff is there, masked
+    for line in KEY_LINES:
+        assert line not in proc.stdout + proc.stderr, f"a line of the key leaked in {command}"

@@ -165,3 +165,25 @@ def test_base64_wrapped_in_lines_is_masked_wherever_a_break_cuts_it(
         for i in range(len(line) - 11):
             assert not any(line[i : i + 12] in form for form in own), (line, masked)
     assert masked.count("\n") == wrapped.count("\n") + 2  # the lines are kept
+
+
+KEY = (
+    "-----BEGIN OPENSSH PRIVATE KEY-----\n"
+    "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n"
+    "QyNTUxOQAAACDj3Y5e1y1lq8aXnTQWmS7vE0mM2xXq6h0pUuW1J7QhAwAAAJgT5n9eE+Z/\n"
+    "true\n"
+    "-----END OPENSSH PRIVATE KEY-----\n"
+)
+
+
+def test_each_line_of_a_multi_line_secret_is_masked_where_lines_come_apart() -> None:
+    import difflib
+
+    diff = "\n".join(difflib.unified_diff(["old"], KEY.splitlines(), lineterm=""))
+    masked = SecretMask([KEY]).mask(diff)
+    assert "b3BlbnNzaC1rZXkt" not in masked and "QyNTUxOQAAACDj3Y5e" not in masked, masked
+    assert f"+{MASK}" in masked and "-old" in masked
+    some = "\n".join(KEY.splitlines()[1:3])  # `sed -n 2,3p key`
+    assert SecretMask([KEY]).mask(f"x {some} y") == f"x {MASK}\n{MASK} y"
+    # A line too short to hide anything is left alone everywhere else.
+    assert SecretMask([KEY]).mask("enabled: true") == "enabled: true"
