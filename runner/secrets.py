@@ -56,6 +56,8 @@ def _base64_cores(raw: bytes) -> Iterable[str]:
             yield core.replace("+", "-").replace("/", "_")
 
 
+_PERCENT = re.compile(r"%[0-9A-F]{2}")
+
 # The characters bash's `printf %q` escapes with a backslash (`#` and `~` only first).
 _SHELL_SPECIAL = re.compile(r"""([\s!"$&'()*,;<>?\[\\\]^`{|}])""")
 
@@ -77,10 +79,12 @@ def derived_forms(value: str) -> set[str]:
     """`value` and what templates and programs make of it: URL, shell, JSON, HTML, base64, hex."""
     raw = value.encode("utf-8", "surrogatepass")
     quoted_json = json.dumps(value)[1:-1]
+    percent = urllib.parse.quote(value, safe="")
     forms = {
         value,
         urllib.parse.quote(value, safe="/"),  # Jinja's urlencode of a string
-        urllib.parse.quote(value, safe=""),
+        _PERCENT.sub(lambda m: m.group(0).lower(), percent),  # `%2f`: either case
+        percent,
         urllib.parse.quote_plus(value),  # Jinja's urlencode of a mapping, HTML forms
         urllib.parse.quote_plus(value, safe="/"),
         shlex.quote(value),
@@ -95,8 +99,12 @@ def derived_forms(value: str) -> set[str]:
         .replace("&", "\\u0026")
         .replace("'", "\\u0027"),
         repr(value)[1:-1],  # Python error messages quote values with repr
+        repr(raw)[2:-1],  # ... and bytes: `b'p\\xc3\\xa9ss'`
+        quoted_json.replace("/", "\\/"),  # JSON with `\\/`, as PHP's json_encode writes it
         html.escape(value),
         html.escape(value, quote=False),
+        # markupsafe (Jinja's `escape`, Flask pages) writes quotes as `&#39;` and `&#34;`.
+        html.escape(value, quote=False).replace("'", "&#39;").replace('"', "&#34;"),
         raw.hex(),
         raw.hex().upper(),
         *base64_forms(value),

@@ -10,6 +10,7 @@ import subprocess
 import urllib.parse
 from collections.abc import Callable
 
+import markupsafe
 import pytest
 
 from runner.secrets import MASK, SecretMask
@@ -187,3 +188,22 @@ def test_each_line_of_a_multi_line_secret_is_masked_where_lines_come_apart() -> 
     assert SecretMask([KEY]).mask(f"x {some} y") == f"x {MASK}\n{MASK} y"
     # A line too short to hide anything is left alone everywhere else.
     assert SecretMask([KEY]).mask("enabled: true") == "enabled: true"
+
+
+@pytest.mark.parametrize(
+    ("secret", "written"),
+    [
+        # Percent-encoding with lowercase hex digits, as some programs write it.
+        ("s3cr/et pass", "s3cr%2fet%20pass"),
+        # Python quoting bytes: an error about the encoded value.
+        ("pässwort-99", str("pässwort-99".encode())[2:-1]),
+        # JSON with every slash escaped, as PHP's json_encode writes it.
+        ("a/b/c-secret", "a\\/b\\/c-secret"),
+        # markupsafe's escaping (Jinja's `escape` filter, Flask pages).
+        ('it\'s "secret"', str(markupsafe.escape('it\'s "secret"'))),
+    ],
+)
+def test_the_forms_other_programs_write_a_secret_in_are_masked(secret: str, written: str) -> None:
+    assert written != secret
+    masked = SecretMask([secret]).mask(f"got {written} here")
+    assert masked == f"got {MASK} here", masked
