@@ -146,6 +146,9 @@ class Planner:
         self.extra_vars = extra_vars
         self.diags: list[Diagnostic] = []
         self.registers = {s.register for s in playbook.all_steps() if s.register}
+        self.templar.secret_results |= self.registers & (
+            set(playbook.secrets) | _marked_secret(self.templar, playbook)
+        )
 
     def plan(
         self,
@@ -322,3 +325,20 @@ class Planner:
             return bool(self.templar.variables_used(expression, expression=True) & self.registers)
         except TemplateError:
             return False
+
+
+def _marked_secret(templar: Templar, playbook: Playbook) -> set[str]:
+    """Names that some template of the playbook passes through `| secret`."""
+    names: set[str] = set()
+    pending: list[Any] = [playbook.vars]
+    for step in playbook.all_steps():
+        pending += [step.name, step.args, list(step.when), step.loop, step.until]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            names |= templar.variables_marked_secret(item)
+        elif isinstance(item, dict):
+            pending += item.values()
+        elif isinstance(item, (list, tuple)):
+            pending += item
+    return names
