@@ -140,6 +140,28 @@ def _wrapped_pattern(forms: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile("|".join(broken))
 
 
+def _covered(text: str, spans: list[tuple[int, int]]) -> str:
+    """`text` with each run of overlapping spans replaced by one mask.
+
+    Found in the text as given, not one replacement after another: two secrets that
+    overlap (`...Zq9` and `Zq9-...` in `...Zq9-...`) are hidden whole, where replacing the
+    first would leave the rest of the second to be read.
+    """
+    pieces: list[str] = []
+    done = 0
+    start, end = -1, -1
+    for at, stop in sorted(spans):
+        if at < end:  # overlaps the run being built
+            end = max(end, stop)
+            continue
+        if end != -1:  # the run before this span ends: mask it
+            pieces += [text[done:start], MASK]
+            done = end
+        start, end = at, stop
+    pieces += [text[done:start], MASK, text[end:]]
+    return "".join(pieces)
+
+
 class SecretMask:
     """The set of secret strings of one run, and the function that hides them."""
 
@@ -190,9 +212,14 @@ class SecretMask:
 
     def mask(self, text: str) -> str:
         """`text` with every form of every secret, and URL passwords, replaced by the mask."""
+        spans: list[tuple[int, int]] = []
         for form in self._ordered:
-            if form in text:
-                text = text.replace(form, MASK)
+            at = text.find(form)
+            while at != -1:
+                spans.append((at, at + len(form)))
+                at = text.find(form, at + 1)
+        if spans:
+            text = _covered(text, spans)
         if "\n" in text and self._wrapped is not None:
             # Base64 is wrapped at 76 (`base64`, MIME) or 64 (PEM, `openssl`) columns: a
             # secret's base64 may be cut by a line break anywhere. The breaks are kept.

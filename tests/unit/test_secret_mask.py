@@ -207,3 +207,11 @@ def test_the_forms_other_programs_write_a_secret_in_are_masked(secret: str, writ
     assert written != secret
     masked = SecretMask([secret]).mask(f"got {written} here")
     assert masked == f"got {MASK} here", masked
+
+
+def test_two_secrets_that_overlap_in_the_text_are_masked_whole() -> None:
+    mask = SecretMask(["hunter2-Zq9", "Zq9-extra"])
+    assert mask.mask("x hunter2-Zq9-extra y") == f"x {MASK} y"
+    assert mask.mask("Zq9-extra, hunter2-Zq9") == f"{MASK}, {MASK}"
+    assert mask.mask("hunter2-Zq9Zq9-extra") == MASK * 2  # side by side: each its own
+    assert mask.mask("no secret here") == "no secret here"
