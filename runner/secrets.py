@@ -256,3 +256,38 @@ class SecretMask:
                 return value
             return masked
         return value
+
+
+# Where a word ends, for a cut: spaces, and the punctuation around values in JSON, URL
+# queries and markup. A token (a password, an API key) rarely holds one.
+_BOUNDARY = frozenset(" \t\r\n,;\"'{}[]<>")
+
+
+def _is_boundary(char: str) -> bool:
+    return char in _BOUNDARY
+
+
+def cut_tail(text: str, keep: int) -> str:
+    """At most the last `keep` characters of `text`, from the start of a word.
+
+    For a cut made where no mask is at hand: a secret the cut would halve is dropped whole
+    with its word, where `text[-keep:]` would keep its tail, which no mask then recognises.
+    """
+    if len(text) <= keep:
+        return text
+    window = text[-keep:] if keep > 0 else ""
+    if _is_boundary(text[-keep - 1 : -keep]):
+        return window  # the cut fell between words
+    at = next((i for i, char in enumerate(window) if _is_boundary(char)), len(window))
+    return window[at:]
+
+
+def cut_head(text: str, keep: int) -> str:
+    """At most the first `keep` characters of `text`, to the end of a word (see `cut_tail`)."""
+    if len(text) <= keep:
+        return text
+    window = text[:keep] if keep > 0 else ""
+    if _is_boundary(text[keep : keep + 1]):
+        return window
+    at = next((i for i in range(len(window) - 1, -1, -1) if _is_boundary(window[i])), -1)
+    return window[: at + 1]

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import markupsafe
 import pytest
 
-from runner.secrets import MASK, SecretMask
+from runner.secrets import MASK, SecretMask, cut_head, cut_tail
 from runner.templating.templar import Templar
 
 SECRETS = ["s3cr'et/+=&x", 'back\\slash "quoted" é', "line one\nline two", "plain-Token-123"]
@@ -215,3 +215,23 @@ def test_two_secrets_that_overlap_in_the_text_are_masked_whole() -> None:
     assert mask.mask("Zq9-extra, hunter2-Zq9") == f"{MASK}, {MASK}"
     assert mask.mask("hunter2-Zq9Zq9-extra") == MASK * 2  # side by side: each its own
     assert mask.mask("no secret here") == "no secret here"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "line one\nconnecting with Zq9-hunter2-Xy7 now\nline three",
+        '{"a": "bbb", "token": "Zq9-hunter2-Xy7", "c": 1}',
+    ],
+)
+def test_a_cut_made_without_a_mask_keeps_no_piece_of_a_secret_it_would_halve(text: str) -> None:
+    secret = "Zq9-hunter2-Xy7"
+    pieces = {secret[i : i + 3] for i in range(len(secret) - 2)}
+    for keep in range(len(text) + 2):
+        for cut in (cut_tail(text, keep), cut_head(text, keep)):
+            assert len(cut) <= keep
+            kept = cut.replace(secret, MASK)  # whole, the mask finds it
+            assert not any(piece in kept for piece in pieces), (keep, cut)
+    # Whole words on either side are kept.
+    assert cut_tail(text, len(text)) == text and cut_head(text, len(text)) == text
+    assert cut_tail(text, 12).strip() and cut_head(text, 12).strip()
