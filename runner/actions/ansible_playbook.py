@@ -35,6 +35,7 @@ from runner.connections.local import LocalConnection
 from runner.errors import TargetEnvironmentError
 from runner.inventory.model import Host
 from runner.journal_events import Event
+from runner.secrets import cut_tail
 from runner.templating.variables import MAGIC_NAMES
 
 PLUGINS = Path(__file__).resolve().parent.parent / "ansible_plugins" / "callback"
@@ -220,8 +221,8 @@ class AnsibleAction(Action):
             ok=ok and not failed,
             msg=msg,
             rc=result.rc,
-            stdout=result.stdout[-OUTPUT_KEEP:],
-            stderr=result.stderr[-OUTPUT_KEEP:],
+            stdout=cut_tail(result.stdout, OUTPUT_KEEP),
+            stderr=cut_tail(result.stderr, OUTPUT_KEEP),
             data={"tasks": tasks},
             timed_out=result.timed_out,
             cancelled=result.cancelled,

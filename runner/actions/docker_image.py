@@ -18,6 +18,7 @@ from runner.connections.docker_targets import (
     engine_url,
 )
 from runner.inventory.model import Host
+from runner.secrets import cut_tail
 
 LOG_KEEP = 64 * 1024  # build output kept in the outcome (the tail, where errors are)
 
@@ -166,7 +167,7 @@ def _build(api: Any, p: Mapping[str, Any]) -> tuple[bool, str]:
             log.append(str(chunk["error"]).rstrip("\n") + "\n")
         elif "stream" in chunk:
             log.append(str(chunk["stream"]))
-    return ok, "".join(log)[-LOG_KEEP:]
+    return ok, cut_tail("".join(log), LOG_KEEP)
 
 
 def _tag(api: Any, source: str, name: str) -> None:

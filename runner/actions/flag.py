@@ -30,6 +30,7 @@ from runner.actions.http import request
 from runner.connections.base import CommandSpec
 from runner.durations import DURATION_SCHEMA, parse_duration
 from runner.inventory.model import Host
+from runner.secrets import cut_head
 
 _VALUE = {"description": "The value to set (any JSON value).", "examples": [False, "on", 25]}
 
@@ -165,7 +166,7 @@ class FlagAction(Action):
         if p["json_key"] is None:
             return body, ""
         if not isinstance(body, dict) or p["json_key"] not in body:
-            return None, f"GET {p['read']}: no {p['json_key']!r} in {resp.body[:200]!r}"
+            return None, f"GET {p['read']}: no {p['json_key']!r} in {cut_head(resp.body, 200)!r}"
         return body[p["json_key"]], ""
 
 

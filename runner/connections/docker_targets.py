@@ -16,6 +16,8 @@ from typing import Any
 from runner.connections.base import HostUnreachable, local_limit
 from runner.errors import TargetEnvironmentError
 from runner.inventory.model import Host
+from runner.secrets import SecretMask
+from runner.urls import without_credentials
 
 DEFAULT_ENGINE = "unix:///var/run/docker.sock"
 # Many hosts share one engine and each exec holds a connection while it runs; the SDK's
@@ -102,8 +104,11 @@ def forget_client(url: str) -> None:
 
 
 def engine_unreachable(url: str, exc: BaseException) -> TargetEnvironmentError:
+    # The engine's URL may carry `user:password@`, and the client's error may quote it.
+    where = without_credentials(url)
+    reason = SecretMask().mask(_reason(exc))
     return TargetEnvironmentError(
-        f"docker engine at {url} is not reachable: {_reason(exc)}; start dockerd or set DOCKER_HOST"
+        f"docker engine at {where} is not reachable: {reason}; start dockerd or set DOCKER_HOST"
     )
 
 

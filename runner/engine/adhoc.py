@@ -24,6 +24,8 @@ from runner.inventory import Inventory, PatternError, load_inventory
 from runner.inventory.defaults import ConnectionDefaults, apply_defaults
 from runner.inventory.model import Host
 from runner.inventory.patterns import select_hosts
+from runner.secrets import CONNECTION_SECRETS, SecretMask
+from runner.vault import reveal
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ def run_adhoc(
     hosts: list[Host], command: str, *, forks: int, timeout: float | None, out: TextIO = sys.stdout
 ) -> int:
     """Run `command` on every host, printing each result as it finishes; return the exit code."""
+    mask = host_secrets(hosts)
     pool = ConnectionPool()
     pool.check_supported(hosts)
     ensure_descriptors(hosts, forks)
@@ -108,7 +111,7 @@ def run_adhoc(
                 for future in as_completed(futures):
                     result = future.result()
                     results.append(result)
-                    _print(result, out)
+                    _print(result, out, mask)
             except KeyboardInterrupt:
                 cancel.cancel()  # before the pool waits for its workers: they stop now
                 raise
@@ -134,10 +137,26 @@ def _one(
     return AdhocResult(host.name, status, r.rc, r.stdout, stderr, r.duration_s)
 
 
-def _print(result: AdhocResult, out: TextIO) -> None:
+def host_secrets(hosts: list[Host]) -> SecretMask:
+    """What the hosts' inventory holds that is secret: their connection passwords and every
+    vault value (opened if the vault is), to mask in what the command prints.
+
+    A command's output can show them: a login shell's environment, a config file read back,
+    or a `become` password that sudo, asking none, left on the command's standard input.
+    """
+    mask = SecretMask()
+    for host in hosts:
+        for name, value in host.vars.items():
+            opened = reveal(value, mask)  # registers each vault plaintext
+            if name in CONNECTION_SECRETS:
+                mask.add(opened)
+    return mask
+
+
+def _print(result: AdhocResult, out: TextIO, mask: SecretMask) -> None:
     rc = "" if result.rc is None else f" rc={result.rc}"
     out.write(f"{result.host} | {result.status.upper()}{rc} | {result.duration_s:.2f}s\n")
-    for text in (result.stdout, result.stderr):
+    for text in (mask.mask(result.stdout), mask.mask(result.stderr)):
         if text.strip():
             out.write(text if text.endswith("\n") else text + "\n")
     out.flush()

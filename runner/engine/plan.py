@@ -20,6 +20,7 @@ from runner.inventory.model import Host
 from runner.inventory.patterns import select_hosts as match_pattern
 from runner.measure.specs import ProbeSpec
 from runner.playbook.model import PHASES, Playbook, Step
+from runner.secrets import CONNECTION_SECRETS
 from runner.templating.templar import Templar, TemplateError
 from runner.templating.variables import (
     Deferred,
@@ -145,6 +146,9 @@ class Planner:
         self.extra_vars = extra_vars
         self.diags: list[Diagnostic] = []
         self.registers = {s.register for s in playbook.all_steps() if s.register}
+        self.templar.secret_results |= self.registers & (
+            set(playbook.secrets) | _marked_secret(self.templar, playbook)
+        )
 
     def plan(
         self,
@@ -172,10 +176,6 @@ class Planner:
         every_host.update({h.name: h for hs in probe_hosts.values() for h in hs})
         self.diags.extend(self.inventory.problems_of(every_host.values()))
         host_vars = {name: self._vars(h) for name, h in every_host.items()}
-        for name in self.playbook.secrets:
-            for values in host_vars.values():
-                if name in values:
-                    self.templar.secrets.add(values[name])
         plans = {p: tuple(self._step(s, hs, host_vars) for s, hs in host_sets[p]) for p in PHASES}
         for name, hosts in probe_hosts.items():
             for host in hosts:
@@ -256,7 +256,8 @@ class Planner:
         layers = [host.vars, self.playbook.vars, self.extra_vars]
         magic = magic_vars(host, self.inventory, self.playbook, self.run)
         try:
-            return resolve_host_vars(self.templar, host, layers, magic)
+            secret = (*self.playbook.secrets, *CONNECTION_SECRETS)
+            return resolve_host_vars(self.templar, host, layers, magic, secret)
         except VariableError as exc:
             path: tuple[str | int, ...] = (
                 ("vars", exc.name) if exc.name in self.playbook.vars else ()
@@ -324,3 +325,20 @@ class Planner:
             return bool(self.templar.variables_used(expression, expression=True) & self.registers)
         except TemplateError:
             return False
+
+
+def _marked_secret(templar: Templar, playbook: Playbook) -> set[str]:
+    """Names that some template of the playbook passes through `| secret`."""
+    names: set[str] = set()
+    pending: list[Any] = [playbook.vars]
+    for step in playbook.all_steps():
+        pending += [step.name, step.args, list(step.when), step.loop, step.until]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            names |= templar.variables_marked_secret(item)
+        elif isinstance(item, dict):
+            pending += item.values()
+        elif isinstance(item, (list, tuple)):
+            pending += item
+    return names

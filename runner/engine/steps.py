@@ -247,6 +247,11 @@ class StepRunner:
             if not outcome.ok:
                 break
         outcome, attempts, summary = outcomes[-1]
+        if step.register in env.templar.secret_results:
+            # Before the result is printed or journaled: a later `| secret` is too late.
+            for each, _, _ in outcomes:
+                for text in (each.stdout, each.stderr, each.stdout.strip(), each.stderr.strip()):
+                    env.templar.secrets.add(text)
         if step.register:
             value = registered_value(outcome)
             if items is not None:

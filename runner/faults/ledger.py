@@ -22,6 +22,7 @@ from runner.faults.ops import OP_TIMEOUT_S, run_op
 from runner.inventory.model import Host
 from runner.journal import Journal, utc_now
 from runner.journal_events import Event
+from runner.secrets import cut_tail
 
 REVERT_ATTEMPTS = 3
 RETRY_DELAY_S = 0.2
@@ -117,7 +118,9 @@ def apply_revert(plan: FaultPlan, host: Host, pool: ConnectionPool) -> list[str]
     for op in plan.revert:
         result = run_op(op, host, pool, CancelToken())
         if result.rc != 0:
-            problems.append(f"{op.display()}: rc {result.rc} {result.stderr.strip()[-300:]}")
+            problems.append(
+                f"{op.display()}: rc {result.rc} {cut_tail(result.stderr.strip(), 300)}"
+            )
     if problems:
         return problems
     state = check_fault(plan, host, pool)

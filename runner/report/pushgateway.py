@@ -8,9 +8,13 @@ as "no downtime"); an objective that was not judged is left out the same way.
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+
+from runner.secrets import SecretMask
+from runner.urls import without_credentials
 
 FIGURES = {
     "time_to_detect_s": ("time_to_detect_seconds", "T0 to the first trigger."),
@@ -83,7 +87,20 @@ def push_run(result: Mapping[str, Any], gateway: str, timeout_s: float = 5.0) ->
             gateway, job="drillctl", registry=registry, grouping_key=grouping, timeout=timeout_s
         )
     except Exception as exc:  # the gateway's failure is the caller's to report, never a crash
-        raise PushError(f"could not push to {gateway}: {exc}") from None
+        # The gateway's URL may carry a password, and the error may quote the URL.
+        mask = SecretMask(_passwords(gateway))
+        where = without_credentials(gateway)
+        raise PushError(mask.mask(f"could not push to {where}: {exc}")) from None
+
+
+def _passwords(url: str) -> list[str]:
+    """The password of `user:password@` in `url`, as written and as decoded, if any."""
+    _, sep, rest = url.partition("://")
+    head = rest.split("?", 1)[0].split("#", 1)[0]
+    if not sep or "@" not in head:
+        return []
+    _, colon, password = head[: head.rindex("@")].partition(":")
+    return [password, urllib.parse.unquote(password)] if colon and password else []
 
 
 def _timestamp(text: Any) -> float | None:

@@ -69,6 +69,9 @@ class Templar:
 
     def __init__(self, secrets: SecretMask | None = None) -> None:
         self.secrets = secrets if secrets is not None else SecretMask()
+        # Registered results whose output is secret from the moment the step ends (listed
+        # under `secrets:`, or passed through `| secret` by some template of the drill).
+        self.secret_results: set[str] = set()
         self._cancel = threading.Event()
         env = BoundedSandbox(
             undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
@@ -219,6 +222,21 @@ class Templar:
         if not expression and not _has_template(text):
             return set()
         return set(_analysis(text, expression).used())
+
+    def variables_marked_secret(self, text: str, *, expression: bool = False) -> set[str]:
+        """Names a template passes through the `secret` filter (`{{ out.stdout | secret }}`)."""
+        if not expression and not _has_template(text):
+            return set()
+        try:
+            tree = _analysis(text, expression).tree()
+        except TemplateError:
+            return set()  # rendering will report it
+        return {
+            name.name
+            for node in tree.find_all(nodes.Filter)
+            if node.name == "secret" and node.node is not None
+            for name in node.node.find_all(nodes.Name)
+        }
 
     def variables_required(self, text: str, *, expression: bool = False) -> set[str]:
         """`variables_used`, less names guarded by `| default` or `is defined`."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import codecs
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -145,8 +145,14 @@ def resolve_host_vars(
     host: Host,
     layers: list[Mapping[str, Any]],
     magic: Mapping[str, Any],
+    secret_names: Collection[str] = (),
 ) -> dict[str, Any]:
-    """Merge the layers (later wins) and render templated values in dependency order."""
+    """Merge the layers (later wins) and render templated values in dependency order.
+
+    The value of each of `secret_names` is registered as a secret as soon as it is
+    rendered, before any variable that uses it: an error in one that does
+    (`has no attribute "hunter2"`) must already mask it.
+    """
     raw: dict[str, Any] = {}
     for layer in layers:
         raw.update(layer)
@@ -170,6 +176,8 @@ def resolve_host_vars(
                 done[name] = templar.render(value, done)
             except TemplateError as exc:
                 raise VariableError(name, f"variable {name!r} on host {host.name}: {exc}") from None
+            if name in secret_names:
+                templar.secrets.add(done[name])
         finally:
             stack.pop()
         return done[name]
@@ -222,7 +230,7 @@ def parse_extra_vars(items: list[str]) -> dict[str, Any]:
             doc = load_yaml("<command line>", item, yaml11=True)
             if not isinstance(doc.value, dict):
                 raise ValueError(
-                    f"-e {item!r}: give a mapping of variables, such as '{{\"a\": 1}}'"
+                    f"-e {shown(item)}: give a mapping of variables, such as '{{\"a\": 1}}'"
                 )
             result.update(_named(item, doc.value))
             continue
@@ -238,24 +246,26 @@ def parse_key_values(item: str) -> dict[str, str]:
     not a pair naming a variable: Ansible would keep it as free-form text, never a variable."""
     words = _split_words(item)
     if not any(w.strip() for w in words):
-        raise ValueError(f"-e {item!r}: expected NAME=VALUE, a JSON mapping or @FILE")
+        raise ValueError(f"-e {shown(item)}: expected NAME=VALUE, a JSON mapping or @FILE")
     pairs: dict[str, str] = {}
-    for word in words:
+    for number, word in enumerate(words, 1):
         try:
             text = _ESCAPE.sub(lambda m: codecs.decode(m.group(0), "unicode-escape"), word)
         except UnicodeDecodeError as exc:
-            raise ValueError(f"-e {item!r}: bad escape in {word.strip()!r}: {exc.reason}") from None
+            raise ValueError(
+                f"-e {shown(item)}: bad escape in word {number}: {exc.reason}"
+            ) from None
         at = 0 if text.startswith("=") else _separator(text)  # `=x` names nothing
         if at is None and len(words) == 1:
-            raise ValueError(f"-e {item!r}: expected NAME=VALUE, a JSON mapping or @FILE")
+            raise ValueError(f"-e {shown(item)}: expected NAME=VALUE, a JSON mapping or @FILE")
         if at is None:
             raise ValueError(
-                f"-e {item!r}: {word.strip()!r} is not a pair; "
+                f"-e {shown(item)}: word {number} is not a pair; "
                 "expected NAME=VALUE, a JSON mapping or @FILE (quote a value holding spaces)"
             )
         name, value = text[:at].strip(), text[at + 1 :].strip()
         if not name.isidentifier():
-            raise ValueError(f"-e {item!r}: {name!r} is not a variable name")
+            raise ValueError(f"-e {shown(item)}: {name!r} is not a variable name")
         # One pair of matching quotes around the whole value goes, unless its close is escaped.
         quoted = (
             len(value) > 1 and value[0] == value[-1] and value[0] in "'\"" and value[-2] != "\\"
@@ -318,7 +328,7 @@ def _split_words(item: str) -> list[str]:
         if n < len(lines) - 1 and not continued:
             words[-1:] = [(words[-1] if words else "") + "\n"]
     if quote is not None or any(depth.values()):
-        raise ValueError(f"-e {item!r}: an unclosed quote or {{{{ }}}}/{{% %}}/{{# #}} block")
+        raise ValueError(f"-e {shown(item)}: an unclosed quote or {{{{ }}}}/{{% %}}/{{# #}} block")
     return words
 
 
@@ -337,5 +347,29 @@ def _named(item: str, mapping: dict[Any, Any]) -> dict[str, Any]:
     """A mapping's variables; a key that cannot name a variable is bad input."""
     for key in mapping:
         if not isinstance(key, str) or not key.isidentifier():
-            raise ValueError(f"-e {item}: {key!r} is not a variable name")
+            raise ValueError(f"-e {shown(item)}: {key!r} is not a variable name")
     return mapping
+
+
+# A name before `=`, the only part of a refused `-e` item an error may quote.
+_SHOWN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?==)")
+
+
+def shown(item: str) -> str:
+    """A refused `-e` item as an error message may show it: its variable names, never a value.
+
+    Any value on the command line may be a secret, and which ones are is known only once
+    the playbook is read: `-e 'pw=correct horse'` must not print `horse`. A file (`@FILE`)
+    is named by its path, an inline mapping as `{…}` (the error names the key at fault), and
+    pairs by their names, each value (and each word that is not a pair) shown as `…`.
+    """
+    if item.startswith("@"):
+        return item
+    stripped = item.strip()
+    if stripped.startswith(("{", "[")):
+        return "{…}" if stripped.startswith("{") else "[…]"
+    words = []
+    for word in item.split():
+        name = _SHOWN_NAME.match(word)
+        words.append(f"{name.group(0)}=…" if name else "…")
+    return repr(" ".join(words))

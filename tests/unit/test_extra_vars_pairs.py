@@ -55,20 +55,38 @@ def test_pairs_in_one_item_mix_with_other_items_later_winning() -> None:
 @pytest.mark.parametrize(
     ("item", "message"),
     [
-        ("a='x y", "an unclosed quote or {{ }}/{% %}/{# #} block"),
-        ("a={{ b", "an unclosed quote or {{ }}/{% %}/{# #} block"),
-        ("a=1 b", "'b' is not a pair; expected NAME=VALUE, a JSON mapping or @FILE"),
-        ("a= 1", "'1' is not a pair"),
-        ("a=1 bad-name=2", "'bad-name' is not a variable name"),
-        ("a=1 =2", "'' is not a variable name"),
-        ("a=\\N{NOSUCHNAME}", "bad escape in"),
+        ("a='x y", "-e 'a=… …': an unclosed quote or {{ }}/{% %}/{# #} block"),
+        ("a={{ b", "-e 'a=… …': an unclosed quote or {{ }}/{% %}/{# #} block"),
+        ("a=1 b", "-e 'a=… …': word 2 is not a pair; expected NAME=VALUE, a JSON mapping or @FILE"),
+        ("a= 1", "-e 'a=… …': word 2 is not a pair"),
+        ("a=1 bad-name=2", "-e 'a=… …': 'bad-name' is not a variable name"),
+        ("a=1 =2", "-e 'a=… …': '' is not a variable name"),
+        ("a=\\N{NOSUCHNAME}", "-e 'a=…': bad escape in word 1"),
         ("./vars.yml", "to read variables from a file, write -e @./vars.yml"),
     ],
 )
 def test_an_item_that_is_not_all_pairs_is_refused_naming_it(item: str, message: str) -> None:
     with pytest.raises(ValueError, match=r"^-e ") as caught:
         parse_extra_vars([item])
-    assert message in str(caught.value) and repr(item) in str(caught.value)
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        "pw=correct horse",  # a value with a space, not quoted: `horse` is no pair
+        "pw='correct horse",
+        "pw=correct-horse bad-name=1",
+        "pw=correct-horse\\N{NOSUCHNAME}",
+        '{"pw": "correct-horse", "1bad": 2}',
+        '["correct-horse"]',
+    ],
+)
+def test_a_refused_item_is_named_without_any_value_in_it(item: str) -> None:
+    # Any -e value may be a secret, and which are is known only once the playbook is read.
+    with pytest.raises(ValueError, match=r"^-e ") as caught:
+        parse_extra_vars([item])
+    assert "horse" not in str(caught.value) and "…" in str(caught.value), caught.value
 
 
 def test_bad_pairs_on_the_command_line_exit_2_with_the_reason(
@@ -78,7 +96,7 @@ def test_bad_pairs_on_the_command_line_exit_2_with_the_reason(
     playbook.write_text("drill: smoke\nrollback_type: 1\nverify:\n  - command: echo ok\n")
     assert main(["plan", str(playbook), "-e", "a=1 b='x"]) == 2
     err = capsys.readouterr().err
-    assert '<command line>:1:1: -e "a=1 b=\'x": an unclosed quote' in err
+    assert "<command line>:1:1: -e 'a=… b=…': an unclosed quote" in err
     assert "Traceback" not in err
     assert main(["plan", str(playbook), "-e", "a=1 b='x y'"]) == 0
 

@@ -6,12 +6,14 @@ import base64
 import html
 import json
 import shlex
+import subprocess
 import urllib.parse
 from collections.abc import Callable
 
+import markupsafe
 import pytest
 
-from runner.secrets import MASK, SecretMask
+from runner.secrets import MASK, SecretMask, cut_head, cut_tail
 from runner.templating.templar import Templar
 
 SECRETS = ["s3cr'et/+=&x", 'back\\slash "quoted" é', "line one\nline two", "plain-Token-123"]
@@ -112,3 +114,124 @@ def test_template_errors_mask_the_values_they_quote() -> None:
     with pytest.raises(Exception) as raised:
         templar.render_text("{{ {}[pw] }}", {"pw": "Zq9-hunter2"})
     assert "Zq9-hunter2" not in str(raised.value) and MASK in str(raised.value)
+
+
+def test_a_secret_mapping_or_list_is_masked_by_each_value_inside_it() -> None:
+    secret = {"user": "app-user", "password": "Nested-Pa55", "keys": ["ListSecret9", 12345678]}
+    masked = SecretMask([secret]).mask("N=Nested-Pa55 L=ListSecret9 P=12345678 U=app-user")
+    assert masked == f"N={MASK} L={MASK} P={MASK} U={MASK}"
+    # The keys name the parts, they are not secret: "password" stays readable.
+    assert SecretMask([secret]).mask("password user keys") == "password user keys"
+
+
+def test_the_secret_filter_on_a_mapping_masks_what_is_taken_out_of_it() -> None:
+    templar = Templar(SecretMask())
+    creds = {"password": "Nested-Pa55"}
+    rendered = templar.render_text("{{ (creds | secret).password }}", {"creds": creds})
+    assert rendered == "Nested-Pa55" and templar.secrets.mask(rendered) == MASK
+
+
+@pytest.mark.parametrize("secret", ["s3cr'et/+=&x", "it's a (long) pass$word!"])
+@pytest.mark.parametrize(
+    "script",
+    [
+        'set -x; : "$1"',  # bash traces a command as `: 's3cr'\''et/+=&x'`
+        'printf "%q\\n" "$1"',  # `s3cr\'et/+=\&x`
+    ],
+)
+def test_the_forms_bash_writes_a_secret_in_are_masked(secret: str, script: str) -> None:
+    shown = subprocess.run(
+        ["bash", "-c", script, "bash", secret], capture_output=True, text=True, check=True
+    )
+    text = shown.stdout + shown.stderr
+    assert secret not in text  # bash wrote it in a quoted form: the test tests that form
+    masked = SecretMask([secret]).mask(text)
+    assert MASK in masked and "et/+=" not in masked and "pass" not in masked, masked
+
+
+@pytest.mark.parametrize("width", [76, 64])  # `base64` and MIME; PEM and `openssl base64`
+@pytest.mark.parametrize("prefix", [b"", b"u", b"us", b"user:" * 20])
+def test_base64_wrapped_in_lines_is_masked_wherever_a_break_cuts_it(
+    width: int, prefix: bytes
+) -> None:
+    secret = "a long secret: " + "Zq9-hunter2/" * 8
+    encoded = base64.b64encode(prefix + secret.encode() + b"tail").decode()
+    wrapped = "\n".join(encoded[i : i + width] for i in range(0, len(encoded), width))
+    assert "\n" in wrapped and encoded not in wrapped
+    masked = SecretMask([secret]).mask(f"begin\n{wrapped}\nend")
+    assert MASK in masked and masked.startswith("begin\n") and masked.endswith("\nend")
+    # No piece of the secret's base64, at any alignment, is left on any line.
+    own = [base64.b64encode(b"\0" * n + secret.encode()).decode()[4:-4] for n in range(3)]
+    for line in masked.splitlines():
+        for i in range(len(line) - 11):
+            assert not any(line[i : i + 12] in form for form in own), (line, masked)
+    assert masked.count("\n") == wrapped.count("\n") + 2  # the lines are kept
+
+
+KEY = (
+    "-----BEGIN OPENSSH PRIVATE KEY-----\n"
+    "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n"
+    "QyNTUxOQAAACDj3Y5e1y1lq8aXnTQWmS7vE0mM2xXq6h0pUuW1J7QhAwAAAJgT5n9eE+Z/\n"
+    "true\n"
+    "-----END OPENSSH PRIVATE KEY-----\n"
+)
+
+
+def test_each_line_of_a_multi_line_secret_is_masked_where_lines_come_apart() -> None:
+    import difflib
+
+    diff = "\n".join(difflib.unified_diff(["old"], KEY.splitlines(), lineterm=""))
+    masked = SecretMask([KEY]).mask(diff)
+    assert "b3BlbnNzaC1rZXkt" not in masked and "QyNTUxOQAAACDj3Y5e" not in masked, masked
+    assert f"+{MASK}" in masked and "-old" in masked
+    some = "\n".join(KEY.splitlines()[1:3])  # `sed -n 2,3p key`
+    assert SecretMask([KEY]).mask(f"x {some} y") == f"x {MASK}\n{MASK} y"
+    # A line too short to hide anything is left alone everywhere else.
+    assert SecretMask([KEY]).mask("enabled: true") == "enabled: true"
+
+
+@pytest.mark.parametrize(
+    ("secret", "written"),
+    [
+        # Percent-encoding with lowercase hex digits, as some programs write it.
+        ("s3cr/et pass", "s3cr%2fet%20pass"),
+        # Python quoting bytes: an error about the encoded value.
+        ("pässwort-99", str("pässwort-99".encode())[2:-1]),
+        # JSON with every slash escaped, as PHP's json_encode writes it.
+        ("a/b/c-secret", "a\\/b\\/c-secret"),
+        # markupsafe's escaping (Jinja's `escape` filter, Flask pages).
+        ('it\'s "secret"', str(markupsafe.escape('it\'s "secret"'))),
+    ],
+)
+def test_the_forms_other_programs_write_a_secret_in_are_masked(secret: str, written: str) -> None:
+    assert written != secret
+    masked = SecretMask([secret]).mask(f"got {written} here")
+    assert masked == f"got {MASK} here", masked
+
+
+def test_two_secrets_that_overlap_in_the_text_are_masked_whole() -> None:
+    mask = SecretMask(["hunter2-Zq9", "Zq9-extra"])
+    assert mask.mask("x hunter2-Zq9-extra y") == f"x {MASK} y"
+    assert mask.mask("Zq9-extra, hunter2-Zq9") == f"{MASK}, {MASK}"
+    assert mask.mask("hunter2-Zq9Zq9-extra") == MASK * 2  # side by side: each its own
+    assert mask.mask("no secret here") == "no secret here"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "line one\nconnecting with Zq9-hunter2-Xy7 now\nline three",
+        '{"a": "bbb", "token": "Zq9-hunter2-Xy7", "c": 1}',
+    ],
+)
+def test_a_cut_made_without_a_mask_keeps_no_piece_of_a_secret_it_would_halve(text: str) -> None:
+    secret = "Zq9-hunter2-Xy7"
+    pieces = {secret[i : i + 3] for i in range(len(secret) - 2)}
+    for keep in range(len(text) + 2):
+        for cut in (cut_tail(text, keep), cut_head(text, keep)):
+            assert len(cut) <= keep
+            kept = cut.replace(secret, MASK)  # whole, the mask finds it
+            assert not any(piece in kept for piece in pieces), (keep, cut)
+    # Whole words on either side are kept.
+    assert cut_tail(text, len(text)) == text and cut_head(text, len(text)) == text
+    assert cut_tail(text, 12).strip() and cut_head(text, 12).strip()

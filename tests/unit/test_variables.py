@@ -128,7 +128,7 @@ def test_an_extra_var_name_must_be_an_identifier(item: str) -> None:
 
 def test_a_word_beside_a_pair_is_refused_not_read_into_the_name() -> None:
     # As in Ansible, spaces separate pairs: `a b=x` is the word `a`, then `b=x`.
-    with pytest.raises(ValueError, match="'a' is not a pair"):
+    with pytest.raises(ValueError, match="word 1 is not a pair"):
         parse_extra_vars(["a b=x"])
 
 

@@ -32,7 +32,7 @@ def test_an_inline_mapping_that_is_not_yaml_is_located_at_the_command_line() -> 
 def test_a_key_that_cannot_name_a_variable_is_refused_naming_its_item(tmp_path: Path) -> None:
     with pytest.raises(ValueError) as inline:
         parse_extra_vars(['{"1bad": 2}'])
-    assert str(inline.value) == "-e {\"1bad\": 2}: '1bad' is not a variable name"
+    assert str(inline.value) == "-e {…}: '1bad' is not a variable name"
     path = tmp_path / "vars.yml"
     path.write_text("ok: 1\n2bad: 2\n")
     with pytest.raises(ValueError) as from_file:
