@@ -19,6 +19,10 @@ from runner.connections.ssh_settings import SshSettings
 from runner.connections.watchdog import WATCHDOG
 
 PGID_MARK = b"drillctl-pgid"
+# With a become password: sudo's prompt, and what the shell sudo starts says first (see
+# runner.connections.sudo_password).
+PROMPT = b"[drillctl-sudo-password]"
+BECAME = b"drillctl-became\n"
 # The longest wait on stdout alone while draining to the end of output (see drain).
 EOF_WAIT_S = 0.01
 _PGID_LINE = re.compile(rb"^drillctl-pgid (\d+)\n", re.MULTILINE)
@@ -40,8 +44,14 @@ def command_line(spec: CommandSpec, settings: SshSettings) -> str:
         pairs = " ".join(shlex.quote(f"{k}={v}") for k, v in spec.env.items())
         inner = f"env {pairs} {inner}"
     if becomes(spec, settings):
-        flags = "-S -p ''" if settings.become_password else "-n"
         user = shlex.quote(spec.become_user or settings.become_user)
+        if settings.become_password:
+            # The password goes to sudo only when it prompts; the command's input only once
+            # the shell sudo started has said so.
+            inner = f"printf '{BECAME.decode().strip()}\\n' >&2; exec {inner}"
+            flags = f"-S -p '{PROMPT.decode()}'"
+        else:
+            flags = "-n"
         inner = f"sudo {flags} -u {user} -- /bin/sh -c {shlex.quote(inner)}"
     prefix = f"cd {shlex.quote(spec.cwd)} && " if spec.cwd else ""
     return f"printf '{PGID_MARK.decode()} %s\\n' $$ >&2; {prefix}exec {inner}"

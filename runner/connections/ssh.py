@@ -40,6 +40,7 @@ from runner.connections.remote_process import becomes, command_line, drain, kill
 from runner.connections.sftp import BoundedSftp
 from runner.connections.ssh_library import paramiko
 from runner.connections.ssh_settings import SshSettings, jump_host
+from runner.connections.sudo_password import answer_sudo, without_handshake
 from runner.connections.tcp import ConnectCancelled, shutdown, tcp_connect
 from runner.connections.watchdog import CANCELLED, DEADLINE, WATCHDOG
 from runner.errors import TargetEnvironmentError
@@ -210,16 +211,18 @@ class SshConnection:
             else:
                 transport.close()
 
+        out, err = bytearray(), bytearray()
         with WATCHDOG.guard(cancel, hard, abort, CANCEL_GRACE_S) as guard:
             try:
                 channel = transport.open_session()
                 opened.append(channel)
                 channel.exec_command(command_line(spec, self.settings))
-                stdin = spec.stdin or ""
-                if becomes(spec, self.settings) and self.settings.become_password:
-                    stdin = self.settings.become_password + "\n" + stdin
-                if stdin:
-                    channel.sendall(stdin.encode())
+                password = self.settings.become_password if becomes(spec, self.settings) else None
+                started_under_sudo = password is None or answer_sudo(
+                    channel, out, err, password, deadline, cancel
+                )
+                if started_under_sudo and spec.stdin:
+                    channel.sendall(spec.stdin.encode())
                 channel.shutdown_write()
             except (paramiko.SSHException, EOFError, OSError) as exc:
                 if opened:
@@ -233,7 +236,7 @@ class SshConnection:
                     ) from None
                 why = "no answer" if guard.fired == DEADLINE else _reason(exc)
                 raise self._lost(transport, f"starting the command: {why}") from None
-            return self._collect(channel, transport, cancel, started, timeout, guard.fired)
+            return self._collect(channel, transport, cancel, started, timeout, (out, err))
 
     def _collect(
         self,
@@ -242,10 +245,11 @@ class SshConnection:
         cancel: CancelToken,
         started: float,
         timeout: float | None,
-        fired: str,
+        output: tuple[bytearray, bytearray],
     ) -> CommandResult:
-        """Read the command's output until it ends, is killed, or the host is gone."""
-        out, err = bytearray(), bytearray()
+        """Read the command's output (after what `output` holds already) until it ends, is
+        killed, or the host is gone."""
+        out, err = output
         deadline = None if timeout is None else started + timeout
         timed_out = cancelled = False
         note = ""
@@ -278,7 +282,7 @@ class SshConnection:
         channel.close()
         if not got_status and not (timed_out or cancelled) and not transport.is_active():
             raise self._lost(transport, "connection lost while the command ran")
-        _, stderr = split_pgid(bytes(err))
+        _, stderr = split_pgid(without_handshake(bytes(err)))
         rc = channel.exit_status if got_status else (-9 if timed_out or cancelled else -1)
         return CommandResult(
             -9 if timed_out else rc,

@@ -85,8 +85,21 @@ def sudo_user() -> Iterator[SudoUser]:
     The lab lives in a directory every user may traverse (sshd reads the authorized keys
     as the user logging in). User, home, sudoers file and lab are removed afterwards, even
     when the test fails."""
+    yield from _sudo_user(None)
+
+
+SUDO_PASSWORD = "Sudo-Pw-4711 with spaces"
+
+
+@pytest.fixture
+def sudo_user_with_password() -> Iterator[SudoUser]:
+    """As `sudo_user`, but sudo asks for the user's password (SUDO_PASSWORD) every time."""
+    yield from _sudo_user(SUDO_PASSWORD)
+
+
+def _sudo_user(password: str | None) -> Iterator[SudoUser]:
     require_sshd()
-    _require_tools("sudo", "useradd", "userdel", "usermod", "visudo")
+    _require_tools("sudo", "useradd", "userdel", "usermod", "visudo", "chpasswd")
     name = f"dt{secrets.token_hex(4)}"
     sudoers = Path("/etc/sudoers.d") / f"drillctl-test-{name}"
     root = Path(tempfile.mkdtemp(prefix="drillctl-become-"))
@@ -98,10 +111,18 @@ def sudo_user() -> Iterator[SudoUser]:
         (lab.root / "authorized_keys").chmod(0o644)
         subprocess.run(["useradd", "-m", "-s", "/bin/sh", name], check=True, capture_output=True)
         created = True
-        # A locked password ('!') makes sshd refuse the login when PAM is off; '*' only
-        # says no password works, which keeps key logins open.
-        subprocess.run(["usermod", "-p", "*", name], check=True, capture_output=True)
-        rule = f"{name} ALL=(ALL) NOPASSWD: ALL\n"
+        if password is None:
+            # A locked password ('!') makes sshd refuse the login when PAM is off; '*' only
+            # says no password works, which keeps key logins open.
+            subprocess.run(["usermod", "-p", "*", name], check=True, capture_output=True)
+            rule = f"{name} ALL=(ALL) NOPASSWD: ALL\n"
+        else:
+            subprocess.run(
+                ["chpasswd"], input=f"{name}:{password}\n", text=True, check=True,
+                capture_output=True,
+            )  # fmt: skip
+            # No cached credentials: sudo asks on every command.
+            rule = f"Defaults:{name} timestamp_timeout=0\n{name} ALL=(ALL) ALL\n"
         staged = root / "sudoers"
         staged.write_text(rule)
         subprocess.run(["visudo", "-cqf", str(staged)], check=True, capture_output=True)
