@@ -77,8 +77,11 @@ def _run(args: argparse.Namespace, *, check: bool) -> int:
     startup_gc.loaded()  # the drill's code and plan are loaded: out of later collections
     try:
         outcome, run_dir = execute(prepared, view)
-    except TargetEnvironmentError:
+    except TargetEnvironmentError as exc:
         _record_journaled_run(Path(prepared.run.run_dir), prepared.run.run_id, args.history)
+        # An error from a target or the controller can quote what it was given (a URL, a
+        # command, a host's answer): the run's secrets are known here, so mask them.
+        exc.args = (prepared.mask.mask(str(exc)),)
         raise
     print_summary(view, outcome, run_dir, prepared.playbook)
     from runner.history import record_run
