@@ -132,7 +132,18 @@ def inventories(args: argparse.Namespace) -> tuple[str, ...]:
 def read_limit(value: str | None) -> str | None:
     """`--limit` as a pattern; `@FILE` reads one pattern per line (blank lines and `#`
     comments ignored), joined as a union, as ansible-playbook reads a .retry file."""
-    if not value or not value.startswith("@"):
+    if value is None:
+        return None
+    if not value.strip() or value.strip() == "@":
+        # An empty --limit (`--limit "$HOSTS"` with HOSTS unset) limits nothing: taken as no
+        # limit, the drill would run on every host of the inventory.
+        raise InputError.at(
+            "<command line>",
+            1,
+            1,
+            f"--limit {value!r}: empty host pattern; name a host, a group, 'all', or @FILE",
+        )
+    if not value.startswith("@"):
         return value
     path = value[1:]
     try:

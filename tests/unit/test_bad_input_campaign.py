@@ -161,3 +161,59 @@ def test_a_large_duration_within_bounds_still_loads(bench: Bench, value: str) ->
     playbook = bench.playbook(bench.drill(step=f"timeout: {value}"))
     lint = cli("lint", str(playbook), "-i", str(bench.inventory))
     assert lint.code == 0, lint.out + lint.err
+
+
+# -- command-line options that select nothing, or everything by mistake ------------------
+
+CMDLINE = "<command line>"
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        (["--limit", ""], "--limit '': empty host pattern"),
+        (["--limit", "  "], "--limit '  ': empty host pattern"),
+        (["--limit", "@"], "--limit '@': empty host pattern"),
+        (["--start-at-task", ""], "--start-at-task '': no step"),
+        (["--limit", "nohost"], "no host or group named 'nohost'"),
+        (["--limit", "h1:&nohost"], "no host or group named 'nohost'"),
+        (["--limit", "~["], "unclosed '['"),
+        (["--limit", "!"], "'!' needs one host or group name"),
+        (["--limit", "&"], "'&' needs one host or group name"),
+        (["--tags", "nosuchtag"], "--tags nosuchtag: no step"),
+        (["--tags", ""], "no step"),
+        (["--start-at-task", "make markr"], "did you mean 'make marker'?"),
+        (["-e", "[1, 2]"], "give a mapping of variables"),
+        (["-e", "novalue"], "expected NAME=VALUE"),
+        (["--forks", "0"], "--forks must be at least 1"),
+        (["--forks", "x"], "invalid"),
+    ],
+)
+@pytest.mark.parametrize("command", ["run", "plan"])
+def test_an_option_that_selects_nothing_or_everything_is_refused(
+    bench: Bench, command: str, options: list[str], words: str
+) -> None:
+    """`--limit ""` (a variable left unset) read as no limit ran the drill on every host;
+    `--start-at-task ""` read as no start ran every step."""
+    playbook = bench.playbook(bench.drill())
+    argv = [command, str(playbook), "-i", str(bench.inventory), *options]
+    outcome = cli(*argv, "--out", str(bench.out)) if command == "run" else cli(*argv)
+    refused(outcome, CMDLINE, 1, 1, words)
+    bench.assert_untouched()
+
+
+@pytest.mark.parametrize("limit", ["", " ", "@"])
+def test_exec_refuses_an_empty_limit(bench: Bench, limit: str) -> None:
+    outcome = cli(
+        "exec", "-i", str(bench.inventory), "-l", limit, "all", "--", "touch", str(bench.marker)
+    )
+    refused(outcome, CMDLINE, 1, 1, "empty host pattern")
+    bench.assert_untouched()
+
+
+def test_exec_with_a_limit_still_runs_on_the_hosts_it_names(bench: Bench) -> None:
+    outcome = cli(
+        "exec", "-i", str(bench.inventory), "-l", "h1", "all", "--", "touch", str(bench.marker)
+    )
+    assert outcome.code == 0, outcome.err
+    assert bench.marker.exists()
