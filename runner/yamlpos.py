@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from runner.errors import Diagnostic, InputError
+from runner.input_files import read_input_text
 from runner.vault import VaultValue
 
 PathKey = tuple[str | int, ...]
@@ -280,12 +281,7 @@ def load_yaml(
     """
     display = str(path)
     if text is None:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise InputError.at(display, 1, 1, "file not found") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError.at(display, 1, 1, f"cannot read file: {exc}") from None
+        text = read_input_text(path, display)
     doc = YamlDocument(display, None)
     try:
         loader = _TaggingComposer(text)  # the reader already checks the characters here

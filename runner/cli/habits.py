@@ -5,9 +5,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from runner.errors import InputError
+from runner.input_files import read_input_text
 
 
 def add_inventory_option(p: argparse.ArgumentParser, help_text: str, *, required: bool) -> None:
@@ -146,12 +146,7 @@ def read_limit(value: str | None) -> str | None:
     if not value.startswith("@"):
         return value
     path = value[1:]
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError.at(path, 1, 1, "--limit @FILE: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError.at(path, 1, 1, f"--limit @FILE: cannot read the file: {exc}") from None
+    text = read_input_text(path, what="--limit @FILE: ")
     patterns = [
         line.strip()
         for line in text.splitlines()

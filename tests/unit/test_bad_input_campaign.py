@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
 import sqlite3
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -217,3 +220,64 @@ def test_exec_with_a_limit_still_runs_on_the_hosts_it_names(bench: Bench) -> Non
     )
     assert outcome.code == 0, outcome.err
     assert bench.marker.exists()
+
+
+# -- files that are not files ---------------------------------------------------------------
+
+
+def _fifo(bench: Bench) -> Path:
+    path = bench.root / "fifo.yml"
+    os.mkfifo(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["run", "{fifo}", "-i", "{inventory}", "--out", "{out}"], "not a regular file"),
+        (["plan", "{fifo}", "-i", "{inventory}"], "not a regular file"),
+        (["lint", "{fifo}"], "not a regular file"),
+        (["run", "{playbook}", "-i", "{fifo}", "--out", "{out}"], "not a regular file"),
+        (["run", "{playbook}", "-i", "{inventory}", "-e", "@{fifo}"], "not a regular file"),
+        (["run", "{playbook}", "-i", "{inventory}", "-l", "@{fifo}"], "not a regular file"),
+        (["run", "{root}", "-i", "{inventory}", "--out", "{out}"], "is a directory"),
+        (["run", "{playbook}", "-i", "{inventory}", "-e", "@{root}"], "is a directory"),
+        (["run", "{playbook}", "-i", "{inventory}", "-l", "@{root}"], "is a directory"),
+    ],
+)
+def test_a_fifo_or_a_directory_given_as_a_file_is_refused_without_waiting(
+    bench: Bench, argv: list[str], words: str
+) -> None:
+    """A FIFO with no writer made `open()` wait forever: the run hung before its first step."""
+    fifo = _fifo(bench)
+    names = {
+        "fifo": str(fifo),
+        "inventory": str(bench.inventory),
+        "out": str(bench.out),
+        "playbook": str(bench.playbook(bench.drill())),
+        "root": str(bench.root),
+    }
+    outcome = _bounded(lambda: cli(*(a.format(**names) for a in argv)))
+    named = fifo if "{fifo}" in "".join(argv) else bench.root
+    stream = outcome.err + outcome.out  # lint reports on stdout
+    assert outcome.code == 2, stream
+    assert f"{named}:1:1: " in stream and words in stream, stream
+    assert "Traceback" not in stream
+    bench.assert_untouched()
+
+
+def _bounded(call: Callable[[], Outcome], seconds: float = 20.0) -> Outcome:
+    """`call()`, failing the test (not hanging it) when it does not return in time."""
+    done: list[Outcome] = []
+    worker = threading.Thread(target=lambda: done.append(call()), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert done, f"still waiting after {seconds}s"
+    return done[0]
+
+
+def test_an_at_sign_naming_no_file_is_refused(bench: Bench) -> None:
+    playbook = bench.playbook(bench.drill())
+    outcome = bench.run(playbook, "-e", "@")
+    refused(outcome, CMDLINE, 1, 1, "-e '@': give the file's name after @")
+    bench.assert_untouched()
