@@ -281,3 +281,40 @@ def test_an_at_sign_naming_no_file_is_refused(bench: Bench) -> None:
     outcome = bench.run(playbook, "-e", "@")
     refused(outcome, CMDLINE, 1, 1, "-e '@': give the file's name after @")
     bench.assert_untouched()
+
+
+# -- a run directory that cannot be this run's ---------------------------------------------
+
+
+def test_an_out_that_is_a_file_is_refused_not_a_traceback(bench: Bench) -> None:
+    playbook = bench.playbook(bench.drill())
+    taken = bench.root / "taken.txt"
+    taken.write_text("someone's file\n", encoding="utf-8")
+    outcome = cli("run", str(playbook), "-i", str(bench.inventory), "--out", str(taken))
+    refused(outcome, taken, 1, 1, "--out: exists and is not a directory")
+    assert taken.read_text(encoding="utf-8") == "someone's file\n"
+    bench.assert_untouched()
+
+
+def test_a_non_empty_out_is_refused_before_any_host_is_contacted(bench: Bench) -> None:
+    """Refused while preparing, with a host that does not answer: bad input (exit 2), never
+    an unreachable target (exit 3)."""
+    inventory = bench.root / "ssh.yml"
+    inventory.write_text(
+        "all:\n  hosts:\n    web1:\n      address: 127.0.0.1\n      port: 1\n",
+        encoding="utf-8",
+    )
+    playbook = bench.playbook(bench.drill())
+    (bench.root / "used").mkdir()
+    (bench.root / "used" / "result.json").write_text("{}", encoding="utf-8")
+    outcome = cli("run", str(playbook), "-i", str(inventory), "--out", str(bench.root / "used"))
+    refused(outcome, bench.root / "used", 1, 1, "run directory exists and is not empty")
+    assert os.listdir(bench.root / "used") == ["result.json"]
+    bench.assert_untouched()
+
+
+def test_an_empty_out_directory_is_used(bench: Bench) -> None:
+    bench.out.mkdir()
+    outcome = bench.run(bench.playbook(bench.drill()))
+    assert outcome.code == 0, outcome.err + outcome.out
+    assert (bench.out / "result.json").is_file()
