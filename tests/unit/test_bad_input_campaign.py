@@ -11,6 +11,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -318,3 +319,57 @@ def test_an_empty_out_directory_is_used(bench: Bench) -> None:
     outcome = bench.run(bench.playbook(bench.drill()))
     assert outcome.code == 0, outcome.err + outcome.out
     assert (bench.out / "result.json").is_file()
+
+
+# -- inventories ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "col", "words"),
+    [
+        ("[all]\nhost[1:] connection=local\n", 2, 1, "cannot read host 'host[1:]'"),
+        ("[all]\nhost[a-1] connection=local\n", 2, 1, "cannot read host 'host[a-1]'"),
+        ("[all]\n  web[1:3 connection=local\n", 2, 3, "cannot read host 'web[1:3'"),
+        ("[all\nh1 connection=local\n", 1, 1, "a section header is [group]"),
+        ("[all]\nhost[10:1] connection=local\n", 2, 1, "runs backwards"),
+        ("[all]\nhost[1:5:0] connection=local\n", 2, 1, "needs a step of 1 or more"),
+        ("[all]\nhost[1:100000000] connection=local\n", 2, 1, "more than 10000 hosts"),
+        ("[all]\nhost[1:9999999999] connection=local\n", 2, 1, "at most 9 digits"),
+        ("[all]\nh1 connection\n", 2, 4, "expected key=value"),
+        ("[web:vars]\nx=1\n", 1, 2, "names a group that is not defined"),
+    ],
+)
+def test_a_malformed_ini_inventory_is_refused_at_the_entry(
+    bench: Bench, text: str, line: int, col: int, words: str
+) -> None:
+    """`host[1:]` and `[all` (a header missing its `]`) were kept as host names: the drill
+    ran on a host called 'host[1:]', or tried SSH to '[all' and ended as unreachable."""
+    inventory = bench.root / "hosts.ini"
+    inventory.write_text(text, encoding="utf-8")
+    playbook = bench.playbook(bench.drill())
+    started = time.monotonic()
+    outcome = cli("run", str(playbook), "-i", str(inventory), "--out", str(bench.out))
+    assert time.monotonic() - started < 10  # a giant range is refused, not listed
+    refused(outcome, inventory, line, col, words)
+    bench.assert_untouched()
+
+
+@pytest.mark.parametrize(
+    ("entry", "names"),
+    [
+        ("web[1:3]", ["web1", "web2", "web3"]),
+        ("web[01:10:4]", ["web01", "web05", "web09"]),
+        ("db-[a:c]", ["db-a", "db-b", "db-c"]),
+        ("[::1]:2222", ["::1"]),
+        ("::1", ["::1"]),
+    ],
+)
+def test_well_formed_ini_host_entries_still_load(
+    bench: Bench, entry: str, names: list[str]
+) -> None:
+    inventory = bench.root / "hosts.ini"
+    inventory.write_text(f"[all]\n{entry} connection=local\n", encoding="utf-8")
+    outcome = cli("inventory", "-i", str(inventory), "--list")
+    assert outcome.code == 0, outcome.err
+    for name in names:
+        assert f'"{name}"' in outcome.out
