@@ -373,3 +373,29 @@ def test_well_formed_ini_host_entries_still_load(
     assert outcome.code == 0, outcome.err
     for name in names:
         assert f'"{name}"' in outcome.out
+
+
+# -- drillctl new -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("directory", "where", "words"),
+    [
+        ("taken.txt", "taken.txt", "--dir: not a directory"),
+        ("taken.txt/sub", "taken.txt/sub/smoke.yml", "cannot write the playbook"),
+    ],
+)
+def test_new_into_a_directory_that_cannot_be_refuses_it(
+    bench: Bench, directory: str, where: str, words: str
+) -> None:
+    """A --dir that is a file crashed with FileExistsError (a traceback)."""
+    (bench.root / "taken.txt").write_text("x\n", encoding="utf-8")
+    outcome = cli("new", "app-code", "smoke", "--dir", str(bench.root / directory))
+    refused(outcome, bench.root / where, 1, 1, words)
+    assert (bench.root / "taken.txt").read_text(encoding="utf-8") == "x\n"
+
+
+def test_new_still_makes_a_missing_directory(bench: Bench) -> None:
+    outcome = cli("new", "app-code", "smoke", "--dir", str(bench.root / "a" / "b"))
+    assert outcome.code == 0, outcome.err
+    assert (bench.root / "a" / "b" / "smoke.yml").is_file()
