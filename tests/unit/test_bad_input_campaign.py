@@ -399,3 +399,64 @@ def test_new_still_makes_a_missing_directory(bench: Bench) -> None:
     outcome = cli("new", "app-code", "smoke", "--dir", str(bench.root / "a" / "b"))
     assert outcome.code == 0, outcome.err
     assert (bench.root / "a" / "b" / "smoke.yml").is_file()
+
+
+# -- templates, wherever a template is allowed ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("head", "step", "tail", "line", "col", "words"),
+    [
+        ("", "when: nosuch == 1", "", 6, 14, "'nosuch' is undefined"),
+        ("", "when: 'x =='", "", 8, 11, "template syntax error"),
+        ("", "loop: '{{ nosuch }}'", "", 6, 14, "'nosuch' is undefined"),
+        ("", "register: r\nuntil: 'r.rc =='\nretries: 1", "", 9, 12, "template syntax error"),
+        ("vars:\n  a: '{{ nosuch '\n", "", "", 5, 6, "template syntax error"),
+        ("vars:\n  a: '{{ nosuch }}'\n", "", "", 5, 6, "'nosuch' is undefined"),
+        ("", "", "probes:\n  p:\n    http: {url: 'http://{{ nosuch }}/'}\n", 16, 11, "nosuch"),
+        ("", "when: 1 is nosuchtest", "", 8, 11, "No test named 'nosuchtest'"),
+        (
+            "",
+            "",
+            "cleanup:\n  - assert: {that: nosuch == 1}\n",
+            15,
+            20,
+            "undefined variable: 'nosuch' is undefined",
+        ),
+        (
+            "",
+            "",
+            "cleanup:\n  - assert: {that: [out is defined, runing.rc == 0]}\n",
+            15,
+            37,
+            "undefined variable: 'runing' is undefined",
+        ),
+        ("", "", "cleanup:\n  - assert: nosuch\n", 15, 13, "'nosuch' is undefined"),
+    ],
+)
+def test_a_template_error_anywhere_is_refused_before_any_step_runs(
+    bench: Bench, head: str, step: str, tail: str, line: int, col: int, words: str
+) -> None:
+    """An assert's `that` naming an undefined variable (a typo of a registered result) was
+    not checked by the plan: the drill ran its change and rollback, then failed verify."""
+    playbook = bench.playbook(bench.drill(head=head, step=step, tail=tail))
+    for command in ("run", "plan"):
+        outcome = bench.run(playbook) if command == "run" else cli("plan", str(playbook))
+        refused(outcome, playbook, line, col, words)
+    bench.assert_untouched()
+
+
+@pytest.mark.parametrize(
+    "that",
+    [
+        "[out.rc == 0, \"'x' in out.stdout\"]",
+        "[item > 0]",
+        "[nosuch is not defined, (nosuch | default(1)) == 1, inventory_hostname == 'h1']",
+    ],
+)
+def test_an_assert_on_defined_names_still_runs(bench: Bench, that: str) -> None:
+    loop = "    loop: [1, 2]\n" if "item" in that else ""
+    tail = f"cleanup:\n  - command: echo x\n    register: out\n  - assert: {{that: {that}}}\n{loop}"
+    outcome = bench.run(bench.playbook(bench.drill(tail=tail)))
+    assert outcome.code == 0, outcome.err + outcome.out
+    assert bench.marker.exists()
