@@ -460,3 +460,37 @@ def test_an_assert_on_defined_names_still_runs(bench: Bench, that: str) -> None:
     outcome = bench.run(bench.playbook(bench.drill(tail=tail)))
     assert outcome.code == 0, outcome.err + outcome.out
     assert bench.marker.exists()
+
+
+# -- exec ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("timeout", "words"),
+    [
+        ("nan", "expected a duration"),
+        ("inf", "expected a duration"),
+        ("1e309", "expected a duration"),
+        ("-5", "duration must not be negative"),
+        ("0", "'0' is no time at all"),
+        ("5 m", "expected a duration"),
+    ],
+)
+def test_exec_refuses_a_timeout_that_is_no_deadline(bench: Bench, timeout: str, words: str) -> None:
+    """`--timeout nan` or `inf` gave the command no deadline at all, and 0 or -5 ran it too."""
+    outcome = cli(
+        "exec", "-i", str(bench.inventory), "--timeout", timeout, "all", "--", "touch",
+        str(bench.marker),
+    )  # fmt: skip
+    refused(outcome, CMDLINE, 1, 1, f"argument --timeout: {words}")
+    bench.assert_untouched()
+
+
+@pytest.mark.parametrize("timeout", ["10", "2.5", "30s", "1m"])
+def test_exec_takes_seconds_or_a_duration_as_its_timeout(bench: Bench, timeout: str) -> None:
+    outcome = cli(
+        "exec", "-i", str(bench.inventory), "--timeout", timeout, "all", "--", "touch",
+        str(bench.marker),
+    )  # fmt: skip
+    assert outcome.code == 0, outcome.err
+    assert bench.marker.exists()
