@@ -494,3 +494,79 @@ def test_exec_takes_seconds_or_a_duration_as_its_timeout(bench: Bench, timeout: 
     )  # fmt: skip
     assert outcome.code == 0, outcome.err
     assert bench.marker.exists()
+
+
+# -- YAML that cannot be read -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tail", "line", "col", "words"),
+    [
+        ("description: [one, two\nforks: 2\n", 14, 14, "this '[' is never closed"),
+        ("description: {a: 1\n", 14, 14, "this '{' is never closed"),
+        ('description: "no end\nforks: 2\n', 14, 14, "this quoted string is never closed"),
+        ("description: [a, b]]\n", 14, 20, "expected <block end>, but found ']'"),
+        ("forks: 2\nforks: 3\n", 15, 1, "duplicate key 'forks'"),
+        ("rollbak: []\n", 14, 1, "unknown key 'rollbak' (did you mean 'rollback'?)"),
+        ("description: a\x00b\n", 14, 15, "special characters are not allowed"),
+        ("---\ndrill: other\n", 14, 1, "expected a single YAML document"),
+        ("\tforks: 2\n", 14, 1, "found character '\\t'"),
+        ("x: " + "[" * 3000 + "]" * 3000 + "\n", 1, 1, "YAML nesting is too deep"),
+    ],
+)
+def test_unreadable_yaml_is_refused_where_the_mistake_is(
+    bench: Bench, tail: str, line: int, col: int, words: str
+) -> None:
+    """An unclosed '[', '{' or quote was reported where PyYAML noticed it, lines later or at
+    the end of the file; the message now points at the opener."""
+    playbook = bench.playbook(bench.drill(tail=tail))
+    refused(bench.run(playbook), playbook, line, col, words)
+    bench.assert_untouched()
+
+
+def test_an_alias_bomb_is_refused_quickly(bench: Bench) -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{n}: &{n} [{', '.join(['*' + p] * 9)}]\n"
+        for p, n in zip("abcdefg", "bcdefgh", strict=True)
+    )
+    playbook = bench.playbook(bomb + bench.drill())
+    started = time.monotonic()
+    outcome = bench.run(playbook)
+    assert time.monotonic() - started < 10
+    assert outcome.code == 2 and "expands to more than" in outcome.err, outcome.err
+    bench.assert_untouched()
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("- a\n- b\n", "got a list"),
+        ("hello\n", "got a str"),
+        ("", "got an empty file"),
+    ],
+)
+def test_a_playbook_that_is_not_a_mapping_is_refused(bench: Bench, text: str, words: str) -> None:
+    playbook = bench.playbook(text)
+    refused(bench.run(playbook), playbook, 1, 1, words)
+    bench.assert_untouched()
+
+
+@pytest.mark.parametrize(
+    ("transform", "name"),
+    [(lambda t: "\ufeff" + t, "bom"), (lambda t: t.replace("\n", "\r\n"), "crlf")],
+)
+def test_a_bom_or_crlf_playbook_still_runs(
+    bench: Bench, transform: Callable[[str], str], name: str
+) -> None:
+    path = bench.root / f"{name}.yml"
+    path.write_bytes(transform(bench.drill()).encode("utf-8"))
+    outcome = bench.run(path)
+    assert outcome.code == 0, outcome.err + outcome.out
+    assert bench.marker.exists()
+
+
+def test_a_playbook_that_is_not_utf8_is_refused(bench: Bench) -> None:
+    playbook = bench.root / "latin1.yml"
+    playbook.write_bytes((bench.drill() + "description: caf\xe9\n").encode("latin-1"))
+    refused(bench.run(playbook), playbook, 1, 1, "cannot read file: 'utf-8' codec")
+    bench.assert_untouched()
