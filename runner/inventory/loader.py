@@ -65,6 +65,15 @@ def _read_source(path: str | Path) -> InventorySource:
     if file.suffix.lower() in YAML_SUFFIXES:
         return parse_yaml_inventory(display)
     text = read_input_text(file, display)
+    if text.startswith("#!/"):
+        # Read as INI, a script's lines became hosts (`exec` a host to reach over SSH).
+        raise InputError.at(
+            display,
+            1,
+            1,
+            "this is a script (it starts with #!): dynamic inventory scripts are not run; "
+            "run it yourself and give its output, saved as a YAML file, with -i",
+        )
     if not file.suffix and _reads_as_yaml_mapping(display, text):
         return parse_yaml_inventory(display, text)
     return parse_ini_inventory(display, text)

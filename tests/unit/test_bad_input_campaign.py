@@ -570,3 +570,23 @@ def test_a_playbook_that_is_not_utf8_is_refused(bench: Bench) -> None:
     playbook.write_bytes((bench.drill() + "description: caf\xe9\n").encode("latin-1"))
     refused(bench.run(playbook), playbook, 1, 1, "cannot read file: 'utf-8' codec")
     bench.assert_untouched()
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "#!/bin/sh\nexec\n",
+        '#!/bin/sh\necho \'{"all": {"hosts": ["h1"]}}\'\n',
+        "#!/usr/bin/env python3\nprint('{}')\n",
+    ],
+)
+def test_a_dynamic_inventory_script_is_refused_not_read_as_hosts(bench: Bench, script: str) -> None:
+    """Read as INI, `#!/bin/sh` then `exec` made a host named 'exec', which the run tried
+    to reach over SSH (exit 3) after creating its run directory."""
+    inventory = bench.root / "dynamic"
+    inventory.write_text(script, encoding="utf-8")
+    inventory.chmod(0o755)
+    playbook = bench.playbook(bench.drill())
+    outcome = cli("run", str(playbook), "-i", str(inventory), "--out", str(bench.out))
+    refused(outcome, inventory, 1, 1, "dynamic inventory scripts are not run")
+    bench.assert_untouched()
