@@ -10,7 +10,7 @@ from pathlib import Path
 
 from runner.cli import habits
 from runner.cli.command import Command
-from runner.errors import ExitCode
+from runner.errors import ExitCode, InputError
 
 
 def run_drill(args: argparse.Namespace) -> int:
@@ -30,6 +30,11 @@ def _run(args: argparse.Namespace, *, check: bool) -> int:
     from runner.run.prepare import RunRequest, prepare
 
     habits.check_forks(args.forks)
+    if not check:  # where the run will be recorded: a URL it cannot be recorded to is bad input
+        from runner.history.access import check_history_target
+
+        check_history_target(getattr(args, "history", None))
+        _check_pushgateway(getattr(args, "pushgateway", None))
     request = RunRequest(
         playbook=args.playbook,
         inventories=habits.inventories(args),
@@ -83,6 +88,16 @@ def _run(args: argparse.Namespace, *, check: bool) -> int:
     if getattr(args, "pushgateway", None):
         push_figures(run_dir, args.pushgateway)
     return outcome.exit_code
+
+
+def _check_pushgateway(gateway: str | None) -> None:
+    """A Pushgateway URL that cannot be requested is bad input before the run, not a warning
+    after it that the figures went nowhere."""
+    from runner.urls import url_problem
+
+    problem = url_problem(gateway) if gateway else None
+    if problem:
+        raise InputError.at("<command line>", 1, 1, f"--pushgateway: the URL {problem}")
 
 
 def push_figures(run_dir: Path, gateway: str) -> None:

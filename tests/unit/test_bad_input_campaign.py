@@ -590,3 +590,48 @@ def test_a_dynamic_inventory_script_is_refused_not_read_as_hosts(bench: Bench, s
     outcome = cli("run", str(playbook), "-i", str(inventory), "--out", str(bench.out))
     refused(outcome, inventory, 1, 1, "dynamic inventory scripts are not run")
     bench.assert_untouched()
+
+
+# -- where a run's record and figures go --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        (["--history", "ftp://db.example/runs"], "--history 'ftp://db.example/runs': give a"),
+        (["--history", "postgresl://db/runs"], "give a SQLite file path or a postgresql://"),
+        (["--pushgateway", "not a url"], "--pushgateway: the URL must start with http://"),
+        (["--pushgateway", "http://gw:99999"], "--pushgateway: the URL has a port"),
+    ],
+)
+def test_a_run_refuses_a_record_or_push_target_it_cannot_use_before_it_starts(
+    bench: Bench, options: list[str], words: str
+) -> None:
+    """`--history ftp://…` was taken for a SQLite path: the run was recorded in a local file
+    'ftp:/db.example/runs'. A bad --pushgateway was found after the run, as a warning."""
+    outcome = bench.run(bench.playbook(bench.drill()), *options)
+    refused(outcome, CMDLINE, 1, 1, words)
+    bench.assert_untouched()
+    assert not any(p.name.endswith(":") for p in bench.root.iterdir())
+
+
+def test_history_commands_refuse_a_url_they_cannot_read(bench: Bench) -> None:
+    outcome = cli("history", "list", "--history", "ftp://db.example/runs")
+    refused(outcome, CMDLINE, 1, 1, "give a SQLite file path or a postgresql:// URL")
+    assert not (bench.root / "ftp:").exists()
+
+
+def test_history_from_the_environment_is_named_as_such(
+    bench: Bench, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DRILLCTL_HISTORY", "sqlite://runs.db")
+    outcome = bench.run(bench.playbook(bench.drill()))
+    refused(outcome, CMDLINE, 1, 1, "$DRILLCTL_HISTORY 'sqlite://runs.db'")
+    bench.assert_untouched()
+
+
+def test_a_run_with_a_sqlite_history_records_it(bench: Bench) -> None:
+    outcome = bench.run(bench.playbook(bench.drill()), "--history", str(bench.history))
+    assert outcome.code == 0, outcome.err
+    with contextlib.closing(sqlite3.connect(bench.history)) as db:
+        assert db.execute("select count(*) from runs").fetchone()[0] == 1
