@@ -90,6 +90,29 @@ def _run(args: argparse.Namespace, *, check: bool) -> int:
     return outcome.exit_code
 
 
+def _plan_entry(text: str) -> str:
+    """argparse type: `QUARTER/ID`, as `drillctl drill run` writes it. Anything else was
+    recorded as given: the run counted for no entry of the plan, nor was it shown as a
+    drill started by hand."""
+    import re
+
+    from runner.history.quarter import Quarter
+
+    quarter, _, entry = text.partition("/")
+    try:
+        if str(Quarter.parse(quarter)) != quarter:
+            raise ValueError(quarter)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected QUARTER/ID, such as 2026Q4/gateway-code"
+        ) from None
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", entry):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected QUARTER/ID, such as 2026Q4/gateway-code"
+        )
+    return text
+
+
 def _check_pushgateway(gateway: str | None) -> None:
     """A Pushgateway URL that cannot be requested is bad input before the run, not a warning
     after it that the figures went nowhere."""
@@ -143,6 +166,7 @@ def _options(p: argparse.ArgumentParser, *, with_out: bool) -> None:
         )
         p.add_argument(
             "--plan-entry",
+            type=_plan_entry,
             default="",
             metavar="QUARTER/ID",
             help="the drill plan entry this run is made for (set by `drillctl drill run`)",

@@ -635,3 +635,20 @@ def test_a_run_with_a_sqlite_history_records_it(bench: Bench) -> None:
     assert outcome.code == 0, outcome.err
     with contextlib.closing(sqlite3.connect(bench.history)) as db:
         assert db.execute("select count(*) from runs").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize(
+    "entry", ["garbage", "2026Q4", "2026Q4/", "2026Q5/a", "2026q4/a", " 2026Q4/a", "2026Q4/a b"]
+)
+def test_a_plan_entry_that_names_no_entry_is_refused(bench: Bench, entry: str) -> None:
+    """It was recorded as given: the run counted for no plan entry and was not listed as a
+    drill started by hand either."""
+    outcome = bench.run(bench.playbook(bench.drill()), "--plan-entry", entry)
+    refused(outcome, CMDLINE, 1, 1, "expected QUARTER/ID, such as 2026Q4/gateway-code")
+    bench.assert_untouched()
+
+
+def test_a_plan_entry_as_drill_run_writes_it_is_taken(bench: Bench) -> None:
+    outcome = bench.run(bench.playbook(bench.drill()), "--plan-entry", "2026Q4/gateway-code")
+    assert outcome.code == 0, outcome.err
+    assert bench.marker.exists()
