@@ -46,7 +46,7 @@ def _run(args: argparse.Namespace, *, check: bool) -> int:
         operator=getattr(args, "operator", ""),
         change_id=getattr(args, "change_id", ""),
         kind=getattr(args, "kind", "drill"),
-        plan_entry=getattr(args, "plan_entry", ""),
+        plan_entry=getattr(args, "plan_entry", None) or "",
         verbose=getattr(args, "verbose", 0),
         allow_production=getattr(args, "allow_production", False),
         allow_irreversible=getattr(args, "allow_irreversible", False),
@@ -167,7 +167,7 @@ def _options(p: argparse.ArgumentParser, *, with_out: bool) -> None:
         p.add_argument(
             "--plan-entry",
             type=_plan_entry,
-            default="",
+            default=None,
             metavar="QUARTER/ID",
             help="the drill plan entry this run is made for (set by `drillctl drill run`)",
         )

@@ -638,7 +638,7 @@ def test_a_run_with_a_sqlite_history_records_it(bench: Bench) -> None:
 
 
 @pytest.mark.parametrize(
-    "entry", ["garbage", "2026Q4", "2026Q4/", "2026Q5/a", "2026q4/a", " 2026Q4/a", "2026Q4/a b"]
+    "entry", ["", "garbage", "2026Q4", "2026Q4/", "2026Q5/a", "2026q4/a", " 2026Q4/a", "2026Q4/a b"]
 )
 def test_a_plan_entry_that_names_no_entry_is_refused(bench: Bench, entry: str) -> None:
     """It was recorded as given: the run counted for no plan entry and was not listed as a
