@@ -258,6 +258,11 @@ class Planner:
         try:
             return resolve_host_vars(self.templar, host, layers, magic)
         except VariableError as exc:
+            if exc.name in self.extra_vars:
+                # -e wins over every other layer: the value that failed is the one given on
+                # the command line, which has no place in the playbook to point at.
+                self.diags.append(Diagnostic("<command line>", 1, 1, f"-e {exc.name}: {exc}"))
+                return dict(magic)
             path: tuple[str | int, ...] = (
                 ("vars", exc.name) if exc.name in self.playbook.vars else ()
             )

@@ -655,3 +655,27 @@ def test_a_plan_entry_as_drill_run_writes_it_is_taken(bench: Bench) -> None:
     outcome = bench.run(bench.playbook(bench.drill()), "--plan-entry", "2026Q4/gateway-code")
     assert outcome.code == 0, outcome.err
     assert bench.marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("{{ lookup('pipe', 'true') }}", "lookup plugin 'pipe' is not available"),
+        ("{{ x }}", "cycle"),
+        ("{{ 'a' * 10**10 }}", "a template may make"),
+        ("{{ nosuch }}", "'nosuch' is undefined"),
+    ],
+)
+def test_an_extra_var_that_cannot_render_is_located_on_the_command_line(
+    bench: Bench, value: str, words: str
+) -> None:
+    """It was located at the playbook's 1:1, a place that has nothing to do with it."""
+    playbook = bench.playbook(bench.drill(step="when: x is defined"))
+    outcome = bench.run(playbook, "-e", f"x={value}")
+    assert outcome.code == 2, outcome.err
+    assert "Traceback" not in outcome.err
+    mine = [d for d in outcome.located() if d[0] == CMDLINE]
+    assert mine and mine[0][1:3] == (1, 1), outcome.err
+    assert mine[0][3].startswith("-e x: ") and words in mine[0][3], mine
+    assert (str(playbook), 1, 1) not in [d[:3] for d in outcome.located()]
+    bench.assert_untouched()
