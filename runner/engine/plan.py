@@ -263,6 +263,13 @@ class Planner:
                 # the command line, which has no place in the playbook to point at.
                 self.diags.append(Diagnostic("<command line>", 1, 1, f"-e {exc.name}: {exc}"))
                 return dict(magic)
+            if exc.name not in self.playbook.vars and exc.name in host.vars and self.inventory.path:
+                # The inventory's value (its line is not kept after merging): name its file,
+                # not the playbook, which does not hold it.
+                self.diags.append(
+                    Diagnostic(self.inventory.path, 1, 1, f"{exc} (set in the inventory)")
+                )
+                return dict(magic)
             path: tuple[str | int, ...] = (
                 ("vars", exc.name) if exc.name in self.playbook.vars else ()
             )

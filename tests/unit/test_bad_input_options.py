@@ -371,3 +371,20 @@ def test_an_extra_var_that_cannot_render_is_located_on_the_command_line(
     assert mine[0][3].startswith("-e x: ") and words in mine[0][3], mine
     assert (str(playbook), 1, 1) not in [d[:3] for d in outcome.located()]
     bench.assert_untouched()
+
+
+def test_an_inventory_variable_that_cannot_render_names_the_inventory(bench: Bench) -> None:
+    """It was located at the playbook's 1:1, a file that does not hold it."""
+    inventory = bench.root / "vars-inventory.yml"
+    inventory.write_text(
+        "all:\n  hosts:\n    h1:\n      connection: local\n      a: '{{ nosuch }}'\n",
+        encoding="utf-8",
+    )
+    playbook = bench.playbook(bench.drill(step="when: a is defined"))
+    outcome = cli("run", str(playbook), "-i", str(inventory), "--out", str(bench.out))
+    assert outcome.code == 2, outcome.err
+    found = [d for d in outcome.located() if d[0] == str(inventory)]
+    assert found and "variable 'a' on host h1" in found[0][3], outcome.err
+    assert "(set in the inventory)" in found[0][3]
+    assert (str(playbook), 1, 1) not in [d[:3] for d in outcome.located()]
+    bench.assert_untouched()
