@@ -19,6 +19,16 @@ DURATION_SCHEMA: dict[str, Any] = {
 }
 
 
+def schema_refuses(value: object) -> bool:
+    """Whether DURATION_SCHEMA refuses `value` (a wrong type, a malformed string), so the
+    schema has reported it, located. A value it accepts that `parse_duration` still refuses
+    (NaN, 400 digits, `99999999999999999999999d`) is for the caller to report: dropping it
+    would leave an objective or a timeout silently unset."""
+    if isinstance(value, str):
+        return re.search(DURATION_SCHEMA["pattern"], value) is None
+    return isinstance(value, bool) or not isinstance(value, (int, float))
+
+
 def parse_duration(value: object) -> float:
     """Return seconds for a duration value; raise ValueError with a readable reason."""
     if isinstance(value, bool):

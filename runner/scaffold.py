@@ -62,12 +62,17 @@ def write_scaffold(kind: str, name: str, directory: str | Path = "playbooks") ->
         raise InputError.at(
             str(path), 1, 1, "already exists; drillctl new never overwrites: choose another NAME"
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(directory)
+    if folder.exists() and not folder.is_dir():
+        raise InputError.at(str(folder), 1, 1, "--dir: not a directory; give a directory")
     try:
+        folder.mkdir(parents=True, exist_ok=True)
         with path.open("x", encoding="utf-8") as out:  # "x": no race with a file made meanwhile
             out.write(text)
     except FileExistsError:
         raise InputError.at(str(path), 1, 1, "already exists; choose another NAME") from None
+    except OSError as exc:  # a file where a parent directory should be, no permission
+        raise InputError.at(str(path), 1, 1, f"cannot write the playbook: {exc}") from None
     return path
 
 

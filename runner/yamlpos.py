@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from runner.errors import Diagnostic, InputError
+from runner.input_files import read_input_text
 from runner.vault import VaultValue
 
 PathKey = tuple[str | int, ...]
@@ -280,12 +281,7 @@ def load_yaml(
     """
     display = str(path)
     if text is None:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise InputError.at(display, 1, 1, "file not found") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError.at(display, 1, 1, f"cannot read file: {exc}") from None
+        text = read_input_text(path, display)
     doc = YamlDocument(display, None)
     try:
         loader = _TaggingComposer(text)  # the reader already checks the characters here
@@ -331,10 +327,29 @@ def _position(text: str, offset: int) -> tuple[int, int]:
     return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
 
 
+# What PyYAML was inside when an opener was never closed, and how a user names the opener.
+_UNCLOSED = {
+    "while parsing a flow sequence": "'['",
+    "while parsing a flow mapping": "'{'",
+    "while scanning a quoted scalar": "quoted string",
+}
+
+
 def _yaml_error(path: str, exc: yaml.MarkedYAMLError) -> InputError:
     mark = exc.problem_mark or exc.context_mark
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     problem = exc.problem or "invalid YAML"
     if exc.context and "expected a single document" in exc.context:
         problem = "expected a single YAML document, found more than one"
+    opener = _UNCLOSED.get(exc.context or "")
+    start = exc.context_mark
+    if opener and start is not None and mark is not None and start.line != mark.line:
+        # A '[', '{' or quote left open is noticed lines later (often at the end of the
+        # file); the mistake is at the opener, so that is where the message points.
+        return InputError.at(
+            path,
+            start.line + 1,
+            start.column + 1,
+            f"invalid YAML: this {opener} is never closed ({problem} at line {line}, column {col})",
+        )
     return InputError.at(path, line, col, f"invalid YAML: {problem}")

@@ -34,12 +34,31 @@ def run_adhoc(args: argparse.Namespace) -> int:
     return exec_guarded(request)
 
 
+def _timeout(text: str) -> float:
+    """argparse type: a duration above zero. `float` let through nan and inf (no deadline at
+    all) and 0 or a negative number, and the command ran on every host anyway."""
+    from runner.durations import parse_duration
+
+    try:
+        value = parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is no time at all; give more than 0s")
+    return value
+
+
 def _arguments(adhoc: argparse.ArgumentParser) -> None:
     adhoc.add_argument("pattern", help="host pattern, e.g. 'gateway:!gw2'")
     habits.add_inventory_option(adhoc, "inventory file (YAML or Ansible INI)", required=True)
     habits.add_limit_option(adhoc)
     habits.add_connection_options(adhoc, forks_default=10)
-    adhoc.add_argument("--timeout", type=float, default=None, help="seconds per host; killed after")
+    adhoc.add_argument(
+        "--timeout",
+        type=_timeout,
+        default=None,
+        help="seconds (or a duration such as 90s) per host; killed after",
+    )
     adhoc.add_argument(
         "--allow-production",
         action="store_true",

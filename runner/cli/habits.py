@@ -5,9 +5,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from runner.errors import InputError
+from runner.input_files import read_input_text
 
 
 def add_inventory_option(p: argparse.ArgumentParser, help_text: str, *, required: bool) -> None:
@@ -132,15 +132,21 @@ def inventories(args: argparse.Namespace) -> tuple[str, ...]:
 def read_limit(value: str | None) -> str | None:
     """`--limit` as a pattern; `@FILE` reads one pattern per line (blank lines and `#`
     comments ignored), joined as a union, as ansible-playbook reads a .retry file."""
-    if not value or not value.startswith("@"):
+    if value is None:
+        return None
+    if not value.strip() or value.strip() == "@":
+        # An empty --limit (`--limit "$HOSTS"` with HOSTS unset) limits nothing: taken as no
+        # limit, the drill would run on every host of the inventory.
+        raise InputError.at(
+            "<command line>",
+            1,
+            1,
+            f"--limit {value!r}: empty host pattern; name a host, a group, 'all', or @FILE",
+        )
+    if not value.startswith("@"):
         return value
     path = value[1:]
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError.at(path, 1, 1, "--limit @FILE: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError.at(path, 1, 1, f"--limit @FILE: cannot read the file: {exc}") from None
+    text = read_input_text(path, what="--limit @FILE: ")
     patterns = [
         line.strip()
         for line in text.splitlines()

@@ -138,11 +138,11 @@ def history_void(args: argparse.Namespace) -> int:
 
 def history_import(args: argparse.Namespace) -> int:
     """Record run directories; each is replaced if already recorded."""
-    from runner.history.access import history_target
+    from runner.history.access import check_history_target
     from runner.history.store import open_store
 
     problems: list[Diagnostic] = []
-    with open_store(history_target(args.history)) as store:
+    with open_store(check_history_target(args.history)) as store:
         for raw in args.run_dirs:
             try:
                 row, outcome = store.import_run(Path(raw))

@@ -13,7 +13,7 @@ from runner.errors import ExitCode, InputError
 
 def drill_run(args: argparse.Namespace) -> int:
     """Run the plan's drills in order; exit 0 only when every one ran and passed."""
-    from runner.history.access import history_target
+    from runner.history.access import check_history_target
     from runner.history.store import open_store
     from runner.plans.execute import run_plan, select
     from runner.plans.model import load_plan
@@ -22,7 +22,7 @@ def drill_run(args: argparse.Namespace) -> int:
     entries = select(plan, args.only)
     if not entries:
         raise InputError.at(args.plan, 1, 1, "the plan lists no drills")
-    with open_store(history_target(args.history)) as store:
+    with open_store(check_history_target(args.history)) as store:
         outcomes = run_plan(plan, entries, store, Path(args.runs_dir), args.extra_vars)
     failed = [o for o in outcomes if o.exit_code != ExitCode.PASSED]
     print(f"{len(outcomes) - len(failed)} of {len(entries)} drills passed")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from runner.cli import habits
 from runner.cli.command import Command
-from runner.errors import ExitCode, TargetEnvironmentError
+from runner.errors import ExitCode, InputError, TargetEnvironmentError
 
 
 def run_drill(args: argparse.Namespace) -> int:
@@ -30,6 +30,11 @@ def _run(args: argparse.Namespace, *, check: bool) -> int:
     from runner.run.prepare import RunRequest, prepare
 
     habits.check_forks(args.forks)
+    if not check:  # where the run will be recorded: a URL it cannot be recorded to is bad input
+        from runner.history.access import check_history_target
+
+        check_history_target(getattr(args, "history", None))
+        _check_pushgateway(getattr(args, "pushgateway", None))
     request = RunRequest(
         playbook=args.playbook,
         inventories=habits.inventories(args),
@@ -41,7 +46,7 @@ def _run(args: argparse.Namespace, *, check: bool) -> int:
         operator=getattr(args, "operator", ""),
         change_id=getattr(args, "change_id", ""),
         kind=getattr(args, "kind", "drill"),
-        plan_entry=getattr(args, "plan_entry", ""),
+        plan_entry=getattr(args, "plan_entry", None) or "",
         verbose=getattr(args, "verbose", 0),
         allow_production=getattr(args, "allow_production", False),
         allow_irreversible=getattr(args, "allow_irreversible", False),
@@ -109,6 +114,39 @@ def _record_journaled_run(run_dir: Path, run_id: str, history: str | None) -> No
     record_run(None, run_dir, history)
 
 
+def _plan_entry(text: str) -> str:
+    """argparse type: `QUARTER/ID`, as `drillctl drill run` writes it. Anything else was
+    recorded as given: the run counted for no entry of the plan, nor was it shown as a
+    drill started by hand."""
+    import re
+
+    from runner.history.quarter import Quarter
+
+    quarter, _, entry = text.partition("/")
+    try:
+        if str(Quarter.parse(quarter)) != quarter:
+            raise ValueError(quarter)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected QUARTER/ID, such as 2026Q4/gateway-code"
+        ) from None
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", entry):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected QUARTER/ID, such as 2026Q4/gateway-code"
+        )
+    return text
+
+
+def _check_pushgateway(gateway: str | None) -> None:
+    """A Pushgateway URL that cannot be requested is bad input before the run, not a warning
+    after it that the figures went nowhere."""
+    from runner.urls import url_problem
+
+    problem = url_problem(gateway) if gateway else None
+    if problem:
+        raise InputError.at("<command line>", 1, 1, f"--pushgateway: the URL {problem}")
+
+
 def push_figures(run_dir: Path, gateway: str) -> None:
     """Push the run's figures; a gateway that fails warns and leaves the drill's verdict."""
     from runner.report.pushgateway import PushError, push_run
@@ -152,7 +190,8 @@ def _options(p: argparse.ArgumentParser, *, with_out: bool) -> None:
         )
         p.add_argument(
             "--plan-entry",
-            default="",
+            type=_plan_entry,
+            default=None,
             metavar="QUARTER/ID",
             help="the drill plan entry this run is made for (set by `drillctl drill run`)",
         )

@@ -259,6 +259,18 @@ class Planner:
             secret = (*self.playbook.secrets, *CONNECTION_SECRETS)
             return resolve_host_vars(self.templar, host, layers, magic, secret)
         except VariableError as exc:
+            if exc.name in self.extra_vars:
+                # -e wins over every other layer: the value that failed is the one given on
+                # the command line, which has no place in the playbook to point at.
+                self.diags.append(Diagnostic("<command line>", 1, 1, f"-e {exc.name}: {exc}"))
+                return dict(magic)
+            if exc.name not in self.playbook.vars and exc.name in host.vars and self.inventory.path:
+                # The inventory's value (its line is not kept after merging): name its file,
+                # not the playbook, which does not hold it.
+                self.diags.append(
+                    Diagnostic(self.inventory.path, 1, 1, f"{exc} (set in the inventory)")
+                )
+                return dict(magic)
             path: tuple[str | int, ...] = (
                 ("vars", exc.name) if exc.name in self.playbook.vars else ()
             )
@@ -306,7 +318,13 @@ class Planner:
             for item in items:
                 item_vars = variables if step.loop is None else {**variables, "item": item}
                 args = render_args(step, item_vars, self.templar)
-                summaries.append(ACTIONS[step.action].plan(args, host).summary)
+                planned = ACTIONS[step.action].plan(args, host)
+                if step.action == "assert":
+                    problem = self._undefined_in_assert(step, host, item_vars)
+                    if problem is not None:
+                        self.diags.append(problem)
+                        return HostPlan(host.name, "", "error")
+                summaries.append(planned.summary)
         except (TemplateError, ActionArgError, TypeError) as exc:
             self.diags.append(
                 self.doc.diag((*step.yaml_path, step.action), f"{step.label} on {host.name}: {exc}")
@@ -317,6 +335,35 @@ class Planner:
         if step.timeout_s:
             notes.append(f"timeout {step.timeout_s:g}s")
         return HostPlan(host.name, "\n".join(summaries), "; ".join(notes))
+
+    def _undefined_in_assert(
+        self, step: Step, host: Host, variables: dict[str, Any]
+    ) -> Diagnostic | None:
+        """An assert's expressions are evaluated only when the step runs: a name nothing
+        defines (a typo) would fail verify after the change and its rollback had run. It is
+        bad input, found here and located at the expression, as one in `when` is."""
+        known = variables.keys() | self.templar.env.globals.keys()
+        raw = step.args
+        that = raw.get("that") if isinstance(raw, dict) else raw
+        located: list[tuple[tuple[str | int, ...], Any]] = (
+            [(("that", i), e) for i, e in enumerate(that)]
+            if isinstance(that, list)
+            else [(("that",) if isinstance(raw, dict) else (), that)]
+        )
+        for where, expression in located:
+            if not isinstance(expression, str):
+                continue
+            try:
+                used = self.templar.variables_required(expression, expression=True)
+            except TemplateError:
+                continue  # a syntax error: the loader has reported it
+            missing = sorted(used - known)
+            if missing:
+                return self.doc.diag(
+                    (*step.yaml_path, step.action, *where),
+                    f"{step.label} on {host.name}: undefined variable: {missing[0]!r} is undefined",
+                )
+        return None
 
     def _uses_registered(self, expression: str | bool) -> bool:
         if isinstance(expression, bool):

@@ -21,7 +21,7 @@ def start_at_task(
 ) -> tuple[dict[str, list[Step]], tuple[str, ...]]:
     """The steps left after skipping everything before the first step called `name`, and the
     labels of the skipped ones; an unknown name is bad input naming the close matches."""
-    if not name:
+    if name is None:  # an empty name is a mistake (an unset variable), not "from the start"
         return steps, ()
     order = [s for p in STARTABLE_PHASES for s in playbook.steps(p)]
     start = next((i for i, s in enumerate(order) if s.name == name), None)

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from runner.errors import InputError
 from runner.history.quarter import Quarter
 from runner.history.rows import RunRow
 from runner.history.store import DEFAULT_HISTORY, HistoryStore, open_store
@@ -26,10 +27,28 @@ def history_target(explicit: str | None) -> str:
     return explicit or os.environ.get(ENV_HISTORY) or str(DEFAULT_HISTORY)
 
 
+def check_history_target(explicit: str | None) -> str:
+    """The history target, refused as bad input when it is a URL drillctl cannot record to.
+
+    Checked before a run starts: `ftp://host/db` or `postgresl://…` (a typo) would otherwise
+    be taken for a SQLite file path, and the run recorded in a local file `ftp:/host/db`
+    instead of the history it was meant for."""
+    target = history_target(explicit)
+    if "://" in target and not target.startswith(("postgresql://", "postgres://")):
+        given = "--history" if explicit else f"${ENV_HISTORY}"
+        raise InputError.at(
+            "<command line>",
+            1,
+            1,
+            f"{given} {target!r}: give a SQLite file path or a postgresql:// URL",
+        )
+    return target
+
+
 def open_for_reading(explicit: str | None) -> HistoryStore | None:
     """The history to read, or None when the default-style SQLite file does not exist yet
     (reading must not create it: an empty history simply has no runs)."""
-    target = history_target(explicit)
+    target = check_history_target(explicit)
     if "://" not in target and not Path(target).exists():
         return None
     return open_store(target)

@@ -38,6 +38,13 @@ def expand_ranges(name: str) -> list[str]:
             )
     match = _RANGE.search(name)
     if match is None:
+        if "[" in name or "]" in name:
+            # `host[1:]`, `host[a-1]`, `[all` (a section header missing its `]`): kept as a
+            # name, it would be a host nobody meant, then contacted.
+            raise HostEntryError(
+                f"cannot read host {name!r}: brackets hold a range such as [1:3], [01:10:2] "
+                "or [a:c]; a section header is [group] on a line of its own"
+            )
         return [name]
     head, tail = name[: match.start()], name[match.end() :]
     return [head + item + rest for item in _range_items(match) for rest in expand_ranges(tail)]
@@ -84,6 +91,8 @@ def _split_port(entry: str) -> tuple[str, int | None]:
     if bracketed and _is_ipv6(bracketed.group("host")):
         port = bracketed.group("port")
         return bracketed.group("host"), _port_number(port) if port else None
+    if entry.count("[") != entry.count("]"):
+        return entry, None  # an unclosed range: refused whole, its colon is not a port's
     colons = _BRACKETS.sub("", entry).count(":")
     if colons == 0:
         return entry, None

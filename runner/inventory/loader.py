@@ -8,6 +8,7 @@ from types import MappingProxyType
 from typing import Any
 
 from runner.errors import Diagnostic, InputError
+from runner.input_files import read_input_text
 from runner.inventory.connection_fields import resolve_connection
 from runner.inventory.ini_inventory import parse_ini_inventory
 from runner.inventory.merge import merge_sources
@@ -63,10 +64,16 @@ def _read_source(path: str | Path) -> InventorySource:
         raise InputError.at(display, 1, 1, "file not found")
     if file.suffix.lower() in YAML_SUFFIXES:
         return parse_yaml_inventory(display)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError.at(display, 1, 1, f"cannot read file: {exc}") from None
+    text = read_input_text(file, display)
+    if text.startswith("#!/"):
+        # Read as INI, a script's lines became hosts (`exec` a host to reach over SSH).
+        raise InputError.at(
+            display,
+            1,
+            1,
+            "this is a script (it starts with #!): dynamic inventory scripts are not run; "
+            "run it yourself and give its output, saved as a YAML file, with -i",
+        )
     if not file.suffix and _reads_as_yaml_mapping(display, text):
         return parse_yaml_inventory(display, text)
     return parse_ini_inventory(display, text)

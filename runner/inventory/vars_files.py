@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from runner.errors import Diagnostic, InputError
+from runner.input_files import read_input_text
 from runner.inventory.source import Located
 from runner.inventory.yaml_inventory import located_vars
 from runner.vault import OpenedVault, decrypt_file_text, is_vault_text
@@ -103,10 +104,7 @@ def _exists(path: Path) -> bool:
 
 
 def _load_one(file: Path) -> dict[str, Located]:
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError.at(str(file), 1, 1, f"cannot read file: {exc}") from None
+    text = read_input_text(file)
     encrypted = is_vault_text(text)
     if encrypted:
         text = decrypt_file_text(text, str(file))

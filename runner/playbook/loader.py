@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.actions import ACTIONS
-from runner.durations import parse_duration
+from runner.durations import parse_duration, schema_refuses
 from runner.errors import Diagnostic, InputError
 from runner.measure.specs import DEFAULT_MEASURE_FROM
 from runner.notify.plan import NotifyPlan, NotifyPlanError, parse_notify
@@ -96,8 +96,10 @@ class _Builder:
         try:
             return parse_duration(value)
         except ValueError as exc:
-            # Numbers pass the schema's type (NaN, infinity, 400 digits); report them here.
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
+            # What the schema accepts and still is no duration (NaN, 400 digits, a string
+            # of units too large) is reported here: dropped, it would leave an objective or
+            # a timeout unset, and a drill with no RTO objective can pass.
+            if not schema_refuses(value):
                 self.diags.append(self.doc.diag(path, f"{'.'.join(map(str, path))}: {exc}"))
             return None  # other bad values: the schema has reported them, located
 

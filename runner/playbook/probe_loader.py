@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from runner.durations import format_duration, parse_duration
+from runner.durations import format_duration, parse_duration, schema_refuses
 from runner.errors import Diagnostic
 from runner.measure.specs import (
     ALERT_SOURCES,
@@ -70,7 +70,7 @@ class ProbeLoader:
         try:
             seconds = parse_duration(value)
         except (ValueError, OverflowError) as exc:
-            if not _schema_reports(value):
+            if not schema_refuses(value):
                 self.problem(path, f"{where}: {exc}")
             return default
         if seconds <= 0 or seconds < minimum:
@@ -360,12 +360,6 @@ class ProbeLoader:
 def _short(seconds: float) -> str:
     """50ms, 2s: a limit as a drill author writes it."""
     return f"{seconds * 1000:g}ms" if seconds < 1 else format_duration(seconds)
-
-
-def _schema_reports(value: Any) -> bool:
-    """Whether the schema already reported this value (a malformed string, a wrong type);
-    numbers pass its type check (NaN, infinity, 400 digits) and are reported here."""
-    return not (isinstance(value, (int, float)) and not isinstance(value, bool))
 
 
 def load_probes(

@@ -99,7 +99,7 @@ def _execute_locked(
                 f"run directory {run_dir} appeared before this run could create it; "
                 "start the run again (it gets a new id)"
             ) from None
-        if any(run_dir.iterdir()):
+        if not run_dir.is_dir() or any(run_dir.iterdir()):  # made since the preflight
             raise InputError.at(
                 str(run_dir), 1, 1, "run directory exists and is not empty"
             ) from None

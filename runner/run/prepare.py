@@ -125,6 +125,8 @@ def prepare(request: RunRequest, *, run_dir: Path | None = None) -> Prepared:
     while run_dir is None and not request.out and (DEFAULT_RUNS_DIR / run_id).exists():
         run_id = new_run_id(request.playbook)
     run_dir = run_dir or (Path(request.out) if request.out else DEFAULT_RUNS_DIR / run_id)
+    if request.out:
+        _check_out(run_dir)
     run = RunInfo(
         run_id=run_id,
         run_dir=str(run_dir.resolve()),
@@ -161,6 +163,18 @@ def prepare(request: RunRequest, *, run_dir: Path | None = None) -> Prepared:
         sign_key=key,
         notify=notify,
     )
+
+
+def _check_out(run_dir: Path) -> None:
+    """`--out DIR` that cannot become this run's directory is bad input, refused here, before
+    the inventory is locked or a host is connected to: a file, or a directory with files."""
+    if run_dir.is_dir():
+        if any(run_dir.iterdir()):
+            raise InputError.at(str(run_dir), 1, 1, "run directory exists and is not empty")
+    elif run_dir.exists() or run_dir.is_symlink():
+        raise InputError.at(
+            str(run_dir), 1, 1, "--out: exists and is not a directory; give a new directory"
+        )
 
 
 def _signing_key(path: str) -> Ed25519PrivateKey:

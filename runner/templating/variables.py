@@ -221,6 +221,8 @@ def parse_extra_vars(items: list[str]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for item in items:
         if item.startswith("@"):
+            if not item[1:].strip():  # `-e @"$VARS"` with VARS unset: name no file
+                raise ValueError(f"-e {item!r}: give the file's name after @")
             doc = load_yaml(item[1:], yaml11=True)
             if not isinstance(doc.value, dict):
                 raise ValueError(f"-e {item}: the file must hold a mapping of variables")

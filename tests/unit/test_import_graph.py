@@ -58,6 +58,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "runner.journal",
             "runner.journal_events",
             "runner.yamlpos",
+            "runner.input_files",
             "runner.validation",
             "runner.vault",
             "runner.urls",

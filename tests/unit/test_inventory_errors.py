@@ -68,7 +68,7 @@ def test_invalid_yaml_is_located(tmp_path: Path) -> None:
     path = write(tmp_path, "inv.yml", "all:\n  hosts: [gw1\n")
 
     [message] = problems(path)
-    assert message.startswith("3:1: invalid YAML")
+    assert message.startswith("2:10: invalid YAML: this '[' is never closed")
 
 
 def test_group_loops_and_all_as_a_child_are_refused(tmp_path: Path) -> None:

@@ -102,8 +102,8 @@ def test_lint_checks_bare_expressions_in_when(tmp_path: Path) -> None:
 def test_lint_of_a_file_that_is_not_yaml_reports_the_syntax_error(tmp_path: Path) -> None:
     path = write(tmp_path, "drill: [x\n")
     (finding,) = lint_file(path)
-    assert (finding.line, finding.col) == (2, 1)
-    assert finding.message.startswith("invalid YAML:")
+    assert (finding.line, finding.col) == (1, 8)  # the '[' never closed, not the end of file
+    assert finding.message.startswith("invalid YAML: this '[' is never closed")
 
 
 # --- (b) a valid playbook -------------------------------------------------------------

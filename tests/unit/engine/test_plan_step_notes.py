@@ -205,18 +205,19 @@ def test_become_on_an_ssh_host_plans_and_shows_a_registered_value_by_name(
     )
 
 
-def test_a_host_variable_that_does_not_resolve_is_located_at_the_playbook_not_its_vars(
+def test_a_host_variable_that_does_not_resolve_is_located_in_the_inventory_not_the_playbook(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # The variable is the inventory's: the playbook's `vars:` is not where it went wrong.
+    # The variable is the inventory's: neither the playbook's `vars:` nor the playbook is
+    # where it went wrong.
     (tmp_path / "bad.yml").write_text(
         'all:\n  hosts:\n    web1: {ansible_connection: local, hv: "{{ nope }}"}\n'
     )
     (tmp_path / "drill.yml").write_text(SSH.replace(", become: true, hosts: db", ""))
     assert main(["plan", str(tmp_path / "drill.yml"), "-i", str(tmp_path / "bad.yml")]) == 2
     assert capsys.readouterr().err.splitlines()[0] == (
-        f"{tmp_path / 'drill.yml'}:1:1: variable 'hv' on host web1: undefined variable: "
-        "'nope' is undefined"
+        f"{tmp_path / 'bad.yml'}:1:1: variable 'hv' on host web1: undefined variable: "
+        "'nope' is undefined (set in the inventory)"
     )
 
 
