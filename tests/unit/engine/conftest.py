@@ -1,7 +1,8 @@
-"""Fixtures of the step runner's in-process tests (see step_harness.py)."""
+"""Fixtures of the engine's in-process tests (the step runner's: see step_harness.py)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,3 +24,15 @@ def scripted(monkeypatch: pytest.MonkeyPatch) -> ScriptedAction:
     action = ScriptedAction()
     monkeypatch.setitem(ACTIONS, action.name, action)
     return action
+
+
+@pytest.fixture(autouse=True)
+def no_disk_sync(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests judge the engine's behaviour, not what survives a power cut: the journal's
+    and the evidence's syncs to disk (a fifth of the suite's time) are skipped here. The
+    journal's own tests and the kill -9 tests keep them real."""
+    monkeypatch.setattr(os, "fsync", _no_sync)
+
+
+def _no_sync(fd: int) -> None:
+    os.fstat(fd)  # a closed or wrong descriptor still fails, as the real sync would
