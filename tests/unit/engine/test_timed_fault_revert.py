@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 import types
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -115,15 +116,22 @@ def test_a_trigger_cuts_a_faults_duration_short(tmp_path: Path) -> None:
     assert target.faults_on == set() and target.ran("undo")
 
 
-def test_a_timed_revert_that_hangs_is_reported_at_its_bound_not_waited_on_for_ever(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The revert's bound is cut to a fraction of a second; the target holds the revert far
-    # longer (until released), as a host that stopped answering mid-revert would.
+@pytest.fixture
+def hung_revert(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeTarget, threading.Event]]:
+    """A target that holds the timed fault's revert until the event is set (or HUNG_S), as
+    a host that stopped answering mid-revert would; the revert's bound is cut to 0.3 s."""
     monkeypatch.setattr(runner.faults.ledger, "revert_bound_s", lambda plan, how: 0.3)
     release = threading.Event()
     target = FakeTarget()
     target.on("timed", lambda call: call.word == "fault-off" and release.wait(HUNG_S))
+    yield target, release
+    release.set()
+
+
+def test_a_timed_revert_that_hangs_is_reported_at_its_bound_not_waited_on_for_ever(
+    tmp_path: Path, hung_revert: tuple[FakeTarget, threading.Event]
+) -> None:
+    target, release = hung_revert
     text = timed_playbook("100ms", "ok end-of-inject")
     started = time.monotonic()
     try:
@@ -152,13 +160,10 @@ def test_the_revert_bound_covers_every_attempt_at_its_timeouts() -> None:
 
 
 def test_a_revert_that_ends_after_its_bound_stays_a_failure_in_the_result_and_its_rebuild(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, hung_revert: tuple[FakeTarget, threading.Event]
 ) -> None:
     # The hung revert is let go once the rollback runs: it ends while the journal is open.
-    monkeypatch.setattr(runner.faults.ledger, "revert_bound_s", lambda plan, how: 0.3)
-    release = threading.Event()
-    target = FakeTarget()
-    target.on("timed", lambda call: call.word == "fault-off" and release.wait(HUNG_S))
+    target, release = hung_revert
     target.on("undo", lambda call: release.set())
     try:
         run = run_drill(timed_playbook("100ms", "ok end-of-inject"), tmp_path, target)
