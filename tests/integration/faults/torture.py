@@ -13,6 +13,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from tests.conftest import events, run_drillctl
@@ -75,6 +76,11 @@ def torture(
     assert whole.returncode == 0, whole.stdout + whole.stderr
     assert not faults_left(), "the drill itself left a fault"
     total = journal_lines(full)
+    # How long the whole run took to write each line: a killed run may take as long again to
+    # reach its kill point (the machine's load is its own), so the wait for that point is
+    # bounded by the drill's own pace, not by a fixed figure a busy machine outruns.
+    written = [_when(e) for e in events(full)]
+    pace = [w - written[0] for w in written]
     intents = [
         n + 1
         for n, e in enumerate(events(full))
@@ -90,7 +96,7 @@ def torture(
     for n, (line, after) in enumerate(kills):
         where = f"{name} (seed {rng_seed}) point {n}: line {line}/{total} + {after:.2f}s"
         run_dir = tmp_path / f"{name}-kill-{n}"
-        run_and_kill_at(args, run_dir, line, after_s=after)
+        run_and_kill_at(args, run_dir, line, timeout=30 + 2 * pace[line - 1], after_s=after)
         killed = time.monotonic()  # just after the kill
         caught += bool(faults_left())
         landing = _in_flight(run_dir)
@@ -118,3 +124,8 @@ def _in_flight(run_dir: Path) -> bool:
 
     journal = run_dir / "journal.jsonl"
     return journal.is_file() and bool(in_flight(list(read_events(journal))))
+
+
+def _when(event: dict[str, object]) -> float:
+    """An event's time, in seconds since the epoch."""
+    return datetime.fromisoformat(str(event["time"]).replace("Z", "+00:00")).timestamp()
