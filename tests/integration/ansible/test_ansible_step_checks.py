@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 import textwrap
 import time
@@ -26,12 +27,15 @@ def setup(folder: AnsibleFolder, ansible_playbook: str, step: str) -> Path:
     )
 
 
-SLEEPER = """\
+# A duration of this run's own: another suite on the machine runs the same test, and a
+# process list is the whole machine's.
+SLEEP = f"sleep 317.{secrets.randbelow(10**6):06d}"
+SLEEPER = f"""\
 - hosts: all
   gather_facts: false
   tasks:
     - name: a task that hangs
-      ansible.builtin.command: sleep 317
+      ansible.builtin.command: {SLEEP}
 """
 
 
@@ -50,7 +54,7 @@ def test_a_timeout_kills_ansible_playbook_and_fails_the_step(
     assert "timed out" in deploy[0]["msg"]
     # The killed group took the hanging command with it.
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True)
-    assert not any(line.strip() == "sleep 317" for line in ps.stdout.splitlines())
+    assert not any(line.strip() == SLEEP for line in ps.stdout.splitlines())
 
 
 def test_a_playbook_that_runs_no_task_on_the_host_fails_the_step(
