@@ -77,24 +77,31 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes, mode: int) -> None:
 
 
 def up(count: int, *, first_port: int = 18081, prefix: str = "drillctl-lab") -> DockerLab:
-    """Start `count` lab containers named PREFIX-1.., port 8080 published on 127.0.0.1."""
+    """Start `count` lab containers named PREFIX-1.., port 8080 published on 127.0.0.1, on
+    `first_port` and up; `first_port=0`: on ports Docker picks free as it binds them."""
     c = client()
     build_image(c)
     names, ports = [], []
     for i in range(count):
-        name, port = f"{prefix}-{i + 1}", first_port + i
+        name = f"{prefix}-{i + 1}"
         _remove(c, name)
-        c.containers.run(
+        container = c.containers.run(
             IMAGE,
             name=name,
             detach=True,
             labels={LABEL: "1"},
-            ports={f"{SERVICE_PORT}/tcp": ("127.0.0.1", port)},
+            ports={f"{SERVICE_PORT}/tcp": ("127.0.0.1", first_port + i if first_port else None)},
         )
         names.append(name)
-        ports.append(port)
+        ports.append(first_port + i if first_port else _published_port(container))
     _wait_running(c, names)
     return DockerLab(tuple(names), tuple(ports))
+
+
+def _published_port(container: Any) -> int:
+    """The host port Docker bound the service's port to."""
+    container.reload()
+    return int(container.ports[f"{SERVICE_PORT}/tcp"][0]["HostPort"])
 
 
 def _wait_running(c: Any, names: list[str], timeout: float = 30.0) -> None:

@@ -189,7 +189,7 @@ def test_prometheus_probe_drill_rolls_back_on_the_query_and_measures_rto(
 @pytest.fixture
 def docker_lab_inventory(docker_engine: Any, tmp_path: Path) -> Iterator[Path]:
     """Two lab containers on free ports, and an inventory like inventories/docker-lab.yml."""
-    lab = docker_lab.up(2, first_port=free_port(), prefix=PREFIX)
+    lab = docker_lab.up(2, first_port=0, prefix=PREFIX)  # ports Docker picks as it binds
     try:
         inventory = yaml.safe_load((REPO / DOCKER_LAB).read_text())
         inventory["all"]["children"]["gateway"]["hosts"] = {

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from runner.lab import docker_lab
-from tests.conftest import free_port, run_drillctl
+from tests.conftest import run_drillctl
 
 pytestmark = pytest.mark.integration
 
@@ -22,7 +22,9 @@ PREFIX = f"drillctl-test-qs-{uuid.uuid4().hex[:6]}"
 
 @pytest.fixture
 def lab_containers(docker_engine: Any) -> Iterator[docker_lab.DockerLab]:
-    lab = docker_lab.up(2, first_port=free_port(), prefix=PREFIX)
+    # Ports Docker picks as it binds them: two free ports found beforehand can be taken by
+    # another suite on the machine before the containers bind them.
+    lab = docker_lab.up(2, first_port=0, prefix=PREFIX)
     yield lab
     docker_lab.down(prefix=PREFIX)
 

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from runner.lab import docker_lab
-from tests.conftest import free_port, run_drillctl
+from tests.conftest import run_drillctl
 from tests.lab.docker_lab import docker_engine
 from tests.lab.netns import kernel_has_netem
 
@@ -25,7 +25,7 @@ PREFIX = f"drillctl-test-delay-{uuid.uuid4().hex[:6]}"
 
 @pytest.fixture
 def container(docker_engine: Any) -> Iterator[str]:
-    lab = docker_lab.up(1, first_port=free_port(), prefix=PREFIX)
+    lab = docker_lab.up(1, first_port=0, prefix=PREFIX)  # ports Docker picks as it binds
     yield lab.containers[0]
     docker_lab.down(prefix=PREFIX)
 
