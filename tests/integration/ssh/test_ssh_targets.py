@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -183,10 +184,12 @@ def test_one_of_five_hosts_unreachable_and_max_fail_percentage_decides(
 def test_step_timeout_on_an_ssh_host_kills_the_remote_process(
     ssh_hosts: SshLab, tmp_path: Path
 ) -> None:
+    # A duration of this run's own: the process list searched below is the whole machine's.
+    sleeper = f"sleep 31.{secrets.randbelow(10**6):06d}"
     playbook = tmp_path / "drill.yml"
     playbook.write_text(
         "drill: t\nrollback_type: 2\nrollback_when: failure\nhosts: 127.0.0.2\n"
-        "deploy:\n  - {name: hang, shell: 'sleep 31.5; touch /nonexistent', timeout: 1s}\n"
+        f"deploy:\n  - {{name: hang, shell: '{sleeper}; touch /nonexistent', timeout: 1s}}\n"
         "rollback:\n  - {name: undo, shell: 'true'}\n"
         "verify:\n  - {name: the step did not finish, shell: 'test ! -e /nonexistent'}\n"
     )
@@ -196,7 +199,7 @@ def test_step_timeout_on_an_ssh_host_kills_the_remote_process(
     step = next(s for s in result["steps"] if s["name"] == "hang")
     assert step["status"] == "failed" and "timed out" in step["msg"]
     assert 0.9 < step["duration_s"] < 2.5
-    left = subprocess.run(["pgrep", "-f", "sleep 31.5"], capture_output=True, text=True).stdout
+    left = subprocess.run(["pgrep", "-f", sleeper], capture_output=True, text=True).stdout
     assert not left.strip(), f"sleep left behind: {left}"
     # The timed-out deploy step starts the rollback, then verify: the drill passes.
     assert proc.returncode == 0
