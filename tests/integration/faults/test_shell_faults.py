@@ -240,7 +240,8 @@ def test_pause_stops_exactly_those_pids_and_resumes_them(
         assert started_by(p) != []  # the watchdog that resumes it should drillctl die
 
     def running_without_watchdog() -> None:
-        assert state(pid) == "S" and started_by(p) == []
+        # Resumed: sleeping again, or still runnable on a busy machine (R), never stopped.
+        assert state(pid) in ("S", "R") and started_by(p) == []
 
     lifecycle(p, ssh, pool, stopped, running_without_watchdog)
 
