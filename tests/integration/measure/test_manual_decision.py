@@ -45,16 +45,20 @@ def test_approve_from_another_terminal_starts_the_rollback_and_records_time_to_d
     while not any(e["event"] == "decision_requested" for e in _events(out)):
         assert time.monotonic() < deadline, "the drill never asked for a decision"
         time.sleep(0.05)
+    asked = time.monotonic()
     time.sleep(1.0)  # the operator thinks
     assert not (tmp_path / "rolled-back").exists(), "rolled back before approval"
     approve = run_drillctl("approve", str(out), "--operator", "bob")
     assert approve.returncode == 0
+    # From the question to the approval, as this test saw it (a busy machine stretches
+    # `drillctl approve` itself), plus a little for the drill to take the approval in.
+    answered_within = time.monotonic() - asked + 2.0
     stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 0, stdout + stderr
     assert "drillctl approve" in stdout  # the prompt says how to approve
     result = json.loads((out / "result.json").read_text())
     assert result["rolled_back"] is True
-    assert 1.0 <= result["measured"]["time_to_decide_s"] < 5
+    assert 1.0 <= result["measured"]["time_to_decide_s"] < answered_within
     decision = next(e for e in events(out) if e["event"] == "decision")
     assert decision["mode"] == "manual" and decision["approved_by"] == "bob"
 
