@@ -81,20 +81,26 @@ def up(count: int, *, first_port: int = 18081, prefix: str = "drillctl-lab") -> 
     `first_port` and up; `first_port=0`: on ports Docker picks free as it binds them."""
     c = client()
     build_image(c)
-    names, ports = [], []
-    for i in range(count):
-        name = f"{prefix}-{i + 1}"
-        _remove(c, name)
-        container = c.containers.run(
-            IMAGE,
-            name=name,
-            detach=True,
-            labels={LABEL: "1"},
-            ports={f"{SERVICE_PORT}/tcp": ("127.0.0.1", first_port + i if first_port else None)},
-        )
-        names.append(name)
-        ports.append(first_port + i if first_port else _published_port(container))
-    _wait_running(c, names)
+    names: list[str] = []
+    ports: list[int] = []
+    try:
+        for i in range(count):
+            name = f"{prefix}-{i + 1}"
+            _remove(c, name)
+            names.append(name)  # before it runs: a container that fails to start still exists
+            port = ("127.0.0.1", first_port + i if first_port else None)
+            container = c.containers.run(
+                IMAGE, name=name, detach=True, labels={LABEL: "1"},
+                ports={f"{SERVICE_PORT}/tcp": port},
+            )  # fmt: skip
+            ports.append(first_port + i if first_port else _published_port(container))
+        _wait_running(c, names)
+    except BaseException:
+        # A lab that did not come up whole leaves nothing behind (a port already taken
+        # fails the second container after the first runs).
+        for name in names:
+            _remove(c, name)
+        raise
     return DockerLab(tuple(names), tuple(ports))
 
 
