@@ -3,12 +3,12 @@
 sudo reads the password from stdin (`-S`); written there up front, it reaches the command
 itself whenever sudo does not ask (a NOPASSWD rule, a cached credential, an account that is
 root already), and a command that reads its input (`cat > file`, a database client) takes
-the password as data. So the command line has sudo prompt with a mark of ours, and the
-shell sudo starts announce, before anything else runs, that the command is about to start;
-(runner.connections.remote_process writes that command line); the password is sent only
-after the prompt was seen, the command's own input only after the
-announcement. A second prompt means the password was refused: the input is closed, so sudo
-ends with its error and never reads the command's input as another try.
+the password as data. So the command line (written by runner.connections.remote_process)
+has sudo prompt with a mark of ours, and has the shell sudo starts announce, before anything
+else runs, that the command is about to start. The password is sent only after the prompt
+was seen, the command's own input only after the announcement. A second prompt means the
+password was refused: the input is closed, so sudo ends with its error and never reads the
+command's input as another try.
 """
 
 from __future__ import annotations
