@@ -27,7 +27,13 @@ from typing import Any
 from runner.connections.pool import ConnectionPool
 from runner.errors import InputError
 from runner.faults.base import FaultPlan
-from runner.faults.ledger import apply_revert, confirm_settled, in_flight, pending_faults
+from runner.faults.ledger import (
+    apply_revert,
+    by_hand,
+    confirm_settled,
+    in_flight,
+    pending_faults,
+)
 from runner.faults.ops import run_op
 from runner.faults.scripts import running_op_probe
 from runner.inventory import Inventory, implicit_localhost, load_inventory
@@ -172,7 +178,7 @@ def _converge(
         why = f"{'; '.join(problems[f])} ({rounds} rounds in {deadline_s:g}s)"
         report.failed.append(_unreverted(f, plan, why))
         journal.record(
-            Event.FAULT_REVERT_FAILED, fault_id=f, detail=why, manual=_manual(plan), by="recover"
+            Event.FAULT_REVERT_FAILED, fault_id=f, detail=why, manual=by_hand(plan), by="recover"
         )
 
 
@@ -216,12 +222,8 @@ def _wall(stamp: Any) -> float | None:
         return None
 
 
-def _manual(plan: FaultPlan) -> str:
-    return plan.manual or " ; ".join(op.display() for op in plan.revert)
-
-
 def _unreverted(fault_id: str, plan: FaultPlan, why: str) -> Unreverted:
-    return Unreverted(fault_id, plan.host, plan.summary, why, _manual(plan))
+    return Unreverted(fault_id, plan.host, plan.summary, why, by_hand(plan))
 
 
 def _close_last_run(started: dict[str, Any], run_dir: Path) -> None:

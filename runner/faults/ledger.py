@@ -102,6 +102,11 @@ def revert_bound_s(plan: FaultPlan, how: Convergence) -> float:
     return max(how.attempts, 1) * per_attempt + how.deadline_s
 
 
+def by_hand(plan: FaultPlan) -> str:
+    """What an operator runs to undo the fault when drillctl could not."""
+    return plan.manual or " ; ".join(op.display() for op in plan.revert)
+
+
 def check_fault(plan: FaultPlan, host: Host, pool: ConnectionPool) -> bool | None:
     """True while the fault is in effect, False once it is gone, None when the check failed."""
     if plan.check is None:
@@ -324,7 +329,7 @@ class FaultLedger:
             return not late
         record.revert_failed = True
         record.notes.append(result.detail)
-        manual = record.plan.manual or " ; ".join(op.display() for op in record.plan.revert)
+        manual = by_hand(record.plan)
         self.journal.record(
             Event.FAULT_REVERT_FAILED, fault_id=fault_id, detail=result.detail, manual=manual
         )
@@ -365,7 +370,7 @@ class FaultLedger:
         detail = "its revert was still running past the longest it can take; it may be in effect"
         record.revert_failed = True
         record.notes.append(detail)
-        manual = record.plan.manual or " ; ".join(op.display() for op in record.plan.revert)
+        manual = by_hand(record.plan)
         self.journal.record(
             Event.FAULT_REVERT_FAILED, fault_id=fault_id, detail=detail, manual=manual
         )
