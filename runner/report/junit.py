@@ -16,8 +16,10 @@ from runner.report.provenance_view import provenance_properties
 from runner.results.verdict import FAILING, NOT_MEASURED
 
 # Characters XML 1.0 forbids (control characters from command output would make the file
-# unparsable for every CI server).
-_INVALID_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# unparsable for every CI server): everything but tab, LF, CR, U+0020-U+D7FF, U+E000-U+FFFD
+# and U+10000-U+10FFFF. Written as the short list of what is forbidden: the same set as a
+# negated class of what is allowed took ~5 ms to compile, at every start of every run.
+_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _MAX_MESSAGE = 300
 
 

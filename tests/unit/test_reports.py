@@ -466,3 +466,19 @@ def test_a_passed_run_without_issues_says_none() -> None:
     result["steps"] = [s for s in result["steps"] if s["status"] != "failed"]
     assert "<th>Issues found</th><td>none</td>" in html.render(result)
     assert "### Issues found\n\nNone." in markdown.render(result)
+
+
+def test_junit_replaces_exactly_the_characters_xml_1_0_forbids() -> None:
+    # Every code point, against the XML 1.0 Char production written out as a predicate.
+    def allowed(c: int) -> bool:
+        return c in (0x9, 0xA, 0xD) or 0x20 <= c <= 0xD7FF or 0xE000 <= c <= 0xFFFD or c >= 0x10000
+
+    every = "".join(map(chr, range(0x110000)))
+    cleaned = junit._text(every)
+    assert len(cleaned) == len(every)
+    kept = [c for c in range(0x110000) if cleaned[c] == every[c]]
+    replaced = [c for c in range(0x110000) if cleaned[c] != every[c]]
+    assert all(allowed(c) for c in kept)
+    assert not any(allowed(c) for c in replaced)
+    assert {cleaned[c] for c in replaced} == {"\ufffd"}
+    assert replaced[:3] == [0, 1, 2] and 0xFFFE in replaced and 0xD800 in replaced
