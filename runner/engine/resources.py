@@ -59,9 +59,11 @@ class DescriptorNeed:
 
 def descriptors_needed(hosts: Iterable[Host], forks: int, probes: int = 0) -> DescriptorNeed:
     """The descriptors a run on `hosts` needs at most, with `forks` workers and `probes`
-    probe instances sampling at the same time."""
+    probe instances sampling at the same time. A worker runs one host's command at a time,
+    so no more commands run at once than there are hosts, whatever `forks` says."""
     from runner.connections.docker_targets import engine_url
 
+    hosts = list(hosts)
     ssh = jumps = 0
     engines: set[str] = set()
     for host in hosts:
@@ -71,7 +73,7 @@ def descriptors_needed(hosts: Iterable[Host], forks: int, probes: int = 0) -> De
                 jumps += 1
         elif host.connection == "docker":
             engines.add(engine_url(host))
-    return DescriptorNeed(ssh, jumps, len(engines), max(1, forks) + probes)
+    return DescriptorNeed(ssh, jumps, len(engines), max(1, min(forks, len(hosts))) + probes)
 
 
 def raise_open_file_limit() -> tuple[int, int]:

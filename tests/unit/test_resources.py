@@ -36,3 +36,16 @@ def test_local_hosts_only_count_what_runs_at_once() -> None:
     need = descriptors_needed([host(f"l{i}", "local") for i in range(500)], forks=10)
     assert need.total == BASE_FDS + 10 * PER_COMMAND_IN_FLIGHT
     assert "500" not in need.explain()
+
+
+def test_forks_beyond_the_hosts_add_no_commands_in_flight() -> None:
+    # One host cannot run two commands at once, however many workers --forks allows: a huge
+    # --forks with one host asked for 8 x 10^20 open files and was refused.
+    one = [host("h0", "ssh")]
+    assert descriptors_needed(one, forks=10**20).in_flight == 1
+    assert descriptors_needed(one, forks=10**20, probes=2).total == (
+        BASE_FDS + 1 + 3 * PER_COMMAND_IN_FLIGHT
+    )
+    three = (host(f"l{i}", "local") for i in range(3))  # any iterable, read once
+    assert descriptors_needed(three, forks=50).in_flight == 3
+    assert descriptors_needed([host(f"l{i}", "local") for i in range(30)], forks=4).in_flight == 4

@@ -101,7 +101,7 @@ def test_a_run_over_the_limit_is_refused_with_its_arithmetic(limits: Any) -> Non
 def test_a_refusal_says_when_the_hard_limit_is_unlimited(limits: Any) -> None:
     limits(100, INF, refuse=OSError)
     with pytest.raises(TargetEnvironmentError) as caught:
-        ensure_descriptors(local(1), forks=10)
+        ensure_descriptors(local(10), forks=10)
     assert "but the controller allows 100 (hard limit unlimited): raise it (ulimit -n 144," in (
         str(caught.value)
     )
