@@ -26,6 +26,7 @@ from runner.engine.outcome import (
     Trigger,
     host_failure,
     measured_record,
+    rollback_proven,
     steps_ran,
 )
 from runner.engine.phases import DrillState, PhaseRunner
@@ -267,16 +268,13 @@ class DrillRun:
 
     def _outcome(self, started_at: str, started: float) -> DrillOutcome:
         s = self.state
-        # As result.json says it (runner.results.assemble.rollback_succeeded): a rollback
-        # that failed on a host, ran no step or left a fault in effect did not succeed.
         rollback_ok = None
         if s.rollback is not None:
-            did_something = steps_ran(s.rollback) or bool(self.ledger.records)
-            rollback_ok = (
-                not s.rollback.failed
-                and host_failure(s.rollback) is None
-                and did_something
-                and not self.ledger.any_revert_failed
+            rollback_ok = rollback_proven(
+                completed=not s.rollback.failed,
+                failed_on_a_host=host_failure(s.rollback) is not None,
+                did_something=steps_ran(s.rollback) or bool(self.ledger.records),
+                left_a_fault=self.ledger.any_revert_failed,
             )
         figures = self._figures() if self.monitor.probes.instances else None
         status, reason = drill_verdict(

@@ -121,6 +121,16 @@ def host_failure(phase: PhaseResult | None) -> tuple[str, str, str] | None:
     return None
 
 
+def rollback_proven(
+    *, completed: bool, failed_on_a_host: bool, did_something: bool, left_a_fault: bool
+) -> bool:
+    """The rule for a rollback that succeeded, for the drill's outcome and for result.json
+    and its rebuild from the journal alike: its phase completed, it failed on no host (not
+    even one `max_fail_percentage` tolerates), it did something (a step ran on some host, or
+    there was a fault to take back) and it left no fault in effect."""
+    return completed and not failed_on_a_host and did_something and not left_a_fault
+
+
 def change_ran(phases: Sequence[PhaseResult]) -> bool:
     """A step of deploy or inject ran on some host."""
     return any(steps_ran(p) for p in phases if p.phase in ("deploy", "inject"))

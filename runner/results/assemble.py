@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
-from runner.engine.outcome import objective_verdict
+from runner.engine.outcome import objective_verdict, rollback_proven
 from runner.measure.figures import (
     DrillFigures,
     availability_block,
@@ -87,10 +87,11 @@ def rollback_succeeded(facts: RunResult) -> bool | None:
     if not facts.rolled_back or facts.rollback_succeeded is None:
         return facts.rollback_succeeded
     statuses = [s.status for s in facts.steps if s.phase == "rollback"]
-    failed_host = any(status in FAILING for status in statuses)  # even a tolerated one
-    stuck = any(f.revert_failed for f in facts.faults)
-    return (
-        facts.rollback_succeeded and not failed_host and rollback_did_something(facts) and not stuck
+    return rollback_proven(
+        completed=facts.rollback_succeeded,
+        failed_on_a_host=any(status in FAILING for status in statuses),
+        did_something=rollback_did_something(facts),
+        left_a_fault=any(f.revert_failed for f in facts.faults),
     )
 
 

@@ -314,3 +314,24 @@ def test_a_drill_that_needed_no_rollback_claims_verification_only_when_a_verify_
         base + "verify:\n  - {name: check, shell: ok check}\n", tmp_path / "checked", target
     )
     assert checked.outcome.reason == "verified; no rollback was needed"
+
+
+@pytest.mark.parametrize("completed", [True, False])
+@pytest.mark.parametrize("failed_on_a_host", [True, False])
+@pytest.mark.parametrize("did_something", [True, False])
+@pytest.mark.parametrize("left_a_fault", [True, False])
+def test_a_rollback_succeeds_only_when_every_condition_of_the_one_rule_holds(
+    completed: bool, failed_on_a_host: bool, did_something: bool, left_a_fault: bool
+) -> None:
+    from runner.engine.outcome import rollback_proven
+
+    proven = rollback_proven(
+        completed=completed,
+        failed_on_a_host=failed_on_a_host,
+        did_something=did_something,
+        left_a_fault=left_a_fault,
+    )
+    # Of the sixteen cases, one proves the rollback: any single doubt makes it unproven.
+    assert proven is (
+        (completed, failed_on_a_host, did_something, left_a_fault) == (True, False, True, False)
+    )
