@@ -97,6 +97,11 @@ def raw(t: Target, work: Path) -> Invocation:
     return Invocation(argv, work, _env())
 
 
+def raw_lockstep(t: Target, work: Path) -> Invocation:
+    invocation = raw(t, work)
+    return Invocation([*invocation.argv, "--lockstep"], invocation.cwd, invocation.env)
+
+
 # -- ansible-playbook --------------------------------------------------------------------
 def _ansible(t: Target, work: Path, module: str) -> Invocation:
     hosts = "".join(f"{a}\n" for a in t.addresses)
@@ -210,6 +215,7 @@ CONTENDERS = (
     ),
     Contender("pyinfra", "pyinfra", pyinfra, "pyinfra", "pyinfra"),
     Contender("raw", "raw paramiko floor", raw),
+    Contender("raw-lockstep", "raw floor, step by step", raw_lockstep),
 )
 
 

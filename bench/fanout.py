@@ -248,7 +248,7 @@ class Check:
 
 
 def checks(series: Sequence[Series]) -> list[Check]:
-    """The issue's ratios of median wall time (whole processes), and two without a target."""
+    """The issue's ratios of median wall time (whole processes), and four without a target."""
     wall = {s.contender.key: s.median("wall_s") for s in series}
     d = wall.get("drillctl")
     by_key = {s.contender.key: s for s in series}
@@ -264,6 +264,12 @@ def checks(series: Sequence[Series]) -> list[Check]:
         Check("pyinfra / drillctl", _ratio(wall.get("pyinfra"), d), PYINFRA_OVER_DRILLCTL, True),
         Check("drillctl / raw paramiko floor", _ratio(d, wall.get("raw")), DRILLCTL_OVER_RAW),
         Check("drillctl's drill only / raw process", _ratio(drill, wall.get("raw")), None),
+        Check(
+            "raw floor, step by step / raw paramiko floor",
+            _ratio(wall.get("raw-lockstep"), wall.get("raw")),
+            None,
+        ),
+        Check("drillctl / raw floor, step by step", _ratio(d, wall.get("raw-lockstep")), None),
     ]
 
 
