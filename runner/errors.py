@@ -29,6 +29,10 @@ class Diagnostic:
         rule = f"{self.rule} " if self.rule else ""
         return f"{self.path}:{self.line}:{self.col}: {rule}{self.message}"
 
+    def as_warning(self) -> str:
+        """The line that tells of a finding that does not stop the command."""
+        return f"{self.path}:{self.line}:{self.col}: warning: {self.message}"
+
 
 class InputError(Exception):
     """Bad input (YAML, inventory, CLI value, template): exit 2, nothing touched."""

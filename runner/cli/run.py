@@ -59,6 +59,10 @@ def _run(args: argparse.Namespace, *, check: bool) -> int:
         diff=args.diff,
     )
     prepared = prepare(request)
+    plan = prepared.plan
+    touched = [*plan.all_hosts(), *(h for hs in plan.probe_hosts.values() for h in hs)]
+    for warning in prepared.inventory.warnings_of(touched):
+        print(warning.as_warning(), file=sys.stderr)
     from runner.run.listing import listing_mode, print_listing
 
     mode = listing_mode(args)

@@ -74,6 +74,8 @@ def exec_guarded(request: ExecRequest, out: TextIO = sys.stdout) -> int:
         raise InputError.at("<command line>", 1, 1, "exec needs an inventory: give -i INV")
     inventory = apply_defaults(load_inventory(list(request.inventories)), request.defaults)
     hosts = select(inventory, request.pattern, request.limit)
+    for warning in inventory.warnings_of(hosts):
+        print(warning.as_warning(), file=sys.stderr)
     check_production(inventory, hosts, request.permissions)
     run_id = f"exec-{os.getpid()}"
     locks = [

@@ -13,6 +13,7 @@ from runner.inventory.connection_fields import resolve_connection
 from runner.inventory.ini_inventory import parse_ini_inventory
 from runner.inventory.merge import merge_sources
 from runner.inventory.model import Group, Host, Inventory
+from runner.inventory.near_misses import misspelled_reach_names
 from runner.inventory.precedence import Precedence
 from runner.inventory.source import ALL, UNGROUPED, InventorySource, Located
 from runner.inventory.vars_files import VarsFiles, load_vars_files, merge_vars_files
@@ -113,12 +114,16 @@ def assemble(source: InventorySource, files: VarsFiles) -> Inventory:
     }
     hosts: dict[str, Host] = {}
     unusable: dict[str, tuple[Diagnostic, ...]] = {}
+    warnings: dict[str, tuple[Diagnostic, ...]] = {}
     for name in source.hosts:
         located = rules.host_vars(name)
         fields, found, deferred = resolve_connection(name, located)
         problems.extend(found)
         if deferred:
             unusable[name] = tuple(deferred)
+        suspicious = misspelled_reach_names(name, located)
+        if suspicious:
+            warnings[name] = tuple(suspicious)
         hosts[name] = Host(
             name=name,
             address=fields.address,
@@ -137,6 +142,7 @@ def assemble(source: InventorySource, files: VarsFiles) -> Inventory:
         MappingProxyType(groups),
         environment,
         MappingProxyType(unusable),
+        MappingProxyType(warnings),
     )
 
 

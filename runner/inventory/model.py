@@ -45,10 +45,19 @@ class Inventory:
     unusable: Mapping[str, tuple[Diagnostic, ...]] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    # What a drill touching the host should hear of before it runs (a variable that looks
+    # like a misspelt connection name), which does not stop it.
+    warnings: Mapping[str, tuple[Diagnostic, ...]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
     def problems_of(self, hosts: Iterable[Host]) -> list[Diagnostic]:
         """What makes these hosts unusable, located in the inventory."""
         return [d for h in hosts for d in self.unusable.get(h.name, ())]
+
+    def warnings_of(self, hosts: Iterable[Host]) -> list[Diagnostic]:
+        """What to say about these hosts before a drill or exec touches them, once each."""
+        return sorted({d for h in hosts for d in self.warnings.get(h.name, ())})
 
     def implicit_local_host(self, name: str) -> Host:
         """Ansible's implicit localhost: this machine, with group `all`'s variables."""

@@ -95,7 +95,10 @@ INVENTORY_SCHEMA: dict[str, Any] = {
         },
         "vars": {
             "description": "Variables by name. Connection variables are listed; any other "
-            "name is free for playbooks to use.",
+            "name is free for playbooks to use. A name one keystroke from a connection "
+            "variable or `environment` that is not set (`conection`, `prot`, `enviroment`) is "
+            "free too, but `run`, `plan`, "
+            "`exec` and `lint -i` warn of it on the hosts they touch.",
             "type": ["object", "null"],
             "properties": _CONNECTION_VARS,
             "additionalProperties": True,

@@ -53,7 +53,7 @@ def lint_file(
         for rule in RULES.values():
             if not rule.on_broken:
                 found.extend(_run(rule, ctx))
-    return sorted(set(_without_noqa(found, path)))
+    return sorted(set(_without_noqa(found)))
 
 
 def _default_inventory(path: str) -> Inventory:
@@ -75,15 +75,24 @@ def _run(rule: Rule, ctx: LintContext) -> list[Diagnostic]:
     return [dataclasses.replace(d, rule=rule.id, severity=rule.severity) for d in rule.check(ctx)]
 
 
-def _without_noqa(found: list[Diagnostic], path: str | Path) -> list[Diagnostic]:
+def _without_noqa(found: list[Diagnostic]) -> list[Diagnostic]:
     if not any(d.rule for d in found):
         return found
-    try:
-        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return found
+    texts: dict[str, list[str]] = {}
+
+    def lines_of(file: str) -> list[str]:
+        # A finding is silenced on its own line: in the playbook, or in the inventory for
+        # a finding located there.
+        if file not in texts:
+            try:
+                texts[file] = Path(file).read_text(encoding="utf-8", errors="replace").splitlines()
+            except OSError:
+                texts[file] = []
+        return texts[file]
+
     kept = []
     for d in found:
+        lines = lines_of(d.path) if d.rule else []
         line = lines[d.line - 1] if d.rule and 0 < d.line <= len(lines) else ""
         match = _NOQA.search(line)
         if match is None:

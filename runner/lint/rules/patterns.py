@@ -6,9 +6,18 @@ from collections.abc import Iterator
 
 from runner.errors import Diagnostic
 from runner.inventory.patterns import PatternError, select_hosts
-from runner.lint.rules.base import ERROR, LintContext, PathKey, Rule, is_templated, mapping
+from runner.lint.rules.base import (
+    ERROR,
+    WARNING,
+    LintContext,
+    PathKey,
+    Rule,
+    is_templated,
+    mapping,
+)
 
 UNRESOLVED = "unresolved-pattern"
+MISSPELT = "misspelt-host-variable"
 
 
 def unresolved_pattern(ctx: LintContext) -> Iterator[Diagnostic]:
@@ -35,6 +44,31 @@ def unresolved_pattern(ctx: LintContext) -> Iterator[Diagnostic]:
             yield ctx.diag(path, f"host pattern {pattern!r} matches no host in {inventory.path}")
 
 
+def misspelt_host_variable(ctx: LintContext) -> Iterator[Diagnostic]:
+    """A host the playbook targets has a variable one keystroke from a name drillctl reads to
+    reach or guard it (`address`, `port`, `user`, `connection`, their Ansible names, or
+    `environment`), and that name is not set: as written it is an ordinary variable, and the
+    host is reached (or left unguarded) without it.
+
+    Reported at the variable, in the inventory; checked only when linting with `-i`.
+
+        web1:
+          conection: local   # an ordinary variable: web1 is reached over ssh
+    """
+    inventory = ctx.inventory
+    if inventory is None:
+        return
+    targeted = {}
+    for _, pattern in _patterns(ctx):
+        if is_templated(pattern):
+            continue
+        try:
+            targeted.update({h.name: h for h in select_hosts(inventory, pattern)})
+        except PatternError:
+            continue  # unresolved-pattern reports it
+    yield from inventory.warnings_of(targeted.values())
+
+
 def _patterns(ctx: LintContext) -> Iterator[tuple[PathKey, str]]:
     hosts = ctx.data.get("hosts")
     if isinstance(hosts, str):
@@ -53,5 +87,11 @@ RULES = (
         ERROR,
         "A host pattern that names nothing in the inventory targets no host, or the wrong one.",
         unresolved_pattern,
+    ),
+    Rule(
+        MISSPELT,
+        WARNING,
+        "A misspelt connection variable leaves the host reached another way than meant.",
+        misspelt_host_variable,
     ),
 )
