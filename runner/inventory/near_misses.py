@@ -9,6 +9,7 @@ anything runs, which name it looks like and where it was written.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping
 
 from runner.errors import Diagnostic
@@ -34,9 +35,7 @@ def misspelled_reach_names(
     host does not set itself (its plural, such as `ports`, is a name of its own)."""
     found = []
     for key, item in located.items():
-        if key in names:
-            continue
-        meant = next((n for n in names if one_edit_apart(key, n) and n not in located), None)
+        meant = next((n for n in _look_alikes(key, tuple(names)) if n not in located), None)
         if meant is None:
             continue
         found.append(
@@ -51,6 +50,14 @@ def misspelled_reach_names(
             )
         )
     return found
+
+
+@functools.lru_cache(maxsize=4096)
+def _look_alikes(key: str, names: tuple[str, ...]) -> tuple[str, ...]:
+    """The names `key` is one edit from (hosts of a fleet share their variables' names)."""
+    if key in names:
+        return ()
+    return tuple(n for n in names if one_edit_apart(key, n))
 
 
 def one_edit_apart(written: str, name: str) -> bool:
