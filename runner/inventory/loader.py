@@ -121,7 +121,7 @@ def assemble(source: InventorySource, files: VarsFiles) -> Inventory:
         problems.extend(found)
         if deferred:
             unusable[name] = tuple(deferred)
-        suspicious = misspelled_reach_names(name, located)
+        suspicious = misspelled_reach_names(located)
         if suspicious:
             warnings[name] = tuple(suspicious)
         hosts[name] = Host(

@@ -56,7 +56,8 @@ class Inventory:
         return [d for h in hosts for d in self.unusable.get(h.name, ())]
 
     def warnings_of(self, hosts: Iterable[Host]) -> list[Diagnostic]:
-        """What to say about these hosts before a drill or exec touches them, once each."""
+        """What to say about these hosts before a drill or exec touches them: once for each
+        place, however many of them a group variable reaches."""
         return sorted({d for h in hosts for d in self.warnings.get(h.name, ())})
 
     def implicit_local_host(self, name: str) -> Host:

@@ -29,10 +29,12 @@ REACH_NAMES = (*ADDRESS_KEYS, *PORT_KEYS, *USER_KEYS, *CONNECTION_KEYS, "environ
 
 
 def misspelled_reach_names(
-    host: str, located: Mapping[str, Located], names: Collection[str] = REACH_NAMES
+    located: Mapping[str, Located], names: Collection[str] = REACH_NAMES
 ) -> list[Diagnostic]:
-    """A warning for each variable of `host` that is one edit from one of `names` that the
-    host does not set itself (its plural, such as `ports`, is a name of its own)."""
+    """A warning for each of a host's variables (`located`) one edit from one of `names`
+    that the host does not set itself (a plural, such as `ports`, is a name of its own).
+    Each is located where the variable was written and does not name the host: the hosts
+    of a group share one warning for the group's variable."""
     found = []
     for key, item in located.items():
         meant = next((n for n in _look_alikes(key, tuple(names)) if n not in located), None)
@@ -43,9 +45,9 @@ def misspelled_reach_names(
                 item.origin.path,
                 item.origin.line,
                 item.origin.col,
-                f"host {host}: variable {key!r} looks like {meant!r}, which is not set: "
-                f"drillctl reads {meant!r} for the host, and {key!r} is an ordinary "
-                "variable (rename it if it is meant as the first)",
+                f"variable {key!r} looks like {meant!r}, which the host does not set: "
+                f"drillctl reads {meant!r}, and {key!r} is an ordinary variable (rename it "
+                "if it is meant as the first)",
                 severity=WARNING,
             )
         )

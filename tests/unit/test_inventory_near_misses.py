@@ -69,17 +69,17 @@ def test_a_misspelt_name_is_located_on_its_host_and_changes_nothing(tmp_path: Pa
     (warning,) = inventory.warnings["web1"]
     assert (warning.path, warning.line, warning.col) == (str(tmp_path / "inv.yml"), 7, 13)
     assert warning.severity == "warning"
-    assert "host web1: variable 'prot' looks like 'port', which is not set" in warning.message
+    assert "variable 'prot' looks like 'port', which the host does not set" in warning.message
     assert "web2" not in inventory.warnings  # not its variable
     web1 = inventory.hosts["web1"]
     assert web1.port is None and web1.vars["prot"] == 2222  # an ordinary variable, as written
 
 
-def test_a_group_variable_warns_on_every_host_of_the_group_once_each(tmp_path: Path) -> None:
+def test_a_group_variable_warns_every_host_of_the_group_in_one_line(tmp_path: Path) -> None:
     inventory = load_inventory(_inventory(tmp_path, "", group_vars="    ansible_usr: deploy\n"))
     hosts = list(inventory.hosts.values())
     assert sorted(inventory.warnings) == ["web1", "web2"]
-    assert len(inventory.warnings_of(hosts)) == 2
+    assert len(inventory.warnings_of(hosts)) == 1
     assert all(
         "'ansible_usr' looks like 'ansible_user'" in w.message for w in inventory.warnings_of(hosts)
     )
@@ -101,7 +101,7 @@ def test_plan_tells_of_a_near_miss_on_a_host_it_targets_and_still_plans(
     )
     assert main(["plan", str(playbook), "-i", str(inv)]) == 0
     err = capsys.readouterr().err
-    assert f"{inv}:7:12: warning: host web1: variable 'usr' looks like 'user'" in err
+    assert f"{inv}:7:12: warning: variable 'usr' looks like 'user'" in err
     # A drill that does not touch the host hears nothing of it.
     playbook.write_text(playbook.read_text().replace("hosts: web1", "hosts: web2"))
     assert main(["plan", str(playbook), "-i", str(inv)]) == 0
@@ -114,7 +114,7 @@ def test_exec_tells_of_a_near_miss_and_still_runs(
     inv = _inventory(tmp_path, "      adress: 10.0.0.9\n")
     marker = tmp_path / "ran"
     assert main(["exec", "web1", "-i", str(inv), "--", "touch", str(marker)]) == 0
-    assert f"{inv}:7:15: warning: host web1: variable 'adress' looks like 'address'" in (
+    assert f"{inv}:7:15: warning: variable 'adress' looks like 'address'" in (
         capsys.readouterr().err
     )
     assert marker.exists()
@@ -131,7 +131,7 @@ def test_lint_warns_at_the_variable_and_a_noqa_there_silences_it(
     )
     assert main(["lint", str(playbook), "-i", str(inv)]) == 0  # a warning: exit 0
     out = capsys.readouterr().out
-    assert f"{inv}:7:13: misspelt-host-variable host web1: variable 'prot' looks like" in out
+    assert f"{inv}:7:13: misspelt-host-variable variable 'prot' looks like" in out
     assert main(["lint", str(playbook), "-i", str(inv), "--strict"]) == 1
     capsys.readouterr()
     inv.write_text(
@@ -146,4 +146,6 @@ def test_a_misspelt_environment_is_told_of_since_the_production_guard_reads_it(
 ) -> None:
     inventory = load_inventory(_inventory(tmp_path, "      enviroment: production\n"))
     (warning,) = inventory.warnings["web1"]
-    assert "variable 'enviroment' looks like 'environment', which is not set" in warning.message
+    assert "variable 'enviroment' looks like 'environment', which the host does not" in (
+        warning.message
+    )
