@@ -64,6 +64,15 @@ def _inventory(tmp_path: Path, host_vars: str, group_vars: str = "") -> Path:
     return path
 
 
+def _playbook(tmp_path: Path, hosts: str) -> Path:
+    path = tmp_path / "drill.yml"
+    path.write_text(
+        f"drill: d\nrollback_type: 1\nhosts: {hosts}\nverify:\n  - command: 'true'\n",
+        encoding="utf-8",
+    )
+    return path
+
+
 def test_a_misspelt_name_is_located_on_its_host_and_changes_nothing(tmp_path: Path) -> None:
     inventory = load_inventory(_inventory(tmp_path, "      prot: 2222\n      ports: [80]\n"))
     (warning,) = inventory.warnings["web1"]
@@ -94,16 +103,12 @@ def test_plan_tells_of_a_near_miss_on_a_host_it_targets_and_still_plans(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     inv = _inventory(tmp_path, "      usr: deploy\n")
-    playbook = tmp_path / "drill.yml"
-    playbook.write_text(
-        "drill: d\nrollback_type: 1\nhosts: web1\nverify:\n  - command: 'true'\n",
-        encoding="utf-8",
-    )
+    playbook = _playbook(tmp_path, "web1")
     assert main(["plan", str(playbook), "-i", str(inv)]) == 0
     err = capsys.readouterr().err
     assert f"{inv}:7:12: warning: variable 'usr' looks like 'user'" in err
     # A drill that does not touch the host hears nothing of it.
-    playbook.write_text(playbook.read_text().replace("hosts: web1", "hosts: web2"))
+    playbook = _playbook(tmp_path, "web2")
     assert main(["plan", str(playbook), "-i", str(inv)]) == 0
     assert "warning" not in capsys.readouterr().err
 
@@ -124,11 +129,7 @@ def test_lint_warns_at_the_variable_and_a_noqa_there_silences_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     inv = _inventory(tmp_path, "      prot: 2222\n")
-    playbook = tmp_path / "drill.yml"
-    playbook.write_text(
-        "drill: d\nrollback_type: 1\nhosts: all\nverify:\n  - command: 'true'\n",
-        encoding="utf-8",
-    )
+    playbook = _playbook(tmp_path, "all")
     assert main(["lint", str(playbook), "-i", str(inv)]) == 0  # a warning: exit 0
     out = capsys.readouterr().out
     assert f"{inv}:7:13: misspelt-host-variable variable 'prot' looks like" in out
