@@ -29,7 +29,7 @@ from runner.inventory.model import Host
 from runner.journal import Journal, utc_now
 from runner.journal_events import Event
 from runner.playbook.model import Step
-from runner.templating.render_bounds import cancelled_by
+from runner.templating.render_state import cancelled_by
 from runner.templating.templar import Templar, TemplateError
 
 OUTPUT_KEEP = 4096  # characters of stdout/stderr kept per host result in the journal

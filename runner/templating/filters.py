@@ -24,7 +24,7 @@ from jinja2 import Undefined
 from jinja2.exceptions import FilterArgumentError
 
 from runner.secrets import MIN_FORM, SecretMask
-from runner.templating import render_bounds
+from runner.templating import render_bounds, render_state
 
 # Filters whose int arguments size their result (a width, a count of slices or lines).
 _SIZING = frozenset({"center", "indent", "wordwrap", "truncate", "slice", "batch", "format"})
@@ -100,7 +100,7 @@ def _regex_search(
 ) -> Any:
     """Ansible's regex_search: the match, or the listed groups (`'\\1'`, `'\\g<name>'`), or None."""
     match = regex.search(
-        pattern, str(value), _flags(ignorecase, multiline), timeout=render_bounds.remaining_s()
+        pattern, str(value), _flags(ignorecase, multiline), timeout=render_state.remaining_s()
     )
     if match is None:
         return None
@@ -127,9 +127,9 @@ def _regex_replace(
         str(value),
         count=count,
         flags=_flags(ignorecase, multiline),
-        timeout=render_bounds.remaining_s(),
+        timeout=render_state.remaining_s(),
     )
-    if len(result) > render_bounds.MAX_OUTPUT_CHARS:
+    if len(result) > render_state.MAX_OUTPUT_CHARS:
         raise render_bounds.too_large("the regex_replace filter", len(result))
     return str(result)
 
@@ -142,7 +142,7 @@ def _regex_findall(
             pattern,
             str(value),
             _flags(ignorecase, multiline),
-            timeout=render_bounds.remaining_s(),
+            timeout=render_state.remaining_s(),
         )
     )
 
@@ -293,7 +293,7 @@ def _join_checked(args: tuple[Any, ...]) -> tuple[Any, ...]:
     for item in render_bounds.bounded_iteration(args[1]):
         size += (len(item) if isinstance(item, str) else 1) + (glue if items else 0)
         items.append(item)
-        if size > render_bounds.MAX_OUTPUT_CHARS:
+        if size > render_state.MAX_OUTPUT_CHARS:
             raise render_bounds.too_large("the join filter", size, at_least=True)
     return (args[0], items, *args[2:])
 
@@ -327,7 +327,7 @@ def guarded(name: str, fn: Callable[..., Any], secrets: SecretMask) -> Callable[
 
     @functools.wraps(fn)  # keeps Jinja's pass_context/pass_eval_context marker
     def filter_(*args: Any, **kwargs: Any) -> Any:
-        render_bounds.check()
+        render_state.check()
         render_bounds.check_arguments(
             (*args, *kwargs.values()), f"the {name} filter", sizes=name in _SIZING
         )

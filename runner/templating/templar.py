@@ -3,54 +3,36 @@
 Drill files are reviewed code, but they still should not reach Python internals, so
 templates render in `SandboxedEnvironment`. A missing variable is an error, never an
 empty string: an empty string in a rollback command is how data gets deleted.
+
+Jinja2 loads when a Templar first meets a template (or an expression): a drill whose
+strings hold none, and every command that renders nothing, never loads it.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import threading
 from collections.abc import Mapping
-from typing import Any
-
-from jinja2 import (
-    StrictUndefined,
-    TemplateAssertionError,
-    TemplateSyntaxError,
-    Undefined,
-    UndefinedError,
-    meta,
-    nodes,
-)
-from jinja2.compiler import CodeGenerator
-from jinja2.exceptions import SecurityError
+from typing import TYPE_CHECKING, Any
 
 from runner.errors import InputError
 from runner.secrets import MIN_FORM, SecretMask
-from runner.templating.filters import EXTRA_FILTERS, guarded, version_test
-from runner.templating.render_bounds import (
+from runner.templating.render_state import (
     ITERATION_FILTER,
     MAX_OUTPUT_CHARS,
     RENDER_LIMIT_S,
     SLICE_FILTER,
-    BoundedNamespace,
-    BoundedSandbox,
     RenderCancelled,
     RenderTooLarge,
     RenderTooSlow,
     bounded,
-    bounded_iteration,
-    render_bounded,
-    slice_of,
 )
+from runner.templating.template_error import TemplateError as TemplateError
 
+if TYPE_CHECKING:
+    from jinja2 import nodes
 
-class TemplateError(Exception):
-    """A template could not be rendered; `lineno` is relative to the template text."""
-
-    def __init__(self, message: str, lineno: int = 1) -> None:
-        super().__init__(message)
-        self.lineno = lineno
+    from runner.templating.render_bounds import BoundedSandbox
 
 
 def _has_template(text: str) -> bool:
@@ -73,6 +55,31 @@ class Templar:
         # under `secrets:`, or passed through `| secret` by some template of the drill).
         self.secret_results: set[str] = set()
         self._cancel = threading.Event()
+        self._env: BoundedSandbox | None = None
+        self._env_lock = threading.Lock()
+
+    @property
+    def env(self) -> BoundedSandbox:
+        """The sandbox, made on first use (by any thread: workers and probes share one)."""
+        env = self._env
+        if env is None:
+            with self._env_lock:
+                if self._env is None:
+                    self._env = self._sandbox()
+                env = self._env
+        return env
+
+    def _sandbox(self) -> BoundedSandbox:
+        from jinja2 import StrictUndefined
+
+        from runner.templating.filters import EXTRA_FILTERS, guarded, version_test
+        from runner.templating.render_bounds import (
+            BoundedNamespace,
+            BoundedSandbox,
+            bounded_iteration,
+            slice_of,
+        )
+
         env = BoundedSandbox(
             undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
         )
@@ -88,7 +95,7 @@ class Templar:
         env.tests["version"] = version_test
         env.globals["namespace"] = BoundedNamespace
         env.derived = self._derived
-        self.env = env
+        return env
 
     def _derived(self, source: str, result: Any) -> None:
         """What a string method makes of a secret is a secret."""
@@ -115,6 +122,8 @@ class Templar:
         Unless `secret=true` says so, a value shorter than MIN_FORM characters (`1`, `on`)
         is not masked: hiding every `1` in the output would hide the drill's figures.
         """
+        from jinja2 import UndefinedError  # called from a template: Jinja2 is loaded
+
         value = os.environ.get(name)
         if value is None:
             if default is None:
@@ -128,6 +137,8 @@ class Templar:
         """Ansible's `lookup('env', NAME)` (as `env()`, masked the same way) and
         `lookup('file', PATH)` (a file on the controller, at most 1 MB, its text stripped of
         the final newline as Ansible does)."""
+        from jinja2 import UndefinedError  # called from a template: Jinja2 is loaded
+
         if len(terms) != 1:
             raise UndefinedError(f"lookup({plugin!r}, ...) takes one name or path")
         term = str(terms[0])
@@ -162,6 +173,8 @@ class Templar:
     def render_text(self, text: str, variables: Mapping[str, Any]) -> str:
         if not _has_template(text):
             return text
+        from runner.templating.render_bounds import render_bounded
+
         try:
             with bounded(self._cancel):
                 template = self.env.from_string(text)
@@ -176,6 +189,8 @@ class Templar:
         text = expression.strip()
         if text.startswith("{{") and text.endswith("}}"):
             text = text[2:-2]
+        from jinja2 import Undefined
+
         try:
             with bounded(self._cancel):
                 value = self.env.compile_expression(text, undefined_to_none=False)(**variables)
@@ -188,6 +203,9 @@ class Templar:
     def _error(self, exc: Exception, what: str) -> TemplateError:
         """The TemplateError for anything raised while rendering (all of it is the author's,
         but a cancel), with secret values masked out of the message."""
+        from jinja2 import TemplateSyntaxError, UndefinedError
+        from jinja2.exceptions import SecurityError
+
         if isinstance(exc, RenderCancelled):
             return RenderInterrupted(f"{what} rendering was interrupted")
         if isinstance(exc, (RenderTooSlow, TimeoutError)):  # TimeoutError: a regex filter
@@ -207,6 +225,8 @@ class Templar:
         return self._failed(f"{what} error: {type(exc).__name__}: {exc}")
 
     def check_syntax(self, text: str, *, expression: bool = False) -> TemplateError | None:
+        if not expression and not _has_template(text):
+            return None  # plain text: nothing for Jinja2 to parse
         try:
             self.parse(text, expression=expression)
         except TemplateError as exc:
@@ -215,105 +235,38 @@ class Templar:
 
     def parse(self, text: str, *, expression: bool = False) -> nodes.Template:
         """Parse and compile-check (unknown filters and tests are found here, not at run time)."""
-        return _analysis(text, expression).tree()
+        from runner.templating.analysis import analysis
+
+        return analysis(text, expression, _CHECKING.env).tree()
 
     def variables_used(self, text: str, *, expression: bool = False) -> set[str]:
         """Top-level variable names a template reads (for the undefined-variable lint)."""
         if not expression and not _has_template(text):
             return set()
-        return set(_analysis(text, expression).used())
+        from runner.templating.analysis import analysis
+
+        return set(analysis(text, expression, _CHECKING.env).used())
 
     def variables_marked_secret(self, text: str, *, expression: bool = False) -> set[str]:
         """Names a template passes through the `secret` filter (`{{ out.stdout | secret }}`)."""
         if not expression and not _has_template(text):
             return set()
+        from runner.templating.analysis import analysis, marked_secret
+
         try:
-            tree = _analysis(text, expression).tree()
+            tree = analysis(text, expression, _CHECKING.env).tree()
         except TemplateError:
             return set()  # rendering will report it
-        return {
-            name.name
-            for node in tree.find_all(nodes.Filter)
-            if node.name == "secret" and node.node is not None
-            for name in node.node.find_all(nodes.Name)
-        }
+        return marked_secret(tree)
 
     def variables_required(self, text: str, *, expression: bool = False) -> set[str]:
         """`variables_used`, less names guarded by `| default` or `is defined`."""
         if not expression and not _has_template(text):
             return set()
-        analysis = _analysis(text, expression)
-        return set(analysis.used() - analysis.guarded())
+        from runner.templating.analysis import analysis
 
-
-class _Analysis:
-    """One template's parse tree (or its error) and the names it reads, computed once.
-
-    Lint looks at every template string several times (syntax, undefined and unused
-    variables, shell quoting); parsing and compile-checking each time cost most of lint.
-    """
-
-    def __init__(self, text: str, expression: bool) -> None:
-        source = "{{ " + _strip_braces(text) + " }}" if expression else text
-        self._tree: nodes.Template | None = None
-        self._error: TemplateError | None = None
-        self._used: frozenset[str] | None = None
-        self._guarded: frozenset[str] | None = None
-        try:
-            tree = _CHECKER.parse(source)
-            # Generating the code finds unknown filters and sandbox refusals; compiling it to
-            # bytecode would find nothing more. The same pass records the names the template
-            # reads, as `meta.find_undeclared_variables` would in a second one.
-            generator = _CheckingGenerator(_CHECKER)
-            generator.visit(tree)
-            self._tree = tree
-            self._used = frozenset(generator.undeclared_identifiers)
-        except TemplateAssertionError as exc:  # e.g. an unknown filter or test
-            self._error = TemplateError(f"template error: {exc.message}", exc.lineno or 1)
-        except TemplateSyntaxError as exc:
-            self._error = TemplateError(f"template syntax error: {exc.message}", exc.lineno or 1)
-        except SecurityError as exc:  # constant folding ran into the sandbox
-            self._error = TemplateError(f"template not allowed in the sandbox: {exc}")
-        except (SyntaxError, ValueError, ArithmeticError) as exc:  # e.g. a non-ASCII digit
-            self._error = TemplateError(f"template syntax error: {exc}")
-
-    def tree(self) -> nodes.Template:
-        if self._error is not None:
-            raise self._error
-        assert self._tree is not None
-        return self._tree
-
-    def used(self) -> frozenset[str]:
-        self.tree()  # a template that did not parse raises its error here
-        assert self._used is not None
-        return self._used
-
-    def guarded(self) -> frozenset[str]:
-        if self._guarded is None:
-            self._guarded = frozenset(
-                node.node.name
-                for node in self.tree().find_all((nodes.Filter, nodes.Test))
-                if node.name in _GUARDS and isinstance(node.node, nodes.Name)
-            )
-        return self._guarded
-
-
-class _CheckingGenerator(meta.TrackingCodeGenerator):
-    """The code generator `Environment.compile` runs (its checks and errors), writing no
-    code, and remembering every name the template reads from its context."""
-
-    def __init__(self, environment: BoundedSandbox) -> None:
-        CodeGenerator.__init__(self, environment, None, None)
-        self.undeclared_identifiers = set()
-
-
-@functools.lru_cache(maxsize=8192)
-def _analysis(text: str, expression: bool) -> _Analysis:
-    return _Analysis(text, expression)
-
-
-# Filters and tests that make an undefined variable harmless.
-_GUARDS = frozenset({"default", "d", "defined", "undefined"})
+        found = analysis(text, expression, _CHECKING.env)
+        return set(found.used() - found.guarded())
 
 
 def checking_templar() -> Templar:
@@ -322,13 +275,5 @@ def checking_templar() -> Templar:
     return _CHECKING
 
 
-def _strip_braces(text: str) -> str:
-    stripped = text.strip()
-    if stripped.startswith("{{") and stripped.endswith("}}"):
-        return stripped[2:-2]
-    return stripped
-
-
-# An environment with a Templar's filter and global names, for checking templates.
+# The Templar that checks templates (its sandbox is made once something needs checking).
 _CHECKING = Templar()
-_CHECKER = _CHECKING.env

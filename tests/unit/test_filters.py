@@ -8,7 +8,7 @@ import time
 import pytest
 
 from runner.secrets import MASK, SecretMask
-from runner.templating.render_bounds import RENDER_LIMIT_S
+from runner.templating.render_state import RENDER_LIMIT_S
 from runner.templating.templar import Templar, TemplateError
 
 

@@ -10,7 +10,7 @@ from jinja2 import meta
 
 from runner.lint import batch
 from runner.lint.linter import lint_file
-from runner.templating.templar import _CHECKER, checking_templar
+from runner.templating.templar import checking_templar
 
 GOOD = """\
 drill: d{n}
@@ -78,5 +78,5 @@ def test_a_failed_child_is_not_trusted(tmp_path: Path, monkeypatch: pytest.Monke
 )
 def test_names_read_are_those_jinja_finds(text: str) -> None:
     found = checking_templar().variables_used(text)
-    assert found == meta.find_undeclared_variables(_CHECKER.parse(text))
+    assert found == meta.find_undeclared_variables(checking_templar().env.parse(text))
     assert found  # each case reads at least one name

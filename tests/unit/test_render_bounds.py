@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from runner.connections.base import CancelToken
-from runner.templating.render_bounds import MAX_OUTPUT_CHARS, RENDER_LIMIT_S, cancelled_by
+from runner.templating.render_state import MAX_OUTPUT_CHARS, RENDER_LIMIT_S, cancelled_by
 from runner.templating.templar import RenderInterrupted, Templar, TemplateError
 
 NESTED_LOOPS = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
