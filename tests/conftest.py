@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -23,6 +24,8 @@ REPO = Path(__file__).resolve().parent.parent
 # developer's drill on localhost must not make the suite fail, nor the suite block it).
 LOCK_DIR = tempfile.mkdtemp(prefix="drillctl-test-locks-")
 os.environ["DRILLCTL_LOCK_DIR"] = LOCK_DIR
+# Gone with the process that made it (every worker of a run makes its own).
+atexit.register(shutil.rmtree, LOCK_DIR, True)
 # Test drills are not history; tests of the history store name their own.
 os.environ.setdefault("DRILLCTL_HISTORY", "off")
 

@@ -7,6 +7,7 @@ InventoryManager, in a child process, what each host pattern selects (what
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -22,6 +23,7 @@ import pytest
 # Ansible's own defaults, with nothing from the machine's or user's configuration.
 _CONFIG = Path(tempfile.mkdtemp(prefix="drillctl-ansible-cfg-")) / "ansible.cfg"
 _CONFIG.write_text("[defaults]\n")
+atexit.register(shutil.rmtree, _CONFIG.parent, True)  # gone with the process that made it
 _ENV = {
     "ANSIBLE_CONFIG": str(_CONFIG),
     "ANSIBLE_NOCOLOR": "1",

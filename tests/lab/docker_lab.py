@@ -105,7 +105,6 @@ def _wait_for_engine(
 ) -> tuple[docker.DockerClient | None, str]:
     """Poll the socket until the engine answers; stop dockerd again if it never does."""
     deadline = time.monotonic() + ENGINE_WAIT_S
-    reason = f"dockerd did not answer within {ENGINE_WAIT_S:.0f}s (log: {log})"
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             tail = log.read_text(errors="replace")[-2000:]
@@ -115,7 +114,8 @@ def _wait_for_engine(
             return client, ""
         time.sleep(0.5)
     _stop(proc)
-    return None, reason
+    tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+    return None, f"dockerd did not answer within {ENGINE_WAIT_S:.0f}s: {tail}"
 
 
 @pytest.fixture(scope="session")
@@ -123,20 +123,25 @@ def docker_engine() -> Iterator[docker.DockerClient]:
     """A client of a running engine; starts dockerd if none answers (skip, or fail on CI)."""
     client, reason = _connect()
     started: subprocess.Popen[bytes] | None = None
+    log_dir: Path | None = None
     if client is None:
-        log = Path(tempfile.mkdtemp(prefix="drillctl-dockerd-")) / "dockerd.log"
-        started, reason = _start_dockerd(log)
+        log_dir = Path(tempfile.mkdtemp(prefix="drillctl-dockerd-"))
+        started, reason = _start_dockerd(log_dir / "dockerd.log")
         if started is not None:
-            client, reason = _wait_for_engine(started, log)
-    if client is None:
-        message = f"no Docker engine for the docker tests: {reason}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    yield client
-    client.close()
-    if started is not None:  # leave the machine as we found it
-        _stop(started)
+            client, reason = _wait_for_engine(started, log_dir / "dockerd.log")
+    try:
+        if client is None:
+            message = f"no Docker engine for the docker tests: {reason}"  # the log's tail
+            if os.environ.get("CI") == "true":
+                pytest.fail(message)
+            pytest.skip(message)
+        yield client
+        client.close()
+    finally:
+        if started is not None:  # leave the machine as we found it
+            _stop(started)
+        if log_dir is not None:
+            shutil.rmtree(log_dir, ignore_errors=True)
 
 
 def _context(files: Mapping[str, bytes | Path]) -> io.BytesIO:
