@@ -17,7 +17,7 @@ from typing import Any
 
 from runner.engine.lock import LockLocation, open_shared, rewrite
 from runner.errors import TargetEnvironmentError
-from runner.faults.ledger import pending_faults
+from runner.faults.outstanding import pending_faults
 from runner.journal import JOURNAL_NAME, read_events, utc_now
 
 

@@ -27,14 +27,9 @@ from typing import Any
 from runner.connections.pool import ConnectionPool
 from runner.errors import InputError
 from runner.faults.base import FaultPlan
-from runner.faults.ledger import (
-    apply_revert,
-    by_hand,
-    confirm_settled,
-    in_flight,
-    pending_faults,
-)
 from runner.faults.ops import run_op
+from runner.faults.outstanding import in_flight, pending_faults
+from runner.faults.revert import apply_revert, by_hand, confirm_settled
 from runner.faults.scripts import running_op_probe
 from runner.inventory import Inventory, implicit_localhost, load_inventory
 from runner.inventory.defaults import ConnectionDefaults, apply_defaults

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from runner.connections.pool import ConnectionPool
 from runner.faults.base import SHELL, FaultOp, FaultPlan
-from runner.faults.ledger import apply_revert
+from runner.faults.revert import apply_revert
 from runner.inventory.model import Host
 from runner.secrets import SecretMask
 

@@ -12,7 +12,7 @@ from runner.engine.lock import InventoryLock, is_held, lock_location
 from runner.engine.safety import production_marks, production_names
 from runner.errors import TargetEnvironmentError
 from runner.faults.base import SHELL, FaultOp, FaultPlan
-from runner.faults.ledger import in_flight, pending_faults
+from runner.faults.outstanding import in_flight, pending_faults
 from runner.inventory import load_inventory
 from runner.journal import JOURNAL_NAME, Journal
 from runner.secrets import SecretMask

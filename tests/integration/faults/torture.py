@@ -119,7 +119,7 @@ def torture(
 
 def _in_flight(run_dir: Path) -> bool:
     """Whether the journal stops between a fault's intent (or revert) and its end."""
-    from runner.faults.ledger import in_flight
+    from runner.faults.outstanding import in_flight
     from runner.journal import read_events
 
     journal = run_dir / "journal.jsonl"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+import runner.faults.revert
 from runner.actions import ACTIONS
 from tests.unit.engine.step_harness import ScriptedAction, StepBench, bench_fixture
 
@@ -16,6 +18,15 @@ from tests.unit.engine.step_harness import ScriptedAction, StepBench, bench_fixt
 def bench(tmp_path: Path) -> Iterator[StepBench]:
     """One step's runner over the fake target, closed after the test."""
     yield from bench_fixture(tmp_path)
+
+
+@pytest.fixture
+def no_revert_pauses(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """A revert waits between its attempts; record the waits instead of sleeping."""
+    waits: list[float] = []
+    clock = types.SimpleNamespace(monotonic=runner.faults.revert.time.monotonic, sleep=waits.append)
+    monkeypatch.setattr(runner.faults.revert, "time", clock)
+    return waits
 
 
 @pytest.fixture

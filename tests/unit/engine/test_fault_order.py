@@ -3,12 +3,11 @@ does not hold fails the run and says what to run by hand."""
 
 from __future__ import annotations
 
-import types
 from pathlib import Path
 
 import pytest
 
-import runner.faults.ledger
+import runner.faults.revert
 from tests.fakes.connection import Call, FakeTarget
 from tests.fakes.engine import InProcessRun, run_drill
 
@@ -99,15 +98,6 @@ def test_a_fault_injected_during_the_rollback_is_reverted_before_cleanup(
     assert run.exit_code == 0
 
 
-@pytest.fixture
-def no_revert_pauses(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The ledger waits between revert attempts; record the waits instead of sleeping."""
-    waits: list[float] = []
-    clock = types.SimpleNamespace(monotonic=runner.faults.ledger.time.monotonic, sleep=waits.append)
-    monkeypatch.setattr(runner.faults.ledger, "time", clock)
-    return waits
-
-
 @pytest.mark.parametrize(
     ("revert", "check", "why"),
     [
@@ -129,7 +119,7 @@ def test_a_fault_revert_that_does_not_hold_fails_the_run_and_gives_the_manual_co
     notices = [n for n in run.view.notices if n.startswith("FAULT NOT REVERTED")]
     assert len(notices) == 1 and f"Run by hand: {revert}" in notices[0]
     # It tried REVERT_ATTEMPTS times, pausing between attempts (none after the last).
-    assert len(no_revert_pauses) == runner.faults.ledger.REVERT_ATTEMPTS - 1
+    assert len(no_revert_pauses) == runner.faults.revert.REVERT_ATTEMPTS - 1
     # The other faults were still reverted, and the rollback and cleanup still ran.
     assert {"b", "d"} <= set(reverts(target))
     assert target.ran("undo") and target.ran("tidy")

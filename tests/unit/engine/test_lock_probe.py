@@ -15,7 +15,7 @@ import pytest
 from runner.engine.lock import describe_holder, is_held, read_holder
 from runner.engine.recover import _inventory
 from runner.faults.base import FaultPlan
-from runner.faults.ledger import in_flight
+from runner.faults.outstanding import in_flight
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from runner.connections.pool import ConnectionPool
 from runner.faults.base import SHELL, FaultOp, FaultPlan
-from runner.faults.ledger import Convergence, revert_plan
+from runner.faults.revert import Convergence, revert_plan
 from runner.inventory import load_inventory
 from tests.fakes.connection import Call, FakeTarget
 from tests.fakes.engine import write_inventory

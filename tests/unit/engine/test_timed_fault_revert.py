@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 import runner.faults.ledger
+import runner.faults.revert
 from runner.history.rebuild import rebuild_result
 from runner.results.codec import result_json
 from tests.fakes.connection import Call, FakeTarget
@@ -60,15 +61,6 @@ def slow_revert(target: FakeTarget, name: str) -> None:
     target.on(name, hook)
 
 
-@pytest.fixture
-def no_revert_pauses(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The ledger waits between revert attempts; record the waits instead of sleeping."""
-    waits: list[float] = []
-    clock = types.SimpleNamespace(monotonic=runner.faults.ledger.time.monotonic, sleep=waits.append)
-    monkeypatch.setattr(runner.faults.ledger, "time", clock)
-    return waits
-
-
 def test_a_fault_with_a_duration_runs_its_course_before_the_rollback(tmp_path: Path) -> None:
     target = FakeTarget()
     run = run_drill(timed_playbook("300ms", "ok end-of-inject"), tmp_path, target)
@@ -102,7 +94,7 @@ def test_a_timed_revert_that_fails_fails_the_run(
     text = timed_playbook("100ms", "ok end-of-inject", revert="fail revert-timed")
     run = run_drill(text, tmp_path, target)
     attempts = [entry for entry in target.names() if entry == "fail revert-timed"]
-    assert len(attempts) == runner.faults.ledger.REVERT_ATTEMPTS
+    assert len(attempts) == runner.faults.revert.REVERT_ATTEMPTS
     assert (run.exit_code, run.outcome.status) == (1, "failed")
     assert run.outcome.reason.startswith("fault not reverted: ")
 
@@ -151,7 +143,7 @@ def test_a_timed_revert_that_hangs_is_reported_at_its_bound_not_waited_on_for_ev
 
 
 def test_the_revert_bound_covers_every_attempt_at_its_timeouts() -> None:
-    ledger = runner.faults.ledger
+    ledger = runner.faults.revert
     plan = types.SimpleNamespace(revert=("a", "b"))
     how = ledger.Convergence(attempts=3, deadline_s=5.0, settle_s=1.0)
     op_s = ledger.OP_TIMEOUT_S + ledger.OP_ALLOWANCE_S
