@@ -61,6 +61,22 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def python_child(code: str, *args: str, cwd: Path | None = None, **env: str) -> str:
+    """Run `code` (with `args`) in a fresh interpreter, in the suite's environment plus
+    `env`; its standard output. A child that fails fails the test, with its stderr."""
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=cwd,
+        env=child_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
 INTERRUPT_GRACE_S = 60.0
 
 

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.conftest import child_env
+from tests.conftest import python_child
 
 PROBE = """
 import json, sys
@@ -19,16 +17,7 @@ print(json.dumps({"invoke_at_import": loaded, "user": settings.get("user")}))
 
 
 def _probe(home: Path) -> dict[str, object]:
-    proc = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        env=child_env(HOME=str(home)),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    found: dict[str, object] = json.loads(proc.stdout)
+    found: dict[str, object] = json.loads(python_child(PROBE, HOME=str(home)))
     return found
 
 

@@ -2,44 +2,28 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
-from tests.conftest import child_env
+from tests.conftest import python_child
 
 
-def _child(body: str, tmp_path: Path) -> str:
+def _child(body: str) -> str:
     """Run `body` in a fresh interpreter (the collector's settings are per process)."""
-    script = tmp_path / "child.py"
-    script.write_text(f"import gc\nfrom runner.cli import startup_gc\n{body}\n")
-    proc = subprocess.run(
-        [sys.executable, str(script)],
-        env=child_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout.strip()
+    return python_child(f"import gc\nfrom runner.cli import startup_gc\n{body}\n").strip()
 
 
-def test_loading_collects_rarely_and_loaded_restores_the_usual_thresholds(tmp_path: Path) -> None:
+def test_loading_collects_rarely_and_loaded_restores_the_usual_thresholds() -> None:
     out = _child(
         "usual = gc.get_threshold()\n"
         "startup_gc.loading()\n"
         "during = gc.get_threshold()\n"
         "startup_gc.loaded()\n"
         "print(usual[0], during[0], gc.get_threshold() == usual, gc.get_freeze_count() > 0)",
-        tmp_path,
     )
     usual, during, restored, frozen = out.split()
     assert int(during) > int(usual)
     assert (restored, frozen) == ("True", "True")
 
 
-def test_a_cycle_made_after_loaded_is_still_collected(tmp_path: Path) -> None:
+def test_a_cycle_made_after_loaded_is_still_collected() -> None:
     out = _child(
         "startup_gc.loading()\n"
         "startup_gc.loaded()\n"
@@ -51,23 +35,21 @@ def test_a_cycle_made_after_loaded_is_still_collected(tmp_path: Path) -> None:
         "del a, b\n"
         "gc.collect()\n"
         "print(alive() is None)",
-        tmp_path,
     )
     assert out == "True"
 
 
-def test_loaded_without_loading_leaves_the_collector_alone(tmp_path: Path) -> None:
+def test_loaded_without_loading_leaves_the_collector_alone() -> None:
     # An in-process caller (a test calling the CLI's functions) keeps its interpreter as it was.
     out = _child(
         "usual = gc.get_threshold()\n"
         "startup_gc.loaded()\n"
         "print(gc.get_threshold() == usual, gc.get_freeze_count())",
-        tmp_path,
     )
     assert out == "True 0"
 
 
-def test_the_lab_server_collects_as_usual_while_it_serves(tmp_path: Path) -> None:
+def test_the_lab_server_collects_as_usual_while_it_serves() -> None:
     # `lab serve` runs for a whole drill: start-up's rare collections must end before it
     # serves, or its latency would carry the loading batches for as long as it runs.
     out = _child(
@@ -83,6 +65,5 @@ def test_the_lab_server_collects_as_usual_while_it_serves(tmp_path: Path) -> Non
         "ns = p.parse_args(['--port', '18080', '--db', 'x.sqlite'])\n"
         "assert lab._serve(ns) == 0\n"
         "print(seen[0] == usual, usual[0] != startup_gc.LOADING_THRESHOLD)",
-        tmp_path,
     )
     assert out == "True True"

@@ -4,13 +4,11 @@ the same drill, the same results, on a local host, in a fresh interpreter each t
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import child_env
+from tests.conftest import python_child
 
 PROBE = """
 import json, sys
@@ -26,17 +24,8 @@ def _run(tmp_path: Path, step: str) -> dict[str, object]:
         "drill: on demand\nrollback_type: 1\nrollback_when: failure\n"
         f"deploy:\n  - {step}\nverify:\n  - command: 'true'\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", PROBE, "run", "drill.yml", "-i", "inv.yml", "--out", "run"],
-        cwd=tmp_path,
-        env=child_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    found: dict[str, object] = json.loads(proc.stdout.strip().splitlines()[-1])
+    out = python_child(PROBE, "run", "drill.yml", "-i", "inv.yml", "--out", "run", cwd=tmp_path)
+    found: dict[str, object] = json.loads(out.strip().splitlines()[-1])
     return found
 
 
