@@ -59,9 +59,7 @@ def _run(args: argparse.Namespace, *, check: bool) -> int:
         diff=args.diff,
     )
     prepared = prepare(request)
-    plan = prepared.plan
-    touched = [*plan.all_hosts(), *(h for hs in plan.probe_hosts.values() for h in hs)]
-    for warning in prepared.inventory.warnings_of(touched):
+    for warning in prepared.inventory.warnings_of(prepared.plan.touched_hosts()):
         print(warning.as_warning(), file=sys.stderr)
     from runner.run.listing import listing_mode, print_listing
 

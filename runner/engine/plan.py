@@ -64,6 +64,14 @@ class DrillPlan:
                     seen.setdefault(h.name, h)
         return list(seen.values())
 
+    def touched_hosts(self) -> list[Host]:
+        """Every host a step or a probe of the drill reaches, each once, the steps' first."""
+        seen = {h.name: h for h in self.all_hosts()}
+        for hosts in self.probe_hosts.values():
+            for h in hosts:
+                seen.setdefault(h.name, h)
+        return list(seen.values())
+
 
 # Ansible's special tags: `always` runs unless skipped by name, `never` only when asked for,
 # `all` asks for every step but the `never` ones.

@@ -29,8 +29,7 @@ def print_listing(mode: str, prepared: Prepared, out: TextIO) -> None:
     if mode == "syntax_check":
         lines.append("syntax OK: schema, inventory, host patterns and templates check out")
     elif mode == "list_hosts":
-        hosts = {h.name: None for h in plan.all_hosts()}
-        hosts.update({h.name: None for hs in plan.probe_hosts.values() for h in hs})
+        hosts = [h.name for h in plan.touched_hosts()]
         lines.append(f"  drill: {prepared.playbook.drill}")
         lines.append(f"    hosts ({len(hosts)}):")
         lines.extend(f"      {name}" for name in hosts)
